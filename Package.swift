@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "zentra",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "zentra", targets: ["zentra"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        /// Pure domain: money, currencies, identifiers, ledger postings, state machines, errors. No I/O.
+        .target(
+            name: "ZentraCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        /// The store port (one unit of work) and its SQLite and PostgreSQL engines.
+        .target(
+            name: "ZentraStorage",
+            dependencies: [
+                "ZentraCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        /// Use cases: load state, let the core decide, commit the outcome through one unit of work.
+        .target(
+            name: "ZentraApp",
+            dependencies: ["ZentraCore", "ZentraStorage", .product(name: "Logging", package: "swift-log")]
+        ),
+        /// The Hummingbird application: context, middleware, one controller per resource.
+        .target(
+            name: "ZentraHTTP",
+            dependencies: [
+                "ZentraCore", "ZentraStorage", "ZentraApp",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
+        ),
+        .executableTarget(
+            name: "zentra",
+            dependencies: [
+                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ZentraCoreTests", dependencies: ["ZentraCore"]),
+        .testTarget(
+            name: "ZentraHTTPTests",
+            dependencies: [
+                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

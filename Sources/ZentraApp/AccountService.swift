@@ -1,0 +1,81 @@
+import ZentraCore
+import ZentraStorage
+
+public struct CreateAccount: Sendable, Decodable {
+    public var customer: String
+    public var currency: String
+    public var kind: String?
+}
+
+public struct CreateDeposit: Sendable, Decodable {
+    public var amountMinor: Int64
+    public var transactionReference: String
+}
+
+/// Accounts and the money that enters them.
+public enum AccountService {
+    public static func create(_ input: CreateAccount, in tx: WriteTransaction) async throws -> Account {
+        let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
+        let currency = try Validate.currency(input.currency)
+        let kind = try input.kind.map { try Validate.enumValue($0, "kind", as: AccountType.self) } ?? .wallet
+        _ = try await tx.lockedCustomer(customerID, param: "customer")
+        let account = try await tx.insertAccount(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
+        try tx.emit("account.created", objectType: "account", objectID: account.id.rawValue, data: account)
+        tx.audit("account.created", objectType: "account", objectID: account.id.rawValue, context: .object([
+            "customer": .string(customerID.rawValue), "currency": .string(currency.code), "kind": .string(kind.rawValue),
+        ]))
+        return account
+    }
+
+    /// The outcome of a deposit request: a new deposit, or the one this reference already made.
+    public enum DepositOutcome: Sendable {
+        case created(Deposit)
+        case existing(Deposit)
+    }
+
+    /// Brings outside money in. `transaction_reference` names the deposit: the same reference with
+    /// the same account and amount answers the deposit it made; with anything else it is a conflict.
+    public static func deposit(
+        into rawAccount: String, _ input: CreateDeposit, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction
+    ) async throws -> DepositOutcome {
+        let accountID: AccountID = try Validate.id(rawAccount, "account", "account")
+        try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
+        let reference = try Validate.text(input.transactionReference, "transaction_reference")
+        let account = try await tx.requireAccount(accountID)
+
+        if let existing = try await tx.deposit(reference: reference) {
+            guard existing.account == accountID, existing.amountMinor == input.amountMinor else {
+                throw DomainError.transactionReferenceConflict(reference)
+            }
+            return .existing(existing)
+        }
+
+        var intent = IntentTracker(tx, type: "account.deposit", spec: spec, detail: "deposit \(input.amountMinor) \(account.currency) into \(accountID)")
+        try intent.advance(.validated, "account exists, amount positive, reference \(reference) unused")
+        let amount = Money(minor: input.amountMinor, currency: account.currency)
+        // The resulting balance must stay representable; checked before anything is written.
+        _ = try MinorUnits.add(account.postedMinor, amount.minor)
+        try intent.advance(.policyEvaluated, "deposit policy: positive amount in the account's currency")
+
+        let funding = try await tx.systemLedgerAccount(.funding, currency: account.currency)
+        let entry = try await tx.post(
+            LedgerRecipes.deposit(amount: amount, funding: funding, customerAvailable: account.ledgerAccounts.available,
+                                  reference: reference),
+            intent: intent.id)
+        try intent.advance(.ledgerPosted, "debit funding, credit \(accountID) available", journalEntries: [entry.id])
+
+        let deposit = Deposit(id: tx.newID(), account: accountID, amountMinor: amount.minor, currency: amount.currency,
+                              transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
+        try await tx.insertDeposit(deposit)
+        let event = try tx.emit("deposit.created", objectType: "deposit", objectID: deposit.id.rawValue, data: deposit)
+        try intent.advance(.eventsEmitted, "deposit.created", events: [event])
+        let audit = tx.audit("account.deposit", objectType: "account", objectID: accountID.rawValue, context: .object([
+            "deposit": .string(deposit.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),
+            "transaction_reference": .string(reference), "journal_entry": .string(entry.id.rawValue),
+            "intent": .string(intent.id.rawValue),
+        ]))
+        try intent.advance(.audited, "account.deposit recorded", auditRecords: [audit])
+        _ = try intent.complete(subject: deposit.id.rawValue)
+        return .created(deposit)
+    }
+}

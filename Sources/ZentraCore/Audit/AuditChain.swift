@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+
+/// One audit record's content: who did what to which object, under which request and policy.
+public struct AuditEntry: Sendable, Hashable, Codable {
+    public var id: AuditRecordID
+    public var sequence: Int64
+    public var tenant: TenantID
+    public var actor: String
+    public var action: String
+    public var objectType: String
+    public var objectID: String
+    public var requestID: String?
+    public var idempotencyKey: String?
+    public var context: JSONValue
+    public var createdAt: Timestamp
+
+    public init(
+        id: AuditRecordID, sequence: Int64, tenant: TenantID, actor: String, action: String,
+        objectType: String, objectID: String, requestID: String?, idempotencyKey: String?,
+        context: JSONValue, createdAt: Timestamp
+    ) {
+        self.id = id
+        self.sequence = sequence
+        self.tenant = tenant
+        self.actor = actor
+        self.action = action
+        self.objectType = objectType
+        self.objectID = objectID
+        self.requestID = requestID
+        self.idempotencyKey = idempotencyKey
+        self.context = context
+        self.createdAt = createdAt
+    }
+}
+
+/// The per-tenant hash chain over audit records: each record's hash covers its content and the
+/// previous record's hash, so editing, dropping or reordering any record breaks every later link.
+public enum AuditChain {
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// SHA-256 (hex) of the previous hash and the record's canonical JSON.
+    public static func hash(previous: String, entry: AuditEntry) throws -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array(previous.utf8))
+        hasher.update(data: [0x0A])
+        hasher.update(data: try canonicalBytes(entry))
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func canonicalBytes(_ entry: AuditEntry) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(CanonicalEntry(entry)))
+    }
+
+    /// Stable field names and raw microseconds: the hash must not depend on display formatting.
+    private struct CanonicalEntry: Encodable {
+        let id, tenant, actor, action, objectType, objectID: String
+        let sequence, createdAtMicros: Int64
+        let requestID, idempotencyKey: String?
+        let context: JSONValue
+
+        init(_ e: AuditEntry) {
+            id = e.id.rawValue; tenant = e.tenant.rawValue; actor = e.actor; action = e.action
+            objectType = e.objectType; objectID = e.objectID; sequence = e.sequence
+            createdAtMicros = e.createdAt.microseconds; requestID = e.requestID
+            idempotencyKey = e.idempotencyKey; context = e.context
+        }
+    }
+
+    /// A stored record: content plus the chain links as written.
+    public struct Link: Sendable, Hashable {
+        public let entry: AuditEntry
+        public let previousHash: String
+        public let hash: String
+
+        public init(entry: AuditEntry, previousHash: String, hash: String) {
+            self.entry = entry
+            self.previousHash = previousHash
+            self.hash = hash
+        }
+    }
+
+    public struct Verification: Sendable, Hashable, Codable {
+        public let valid: Bool
+        public let recordsChecked: Int64
+        public let headHash: String
+        /// The first record whose link does not hold, and why.
+        public let brokenAtSequence: Int64?
+        public let reason: String?
+
+        public init(valid: Bool, recordsChecked: Int64, headHash: String, brokenAtSequence: Int64?, reason: String?) {
+            self.valid = valid
+            self.recordsChecked = recordsChecked
+            self.headHash = headHash
+            self.brokenAtSequence = brokenAtSequence
+            self.reason = reason
+        }
+    }
+
+    /// Walks the links in sequence order from the genesis and reports the first break.
+    public static func verify(_ links: some Sequence<Link>, continuingFrom start: (hash: String, sequence: Int64) = (genesisHash, 0)) throws -> Verification {
+        var expectedPrevious = start.hash
+        var expectedSequence = start.sequence + 1
+        var checked: Int64 = 0
+        for link in links {
+            func broken(_ reason: String) -> Verification {
+                Verification(valid: false, recordsChecked: checked, headHash: expectedPrevious,
+                             brokenAtSequence: link.entry.sequence, reason: reason)
+            }
+            guard link.entry.sequence == expectedSequence else {
+                return broken("expected sequence \(expectedSequence), found \(link.entry.sequence)")
+            }
+            guard link.previousHash == expectedPrevious else { return broken("previous_hash does not match the prior record") }
+            guard try hash(previous: link.previousHash, entry: link.entry) == link.hash else {
+                return broken("record content does not match its hash")
+            }
+            expectedPrevious = link.hash
+            expectedSequence += 1
+            checked += 1
+        }
+        return Verification(valid: true, recordsChecked: checked, headHash: expectedPrevious, brokenAtSequence: nil, reason: nil)
+    }
+}

@@ -1,0 +1,123 @@
+/// Which side of a ledger account a line lands on.
+public enum EntryDirection: String, Sendable, Codable, Hashable {
+    case debit
+    case credit
+}
+
+/// Whether an account grows with debits (assets) or with credits (liabilities: customer money).
+public enum NormalBalance: String, Sendable, Codable, Hashable {
+    case debit
+    case credit
+
+    /// Balance of an account from its totals, signed so that it is positive in its normal state.
+    public func balance(debits: Int64, credits: Int64) throws(DomainError) -> Int64 {
+        switch self {
+        case .debit: try MinorUnits.subtract(debits, credits)
+        case .credit: try MinorUnits.subtract(credits, debits)
+        }
+    }
+}
+
+/// What a ledger account is for. Customer money is split in `available` and `reserved` so that
+/// an account's balances are read off the ledger rather than kept beside it.
+public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseIterable {
+    /// Money a customer account can spend (liability).
+    case customerAvailable = "customer_available"
+    /// Money held by open authorizations (liability).
+    case customerReserved = "customer_reserved"
+    /// Outside money that came in through deposits (asset: the bank account that holds it).
+    case funding
+    /// What is owed to the card network for cleared transactions (liability).
+    case settlement
+    /// What is owed to merchants after settlement (liability).
+    case merchant
+
+    public var normalBalance: NormalBalance {
+        switch self {
+        case .funding: .debit
+        case .customerAvailable, .customerReserved, .settlement, .merchant: .credit
+        }
+    }
+
+    /// System accounts exist once per tenant and currency; the others belong to one customer account.
+    public var isSystem: Bool {
+        switch self {
+        case .funding, .settlement, .merchant: true
+        case .customerAvailable, .customerReserved: false
+        }
+    }
+}
+
+/// One line of a journal entry.
+public struct Posting: Sendable, Hashable {
+    public let account: LedgerAccountID
+    public let direction: EntryDirection
+    public let amount: Money
+
+    public init(account: LedgerAccountID, direction: EntryDirection, amount: Money) {
+        self.account = account
+        self.direction = direction
+        self.amount = amount
+    }
+
+    public static func debit(_ account: LedgerAccountID, _ amount: Money) -> Posting {
+        Posting(account: account, direction: .debit, amount: amount)
+    }
+
+    public static func credit(_ account: LedgerAccountID, _ amount: Money) -> Posting {
+        Posting(account: account, direction: .credit, amount: amount)
+    }
+}
+
+/// A journal entry before it is written: immutable once posted, balanced per currency always.
+public struct JournalEntryDraft: Sendable, Hashable {
+    public let description: String
+    public let postings: [Posting]
+
+    /// Builds an entry and checks it: at least two lines, positive amounts, and for every currency
+    /// the debits equal the credits. An unbalanced entry is a bug, so this throws an invariant error.
+    public init(description: String, postings: [Posting]) throws(DomainError) {
+        guard postings.count >= 2 else {
+            throw DomainError.invariantViolated("a journal entry needs at least two postings")
+        }
+        var net: [Currency: Int64] = [:]
+        for posting in postings {
+            guard posting.amount.minor > 0 else {
+                throw DomainError.invariantViolated("posting amounts must be positive")
+            }
+            let signed = posting.direction == .debit ? posting.amount.minor : -posting.amount.minor
+            net[posting.amount.currency] = try MinorUnits.add(net[posting.amount.currency, default: 0], signed)
+        }
+        for (currency, difference) in net where difference != 0 {
+            throw DomainError.invariantViolated("journal entry does not balance in \(currency.code) (off by \(difference))")
+        }
+        self.description = description
+        self.postings = postings
+    }
+
+    /// The change this entry makes to one account's totals.
+    public func totals(for account: LedgerAccountID) throws(DomainError) -> (debits: Int64, credits: Int64) {
+        var debits: Int64 = 0
+        var credits: Int64 = 0
+        for posting in postings where posting.account == account {
+            switch posting.direction {
+            case .debit: debits = try MinorUnits.add(debits, posting.amount.minor)
+            case .credit: credits = try MinorUnits.add(credits, posting.amount.minor)
+            }
+        }
+        return (debits, credits)
+    }
+}
+
+/// The ledger-side meaning of each money movement: the one place that knows which accounts a
+/// deposit (and later a hold, a clearing, a settlement) debits and credits.
+public enum LedgerRecipes {
+    /// Outside money arrives: the funding asset grows, the customer's available money grows.
+    public static func deposit(
+        amount: Money, funding: LedgerAccountID, customerAvailable: LedgerAccountID, reference: String
+    ) throws(DomainError) -> JournalEntryDraft {
+        try JournalEntryDraft(
+            description: "deposit \(reference)",
+            postings: [.debit(funding, amount), .credit(customerAvailable, amount)])
+    }
+}

@@ -1,0 +1,58 @@
+/// Something that happened in a tenant, numbered in the tenant's order.
+public struct Event: Sendable, Hashable, Codable {
+    public let id: EventID
+    public let object: String
+    public let type: String
+    /// Position in the tenant's event order (1, 2, 3, …), without gaps.
+    public let sequence: Int64
+    public let data: EventData
+    public let requestId: String?
+    public let createdAt: Timestamp
+
+    public struct EventData: Sendable, Hashable, Codable {
+        public let object: JSONValue
+    }
+
+    public init(id: EventID, type: String, sequence: Int64, object: JSONValue, requestID: String?, createdAt: Timestamp) {
+        self.id = id
+        self.object = "event"
+        self.type = type
+        self.sequence = sequence
+        self.data = EventData(object: object)
+        self.requestId = requestID
+        self.createdAt = createdAt
+    }
+}
+
+/// A runtime intent: a money or identity workflow and the steps it took.
+public struct RuntimeIntent: Sendable, Hashable, Codable {
+    public let id: IntentID
+    public let object: String
+    /// The client's key for this intent (`intent_id` on create); generated when none was given.
+    public let intentId: String
+    public let type: String
+    public let scope: String
+    public let moneyModel: String
+    public let primitives: [String]
+    public let status: IntentState
+    public let steps: [IntentStep]
+    public let subject: String?
+    public let createdAt: Timestamp
+
+    public init(
+        id: IntentID, intentID: String, type: String, scope: String, moneyModel: String, primitives: [String],
+        status: IntentState, steps: [IntentStep], subject: String?, createdAt: Timestamp
+    ) {
+        self.id = id
+        self.object = "runtime_intent"
+        self.intentId = intentID
+        self.type = type
+        self.scope = scope
+        self.moneyModel = moneyModel
+        self.primitives = primitives
+        self.status = status
+        self.steps = steps
+        self.subject = subject
+        self.createdAt = createdAt
+    }
+}

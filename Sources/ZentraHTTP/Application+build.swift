@@ -1,0 +1,63 @@
+import Hummingbird
+import Logging
+import ZentraCore
+import ZentraStorage
+
+/// Builds the router: operations endpoints in the open, everything else behind API-key auth.
+/// Tests call this to build the very router `zentra serve` runs.
+public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: OpenAPIDocument) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorMiddleware(ids: services.store.ids, bodyLimit_bytes: services.configuration.bodyLimit_bytes))
+    OperationsController(services: services, metrics: metrics, openAPI: openAPI).register(on: router)
+
+    let api = router.group().add(middleware: AuthMiddleware(store: services.store))
+    let write = WriteEndpoint(services: services)
+    let read = ReadEndpoint(services: services)
+    APIKeysController(write: write, read: read).register(on: api)
+    CustomersController(write: write, read: read).register(on: api)
+    AccountsController(write: write, read: read).register(on: api)
+    LedgerController(read: read).register(on: api)
+    EventsController(write: write, read: read).register(on: api)
+    return router
+}
+
+/// Builds the whole application: storage engine, migrations before the server starts, router,
+/// and the background services (the PostgreSQL pool) it needs running.
+public func buildApplication(
+    configuration: AppConfiguration, logger: Logger, ids: any IDGenerator = RandomIDGenerator(), clock: any WallClock = SystemClock()
+) async throws -> some ApplicationProtocol {
+    let engine = try configuration.database.makeEngine(logger: logger)
+    let store = Store(engine: engine, ids: ids, clock: clock, logger: logger)
+    let services = AppServices(store: store, configuration: configuration)
+    let router = buildRouter(services: services, metrics: HTTPMetrics(), openAPI: try OpenAPIDocument.load())
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
+        services: [engine.service].compactMap { $0 } + [IdempotencyPurger(store: store)],
+        logger: logger)
+    app.beforeServerStarts {
+        try await Startup.migrate(engine: engine, clock: clock, database: configuration.database, logger: logger)
+    }
+    return app
+}
+
+/// Start-up checks that must pass before the first request is served.
+public enum Startup {
+    /// Runs the migrations; an unreachable database becomes one clear error naming the URL.
+    public static func migrate(engine: any DatabaseEngine, clock: any WallClock, database: DatabaseURL, logger: Logger) async throws {
+        do {
+            try await engine.ping()
+        } catch {
+            throw StartupError(message: "cannot reach the database at \(database): \(error)")
+        }
+        let applied = try await Migrations.run(on: engine, clock: clock)
+        if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }
+    }
+}
+
+public struct StartupError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+    public init(message: String) { self.message = message }
+}

@@ -1,0 +1,65 @@
+import Hummingbird
+import ZentraCore
+import ZentraStorage
+
+/// `POST /api-keys`, `GET /api-keys`, `DELETE /api-keys/{id}`: admin keys manage the tenant's keys.
+struct APIKeysController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+
+    struct CreateKey: Decodable, Sendable {
+        var role: String
+        var name: String?
+    }
+
+    /// The created key: the only time the secret is shown.
+    struct CreatedKey: Encodable {
+        let id: APIKeyID
+        let object = "api_key"
+        let apiKey: String
+        let role: Role
+        let name: String?
+        let keyPrefix: String
+        let createdAt: Timestamp
+    }
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("/api-keys") { request, context in
+            try await write.run(request, context, roles: [.admin], input: CreateKey.self) { tx, input in
+                guard let role = Role(rawValue: input.role) else {
+                    throw DomainError.parameterInvalid("role", "must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let name = try input.name.map { name -> String in
+                    guard name.count <= 200 else { throw DomainError.parameterInvalid("name", "must be at most 200 characters") }
+                    return name
+                }
+                let issued = try await tx.createAPIKey(role: role, name: name)
+                return try Reply.json(CreatedKey(id: issued.id, apiKey: issued.apiKey, role: role, name: name,
+                                                 keyPrefix: issued.key.keyPrefix, createdAt: issued.key.createdAt), status: .created)
+            }
+        }
+        group.get("/api-keys") { request, context in
+            _ = try context.require(.admin)
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.apiKeys(page) }
+        }
+        group.delete("/api-keys/{id}") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
+                let id: APIKeyID = try ID(raw).orMissing("api_key", raw)
+                return try Reply.json(try await tx.revokeAPIKey(id))
+            }
+        }
+    }
+}
+
+/// A body with nothing in it (DELETE, state transitions without parameters).
+struct Empty: Decodable, Sendable {}
+
+extension Optional {
+    /// Unwraps a parsed id; an id that cannot be ours is simply a missing object.
+    func orMissing(_ what: String, _ raw: String, param: String? = nil) throws -> Wrapped {
+        guard let self else { throw DomainError.resourceMissing(what, id: raw, param: param) }
+        return self
+    }
+}

@@ -1,0 +1,48 @@
+import Hummingbird
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// Events, the audit log with its verification, and runtime intents.
+struct EventsController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("/events") { request, context in
+            let page = try request.pageRequest()
+            let type = request.uri.queryParameters.get("type")
+            return try await read.run(context) { try await $0.events(page, type: type) }
+        }
+        group.get("/events/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.event(try EventID(raw).orMissing("event", raw)).orMissing("event", raw)
+            }
+        }
+        group.get("/audit-log") { request, context in
+            _ = try context.require(.operator, .readonly, .developer)
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.auditRecords(page) }
+        }
+        group.get("/audit-log/verify") { _, context in
+            _ = try context.require(.operator, .readonly, .developer)
+            return try await read.run(context) { try await $0.verifyAuditChain() }
+        }
+        group.post("/runtime/intents") { request, context in
+            try await write.run(request, context, roles: [.developer], input: CreateIntent.self, implicitKey: { "runtime_intent:" + $0.intentId }) { tx, input in
+                try Reply.json(try await IntentService.create(input, in: tx), status: .created)
+            }
+        }
+        group.get("/runtime/intents") { request, context in
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.intents(page) }
+        }
+        group.get("/runtime/intents/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.intent(raw).orMissing("runtime intent", raw)
+            }
+        }
+    }
+}

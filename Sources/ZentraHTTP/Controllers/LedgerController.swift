@@ -1,0 +1,36 @@
+import Hummingbird
+import ZentraCore
+import ZentraStorage
+
+/// The double-entry ledger, read-only: accounts with their totals, their entries, journal entries.
+struct LedgerController {
+    let read: ReadEndpoint
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("/ledger/accounts") { request, context in
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.ledgerAccounts(page) }
+        }
+        group.get("/ledger/accounts/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.ledgerAccount(try LedgerAccountID(raw).orMissing("ledger account", raw)).orMissing("ledger account", raw)
+            }
+        }
+        group.get("/ledger/accounts/{id}/entries") { request, context in
+            let raw = try context.pathID()
+            let page = try request.pageRequest()
+            return try await read.run(context) { scope in
+                let id = try LedgerAccountID(raw).orMissing("ledger account", raw)
+                _ = try await scope.ledgerAccount(id).orMissing("ledger account", raw)
+                return try await scope.ledgerEntries(of: id, page)
+            }
+        }
+        group.get("/ledger/journal-entries/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.journalEntry(try JournalEntryID(raw).orMissing("journal entry", raw)).orMissing("journal entry", raw)
+            }
+        }
+    }
+}

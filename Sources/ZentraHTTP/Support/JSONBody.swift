@@ -1,0 +1,114 @@
+import Crypto
+import Foundation
+import Hummingbird
+import ZentraCore
+
+/// A request body read once: the decoded input, the body's own `idempotency_key`, and a canonical
+/// form of the JSON for the idempotency fingerprint (key order and spacing do not matter).
+struct JSONBody<Input: Decodable & Sendable>: Sendable {
+    let input: Input
+    let idempotencyKey: String?
+    let canonical: [UInt8]
+
+    static func read(_ request: Request, context: AppRequestContext) async throws -> JSONBody {
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        let bytes = Array(buffer.readableBytesView)
+        if !bytes.isEmpty, let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw DomainError(.unsupportedMediaType, code: "unsupported_media_type",
+                              message: "Send the body as application/json (got \(type)).")
+        }
+        let data = bytes.isEmpty ? Data("{}".utf8) : Data(bytes)
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            throw DomainError.invalidRequest("The body is not valid JSON.")
+        }
+        guard case .object(var object) = value else {
+            throw DomainError.invalidRequest("The body must be a JSON object.")
+        }
+        try requireIntegralMoney(value, path: "")
+        var key: String?
+        if let raw = object.removeValue(forKey: "idempotency_key") {
+            guard case .string(let string) = raw else { throw DomainError.parameterInvalid("idempotency_key", "must be a string") }
+            key = string
+        }
+        let canonical = try ZentraJSON.encode(JSONValue.object(object))
+        do {
+            let input = try ZentraJSON.decoder().decode(Input.self, from: data)
+            return JSONBody(input: input, idempotencyKey: key, canonical: canonical)
+        } catch let error as DecodingError {
+            throw describe(error)
+        }
+    }
+
+    /// Money is an integer count of minor units: a fraction or a number past 64 bits in any
+    /// `*_minor` field is refused with that field named, before anything else reads the body.
+    static func requireIntegralMoney(_ value: JSONValue, path: String) throws {
+        switch value {
+        case .object(let fields):
+            for (name, field) in fields {
+                let fieldPath = path.isEmpty ? name : "\(path).\(name)"
+                if name.hasSuffix("_minor"), case .double = field {
+                    throw DomainError.parameterInvalid(fieldPath, "must be an integer count of minor units that fits in 64 bits")
+                }
+                try requireIntegralMoney(field, path: fieldPath)
+            }
+        case .array(let items):
+            for (index, item) in items.enumerated() { try requireIntegralMoney(item, path: "\(path)[\(index)]") }
+        default:
+            break
+        }
+    }
+
+    /// Names the offending parameter in snake_case, dotted for nested fields.
+    static func describe(_ error: DecodingError) -> DomainError {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .parameterMissing(path(context.codingPath + [key]))
+        case .valueNotFound(_, let context):
+            return .parameterMissing(path(context.codingPath))
+        case .typeMismatch(let type, let context):
+            return .parameterInvalid(path(context.codingPath), "expected \(describeType(type))")
+        case .dataCorrupted(let context):
+            let param = path(context.codingPath)
+            if param.hasSuffix("_minor") {
+                return .parameterInvalid(param, "must be an integer count of minor units that fits in 64 bits")
+            }
+            return param.isEmpty ? .invalidRequest("The body is not valid JSON.") : .parameterInvalid(param, context.debugDescription)
+        @unknown default:
+            return .invalidRequest("The body could not be read.")
+        }
+    }
+
+    static func describeType(_ type: Any.Type) -> String {
+        switch type {
+        case is Int64.Type, is Int.Type: "an integer"
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        default: "\(type)".lowercased().contains("array") ? "an array" : "an object"
+        }
+    }
+
+    static func snakeCase(_ key: String) -> String {
+        var result = ""
+        for character in key {
+            if character.isUppercase {
+                result += "_" + character.lowercased()
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// SHA-256 of method, path and canonical body: the identity of "the same request".
+    func fingerprint(method: HTTPRequest.Method, path: String) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array("\(method.rawValue) \(path)\n".utf8))
+        hasher.update(data: canonical)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ZentraCore
+import ZentraStorage
+
+/// A response as bytes: what a handler answers and what an idempotency record keeps.
+struct Reply: Sendable {
+    var status: HTTPResponse.Status
+    var headers: [String: String]
+    var body: [UInt8]
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) throws -> Reply {
+        Reply(status: status, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: try ZentraJSON.encode(value))
+    }
+
+    init(status: HTTPResponse.Status, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    init(_ stored: StoredResponse) {
+        self.init(status: HTTPResponse.Status(code: stored.status), headers: stored.headers, body: stored.body)
+    }
+
+    var stored: StoredResponse { StoredResponse(status: status.code, headers: headers, body: body) }
+
+    func response(replayed: Bool = false) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            if let name = HTTPField.Name(name) { fields[name] = value }
+        }
+        if replayed { fields[.idempotentReplayed] = "true" }
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension Request {
+    /// `limit` (1...100, default 20) and `starting_after` from the query string.
+    func pageRequest() throws -> PageRequest {
+        let query = uri.queryParameters
+        var limit = 20
+        if let raw = query.get("limit") {
+            guard let value = Int(raw), (1...PageRequest.limit_max).contains(value) else {
+                throw DomainError.parameterInvalid("limit", "must be an integer from 1 to \(PageRequest.limit_max)")
+            }
+            limit = value
+        }
+        let cursor = query.get("starting_after")
+        if let cursor, cursor.isEmpty || cursor.count > 64 {
+            throw DomainError.parameterInvalid("starting_after", "must be an object id")
+        }
+        return PageRequest(limit: limit, startingAfter: cursor)
+    }
+}
+
+extension AppRequestContext {
+    /// A path parameter that must be present (the router guarantees it; this keeps it total).
+    func pathID(_ name: String = "id") throws -> String {
+        guard let value = parameters.get(name) else { throw DomainError.parameterMissing(name) }
+        return value
+    }
+}

@@ -1,0 +1,103 @@
+import HTTPTypes
+import Hummingbird
+import ZentraCore
+import ZentraStorage
+
+/// What the HTTP layer needs to serve: the store and the settings.
+public struct AppServices: Sendable {
+    public let store: Store
+    public let configuration: AppConfiguration
+
+    public init(store: Store, configuration: AppConfiguration) {
+        self.store = store
+        self.configuration = configuration
+    }
+}
+
+/// The one path every state-changing request takes: authorize, read and validate the body, claim
+/// the idempotency key, run the unit of work, and store the response with the effect.
+struct WriteEndpoint: Sendable {
+    let services: AppServices
+    var store: Store { services.store }
+
+    /// - Parameter implicitKey: for endpoints whose body names their own idempotency key (`intent_id`).
+    func run<Input: Decodable & Sendable>(
+        _ request: Request, _ context: AppRequestContext, roles: [Role], input _: Input.Type = Input.self,
+        implicitKey: (@Sendable (Input) -> String?)? = nil,
+        _ body: @escaping @Sendable (WriteTransaction, Input) async throws -> Reply
+    ) async throws -> Response {
+        let principal = try context.require(roles)
+        let json = try await JSONBody<Input>.read(request, context: context)
+        let key = try idempotencyKey(header: request.headers[.idempotencyKey], body: json.idempotencyKey)
+            ?? implicitKey?(json.input)
+        let scope = { (claim: IdempotencyClaim?) in
+            WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID, idempotency: claim)
+        }
+        guard let key else {
+            return try await store.write(scope(nil)) { tx in try await body(tx, json.input) }.response()
+        }
+
+        let outcome = try await IdempotencyRecords.claim(
+            tenant: principal.tenant, key: key, fingerprint: json.fingerprint(method: request.method, path: request.uri.path),
+            token: store.ids.nextBody(), now: store.clock.now(),
+            lease_seconds: services.configuration.idempotencyLease_seconds,
+            retention_seconds: services.configuration.idempotencyRetention_seconds, engine: store.engine)
+        let claim: IdempotencyClaim
+        switch outcome {
+        case .replay(let stored): return Reply(stored).response(replayed: true)
+        case .reusedWithDifferentRequest: throw DomainError.idempotencyKeyReused
+        case .inProgress: throw DomainError.idempotencyRequestInProgress
+        case .claimed(let claimed): claim = claimed
+        }
+
+        do {
+            let reply = try await store.write(scope(claim)) { tx in
+                let reply = try await body(tx, json.input)
+                tx.storeIdempotentResponse(reply.stored)
+                return reply
+            }
+            return reply.response()
+        } catch {
+            let domain = ErrorMapping.domainError(for: error, logger: context.logger)
+            switch domain.kind {
+            case .unavailable, .internalError:
+                // Not the client's doing: free the key so that a retry runs the request again.
+                try? await IdempotencyRecords.release(claim, tenant: principal.tenant, engine: store.engine)
+                throw domain
+            default:
+                if domain == .idempotencyRequestInProgress { throw domain }
+                // A refusal is the request's answer: keep it, as Stripe does, so a retry hears the same.
+                let refusal = Reply(status: ErrorMapping.status(of: domain.kind), headers: ["Content-Type": "application/json"],
+                                    body: ErrorMapping.body(for: domain, requestID: context.requestID))
+                try await IdempotencyRecords.completeAlone(claim, tenant: principal.tenant, response: refusal.stored, engine: store.engine)
+                return refusal.response()
+            }
+        }
+    }
+
+    static let key_max = 255
+
+    private func idempotencyKey(header: String?, body: String?) throws -> String? {
+        if let header, let body, header != body {
+            throw DomainError.parameterInvalid("idempotency_key", "the Idempotency-Key header and the body field differ")
+        }
+        guard let key = header ?? body else { return nil }
+        guard !key.isEmpty, key.count <= Self.key_max, key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value <= 0x7E }) else {
+            throw DomainError.parameterInvalid("idempotency_key", "must be 1 to \(Self.key_max) printable ASCII characters")
+        }
+        return key
+    }
+}
+
+/// Read endpoints: authorize, then run statements scoped to the caller's tenant.
+struct ReadEndpoint: Sendable {
+    let services: AppServices
+
+    func run<T: Encodable & Sendable>(
+        _ context: AppRequestContext, _ body: @escaping @Sendable (ReadScope) async throws -> T
+    ) async throws -> Response {
+        let principal = try context.caller()
+        let value = try await services.store.read(tenant: principal.tenant, body)
+        return try Reply.json(value).response()
+    }
+}

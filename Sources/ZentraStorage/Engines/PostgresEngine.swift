@@ -1,0 +1,161 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// PostgreSQL through PostgresNIO's `PostgresClient` pool, for production: several `zentra serve`
+/// processes share one database.
+///
+/// Isolation is READ COMMITTED with explicit row locks (`SELECT … FOR UPDATE`, always taken in id
+/// order) on the rows a decision depends on, plus unique constraints for everything keyed by the
+/// client. A transaction that still loses a race (deadlock, serialization failure) is retried whole
+/// by `Store`, which is safe because a unit of work only touches its transaction.
+public final class PostgresEngine: DatabaseEngine {
+    public let dialect = Dialect.postgres
+    public let client: PostgresClient
+    private let logger: Logger
+    private let inUse = Atomic<Int>(0)
+    private let maximumConnections: Int
+
+    public init(url: DatabaseURL.Postgres, maximumConnections: Int = 20, logger: Logger) {
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.user, password: url.password,
+            database: url.database, tls: .disable)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(5)
+        self.maximumConnections = maximumConnections
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    public var service: (any Service)? { client }
+
+    public var poolUsage: PoolUsage { PoolUsage(inUse: inUse.load(ordering: .relaxed), size: maximumConnections) }
+
+    public func withReader<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await lease { connection in try await body(Executor(connection: connection, logger: self.logger)) }
+    }
+
+    public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await lease { connection in
+            let executor = Executor(connection: connection, logger: self.logger)
+            try await executor.execute("BEGIN")
+            do {
+                let result = try await body(executor)
+                try await executor.execute("COMMIT")
+                return result
+            } catch {
+                try? await executor.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func ping() async throws {
+        try await withReader { _ = try await $0.query("SELECT 1 AS one") }
+    }
+
+    public func close() async throws {}
+
+    /// Leases a connection, failing fast with `unavailable` when the database cannot be reached
+    /// instead of waiting on the pool for as long as it keeps trying to connect.
+    private func lease<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        inUse.add(1, ordering: .relaxed)
+        defer { inUse.subtract(1, ordering: .relaxed) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await mapErrors { try await self.client.withConnection { try await body($0) } }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let result = next { return result }
+                throw StoreError.unavailable("timed out waiting for a PostgreSQL connection")
+            }
+            throw StoreError.unavailable("no connection")
+        }
+    }
+
+    struct Executor: SQLExecutor {
+        let connection: PostgresConnection
+        let logger: Logger
+        var dialect: Dialect { .postgres }
+
+        func query(_ sql: SQL) async throws -> [SQLRow] {
+            let (text, values) = sql.render(.postgres)
+            var binds = PostgresBindings(capacity: values.count)
+            for value in values {
+                switch value {
+                case .null: binds.appendNull()
+                case .int(let int): binds.append(int)
+                case .text(let string): binds.append(string)
+                case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
+                }
+            }
+            return try await mapErrors {
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger)
+                var result: [SQLRow] = []
+                for try await row in rows {
+                    var values: [String: SQLValue] = [:]
+                    for cell in row {
+                        values[cell.columnName] = try Executor.decode(cell)
+                    }
+                    result.append(SQLRow(values))
+                }
+                return result
+            }
+        }
+
+        func execute(_ sql: SQL) async throws {
+            _ = try await query(sql)
+        }
+
+        static func decode(_ cell: PostgresCell) throws -> SQLValue {
+            guard cell.bytes != nil else { return .null }
+            switch cell.dataType {
+            case .int8: return .int(try cell.decode(Int64.self))
+            case .int4: return .int(Int64(try cell.decode(Int32.self)))
+            case .int2: return .int(Int64(try cell.decode(Int16.self)))
+            case .bool: return .int(try cell.decode(Bool.self) ? 1 : 0)
+            case .bytea:
+                var buffer = try cell.decode(ByteBuffer.self)
+                return .blob(buffer.readBytes(length: buffer.readableBytes) ?? [])
+            case .numeric:
+                let text = try cell.decode(String.self)
+                guard let int = Int64(text) else { throw StoreError.decoding("numeric \(text) is not an integer") }
+                return .int(int)
+            default: return .text(try cell.decode(String.self))
+            }
+        }
+    }
+}
+
+/// Translates PostgresNIO's errors into `StoreError`; server text never reaches a client.
+private func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PSQLError {
+        if error.code == .server {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let detail = error.serverInfo?[.constraintName] ?? error.serverInfo?[.message] ?? state
+            switch state {
+            case "23505": throw StoreError.uniqueViolation(detail)
+            case "40001", "40P01", "55P03": throw StoreError.retryable(state)
+            case "57P01", "57P02", "57P03", "53300": throw StoreError.unavailable(state)
+            default: throw StoreError.other("\(state): \(error.serverInfo?[.message] ?? "")")
+            }
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+            throw StoreError.unavailable("\(error.code)")
+        default:
+            throw StoreError.other("\(error.code)")
+        }
+    } catch let error as PostgresTransactionError {
+        throw StoreError.other("\(error)")
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import GRDB
+import ServiceLifecycle
+import Synchronization
+
+/// Embedded SQLite through GRDB's `DatabasePool`: WAL, `synchronous=FULL` (an acknowledged commit
+/// survives power loss), readers in parallel, one writer.
+///
+/// GRDB's write closures are synchronous while a Zentra unit of work is async (PostgreSQL needs it),
+/// so a write transaction is opened with `BEGIN IMMEDIATE` and its statements run one by one on the
+/// writer connection. `writeLock` keeps every other writer of this process out until `COMMIT`, which
+/// is why GRDB's `allowsUnsafeTransactions` is on; other processes wait on SQLite's own lock.
+public final class SQLiteEngine: DatabaseEngine {
+    public let dialect = Dialect.sqlite
+    private let pool: DatabasePool
+    private let writeLock = AsyncLock()
+    private let inUse = Atomic<Int>(0)
+    private let maximumReaders: Int
+
+    public init(path: String, maximumReaders: Int = 4) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.allowsUnsafeTransactions = true
+        configuration.maximumReaderCount = maximumReaders
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.maximumReaders = maximumReaders
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError.unavailable("cannot open SQLite database at \(path): \(error)")
+        }
+    }
+
+    public var service: (any Service)? { nil }
+
+    public var poolUsage: PoolUsage { PoolUsage(inUse: inUse.load(ordering: .relaxed), size: maximumReaders + 1) }
+
+    public func withReader<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        inUse.add(1, ordering: .relaxed)
+        defer { inUse.subtract(1, ordering: .relaxed) }
+        return try await body(Reader(pool: pool))
+    }
+
+    public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await writeLock.withLock {
+            self.inUse.add(1, ordering: .relaxed)
+            defer { self.inUse.subtract(1, ordering: .relaxed) }
+            let writer = Writer(pool: self.pool)
+            try await writer.execute("BEGIN IMMEDIATE")
+            do {
+                let result = try await body(writer)
+                try await writer.execute("COMMIT")
+                return result
+            } catch {
+                try? await writer.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func ping() async throws {
+        _ = try await Reader(pool: pool).query("SELECT 1 AS one")
+    }
+
+    public func close() async throws {
+        try pool.close()
+    }
+
+    struct Reader: SQLExecutor {
+        let pool: DatabasePool
+        var dialect: Dialect { .sqlite }
+
+        func query(_ sql: SQL) async throws -> [SQLRow] {
+            let (text, binds) = sql.render(.sqlite)
+            return try await mapErrors {
+                try await pool.read { db in try SQLiteEngine.fetch(db, text, binds) }
+            }
+        }
+
+        func execute(_ sql: SQL) async throws {
+            throw StoreError.other("write statement outside a transaction")
+        }
+    }
+
+    struct Writer: SQLExecutor {
+        let pool: DatabasePool
+        var dialect: Dialect { .sqlite }
+
+        func query(_ sql: SQL) async throws -> [SQLRow] {
+            let (text, binds) = sql.render(.sqlite)
+            return try await mapErrors {
+                try await pool.writeWithoutTransaction { db in try SQLiteEngine.fetch(db, text, binds) }
+            }
+        }
+
+        func execute(_ sql: SQL) async throws {
+            let (text, binds) = sql.render(.sqlite)
+            try await mapErrors {
+                try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: text, arguments: SQLiteEngine.arguments(binds))
+                }
+            }
+        }
+    }
+
+    static func fetch(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
+        try Row.fetchAll(db, sql: text, arguments: arguments(binds)).map { row in
+            var values: [String: SQLValue] = [:]
+            for (column, value) in row {
+                switch value.storage {
+                case .null: values[column] = .null
+                case .int64(let int): values[column] = .int(int)
+                case .double(let double): values[column] = .int(Int64(double))
+                case .string(let string): values[column] = .text(string)
+                case .blob(let data): values[column] = .blob(Array(data))
+                }
+            }
+            return SQLRow(values)
+        }
+    }
+
+    static func arguments(_ binds: [SQLValue]) -> StatementArguments {
+        StatementArguments(binds.map { bind -> (any DatabaseValueConvertible)? in
+            switch bind {
+            case .null: nil
+            case .int(let value): value
+            case .text(let value): value
+            case .blob(let value): Data(value)
+            }
+        })
+    }
+}
+
+/// Translates GRDB's errors into `StoreError` so nothing above the engine sees SQLite codes.
+private func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as DatabaseError {
+        switch error.extendedResultCode {
+        case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+            throw StoreError.uniqueViolation(error.message ?? "unique constraint")
+        default:
+            switch error.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED: throw StoreError.retryable(error.message ?? "database is busy")
+            case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY:
+                throw StoreError.unavailable(error.message ?? "\(error.resultCode)")
+            default: throw StoreError.other(error.description)
+            }
+        }
+    }
+}
+
+/// A FIFO lock for async code: the one writer of this process holds it for a whole transaction.
+actor AsyncLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func withLock<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        await lock()
+        do {
+            let result = try await body()
+            unlock()
+            return result
+        } catch {
+            unlock()
+            throw error
+        }
+    }
+
+    private func lock() async {
+        guard locked else {
+            locked = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func unlock() {
+        if waiters.isEmpty {
+            locked = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

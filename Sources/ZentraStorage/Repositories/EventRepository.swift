@@ -1,0 +1,19 @@
+import Foundation
+import ZentraCore
+
+extension TenantScope {
+    public func events(_ request: PageRequest, type: String? = nil) async throws -> Page<Event> {
+        try await page(request, table: "events", columns: "*", order: "sequence",
+                       filter: type.map { "type = \($0)" }, decode: decodeEvent)
+    }
+
+    public func event(_ id: EventID) async throws -> Event? {
+        try await sql.queryOne("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeEvent)
+    }
+
+    func decodeEvent(_ row: SQLRow) throws -> Event {
+        Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"),
+              object: try JSONDecoder().decode(JSONValue.self, from: Data(try row.bytes("data"))),
+              requestID: try row.optionalString("request_id"), createdAt: try row.timestamp("created_at"))
+    }
+}

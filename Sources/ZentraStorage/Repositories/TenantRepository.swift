@@ -1,0 +1,93 @@
+import Crypto
+import ZentraCore
+
+/// A freshly made API key: the secret exists only here, on its way to the caller.
+public struct IssuedAPIKey: Sendable, Encodable {
+    public let id: APIKeyID
+    public let apiKey: String
+    public let key: APIKey
+}
+
+/// Tenants and API keys. Keys are stored as SHA-256 digests: a key is 32 random bytes, so a fast
+/// digest is as strong as a slow one and keeps the per-request lookup cheap.
+public enum TenantRepository {
+    public static func createTenant(name: String, store: Store) async throws -> (Tenant, IssuedAPIKey) {
+        let tenant = Tenant(id: store.ids.next(), name: name, createdAt: store.clock.now())
+        try await store.unscoped { sql in
+            try await sql.execute("""
+                INSERT INTO tenants (id, name, created_at, audit_head_hash)
+                VALUES (\(tenant.id), \(tenant.name), \(tenant.createdAt), \(AuditChain.genesisHash))
+                """)
+        }
+        let key = try await store.write(WriteScope(tenant: tenant.id, actor: "cli", requestID: nil)) { tx in
+            tx.audit("tenant.created", objectType: "tenant", objectID: tenant.id.rawValue, context: .object(["name": .string(name)]))
+            return try await tx.createAPIKey(role: .admin, name: "initial admin key")
+        }
+        return (tenant, key)
+    }
+
+    public static func tenantExists(_ id: TenantID, store: Store) async throws -> Bool {
+        try await store.engine.withReader { sql in
+            try await sql.queryOne("SELECT id FROM tenants WHERE id = \(id)") != nil
+        }
+    }
+
+    /// Resolves a presented key to its principal; revoked keys resolve to nothing, at once, on every
+    /// process, because nothing is cached.
+    public static func authenticate(apiKey: String, store: Store) async throws -> Principal? {
+        let digest = digestHex(apiKey)
+        return try await store.engine.withReader { sql in
+            guard let row = try await sql.queryOne(
+                "SELECT id, tenant_id, role FROM api_keys WHERE key_hash = \(digest) AND revoked_at IS NULL")
+            else { return nil }
+            return Principal(tenant: try row.id("tenant_id"), keyID: try row.id("id"), role: try row.enumValue("role"))
+        }
+    }
+
+    static func digestHex(_ key: String) -> String {
+        SHA256.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension WriteTransaction {
+    public func createAPIKey(role: Role, name: String?) async throws -> IssuedAPIKey {
+        var generator = SystemRandomNumberGenerator()
+        let secret = "zk_" + String((0..<40).map { _ in Base62.alphabet.randomElement(using: &generator)! })
+        let key = APIKey(id: newID(), role: role, name: name, keyPrefix: String(secret.prefix(10)), createdAt: now, revokedAt: nil)
+        try await sql.execute("""
+            INSERT INTO api_keys (id, tenant_id, role, name, key_prefix, key_hash, created_at)
+            VALUES (\(key.id), \(tenant), \(role), \(name), \(key.keyPrefix), \(TenantRepository.digestHex(secret)), \(now))
+            """)
+        audit("api_key.created", objectType: "api_key", objectID: key.id.rawValue, context: .object(["role": .string(role.rawValue)]))
+        return IssuedAPIKey(id: key.id, apiKey: secret, key: key)
+    }
+
+    /// Revokes a key of this tenant; a key of another tenant is missing.
+    public func revokeAPIKey(_ id: APIKeyID) async throws -> APIKey {
+        let rows = try await sql.query(
+            "UPDATE api_keys SET revoked_at = \(now) WHERE tenant_id = \(tenant) AND id = \(id) AND revoked_at IS NULL RETURNING id")
+        guard let key = try await apiKey(id) else { throw DomainError.resourceMissing("api_key", id: id.rawValue) }
+        if !rows.isEmpty {
+            audit("api_key.revoked", objectType: "api_key", objectID: id.rawValue)
+        }
+        return key
+    }
+}
+
+extension TenantScope {
+    public func apiKey(_ id: APIKeyID) async throws -> APIKey? {
+        try await sql.queryOne("SELECT * FROM api_keys WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeAPIKey)
+    }
+
+    public func apiKeys(_ request: PageRequest) async throws -> Page<APIKey> {
+        try await page(request, table: "api_keys", columns: "*", decode: decodeAPIKey)
+    }
+
+    func decodeAPIKey(_ row: SQLRow) throws -> APIKey {
+        APIKey(id: try row.id("id"), role: try row.enumValue("role"), name: try row.optionalString("name"),
+               keyPrefix: try row.string("key_prefix"), createdAt: try row.timestamp("created_at"),
+               revokedAt: try row.optionalTimestamp("revoked_at"))
+    }
+}
+
+import Foundation

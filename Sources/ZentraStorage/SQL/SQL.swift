@@ -1,0 +1,100 @@
+import ZentraCore
+
+/// A value bound to a statement parameter. The two engines store the same four kinds.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case int(Int64)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// A Swift value that can be bound as a statement parameter.
+public protocol SQLBindable: Sendable {
+    var sqlValue: SQLValue { get }
+}
+
+extension Int64: SQLBindable { public var sqlValue: SQLValue { .int(self) } }
+extension Int: SQLBindable { public var sqlValue: SQLValue { .int(Int64(self)) } }
+extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
+extension Bool: SQLBindable { public var sqlValue: SQLValue { .int(self ? 1 : 0) } }
+extension Array: SQLBindable where Element == UInt8 { public var sqlValue: SQLValue { .blob(self) } }
+extension Timestamp: SQLBindable { public var sqlValue: SQLValue { .int(microseconds) } }
+extension ID: SQLBindable { public var sqlValue: SQLValue { .text(rawValue) } }
+extension Currency: SQLBindable { public var sqlValue: SQLValue { .text(code) } }
+extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
+extension Optional: SQLBindable where Wrapped: SQLBindable {
+    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+}
+extension SQLBindable where Self: RawRepresentable, RawValue == String {
+    public var sqlValue: SQLValue { .text(rawValue) }
+}
+extension KYCStatus: SQLBindable {}
+extension AccountType: SQLBindable {}
+extension Role: SQLBindable {}
+extension LedgerAccountPurpose: SQLBindable {}
+extension EntryDirection: SQLBindable {}
+extension IntentState: SQLBindable {}
+
+/// SQL text whose interpolated values are always bound parameters, never spliced into the text:
+/// `"SELECT * FROM customers WHERE tenant_id = \(tenant) AND id = \(id)"`.
+public struct SQL: Sendable, ExpressibleByStringInterpolation {
+    enum Part: Sendable {
+        case text(String)
+        case bind(SQLValue)
+        /// Text that differs between the engines, such as row-lock clauses.
+        case dialect(sqlite: String, postgres: String)
+    }
+
+    var parts: [Part]
+
+    public init(stringLiteral value: String) { parts = [.text(value)] }
+    public init(stringInterpolation: StringInterpolation) { parts = stringInterpolation.parts }
+
+    public struct StringInterpolation: StringInterpolationProtocol, Sendable {
+        var parts: [Part] = []
+        public init(literalCapacity: Int, interpolationCount: Int) { parts.reserveCapacity(interpolationCount * 2 + 1) }
+        public mutating func appendLiteral(_ literal: String) { parts.append(.text(literal)) }
+        public mutating func appendInterpolation(_ value: some SQLBindable) { parts.append(.bind(value.sqlValue)) }
+        /// Splices trusted text (a column list, an ORDER BY direction): never client input.
+        public mutating func appendInterpolation(raw: String) { parts.append(.text(raw)) }
+        public mutating func appendInterpolation(_ sql: SQL) { parts.append(contentsOf: sql.parts) }
+    }
+
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already serializes writers.
+    public static let forUpdate = SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE")])
+
+    init(parts: [Part]) { self.parts = parts }
+
+    public static func + (lhs: SQL, rhs: SQL) -> SQL { SQL(parts: lhs.parts + rhs.parts) }
+
+    /// Joins fragments, e.g. a list of `(?, ?)` value tuples.
+    public static func joined(_ fragments: [SQL], separator: String) -> SQL {
+        var parts: [Part] = []
+        for (index, fragment) in fragments.enumerated() {
+            if index > 0 { parts.append(.text(separator)) }
+            parts.append(contentsOf: fragment.parts)
+        }
+        return SQL(parts: parts)
+    }
+
+    /// The statement text in the engine's placeholder style and its bound values in order.
+    public func render(_ dialect: Dialect) -> (text: String, binds: [SQLValue]) {
+        var text = ""
+        var binds: [SQLValue] = []
+        for part in parts {
+            switch part {
+            case .text(let fragment): text += fragment
+            case .dialect(let sqlite, let postgres): text += dialect == .sqlite ? sqlite : postgres
+            case .bind(let value):
+                binds.append(value)
+                text += dialect == .sqlite ? "?" : "$\(binds.count)"
+            }
+        }
+        return (text, binds)
+    }
+}
+
+public enum Dialect: String, Sendable {
+    case sqlite
+    case postgres
+}

@@ -1,0 +1,72 @@
+import ZentraCore
+
+/// One result row, detached from its engine: column name to value.
+public struct SQLRow: Sendable {
+    let values: [String: SQLValue]
+
+    public init(_ values: [String: SQLValue]) { self.values = values }
+
+    public subscript(column: String) -> SQLValue { values[column] ?? .null }
+
+    public func int(_ column: String) throws -> Int64 {
+        if case .int(let value) = self[column] { return value }
+        throw StoreError.decoding("column \(column) is not an integer")
+    }
+
+    public func optionalInt(_ column: String) throws -> Int64? {
+        if case .null = self[column] { return nil }
+        return try int(column)
+    }
+
+    public func string(_ column: String) throws -> String {
+        if case .text(let value) = self[column] { return value }
+        throw StoreError.decoding("column \(column) is not text")
+    }
+
+    public func optionalString(_ column: String) throws -> String? {
+        if case .null = self[column] { return nil }
+        return try string(column)
+    }
+
+    public func bytes(_ column: String) throws -> [UInt8] {
+        switch self[column] {
+        case .blob(let value): return value
+        case .text(let value): return Array(value.utf8)
+        default: throw StoreError.decoding("column \(column) is not a blob")
+        }
+    }
+
+    public func bool(_ column: String) throws -> Bool { try int(column) != 0 }
+
+    public func timestamp(_ column: String) throws -> Timestamp { Timestamp(microseconds: try int(column)) }
+
+    public func optionalTimestamp(_ column: String) throws -> Timestamp? {
+        try optionalInt(column).map { Timestamp(microseconds: $0) }
+    }
+
+    public func id<Kind>(_ column: String, as _: Kind.Type = Kind.self) throws -> ID<Kind> {
+        ID(unchecked: try string(column))
+    }
+
+    public func optionalID<Kind>(_ column: String, as _: Kind.Type = Kind.self) throws -> ID<Kind>? {
+        try optionalString(column).map { ID(unchecked: $0) }
+    }
+
+    public func currency(_ column: String) throws -> Currency {
+        let code = try string(column)
+        guard let currency = Currency(code: code) else { throw StoreError.decoding("unknown currency \(code) in \(column)") }
+        return currency
+    }
+
+    public func enumValue<E: RawRepresentable>(_ column: String, as _: E.Type = E.self) throws -> E where E.RawValue == String {
+        let raw = try string(column)
+        guard let value = E(rawValue: raw) else { throw StoreError.decoding("unexpected value \(raw) in \(column)") }
+        return value
+    }
+
+    public func json<T: Decodable>(_ column: String, as _: T.Type = T.self) throws -> T {
+        try ZentraJSON.decoder().decode(T.self, from: Data(try bytes(column)))
+    }
+}
+
+import Foundation

@@ -1,0 +1,132 @@
+import Foundation
+import ZentraCore
+
+/// Versioned schema migrations, written once for both engines (`{blob}` is the one type that
+/// differs). Applied in order on start, each in its own transaction, recorded in `schema_migrations`.
+public enum Migrations {
+    struct Migration {
+        let version: Int64
+        let name: String
+        let statements: [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "foundation", statements: [
+            // The tenant row is also the head of the tenant's event order and audit chain: a unit of
+            // work locks it last, just before commit, to number its events and link its audit records.
+            """
+            CREATE TABLE tenants (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL,
+                event_sequence BIGINT NOT NULL DEFAULT 0, audit_sequence BIGINT NOT NULL DEFAULT 0,
+                audit_head_hash TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, role TEXT NOT NULL, name TEXT,
+                key_prefix TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
+                revoked_at BIGINT)
+            """,
+            "CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at, id)",
+            """
+            CREATE TABLE idempotency_keys (
+                tenant_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status TEXT NOT NULL,
+                lock_token TEXT, locked_until BIGINT, response_status BIGINT, response_headers TEXT,
+                response_body {blob}, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, key))
+            """,
+            "CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at)",
+            """
+            CREATE TABLE customers (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL,
+                kyc_status TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX customers_by_tenant ON customers (tenant_id, created_at, id)",
+            """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, customer_id TEXT NOT NULL, currency TEXT NOT NULL,
+                kind TEXT NOT NULL, available_ledger_account_id TEXT NOT NULL,
+                reserved_ledger_account_id TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX accounts_by_tenant ON accounts (tenant_id, created_at, id)",
+            // Totals are kept on the row because the row is also the lock a money decision takes;
+            // `GET /ledger/accounts/{id}` checks them against the sum of the entries.
+            """
+            CREATE TABLE ledger_accounts (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, purpose TEXT NOT NULL,
+                currency TEXT NOT NULL, account_id TEXT, system_key TEXT,
+                debits_minor BIGINT NOT NULL DEFAULT 0, credits_minor BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL, UNIQUE (tenant_id, system_key))
+            """,
+            "CREATE INDEX ledger_accounts_by_tenant ON ledger_accounts (tenant_id, created_at, id)",
+            """
+            CREATE TABLE journal_entries (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, description TEXT NOT NULL, intent_id TEXT,
+                created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE ledger_entries (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, journal_entry_id TEXT NOT NULL,
+                ledger_account_id TEXT NOT NULL, direction TEXT NOT NULL, amount_minor BIGINT NOT NULL,
+                currency TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX ledger_entries_by_account ON ledger_entries (tenant_id, ledger_account_id, created_at, id)",
+            "CREATE INDEX ledger_entries_by_journal ON ledger_entries (journal_entry_id)",
+            """
+            CREATE TABLE deposits (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, account_id TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, transaction_reference TEXT NOT NULL,
+                journal_entry_id TEXT NOT NULL, intent_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, transaction_reference))
+            """,
+            """
+            CREATE TABLE events (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sequence BIGINT NOT NULL, type TEXT NOT NULL,
+                object_type TEXT NOT NULL, object_id TEXT NOT NULL, data TEXT NOT NULL, request_id TEXT,
+                created_at BIGINT NOT NULL, UNIQUE (tenant_id, sequence))
+            """,
+            """
+            CREATE TABLE audit_log (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sequence BIGINT NOT NULL, actor TEXT NOT NULL,
+                action TEXT NOT NULL, object_type TEXT NOT NULL, object_id TEXT NOT NULL, request_id TEXT,
+                idempotency_key TEXT, context TEXT NOT NULL, created_at BIGINT NOT NULL,
+                previous_hash TEXT NOT NULL, hash TEXT NOT NULL, UNIQUE (tenant_id, sequence))
+            """,
+            """
+            CREATE TABLE runtime_intents (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, intent_key TEXT NOT NULL, type TEXT NOT NULL,
+                scope TEXT NOT NULL, money_model TEXT NOT NULL, primitives TEXT NOT NULL, status TEXT NOT NULL,
+                steps TEXT NOT NULL, subject TEXT, created_at BIGINT NOT NULL, UNIQUE (tenant_id, intent_key))
+            """,
+            "CREATE INDEX runtime_intents_by_tenant ON runtime_intents (tenant_id, created_at, id)",
+        ]),
+    ]
+
+    /// Applies every migration not yet recorded. Safe to run from several processes at once:
+    /// the version's primary key lets exactly one of them record it.
+    public static func run(on engine: any DatabaseEngine, clock: any WallClock) async throws -> [Int64] {
+        try await engine.withTransaction { sql in
+            try await sql.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
+        }
+        var applied: [Int64] = []
+        for migration in all {
+            let didApply = try await engine.withTransaction { sql -> Bool in
+                if sql.dialect == .postgres {
+                    // Serializes concurrent starts of several processes on one database.
+                    try await sql.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                }
+                let done = try await sql.queryOne("SELECT version FROM schema_migrations WHERE version = \(migration.version)")
+                guard done == nil else { return false }
+                for statement in migration.statements {
+                    let text = statement.replacingOccurrences(of: "{blob}", with: sql.dialect == .postgres ? "BYTEA" : "BLOB")
+                    try await sql.execute(SQL(stringLiteral: text))
+                }
+                try await sql.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(migration.version), \(migration.name), \(clock.now()))")
+                return true
+            }
+            if didApply { applied.append(migration.version) }
+        }
+        return applied
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+import ZentraCore
+
+/// One unit of work in flight. Domain rows are written as the use case goes; events, audit records,
+/// runtime intents and the idempotency result are collected and written by `commitPending()` at the
+/// end, after the tenant head row is locked, so that numbering and the audit chain stay gap-free.
+public final class WriteTransaction: TenantScope {
+    public let scope: WriteScope
+    public let sql: any SQLExecutor
+    public let ids: any IDGenerator
+    /// The one clock reading of this unit of work: every row it writes carries this time.
+    public let now: Timestamp
+    public var tenant: TenantID { scope.tenant }
+
+    private struct Pending {
+        var events: [PendingEvent] = []
+        var audits: [PendingAudit] = []
+        var intents: [RuntimeIntent] = []
+        var idempotentResponse: StoredResponse?
+    }
+
+    private struct PendingEvent {
+        let id: EventID
+        let type: String
+        let objectType: String
+        let objectID: String
+        let data: String
+    }
+
+    private struct PendingAudit {
+        let id: AuditRecordID
+        let action: String
+        let objectType: String
+        let objectID: String
+        let context: JSONValue
+    }
+
+    /// Guards the collected rows; a unit of work runs in one task, the lock makes that checkable.
+    private let pending = Mutex(Pending())
+
+    init(scope: WriteScope, sql: any SQLExecutor, ids: any IDGenerator, now: Timestamp) {
+        self.scope = scope
+        self.sql = sql
+        self.ids = ids
+        self.now = now
+    }
+
+    public func newID<Kind: IdentifierKind>(_ kind: Kind.Type = Kind.self) -> ID<Kind> { ids.next(kind) }
+
+    /// Queues an event; it is numbered in the tenant's order when the unit of work commits.
+    @discardableResult
+    public func emit(_ type: String, objectType: String, objectID: String, data: some Encodable) throws -> EventID {
+        let id: EventID = newID()
+        let json = try ZentraJSON.encodeString(data)
+        pending.withLock {
+            $0.events.append(PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json))
+        }
+        return id
+    }
+
+    /// Queues an audit record for this unit of work's actor, request and idempotency key.
+    @discardableResult
+    public func audit(_ action: String, objectType: String, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
+        let id: AuditRecordID = newID()
+        pending.withLock {
+            $0.audits.append(PendingAudit(id: id, action: action, objectType: objectType, objectID: objectID, context: context))
+        }
+        return id
+    }
+
+    public func record(_ intent: RuntimeIntent) {
+        pending.withLock { $0.intents.append(intent) }
+    }
+
+    /// Intents recorded so far by this unit of work (written at commit).
+    public var recordedIntents: [RuntimeIntent] { pending.withLock { $0.intents } }
+
+    /// The response to store under this unit of work's idempotency key, committed with the effect.
+    public func storeIdempotentResponse(_ response: StoredResponse) {
+        pending.withLock { $0.idempotentResponse = response }
+    }
+
+    func commitPending() async throws {
+        let work = pending.withLock { $0 }
+        for intent in work.intents {
+            try await insertIntent(intent)
+        }
+        if let claim = scope.idempotency, let response = work.idempotentResponse {
+            try await IdempotencyRecords.complete(claim, tenant: tenant, response: response, sql: sql)
+        }
+        guard !work.events.isEmpty || !work.audits.isEmpty else { return }
+
+        // Last lock of the unit of work, so no transaction waits for it while holding it.
+        guard let head = try await sql.queryOne(
+            "SELECT event_sequence, audit_sequence, audit_head_hash FROM tenants WHERE id = \(tenant)"
+                + SQL(parts: [.dialect(sqlite: "", postgres: " FOR NO KEY UPDATE")]))
+        else { throw DomainError.resourceMissing("tenant", id: tenant.rawValue) }
+        var eventSequence = try head.int("event_sequence")
+        var auditSequence = try head.int("audit_sequence")
+        var auditHash = try head.string("audit_head_hash")
+
+        for event in work.events {
+            eventSequence += 1
+            try await sql.execute("""
+                INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at)
+                VALUES (\(event.id), \(tenant), \(eventSequence), \(event.type), \(event.objectType), \(event.objectID),
+                        \(event.data), \(scope.requestID), \(now))
+                """)
+        }
+        for audit in work.audits {
+            auditSequence += 1
+            let entry = AuditEntry(
+                id: audit.id, sequence: auditSequence, tenant: tenant, actor: scope.actor, action: audit.action,
+                objectType: audit.objectType, objectID: audit.objectID, requestID: scope.requestID,
+                idempotencyKey: scope.idempotency?.key, context: audit.context, createdAt: now)
+            let hash = try AuditChain.hash(previous: auditHash, entry: entry)
+            try await sql.execute("""
+                INSERT INTO audit_log (id, tenant_id, sequence, actor, action, object_type, object_id, request_id,
+                                       idempotency_key, context, created_at, previous_hash, hash)
+                VALUES (\(entry.id), \(tenant), \(entry.sequence), \(entry.actor), \(entry.action), \(entry.objectType),
+                        \(entry.objectID), \(entry.requestID), \(entry.idempotencyKey),
+                        \(try ZentraJSON.encodeString(entry.context)), \(now), \(auditHash), \(hash))
+                """)
+            auditHash = hash
+        }
+        try await sql.execute("""
+            UPDATE tenants SET event_sequence = \(eventSequence), audit_sequence = \(auditSequence),
+                               audit_head_hash = \(auditHash)
+            WHERE id = \(tenant)
+            """)
+    }
+
+    private func insertIntent(_ intent: RuntimeIntent) async throws {
+        try await sql.execute("""
+            INSERT INTO runtime_intents (id, tenant_id, intent_key, type, scope, money_model, primitives, status, steps,
+                                         subject, created_at)
+            VALUES (\(intent.id), \(tenant), \(intent.intentId), \(intent.type), \(intent.scope), \(intent.moneyModel),
+                    \(try ZentraJSON.encodeString(intent.primitives)), \(intent.status),
+                    \(try ZentraJSON.encodeString(intent.steps)), \(intent.subject), \(intent.createdAt))
+            """)
+    }
+}

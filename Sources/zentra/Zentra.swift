@@ -1,0 +1,171 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ZentraCore
+import ZentraHTTP
+import ZentraStorage
+
+@main
+struct Zentra: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zentra",
+        abstract: "Self-hostable card issuing: API, ledger, events and audit in one process.",
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self])
+}
+
+/// `--database`, falling back to `ZENTRA_DATABASE_URL`, then to the embedded SQLite file.
+struct DatabaseOption: ParsableArguments {
+    @Option(name: .long, help: "sqlite:///path/file.sqlite or postgres://user:pass@host:port/db (env ZENTRA_DATABASE_URL)")
+    var database: String?
+
+    func url() throws -> DatabaseURL {
+        let raw = database ?? ProcessInfo.processInfo.environment["ZENTRA_DATABASE_URL"] ?? DatabaseURL.defaultURL
+        do {
+            return try DatabaseURL(raw)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+func makeLogger() -> Logger {
+    var logger = Logger(label: "zentra")
+    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
+
+/// Runs `body` with a migrated store, keeping the engine's background service alive meanwhile.
+/// Any failure is printed as one line and the process exits non-zero.
+func withStore<T: Sendable>(_ url: DatabaseURL, _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+    let logger = makeLogger()
+    do {
+        let engine = try url.makeEngine(logger: logger)
+        let store = Store(engine: engine, ids: RandomIDGenerator(), clock: SystemClock(), logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            if let service = engine.service {
+                group.addTask {
+                    try await service.run()
+                    return nil
+                }
+            }
+            group.addTask {
+                try await Startup.migrate(engine: engine, clock: store.clock, database: url, logger: logger)
+                return try await body(store)
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let result = next { return result }
+            }
+            throw StartupError(message: "the database service stopped")
+        }
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("zentra: error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try ZentraJSON.encode(value), as: UTF8.self))
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the API (migrations run first).")
+
+    @Option var host = "127.0.0.1"
+    @Option var port = 8080
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        let logger = makeLogger()
+        let configuration = AppConfiguration(host: host, port: port, database: try database.url())
+        do {
+            let app = try await buildApplication(configuration: configuration, logger: logger)
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            FileHandle.standardError.write(Data("zentra: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations and exit.")
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        try await withStore(try database.url()) { _ in }
+        print("migrations up to date")
+    }
+}
+
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Manage tenants.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant and print its first admin key.")
+        @Argument var name: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let name = self.name
+            let (tenant, key) = try await withStore(try database.url()) { store in
+                try await TenantRepository.createTenant(name: name, store: store)
+            }
+            try printJSON(["tenant": tenant.id.rawValue, "api_key": key.apiKey])
+        }
+    }
+}
+
+struct KeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "key", abstract: "Manage API keys.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key and print it (shown once).")
+        @Option var tenant: String
+        @Option var role: String
+        @Option var name: String?
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            guard let tenantID = TenantID(tenant) else { throw ValidationError("--tenant must be a ten_… id") }
+            guard let role = Role(rawValue: role) else {
+                throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let name = self.name
+            let key = try await withStore(try database.url()) { store in
+                guard try await TenantRepository.tenantExists(tenantID, store: store) else {
+                    throw StartupError(message: "no such tenant \(tenantID)")
+                }
+                return try await store.write(WriteScope(tenant: tenantID, actor: "cli", requestID: nil)) { tx in
+                    try await tx.createAPIKey(role: role, name: name)
+                }
+            }
+            try printJSON(["id": key.id.rawValue, "api_key": key.apiKey, "role": role.rawValue])
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Audit log tools.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a tenant's audit hash chain; exits 1 if it is broken.")
+        @Option var tenant: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            guard let tenantID = TenantID(tenant) else { throw ValidationError("--tenant must be a ten_… id") }
+            let result = try await withStore(try database.url()) { store in
+                guard try await TenantRepository.tenantExists(tenantID, store: store) else {
+                    throw StartupError(message: "no such tenant \(tenantID)")
+                }
+                return try await store.read(tenant: tenantID) { try await $0.verifyAuditChain() }
+            }
+            try printJSON(result)
+            if !result.valid { throw ExitCode.failure }
+        }
+    }
+}
