@@ -22,22 +22,27 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     return router
 }
 
-/// Builds the whole application: storage engine, migrations before the server starts, router,
-/// and the background services (the PostgreSQL pool) it needs running.
-public func buildApplication(
+/// Opens the storage engine named by the configuration and wraps it in the one `Store`.
+public func makeServices(
     configuration: AppConfiguration, logger: Logger, ids: any IDGenerator = RandomIDGenerator(), clock: any WallClock = SystemClock()
-) async throws -> some ApplicationProtocol {
+) throws -> AppServices {
     let engine = try configuration.database.makeEngine(logger: logger)
-    let store = Store(engine: engine, ids: ids, clock: clock, logger: logger)
-    let services = AppServices(store: store, configuration: configuration)
+    return AppServices(store: Store(engine: engine, ids: ids, clock: clock, logger: logger), configuration: configuration)
+}
+
+/// Builds the whole application: migrations before the server starts, the router, and the
+/// background services (the PostgreSQL pool, the idempotency purger) it needs running.
+public func buildApplication(services: AppServices, logger: Logger) throws -> some ApplicationProtocol {
+    let store = services.store
+    let configuration = services.configuration
     let router = buildRouter(services: services, metrics: HTTPMetrics(), openAPI: try OpenAPIDocument.load())
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
-        services: [engine.service].compactMap { $0 } + [IdempotencyPurger(store: store)],
+        services: [store.engine.service].compactMap { $0 } + [IdempotencyPurger(store: store)],
         logger: logger)
     app.beforeServerStarts {
-        try await Startup.migrate(engine: engine, clock: clock, database: configuration.database, logger: logger)
+        try await Startup.migrate(engine: store.engine, clock: store.clock, database: configuration.database, logger: logger)
     }
     return app
 }

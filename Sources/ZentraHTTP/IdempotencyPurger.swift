@@ -3,16 +3,18 @@ import ServiceLifecycle
 import ZentraStorage
 
 /// Deletes idempotency records past their retention, every minute, in bounded batches; stops on
-/// graceful shutdown.
+/// graceful shutdown or cancellation.
 struct IdempotencyPurger: Service {
     let store: Store
+    var interval: Duration = .seconds(60)
 
     func run() async throws {
-        while !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .seconds(60))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
             }
-            guard !Task.isShuttingDownGracefully else { return }
             do {
                 try await IdempotencyRecords.purgeExpired(now: store.clock.now(), engine: store.engine)
             } catch {

@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
         let logger = makeLogger()
         let configuration = AppConfiguration(host: host, port: port, database: try database.url())
         do {
-            let app = try await buildApplication(configuration: configuration, logger: logger)
+            let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
             FileHandle.standardError.write(Data("zentra: error: \(error)\n".utf8))

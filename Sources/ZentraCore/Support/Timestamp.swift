@@ -44,9 +44,55 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// Parses what `description` writes (`YYYY-MM-DDTHH:MM:SS[.fff…]Z`); nil for anything else.
+    public init?(rfc3339 text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month), (1...31).contains(day),
+            hour < 24, minute < 60, second < 61
+        else { return nil }
+        var fraction: Int64 = 0
+        if bytes[19] == UInt8(ascii: ".") {
+            let digits = bytes[20..<(bytes.count - 1)]
+            guard !digits.isEmpty, digits.count <= 9, let value = number(20..<(bytes.count - 1)) else { return nil }
+            fraction = value
+            for _ in digits.count..<6 { fraction *= 10 }
+            for _ in 6..<max(6, digits.count) { fraction /= 10 }
+        } else if bytes.count != 20 {
+            return nil
+        }
+        let days = Timestamp.days(fromCivil: year, month, day)
+        self.microseconds = ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + fraction
+    }
+
+    /// Howard Hinnant's days-from-civil, the inverse of `civil(fromDays:)`.
+    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        self.microseconds = try container.decode(Int64.self)
+        let text = try container.decode(String.self)
+        guard let parsed = Timestamp(rfc3339: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an RFC 3339 UTC timestamp")
+        }
+        self = parsed
     }
 
     public func encode(to encoder: any Encoder) throws {

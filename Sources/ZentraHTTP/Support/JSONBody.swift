@@ -3,12 +3,12 @@ import Foundation
 import Hummingbird
 import ZentraCore
 
-/// A request body read once: the decoded input, the body's own `idempotency_key`, and a canonical
-/// form of the JSON for the idempotency fingerprint (key order and spacing do not matter).
+/// A request body read once: the decoded input plus what idempotency needs.
 struct JSONBody<Input: Decodable & Sendable>: Sendable {
     let input: Input
-    let idempotencyKey: String?
-    let canonical: [UInt8]
+    let parsed: ParsedBody
+
+    var idempotencyKey: String? { parsed.idempotencyKey }
 
     static func read(_ request: Request, context: AppRequestContext) async throws -> JSONBody {
         var request = request
@@ -18,6 +18,23 @@ struct JSONBody<Input: Decodable & Sendable>: Sendable {
             throw DomainError(.unsupportedMediaType, code: "unsupported_media_type",
                               message: "Send the body as application/json (got \(type)).")
         }
+        let parsed = try ParsedBody.parse(bytes)
+        do {
+            return JSONBody(input: try ZentraJSON.decoder().decode(Input.self, from: parsed.data), parsed: parsed)
+        } catch let error as DecodingError {
+            throw ParsedBody.describe(error)
+        }
+    }
+}
+
+/// A JSON object body checked for shape and money fields, with its own `idempotency_key` taken
+/// out and a canonical form for the idempotency fingerprint (key order and spacing do not matter).
+struct ParsedBody: Sendable {
+    let data: Data
+    let idempotencyKey: String?
+    let canonical: [UInt8]
+
+    static func parse(_ bytes: [UInt8]) throws -> ParsedBody {
         let data = bytes.isEmpty ? Data("{}".utf8) : Data(bytes)
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             throw DomainError.invalidRequest("The body is not valid JSON.")
@@ -31,13 +48,7 @@ struct JSONBody<Input: Decodable & Sendable>: Sendable {
             guard case .string(let string) = raw else { throw DomainError.parameterInvalid("idempotency_key", "must be a string") }
             key = string
         }
-        let canonical = try ZentraJSON.encode(JSONValue.object(object))
-        do {
-            let input = try ZentraJSON.decoder().decode(Input.self, from: data)
-            return JSONBody(input: input, idempotencyKey: key, canonical: canonical)
-        } catch let error as DecodingError {
-            throw describe(error)
-        }
+        return ParsedBody(data: data, idempotencyKey: key, canonical: try ZentraJSON.encode(JSONValue.object(object)))
     }
 
     /// Money is an integer count of minor units: a fraction or a number past 64 bits in any

@@ -38,7 +38,7 @@ struct WriteEndpoint: Sendable {
         }
 
         let outcome = try await IdempotencyRecords.claim(
-            tenant: principal.tenant, key: key, fingerprint: json.fingerprint(method: request.method, path: request.uri.path),
+            tenant: principal.tenant, key: key, fingerprint: json.parsed.fingerprint(method: request.method, path: request.uri.path),
             token: store.ids.nextBody(), now: store.clock.now(),
             lease_seconds: services.configuration.idempotencyLease_seconds,
             retention_seconds: services.configuration.idempotencyRetention_seconds, engine: store.engine)

@@ -17,6 +17,8 @@ public final class PostgresEngine: DatabaseEngine {
     private let logger: Logger
     private let inUse = Atomic<Int>(0)
     private let maximumConnections: Int
+    /// How long a request waits for a connection before it answers 503.
+    static let lease_timeout = Duration.seconds(5)
 
     public init(url: DatabaseURL.Postgres, maximumConnections: Int = 20, logger: Logger) {
         var configuration = PostgresClient.Configuration(
@@ -25,7 +27,10 @@ public final class PostgresEngine: DatabaseEngine {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(5)
         self.maximumConnections = maximumConnections
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool logs every failed reconnect at info; keep those for debugging sessions only.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .warning)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.logger = logger
     }
 
@@ -68,7 +73,7 @@ public final class PostgresEngine: DatabaseEngine {
                 try await mapErrors { try await self.client.withConnection { try await body($0) } }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: PostgresEngine.lease_timeout)
                 return nil
             }
             defer { group.cancelAll() }

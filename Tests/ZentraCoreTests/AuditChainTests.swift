@@ -1,0 +1,82 @@
+import Testing
+@testable import ZentraCore
+
+@Suite struct AuditChainTests {
+    let tenant = TenantID(unchecked: "ten_1")
+
+    func entry(_ sequence: Int64, action: String = "customer.created") -> AuditEntry {
+        AuditEntry(id: AuditRecordID(unchecked: "aud_\(sequence)"), sequence: sequence, tenant: tenant, actor: "key_1",
+                   action: action, objectType: "customer", objectID: "cus_\(sequence)", requestID: "req_\(sequence)",
+                   idempotencyKey: nil, context: .object(["n": .int(sequence)]), createdAt: Timestamp(microseconds: sequence * 1000))
+    }
+
+    func chain(_ count: Int64) throws -> [AuditChain.Link] {
+        var previous = AuditChain.genesisHash
+        return try (1...count).map { sequence in
+            let e = entry(sequence)
+            let hash = try AuditChain.hash(previous: previous, entry: e)
+            defer { previous = hash }
+            return AuditChain.Link(entry: e, previousHash: previous, hash: hash)
+        }
+    }
+
+    @Test func intactChainVerifies() throws {
+        let result = try AuditChain.verify(try chain(5))
+        #expect(result.valid)
+        #expect(result.recordsChecked == 5)
+    }
+
+    @Test func editedRecordBreaksTheChainAtThatRecord() throws {
+        var links = try chain(5)
+        var edited = links[2].entry
+        edited.action = "customer.deleted"
+        links[2] = AuditChain.Link(entry: edited, previousHash: links[2].previousHash, hash: links[2].hash)
+        let result = try AuditChain.verify(links)
+        #expect(!result.valid)
+        #expect(result.brokenAtSequence == 3)
+    }
+
+    @Test func droppedOrReorderedRecordsBreakTheChain() throws {
+        var dropped = try chain(5)
+        dropped.remove(at: 1)
+        #expect(try AuditChain.verify(dropped).brokenAtSequence == 3)
+        var swapped = try chain(5)
+        swapped.swapAt(1, 2)
+        #expect(try !AuditChain.verify(swapped).valid)
+    }
+
+    @Test func rehashingOneRecordStillBreaksTheNextLink() throws {
+        var links = try chain(4)
+        var edited = links[1].entry
+        edited.actor = "attacker"
+        links[1] = AuditChain.Link(entry: edited, previousHash: links[1].previousHash,
+                                   hash: try AuditChain.hash(previous: links[1].previousHash, entry: edited))
+        #expect(try AuditChain.verify(links).brokenAtSequence == 3)
+    }
+
+    @Test func hashIsDeterministic() throws {
+        #expect(try AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1))
+            == AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1)))
+        #expect(try AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1))
+            != AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1, action: "other")))
+    }
+}
+
+@Suite struct IntentMachineTests {
+    @Test func walksForwardAndSkipsUnusedSteps() throws {
+        var machine = IntentMachine(at: Timestamp(microseconds: 1), detail: "start")
+        try machine.advance(to: .validated, at: Timestamp(microseconds: 2), detail: "ok")
+        try machine.advance(to: .eventsEmitted, at: Timestamp(microseconds: 3), detail: "skip ledger")
+        try machine.advance(to: .completed, at: Timestamp(microseconds: 4), detail: "done")
+        #expect(machine.steps.map(\.state) == [.received, .validated, .eventsEmitted, .completed])
+        #expect(machine.steps.map(\.sequence) == [1, 2, 3, 4])
+    }
+
+    @Test func refusesToGoBackOrLeaveATerminalState() throws {
+        var machine = IntentMachine(at: Timestamp(microseconds: 1), detail: "start")
+        try machine.advance(to: .ledgerPosted, at: Timestamp(microseconds: 2), detail: "posted")
+        #expect(throws: DomainError.self) { try machine.advance(to: .validated, at: Timestamp(microseconds: 3), detail: "back") }
+        try machine.advance(to: .failed, at: Timestamp(microseconds: 3), detail: "failed")
+        #expect(throws: DomainError.self) { try machine.advance(to: .completed, at: Timestamp(microseconds: 4), detail: "after") }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import ZentraCore
+import ZentraStorage
+
+@Suite struct EvidenceTests {
+    @Test(arguments: Backend.allCases)
+    func everyStateChangeWritesOrderedEventsAndAChainedAuditRecord(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer(kyc: "pending")
+            let operatorKey = try await env.createKey(role: "operator")
+            _ = try await env.post("/customers/\(customer)/kyc", #"{"status": "verified"}"#, key: operatorKey)
+            let account = try await env.createAccount(customer: customer)
+            let deposit = try await env.deposit(account, 4_200, reference: "evt", idempotencyKey: "idem-evt")
+
+            let events = try await env.get("/events?limit=100").list
+            #expect(events.map { $0["type"] as! String } == ["deposit.created", "account.created", "customer.kyc_updated", "customer.created"])
+            #expect(events.map { $0["sequence"] as! Int } == [4, 3, 2, 1])
+            let payload = try #require((events[0]["data"] as? [String: Any])?["object"] as? [String: Any])
+            #expect(payload["id"] as? String == deposit.id)
+            #expect(try await env.get("/events/\(events[0]["id"] as! String)").json["type"] as? String == "deposit.created")
+
+            let audit = try await env.get("/audit-log?limit=100").list
+            let kyc = try #require(audit.first { $0["action"] as? String == "customer.kyc_updated" })
+            let operatorKeyID = try #require(try await env.get("/api-keys").list.first { $0["role"] as? String == "operator" }?["id"] as? String)
+            #expect(kyc["actor"] as? String == operatorKeyID)
+            #expect((kyc["request_id"] as? String)?.hasPrefix("req_") == true)
+            let depositAudit = try #require(audit.first { $0["action"] as? String == "account.deposit" })
+            #expect(depositAudit["idempotency_key"] as? String == "idem-evt")
+            #expect((depositAudit["context"] as? [String: Any])?["amount_minor"] as? Int == 4_200)
+            let sequences = audit.map { $0["sequence"] as! Int }
+            #expect(sequences == Array((1...sequences.count).reversed()))
+
+            let verify = try await env.get("/audit-log/verify")
+            #expect(verify.json["valid"] as? Bool == true)
+            #expect(verify.json["records_checked"] as? Int == audit.count)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func tamperingWithTheAuditLogIsDetected(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer()
+            _ = try await env.createAccount(customer: customer)
+            #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == true)
+            try await env.store.unscoped { sql in
+                try await sql.execute("UPDATE audit_log SET actor = 'someone_else' WHERE tenant_id = \(env.tenant) AND action = 'customer.created'")
+            }
+            let verify = try await env.get("/audit-log/verify")
+            #expect(verify.json["valid"] as? Bool == false)
+            #expect(verify.json["broken_at_sequence"] as? Int != nil)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func deletingTheNewestAuditRecordIsDetected(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            _ = try await env.createCustomer()
+            _ = try await env.createCustomer()
+            try await env.store.unscoped { sql in
+                try await sql.execute("""
+                    DELETE FROM audit_log WHERE tenant_id = \(env.tenant)
+                      AND sequence = (SELECT MAX(sequence) FROM audit_log WHERE tenant_id = \(env.tenant))
+                    """)
+            }
+            #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == false)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func runtimeIntentsRecordEachStepWithItsEvidence(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let body = #"{"intent_id": "intent_042", "scope": "workspace_scope", "money_model": "minor_units + ledger_currency", "primitives": ["policy", "ledger", "events"]}"#
+            let created = try await env.post("/runtime/intents", body)
+            #expect(created.status == .created)
+            #expect(created.json["status"] as? String == "completed")
+            let states = (created.json["steps"] as? [[String: Any]])?.map { $0["state"] as! String }
+            #expect(states == ["received", "validated", "policy_evaluated", "ledger_posted", "events_emitted", "audited", "completed"])
+            let replay = try await env.post("/runtime/intents", body)
+            #expect(replay.body == created.body && replay.headers[.init("Idempotent-Replayed")!] == "true")
+            #expect(try await env.post("/runtime/intents", body.replacingOccurrences(of: "workspace_scope", with: "other")).status == .unprocessableContent)
+            #expect(try await env.get("/runtime/intents/intent_042").id == created.id)
+            #expect(try await env.get("/runtime/intents/\(created.id)").json["intent_id"] as? String == "intent_042")
+
+            // A deposit run as an intent: its ledger step names the journal entry it posted.
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            let depositIntent = try await env.post("/runtime/intents", #"{"intent_id": "dep-7", "operation": {"type": "deposit", "account": "\#(account)", "amount_minor": 777, "transaction_reference": "via-intent"}}"#)
+            #expect(depositIntent.status == .created, "\(depositIntent.text)")
+            let steps = try #require(depositIntent.json["steps"] as? [[String: Any]])
+            let ledgerStep = try #require(steps.first { $0["state"] as? String == "ledger_posted" })
+            let entryID = try #require((ledgerStep["journal_entries"] as? [String])?.first)
+            #expect(try await env.get("/ledger/journal-entries/\(entryID)").json["intent"] as? String == depositIntent.id)
+            let auditStep = try #require(steps.first { $0["state"] as? String == "audited" })
+            #expect((auditStep["audit_records"] as? [String])?.count == 1)
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 777)
+
+            // Plain API calls are intents too.
+            let plain = try await env.deposit(account, 5, reference: "plain")
+            let plainIntent = try await env.get("/runtime/intents/\(plain.json["intent"] as! String)")
+            #expect(plainIntent.json["type"] as? String == "account.deposit")
+        }
+    }
+}

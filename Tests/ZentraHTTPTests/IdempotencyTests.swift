@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import ZentraCore
+@testable import ZentraHTTP
+import ZentraStorage
+
+@Suite struct IdempotencyTests {
+    @Test(arguments: Backend.allCases)
+    func replayAnswersTheFirstResponseByteForByte(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            let first = try await env.deposit(account, 500, reference: "r1", idempotencyKey: "key-1")
+            let replay = try await env.deposit(account, 500, reference: "r1", idempotencyKey: "key-1")
+            #expect(first.status == .created && replay.status == .created)
+            #expect(replay.body == first.body)
+            #expect(replay.headers[.init("Idempotent-Replayed")!] == "true")
+            #expect(first.headers[.init("Idempotent-Replayed")!] == nil)
+            #expect(replay.headers[.init("Request-Id")!] != first.headers[.init("Request-Id")!])
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 500)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func bodyFieldWorksLikeTheHeaderAndKeyOrderDoesNotMatter(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let first = try await env.post("/customers", #"{"name": "Ann", "email": "ann@example.com", "idempotency_key": "cust-1"}"#)
+            let replay = try await env.post("/customers", #"{"idempotency_key": "cust-1", "email": "ann@example.com",  "name": "Ann"}"#)
+            #expect(first.status == .created)
+            #expect(replay.body == first.body)
+            #expect(replay.headers[.init("Idempotent-Replayed")!] == "true")
+            #expect(try await env.get("/customers").list.count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func sameKeyWithADifferentBodyIsRefused(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            _ = try await env.deposit(account, 500, reference: "r1", idempotencyKey: "key-1")
+            let reused = try await env.deposit(account, 501, reference: "r1", idempotencyKey: "key-1")
+            #expect(reused.status == .unprocessableContent)
+            #expect(reused.errorCode == "idempotency_key_reused")
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 500)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func sameKeyWhileTheFirstIsRunningAnswersInProgress(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let body = #"{"name": "Ann", "email": "ann@example.com"}"#
+            // Claim the key exactly as a request that is still running would have.
+            let parsed = try ParsedBody.parse(Array(body.utf8))
+            let outcome = try await IdempotencyRecords.claim(
+                tenant: env.tenant, key: "busy", fingerprint: parsed.fingerprint(method: .post, path: "/customers"),
+                token: "other-request", now: env.store.clock.now(), lease_seconds: 60, retention_seconds: 86_400,
+                engine: env.store.engine)
+            guard case .claimed = outcome else { Issue.record("expected a fresh claim"); return }
+            let busy = try await env.post("/customers", body, headers: ["Idempotency-Key": "busy"])
+            #expect(busy.status == .conflict)
+            #expect(busy.errorCode == "idempotency_request_in_progress")
+            #expect(try await env.get("/customers").list.isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func abandonedClaimIsTakenOverAfterItsLease(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend, configure: { $0.idempotencyLease_seconds = 0 }) { env in
+            let body = #"{"name": "Ann", "email": "ann@example.com"}"#
+            let parsed = try ParsedBody.parse(Array(body.utf8))
+            _ = try await IdempotencyRecords.claim(
+                tenant: env.tenant, key: "crashed", fingerprint: parsed.fingerprint(method: .post, path: "/customers"),
+                token: "dead-process", now: env.store.clock.now().adding(seconds: -5), lease_seconds: 1,
+                retention_seconds: 86_400, engine: env.store.engine)
+            let retried = try await env.post("/customers", body, headers: ["Idempotency-Key": "crashed"])
+            #expect(retried.status == .created)
+            #expect(try await env.get("/customers").list.count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func twentyConcurrentRequestsWithOneKeyProduceOneEffect(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let reply = try await env.deposit(account, 700, reference: "concurrent", idempotencyKey: "one-key")
+                        return (reply.status.code, reply.headers[.init("Idempotent-Replayed")!])
+                    }
+                }
+                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+            }
+            let fresh = statuses.filter { $0.0 == 201 && $0.1 == nil }
+            #expect(fresh.count == 1, "exactly one request ran: \(statuses)")
+            #expect(statuses.allSatisfy { $0.0 == 201 || $0.0 == 409 }, "\(statuses)")
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 700)
+            let deposits = try await env.store.engine.withReader { try await $0.queryOne("SELECT COUNT(*) AS n FROM deposits")!.int("n") }
+            #expect(deposits == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func refusalIsStoredAndReplayedToo(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let first = try await env.post("/accounts", #"{"customer": "cus_missing", "currency": "USD"}"#, headers: ["Idempotency-Key": "k"])
+            #expect(first.status == .notFound)
+            let replay = try await env.post("/accounts", #"{"customer": "cus_missing", "currency": "USD"}"#, headers: ["Idempotency-Key": "k"])
+            #expect(replay.body == first.body)
+            #expect(replay.headers[.init("Idempotent-Replayed")!] == "true")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func keysAreScopedToTheTenant(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let other = try await env.otherTenantKey()
+            let mine = try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, headers: ["Idempotency-Key": "shared"])
+            let theirs = try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: other, headers: ["Idempotency-Key": "shared"])
+            #expect(mine.status == .created && theirs.status == .created)
+            #expect(mine.id != theirs.id)
+            #expect(theirs.headers[.init("Idempotent-Replayed")!] == nil)
+        }
+    }
+}
+
+import HTTPTypes

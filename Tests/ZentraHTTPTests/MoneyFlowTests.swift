@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import ZentraCore
+import ZentraStorage
+
+@Suite struct MoneyFlowTests {
+    @Test(arguments: Backend.allCases)
+    func depositCreditsTheAccountAndBalancesTheLedger(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer()
+            let account = try await env.createAccount(customer: customer)
+            let first = try await env.deposit(account, 125_000, reference: "dep_1")
+            #expect(first.status == .created)
+            #expect(first.json["amount_minor"] as? Int == 125_000)
+            #expect(first.json["currency"] as? String == "USD")
+            #expect(try await env.deposit(account, 2_500, reference: "dep_2").status == .created)
+
+            let balances = try await env.get("/accounts/\(account)")
+            #expect(balances.json["available_minor"] as? Int == 127_500)
+            #expect(balances.json["reserved_minor"] as? Int == 0)
+            #expect(balances.json["posted_minor"] as? Int == 127_500)
+
+            // Per currency, the debits of all ledger accounts equal their credits.
+            let ledger = try await env.get("/ledger/accounts?limit=100").list
+            let debits = ledger.map { $0["debits_minor"] as! Int }.reduce(0, +)
+            let credits = ledger.map { $0["credits_minor"] as! Int }.reduce(0, +)
+            #expect(debits == 127_500 && credits == 127_500)
+            let funding = try #require(ledger.first { $0["kind"] as? String == "funding" })
+            #expect(funding["balance_minor"] as? Int == 127_500)
+
+            // The journal entry is retrievable and balanced, and the account's entries list it.
+            let entryID = try #require(first.json["journal_entry"] as? String)
+            let entry = try await env.get("/ledger/journal-entries/\(entryID)")
+            let lines = try #require(entry.json["entries"] as? [[String: Any]])
+            #expect(lines.count == 2)
+            #expect(Set(lines.map { $0["direction"] as! String }) == ["debit", "credit"])
+            let available = try #require((balances.json["ledger_accounts"] as? [String: Any])?["available"] as? String)
+            let entries = try await env.get("/ledger/accounts/\(available)/entries").list
+            #expect(entries.map { $0["amount_minor"] as! Int }.sorted() == [2_500, 125_000])
+
+            let trial = try await env.store.read(tenant: env.tenant) { try await $0.ledgerTrialBalance() }
+            #expect(trial["USD"]?.debits == trial["USD"]?.credits)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func zeroDecimalAndThreeDecimalCurrenciesKeepExactMinorUnits(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer()
+            let yen = try await env.createAccount(customer: customer, currency: "JPY")
+            let dinar = try await env.createAccount(customer: customer, currency: "KWD")
+            #expect(try await env.deposit(yen, 1_250, reference: "jpy").status == .created)
+            #expect(try await env.deposit(dinar, 1_250_125, reference: "kwd").status == .created)
+            #expect(try await env.get("/accounts/\(yen)").json["available_minor"] as? Int == 1_250)
+            #expect(try await env.get("/accounts/\(dinar)").json["available_minor"] as? Int == 1_250_125)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func transactionReferenceNamesOneDeposit(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            let first = try await env.deposit(account, 1_000, reference: "ref-1")
+            let again = try await env.deposit(account, 1_000, reference: "ref-1")
+            #expect(again.status == .ok)
+            #expect(again.id == first.id)
+            let conflict = try await env.deposit(account, 999, reference: "ref-1")
+            #expect(conflict.status == .conflict)
+            #expect(conflict.errorCode == "transaction_reference_conflict")
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 1_000)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func balanceThatWouldOverflowIsRefusedAndNothingIsWritten(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            #expect(try await env.deposit(account, Int64.max - 10, reference: "big").status == .created)
+            let before = try await env.footprint()
+            let overflow = try await env.deposit(account, 11, reference: "more")
+            #expect(overflow.status == .badRequest)
+            #expect(overflow.errorCode == "amount_overflow")
+            #expect(try await env.footprint() == before)
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == Int(Int64.max - 10))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func kycChangesAreRecordedAndOnlyOperatorsOrAdminsMayMakeThem(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer(kyc: "pending")
+            let developer = try await env.createKey(role: "developer")
+            let refused = try await env.post("/customers/\(customer)/kyc", #"{"status": "verified"}"#, key: developer)
+            #expect(refused.status == .forbidden)
+            let operatorKey = try await env.createKey(role: "operator")
+            let changed = try await env.post("/customers/\(customer)/kyc", #"{"status": "verified"}"#, key: operatorKey)
+            #expect(changed.status == .ok)
+            #expect(changed.json["kyc_status"] as? String == "verified")
+            let invalid = try await env.post("/customers/\(customer)/kyc", #"{"status": "approved"}"#, key: operatorKey)
+            #expect(invalid.status == .badRequest && invalid.errorParam == "status")
+            let events = try await env.get("/events?type=customer.kyc_updated").list
+            #expect(events.count == 1)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import ZentraCore
+import ZentraStorage
+
+@Suite struct TenancyAndAuthTests {
+    @Test(arguments: Backend.allCases)
+    func everyResourceOfAnotherTenantIsMissing(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer()
+            let account = try await env.createAccount(customer: customer)
+            let deposit = try await env.deposit(account, 900, reference: "iso")
+            let journal = try #require(deposit.json["journal_entry"] as? String)
+            let intent = try #require(deposit.json["intent"] as? String)
+            let ledgerAccount = try #require(try await env.get("/ledger/accounts").list.first?["id"] as? String)
+            let event = try #require(try await env.get("/events").list.first?["id"] as? String)
+            let key = try await env.post("/api-keys", #"{"role": "readonly"}"#).id
+
+            let other = try await env.otherTenantKey()
+            for path in ["/customers/\(customer)", "/accounts/\(account)", "/ledger/accounts/\(ledgerAccount)",
+                         "/ledger/accounts/\(ledgerAccount)/entries", "/ledger/journal-entries/\(journal)",
+                         "/events/\(event)", "/runtime/intents/\(intent)"] {
+                let reply = try await env.get(path, key: other)
+                #expect(reply.status == .notFound, "\(path) leaked: \(reply.text)")
+                #expect(reply.errorCode == "resource_missing")
+            }
+            let writes: [(String, String)] = [
+                ("/accounts/\(account)/deposits", #"{"amount_minor": 5, "transaction_reference": "steal"}"#),
+                ("/customers/\(customer)/kyc", #"{"status": "rejected"}"#),
+                ("/accounts", #"{"customer": "\#(customer)", "currency": "USD"}"#),
+            ]
+            for (path, body) in writes {
+                let reply = try await env.post(path, body, key: other)
+                #expect(reply.status == .notFound, "\(path) reached another tenant: \(reply.text)")
+            }
+            #expect(try await env.request(.delete, "/api-keys/\(key)", key: other).status == .notFound)
+            for list in ["/customers", "/accounts", "/ledger/accounts", "/events", "/audit-log", "/runtime/intents", "/api-keys"] {
+                let ids = try await env.get(list, key: other).list.compactMap { $0["id"] as? String }
+                #expect(!ids.contains(customer) && !ids.contains(account) && !ids.contains(event) && !ids.contains(key), "\(list)")
+            }
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 900)
+            #expect(try await env.get("/customers/\(customer)").json["kyc_status"] as? String == "verified")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func keysAuthenticateByRoleAndRevocationIsImmediate(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            #expect(try await env.get("/customers", key: "").status == .unauthorized)
+            #expect(try await env.get("/customers", key: "zk_not_a_key").errorCode == "unauthenticated")
+
+            let readonly = try await env.createKey(role: "readonly")
+            #expect(try await env.get("/customers", key: readonly).status == .ok)
+            let write = try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: readonly)
+            #expect(write.status == .forbidden && write.errorCode == "forbidden")
+
+            let network = try await env.createKey(role: "network")
+            #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: network).status == .forbidden)
+            let developer = try await env.createKey(role: "developer")
+            #expect(try await env.post("/api-keys", #"{"role": "admin"}"#, key: developer).status == .forbidden)
+            #expect(try await env.get("/api-keys", key: developer).status == .forbidden)
+            #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: developer).status == .created)
+
+            let listed = try await env.get("/api-keys").list
+            #expect(listed.allSatisfy { $0["api_key"] == nil && $0["key_hash"] == nil }, "secrets are shown once only")
+            let developerID = try #require(listed.first { $0["role"] as? String == "developer" }?["id"] as? String)
+            let revoked = try await env.request(.delete, "/api-keys/\(developerID)")
+            #expect(revoked.status == .ok && revoked.json["revoked_at"] != nil)
+            #expect(try await env.get("/customers", key: developer).status == .unauthorized)
+
+            let stored = try await env.store.engine.withReader { try await $0.query("SELECT key_hash FROM api_keys") }
+            #expect(try stored.allSatisfy { row in try row.string("key_hash") != developer && row.string("key_hash").count == 64 })
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func badInputGetsAClearErrorNamingTheParameterAndWritesNothing(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer()
+            let account = try await env.createAccount(customer: customer)
+            let cases: [(path: String, body: String, status: Int, code: String, param: String?)] = [
+                ("/customers", #"{"name": "A", "email": "a@example.com""#, 400, "invalid_request", nil),
+                ("/customers", "[1, 2]", 400, "invalid_request", nil),
+                ("/customers", #"{"email": "a@example.com"}"#, 400, "parameter_missing", "name"),
+                ("/customers", #"{"name": 42, "email": "a@example.com"}"#, 400, "parameter_invalid", "name"),
+                ("/customers", #"{"name": "A", "email": "not-an-email"}"#, 400, "parameter_invalid", "email"),
+                ("/customers", #"{"name": "A", "email": "a@example.com", "kyc_status": "maybe"}"#, 400, "parameter_invalid", "kyc_status"),
+                ("/accounts", #"{"customer": "\#(customer)", "currency": "XYZ"}"#, 422, "invalid_currency", "currency"),
+                ("/accounts", #"{"customer": "\#(customer)", "currency": "USD", "kind": "savings"}"#, 400, "parameter_invalid", "kind"),
+                ("/accounts", #"{"customer": "cus_unknown", "currency": "USD"}"#, 404, "resource_missing", "customer"),
+                ("/accounts", #"{"customer": "acct_wrongkind", "currency": "USD"}"#, 404, "resource_missing", "customer"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": -5, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": 0, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": 99999999999999999999, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": 12.5, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": "12", "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
+                ("/accounts/\(account)/deposits", #"{"transaction_reference": "n"}"#, 400, "parameter_missing", "amount_minor"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": 5}"#, 400, "parameter_missing", "transaction_reference"),
+                ("/accounts/\(account)/deposits", #"{"amount_minor": 5, "transaction_reference": " "}"#, 400, "parameter_invalid", "transaction_reference"),
+                ("/accounts/acct_unknown/deposits", #"{"amount_minor": 5, "transaction_reference": "n"}"#, 404, "resource_missing", nil),
+                ("/customers", #"{"name": "A", "email": "a@example.com", "idempotency_key": 7}"#, 400, "parameter_invalid", "idempotency_key"),
+                ("/runtime/intents", #"{"intent_id": "i1", "money_model": "floats"}"#, 400, "parameter_invalid", "money_model"),
+                ("/runtime/intents", #"{"intent_id": "i2", "primitives": ["teleport"]}"#, 400, "parameter_invalid", "primitives"),
+                ("/runtime/intents", #"{"scope": "x"}"#, 400, "parameter_missing", "intent_id"),
+                ("/api-keys", #"{"role": "superuser"}"#, 400, "parameter_invalid", "role"),
+            ]
+            let before = try await env.footprint()
+            for item in cases {
+                let reply = try await env.post(item.path, item.body)
+                #expect(reply.status.code == item.status, "\(item.path) \(item.body): \(reply.text)")
+                #expect(reply.errorCode == item.code, "\(item.path) \(item.body): \(reply.text)")
+                #expect(reply.errorParam == item.param, "\(item.path) \(item.body): \(reply.text)")
+                #expect((reply.json["error"] as? [String: Any])?["request_id"] as? String == reply.headers[.init("Request-Id")!])
+            }
+            #expect(try await env.footprint() == before, "a refused request wrote something")
+
+            let wrongType = try await env.client.execute(
+                uri: "/customers", method: .post,
+                headers: [.authorization: "Bearer \(env.adminKey)", .contentType: "text/plain"],
+                body: .init(string: "name=A")) { $0.status }
+            #expect(wrongType == .unsupportedMediaType)
+            for path in ["/customers?limit=0", "/customers?limit=101", "/customers?limit=ten"] {
+                let reply = try await env.get(path)
+                #expect(reply.status == .badRequest && reply.errorParam == "limit", "\(path)")
+            }
+            #expect(try await env.get("/customers?starting_after=cus_nothere").status == .notFound)
+            #expect(try await env.get("/no/such/route").errorCode == "resource_missing")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func oversizeBodyIsRefusedWith413(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend, configure: { $0.bodyLimit_bytes = 1024 }) { env in
+            let name = String(repeating: "a", count: 4096)
+            let reply = try await env.post("/customers", #"{"name": "\#(name)", "email": "a@example.com"}"#)
+            #expect(reply.status == .contentTooLarge)
+            #expect(reply.errorCode == "payload_too_large")
+            #expect(try await env.get("/customers").list.isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func listsPageNewestFirst(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            var created: [String] = []
+            for _ in 0..<5 { created.append(try await env.createCustomer()) }
+            let first = try await env.get("/customers?limit=2")
+            #expect(first.json["has_more"] as? Bool == true)
+            let firstIDs = first.list.map { $0["id"] as! String }
+            #expect(firstIDs == [created[4], created[3]])
+            let second = try await env.get("/customers?limit=2&starting_after=\(firstIDs[1])").list.map { $0["id"] as! String }
+            #expect(second == [created[2], created[1]])
+            let last = try await env.get("/customers?limit=2&starting_after=\(second[1])")
+            #expect(last.list.map { $0["id"] as! String } == [created[0]])
+            #expect(last.json["has_more"] as? Bool == false)
+        }
+    }
+}
