@@ -1,0 +1,139 @@
+"""End-to-end: the zentra binary as an operator runs it."""
+import json
+import signal
+import sqlite3
+import threading
+import time
+
+from conftest import Server, call, free_port, zentra
+
+
+def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
+    assert tenant["tenant"].startswith("ten_") and tenant["api_key"]
+    key = json.loads(zentra("key", "create", "--tenant", tenant["tenant"], "--role", "readonly",
+                            "--database", sqlite_url).stdout)
+    assert key["id"].startswith("key_") and key["api_key"] != tenant["api_key"]
+    server = Server(sqlite_url)
+    try:
+        assert "listening on 127.0.0.1" in server.output()
+        assert call(server.port, "GET", "/customers", key=key["api_key"])[0] == 200
+        status, _, body = call(server.port, "POST", "/customers", {"name": "A", "email": "a@example.com"}, key=key["api_key"])
+        assert status == 403 and body["error"]["code"] == "forbidden"
+    finally:
+        assert server.stop() == 0
+
+
+def test_key_create_refuses_unknown_role_and_tenant(sqlite_url):
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)["tenant"]
+    assert zentra("key", "create", "--tenant", tenant, "--role", "root", "--database", sqlite_url, check=False).returncode != 0
+    missing = zentra("key", "create", "--tenant", "ten_nothere", "--role", "admin", "--database", sqlite_url, check=False)
+    assert missing.returncode != 0 and "no such tenant" in missing.stderr
+
+
+def test_audit_verify_exits_nonzero_when_the_chain_is_broken(tmp_path, sqlite_url):
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
+    server = Server(sqlite_url)
+    try:
+        for n in range(3):
+            assert call(server.port, "POST", "/customers", {"name": f"C{n}", "email": f"c{n}@example.com"},
+                        key=tenant["api_key"])[0] == 201
+    finally:
+        server.stop()
+    ok = zentra("audit", "verify", "--tenant", tenant["tenant"], "--database", sqlite_url)
+    assert json.loads(ok.stdout)["valid"] is True
+    with sqlite3.connect(tmp_path / "zentra.sqlite") as db:
+        db.execute("UPDATE audit_log SET action = 'customer.deleted' WHERE sequence = 2")
+    broken = zentra("audit", "verify", "--tenant", tenant["tenant"], "--database", sqlite_url, check=False)
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout)["broken_at_sequence"] == 2
+
+
+def test_sigterm_finishes_requests_in_flight(sqlite_url):
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
+    server = Server(sqlite_url)
+    results = []
+
+    def burst():
+        for n in range(40):
+            try:
+                results.append(call(server.port, "POST", "/customers", {"name": f"C{n}", "email": f"c{n}@example.com"},
+                                    key=tenant["api_key"])[0])
+            except OSError:
+                results.append("refused")
+
+    worker = threading.Thread(target=burst)
+    worker.start()
+    time.sleep(0.2)
+    server.process.send_signal(signal.SIGTERM)
+    worker.join()
+    assert server.process.wait(timeout=20) == 0
+    # Every request the server accepted was answered in full: no 5xx, no half-done writes.
+    assert all(r == 201 or r == "refused" for r in results), results
+    restarted = Server(sqlite_url)
+    try:
+        _, _, body = call(restarted.port, "GET", "/customers?limit=100", key=tenant["api_key"])
+        assert len(body["data"]) == results.count(201)
+        assert call(restarted.port, "GET", "/audit-log/verify", key=tenant["api_key"])[2]["valid"] is True
+    finally:
+        restarted.stop()
+
+
+def test_unreachable_database_at_start_is_a_clear_error():
+    url = f"postgres://postgres@127.0.0.1:{free_port()}/nothing"
+    started = time.time()
+    result = zentra("serve", "--port", str(free_port()), "--database", url, check=False, timeout=60)
+    assert result.returncode != 0
+    assert "cannot reach the database" in result.stderr
+    assert time.time() - started < 30
+    assert zentra("migrate", "--database", url, check=False).returncode != 0
+    bad = zentra("migrate", "--database", "mysql://nope", check=False)
+    assert bad.returncode != 0 and "unsupported database URL" in bad.stderr
+
+
+def test_postgres_lost_while_running_answers_503_and_recovers(postgres):
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", postgres.url).stdout)
+    server = Server(postgres.url)
+    try:
+        assert call(server.port, "GET", "/readyz")[0] == 200
+        postgres.stop()
+        status, headers, body = call(server.port, "GET", "/readyz")
+        assert status == 503
+        status, headers, body = call(server.port, "POST", "/customers", {"name": "A", "email": "a@example.com"},
+                                     key=tenant["api_key"])
+        assert status == 503 and body["error"]["code"] == "service_unavailable", body
+        assert headers["Request-Id"]
+        postgres.start()
+        deadline = time.time() + 30
+        while call(server.port, "GET", "/readyz")[0] != 200:
+            assert time.time() < deadline, "did not recover"
+            time.sleep(0.5)
+        status, _, body = call(server.port, "POST", "/customers", {"name": "A", "email": "a@example.com"},
+                               key=tenant["api_key"])
+        assert status == 201, body
+    finally:
+        assert server.stop() == 0
+
+
+def test_two_processes_share_one_postgres(postgres):
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", postgres.url).stdout)
+    first, second = Server(postgres.url), Server(postgres.url)
+    try:
+        key = tenant["api_key"]
+        customer = call(first.port, "POST", "/customers", {"name": "A", "email": "a@example.com", "kyc_status": "verified"}, key=key)[2]
+        account = call(second.port, "POST", "/accounts", {"customer": customer["id"], "currency": "EUR"}, key=key)[2]
+        statuses = []
+
+        def deposit(port, n):
+            statuses.append(call(port, "POST", f"/accounts/{account['id']}/deposits",
+                                 {"amount_minor": 250, "transaction_reference": "same"},
+                                 key=key, headers={"Idempotency-Key": "one"})[0])
+
+        threads = [threading.Thread(target=deposit, args=(first.port if n % 2 else second.port, n)) for n in range(20)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}, statuses
+        assert call(first.port, "GET", f"/accounts/{account['id']}", key=key)[2]["available_minor"] == 250
+    finally:
+        first.stop()
+        second.stop()
