@@ -5,11 +5,22 @@ public struct CreateAccount: Sendable, Decodable {
     public var customer: String
     public var currency: String
     public var kind: String?
+
+    public init(customer: String, currency: String, kind: String? = nil) {
+        self.customer = customer
+        self.currency = currency
+        self.kind = kind
+    }
 }
 
 public struct CreateDeposit: Sendable, Decodable {
     public var amountMinor: Int64
     public var transactionReference: String
+
+    public init(amountMinor: Int64, transactionReference: String) {
+        self.amountMinor = amountMinor
+        self.transactionReference = transactionReference
+    }
 }
 
 /// Accounts and the money that enters them.

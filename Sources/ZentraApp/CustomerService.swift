@@ -5,6 +5,12 @@ public struct CreateCustomer: Sendable, Decodable {
     public var name: String
     public var email: String
     public var kycStatus: String?
+
+    public init(name: String, email: String, kycStatus: String? = nil) {
+        self.name = name
+        self.email = email
+        self.kycStatus = kycStatus
+    }
 }
 
 /// Customers and their KYC status: identity operations, each one a runtime intent.
