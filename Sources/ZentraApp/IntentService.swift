@@ -60,7 +60,7 @@ public enum IntentService {
         case let other?:
             throw DomainError.parameterInvalid("operation.type", "unknown operation \(other); known: deposit, kyc_update")
         }
-        guard let intent = try await pendingIntent(key, in: tx) else {
+        guard let intent = tx.recordedIntents.first(where: { $0.intentId == key }) else {
             throw DomainError.invariantViolated("intent \(key) was not recorded")
         }
         return intent
@@ -85,9 +85,5 @@ public enum IntentService {
                              context: .object(["intent_id": .string(spec.key ?? ""), "scope": .string(spec.scope)]))
         try intent.advance(.audited, "runtime_intent.declared recorded", auditRecords: [audit])
         _ = try intent.complete(subject: intent.id.rawValue)
-    }
-
-    private static func pendingIntent(_ key: String, in tx: WriteTransaction) async throws -> RuntimeIntent? {
-        tx.recordedIntents.first { $0.intentId == key }
     }
 }

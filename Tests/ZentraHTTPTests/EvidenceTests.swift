@@ -43,7 +43,7 @@ import ZentraStorage
             let customer = try await env.createCustomer()
             _ = try await env.createAccount(customer: customer)
             #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == true)
-            try await env.store.unscoped { sql in
+            try await env.store.engine.withTransaction { sql in
                 try await sql.execute("UPDATE audit_log SET actor = 'someone_else' WHERE tenant_id = \(env.tenant) AND action = 'customer.created'")
             }
             let verify = try await env.get("/audit-log/verify")
@@ -57,7 +57,7 @@ import ZentraStorage
         try await TestEnvironment.run(backend) { env in
             _ = try await env.createCustomer()
             _ = try await env.createCustomer()
-            try await env.store.unscoped { sql in
+            try await env.store.engine.withTransaction { sql in
                 try await sql.execute("""
                     DELETE FROM audit_log WHERE tenant_id = \(env.tenant)
                       AND sequence = (SELECT MAX(sequence) FROM audit_log WHERE tenant_id = \(env.tenant))

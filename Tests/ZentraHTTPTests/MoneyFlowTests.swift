@@ -72,6 +72,23 @@ import ZentraStorage
     }
 
     @Test(arguments: Backend.allCases)
+    func concurrentDepositsWithOneReferenceMakeOneDeposit(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            let replies = try await withThrowingTaskGroup(of: TestReply.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await env.deposit(account, 300, reference: "one-reference") }
+                }
+                return try await group.reduce(into: [TestReply]()) { $0.append($1) }
+            }
+            #expect(replies.filter { $0.status == .created }.count == 1, "\(replies.map(\.text))")
+            #expect(replies.allSatisfy { $0.status == .created || $0.status == .ok }, "\(replies.map(\.text))")
+            #expect(Set(replies.map(\.id)).count == 1)
+            #expect(try await env.get("/accounts/\(account)").json["available_minor"] as? Int == 300)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func balanceThatWouldOverflowIsRefusedAndNothingIsWritten(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in
             let account = try await env.createAccount(customer: try await env.createCustomer())

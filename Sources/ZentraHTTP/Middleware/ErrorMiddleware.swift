@@ -46,14 +46,16 @@ enum ErrorMapping {
         }
     }
 
-    static func type(of kind: DomainError.Kind) -> String {
-        switch kind {
-        case .invalidRequest, .payloadTooLarge, .unsupportedMediaType, .notFound, .unprocessable: "invalid_request_error"
-        case .unauthenticated, .forbidden: "authentication_error"
-        case .paymentRequired: "card_error"
-        case .conflict: "idempotency_error"
-        case .rateLimited: "rate_limit_error"
-        case .unavailable, .internalError: "api_error"
+    /// The `type` field, Stripe's way: what kind of problem, for a client's first branch.
+    static func type(of error: DomainError) -> String {
+        if error.code.hasPrefix("idempotency_") { return "idempotency_error" }
+        switch error.kind {
+        case .invalidRequest, .payloadTooLarge, .unsupportedMediaType, .notFound, .unprocessable, .conflict:
+            return "invalid_request_error"
+        case .unauthenticated, .forbidden: return "authentication_error"
+        case .paymentRequired: return "card_error"
+        case .rateLimited: return "rate_limit_error"
+        case .unavailable, .internalError: return "api_error"
         }
     }
 
@@ -107,7 +109,7 @@ enum ErrorMapping {
     }
 
     static func body(for error: DomainError, requestID: String) -> [UInt8] {
-        let body = Body(error: .init(type: type(of: error.kind), code: error.code, message: error.message,
+        let body = Body(error: .init(type: type(of: error), code: error.code, message: error.message,
                                      param: error.param, requestId: requestID))
         return (try? ZentraJSON.encode(body)) ?? Array(#"{"error":{"type":"api_error","code":"internal_error"}}"#.utf8)
     }

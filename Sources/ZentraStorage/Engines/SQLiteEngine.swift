@@ -113,7 +113,9 @@ public final class SQLiteEngine: DatabaseEngine {
                 switch value.storage {
                 case .null: values[column] = .null
                 case .int64(let int): values[column] = .int(int)
-                case .double(let double): values[column] = .int(Int64(double))
+                case .double(let double):
+                    // Zentra stores no floating-point values; one here is foreign data, not money.
+                    throw StoreError.decoding("unexpected REAL \(double) in column \(column)")
                 case .string(let string): values[column] = .text(string)
                 case .blob(let data): values[column] = .blob(Array(data))
                 }

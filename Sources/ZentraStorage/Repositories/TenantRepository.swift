@@ -13,13 +13,12 @@ public struct IssuedAPIKey: Sendable, Encodable {
 public enum TenantRepository {
     public static func createTenant(name: String, store: Store) async throws -> (Tenant, IssuedAPIKey) {
         let tenant = Tenant(id: store.ids.next(), name: name, createdAt: store.clock.now())
-        try await store.unscoped { sql in
-            try await sql.execute("""
+        // The tenant row, its first key and the first audit record commit together.
+        let key = try await store.write(WriteScope(tenant: tenant.id, actor: "cli", requestID: nil)) { tx in
+            try await tx.sql.execute("""
                 INSERT INTO tenants (id, name, created_at, audit_head_hash)
                 VALUES (\(tenant.id), \(tenant.name), \(tenant.createdAt), \(AuditChain.genesisHash))
                 """)
-        }
-        let key = try await store.write(WriteScope(tenant: tenant.id, actor: "cli", requestID: nil)) { tx in
             tx.audit("tenant.created", objectType: "tenant", objectID: tenant.id.rawValue, context: .object(["name": .string(name)]))
             return try await tx.createAPIKey(role: .admin, name: "initial admin key")
         }

@@ -10,6 +10,9 @@ public enum Migrations {
         let statements: [String]
     }
 
+    /// An arbitrary constant naming Zentra's migration lock among PostgreSQL advisory locks.
+    static let migrationLockKey: Int64 = 0x5A_454E_5452_41
+
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", statements: [
             // The tenant row is also the head of the tenant's event order and audit chain: a unit of
@@ -105,6 +108,10 @@ public enum Migrations {
     /// the version's primary key lets exactly one of them record it.
     public static func run(on engine: any DatabaseEngine, clock: any WallClock) async throws -> [Int64] {
         try await engine.withTransaction { sql in
+            if sql.dialect == .postgres {
+                // Two processes starting on an empty database must not race on the catalog.
+                try await sql.execute("SELECT pg_advisory_xact_lock(\(migrationLockKey))")
+            }
             try await sql.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
         }

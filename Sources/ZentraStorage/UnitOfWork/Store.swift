@@ -42,6 +42,7 @@ public struct Store: Sendable {
         _ scope: WriteScope, _ body: @escaping @Sendable (WriteTransaction) async throws -> T
     ) async throws -> T {
         var attempt = 1
+        var rerunAfterUniqueViolation = false
         while true {
             do {
                 return try await engine.withTransaction { sql in
@@ -53,6 +54,11 @@ public struct Store: Sendable {
             } catch StoreError.retryable(let reason) where attempt < conflictRetries_max {
                 logger.debug("unit of work retried", metadata: ["reason": "\(reason)", "attempt": "\(attempt)"])
                 attempt += 1
+            } catch StoreError.uniqueViolation where !rerunAfterUniqueViolation {
+                // A concurrent unit of work committed the same client key first (a transaction
+                // reference, an intent id). Running once more lets the use case see that row and
+                // answer as it does for any repeat; a second violation is a real conflict.
+                rerunAfterUniqueViolation = true
             }
         }
     }
@@ -61,11 +67,6 @@ public struct Store: Sendable {
     /// view of several rows is written as one statement.
     public func read<T: Sendable>(tenant: TenantID, _ body: @escaping @Sendable (ReadScope) async throws -> T) async throws -> T {
         try await engine.withReader { sql in try await body(ReadScope(tenant: tenant, sql: sql)) }
-    }
-
-    /// Statements that belong to no tenant: API-key lookup, tenant creation, migrations.
-    public func unscoped<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await engine.withTransaction(body)
     }
 }
 
