@@ -25,16 +25,23 @@ public struct CreateDeposit: Sendable, Decodable {
 
 /// Accounts and the money that enters them.
 public enum AccountService {
-    public static func create(_ input: CreateAccount, in tx: WriteTransaction) async throws -> Account {
+    public static func create(_ input: CreateAccount, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction) async throws -> Account {
         let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
         let currency = try Validate.currency(input.currency)
         let kind = try input.kind.map { try Validate.enumValue($0, "kind", as: AccountType.self) } ?? .wallet
+        var intent = IntentTracker(tx, type: "account.create", spec: spec, detail: "open a \(kind.rawValue) account in \(currency.code)")
         _ = try await tx.lockedCustomer(customerID, param: "customer")
+        try intent.advance(.validated, "customer exists; \(currency.code) has \(currency.exponent) decimals")
         let account = try await tx.insertAccount(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
-        try tx.emit("account.created", objectType: "account", objectID: account.id.rawValue, data: account)
-        tx.audit("account.created", objectType: "account", objectID: account.id.rawValue, context: .object([
+        try intent.advance(.ledgerPosted, "ledger accounts \(account.ledgerAccounts.available) and \(account.ledgerAccounts.reserved) opened; no money moved")
+        let event = try tx.emit("account.created", objectType: "account", objectID: account.id.rawValue, data: account)
+        try intent.advance(.eventsEmitted, "account.created", events: [event])
+        let audit = tx.audit("account.created", objectType: "account", objectID: account.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "currency": .string(currency.code), "kind": .string(kind.rawValue),
+            "intent": .string(intent.id.rawValue),
         ]))
+        try intent.advance(.audited, "account.created recorded", auditRecords: [audit])
+        _ = try intent.complete(subject: account.id.rawValue)
         return account
     }
 

@@ -67,6 +67,17 @@ func withStore<T: Sendable>(_ url: DatabaseURL, _ body: @escaping @Sendable (Sto
     }
 }
 
+/// `withStore` for commands about one tenant: a missing tenant is an error, not an empty answer.
+func withTenant<T: Sendable>(_ raw: String, _ url: DatabaseURL, _ body: @escaping @Sendable (Store, TenantID) async throws -> T) async throws -> T {
+    guard let tenant = TenantID(raw) else { throw ValidationError("--tenant must be a ten_… id") }
+    return try await withStore(url) { store in
+        guard try await TenantRepository.tenantExists(tenant, store: store) else {
+            throw StartupError(message: "no such tenant \(tenant)")
+        }
+        return try await body(store, tenant)
+    }
+}
+
 func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try ZentraJSON.encode(value), as: UTF8.self))
 }
@@ -130,16 +141,12 @@ struct KeyCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            guard let tenantID = TenantID(tenant) else { throw ValidationError("--tenant must be a ten_… id") }
             guard let role = Role(rawValue: role) else {
                 throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let name = self.name
-            let key = try await withStore(try database.url()) { store in
-                guard try await TenantRepository.tenantExists(tenantID, store: store) else {
-                    throw StartupError(message: "no such tenant \(tenantID)")
-                }
-                return try await store.write(WriteScope(tenant: tenantID, actor: "cli", requestID: nil)) { tx in
+            let key = try await withTenant(tenant, try database.url()) { store, tenantID in
+                try await store.write(WriteScope(tenant: tenantID, actor: "cli", requestID: nil)) { tx in
                     try await tx.createAPIKey(role: role, name: name)
                 }
             }
@@ -157,12 +164,8 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOption
 
         func run() async throws {
-            guard let tenantID = TenantID(tenant) else { throw ValidationError("--tenant must be a ten_… id") }
-            let result = try await withStore(try database.url()) { store in
-                guard try await TenantRepository.tenantExists(tenantID, store: store) else {
-                    throw StartupError(message: "no such tenant \(tenantID)")
-                }
-                return try await store.read(tenant: tenantID) { try await $0.verifyAuditChain() }
+            let result = try await withTenant(tenant, try database.url()) { store, tenantID in
+                try await store.read(tenant: tenantID) { try await $0.verifyAuditChain() }
             }
             try printJSON(result)
             if !result.valid { throw ExitCode.failure }

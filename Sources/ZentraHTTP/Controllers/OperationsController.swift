@@ -84,10 +84,10 @@ public final class HTTPMetrics: Sendable {
         let labels = [("method", method), ("route", route), ("status", String(status))]
         registry.makeCounter(name: "zentra_http_requests_total", labels: labels, help: "HTTP requests by route and status").increment()
         registry.makeDurationHistogram(
-            name: "zentra_http_request_duration_seconds", labels: [("method", method), ("route", route)],
+            name: "zentra_http_request_duration_seconds", labels: labels,
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "HTTP request latency by route"
+            help: "HTTP request latency by route and status"
         ).record(duration)
     }
 
