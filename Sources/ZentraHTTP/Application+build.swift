@@ -19,6 +19,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     AccountsController(write: write, read: read).register(on: api)
     LedgerController(read: read).register(on: api)
     EventsController(write: write, read: read).register(on: api)
+    CardProgramsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy).register(on: api)
     return router
 }
 

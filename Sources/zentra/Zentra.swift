@@ -91,7 +91,14 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger()
-        let configuration = AppConfiguration(host: host, port: port, database: try database.url())
+        let networks = ProcessInfo.processInfo.environment["ZENTRA_WEBHOOK_ALLOWED_NETWORKS"] ?? ""
+        let policy: OutboundURLPolicy
+        do {
+            policy = try OutboundURLPolicy(allowedNetworksList: networks)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        let configuration = AppConfiguration(host: host, port: port, database: try database.url(), outboundURLPolicy: policy)
         do {
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

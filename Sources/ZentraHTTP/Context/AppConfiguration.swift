@@ -1,3 +1,4 @@
+import ZentraCore
 import ZentraStorage
 
 /// Settings of one running Zentra, with defaults for everything.
@@ -13,12 +14,16 @@ public struct AppConfiguration: Sendable {
     public var idempotencyRetention_seconds: Int64
     /// How long a claimed key may stay in progress before another request may take it over.
     public var idempotencyLease_seconds: Int64
+    /// Which URLs clients may ask Zentra to call (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`).
+    public var outboundURLPolicy: OutboundURLPolicy
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL = .sqlite(path: "./zentra.sqlite"),
         bodyLimit_bytes: Int = AppConfiguration.defaultBodyLimit_bytes,
-        idempotencyRetention_seconds: Int64 = 24 * 3600, idempotencyLease_seconds: Int64 = 60
+        idempotencyRetention_seconds: Int64 = 24 * 3600, idempotencyLease_seconds: Int64 = 60,
+        outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy()
     ) {
+        self.outboundURLPolicy = outboundURLPolicy
         self.host = host
         self.port = port
         self.database = database

@@ -102,6 +102,16 @@ public enum Migrations {
             """,
             "CREATE INDEX runtime_intents_by_tenant ON runtime_intents (tenant_id, created_at, id)",
         ]),
+        Migration(version: 2, name: "card_programs", statements: [
+            """
+            CREATE TABLE card_programs (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, currency TEXT NOT NULL, bin TEXT NOT NULL,
+                max_cards_per_customer BIGINT NOT NULL, sensitive_details_enabled BIGINT NOT NULL, spend_controls TEXT NOT NULL,
+                review_rules TEXT NOT NULL, review_outcome TEXT NOT NULL, hold_lifetime_hours BIGINT NOT NULL,
+                authorization_webhook TEXT, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX card_programs_by_tenant ON card_programs (tenant_id, created_at, id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:

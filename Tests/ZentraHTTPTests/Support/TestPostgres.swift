@@ -34,7 +34,7 @@ actor TestPostgres {
         var logger = Logger(label: "test-postgres-admin")
         logger.logLevel = .error
         let engine = PostgresEngine(url: url, maximumConnections: 2, logger: logger)
-        Task.detached { try? await engine.client.run() }
+        Task.detached { await engine.client.run() }
         try await engine.ping()
         return (url, engine)
     }

@@ -1,0 +1,70 @@
+import ZentraCore
+import ZentraStorage
+
+public struct CreateCardProgram: Sendable, Decodable {
+    public var name: String
+    public var currency: String
+    public var bin: String
+    public var maxCardsPerCustomer: Int?
+    public var sensitiveDetailsEnabled: Bool?
+    public var spendControls: SpendControls?
+    public var reviewRules: [ReviewRule]?
+    public var reviewOutcome: String?
+    public var holdLifetimeHours: Int?
+    public var authorizationWebhook: WebhookInput?
+
+    public struct WebhookInput: Sendable, Decodable {
+        public var url: String
+        public var timeoutMs: Int?
+        public var fallback: String?
+    }
+}
+
+/// Card programs: the BIN, currency and defaults cards are issued under. Validated strictly here,
+/// enforced by issuance and the authorization engine.
+public enum CardProgramService {
+    public static let defaultMaxCardsPerCustomer = 5
+    public static let defaultHoldLifetime_hours = 168
+
+    public static func create(_ input: CreateCardProgram, urlPolicy: OutboundURLPolicy, in tx: WriteTransaction) async throws -> CardProgram {
+        let name = try Validate.text(input.name, "name")
+        let currency = try Validate.currency(input.currency)
+        let bin = try CardProgram.validateBIN(input.bin)
+        let maxCards = input.maxCardsPerCustomer ?? defaultMaxCardsPerCustomer
+        guard CardProgram.maxCardsPerCustomer_range.contains(maxCards) else {
+            throw DomainError.parameterInvalid("max_cards_per_customer", "must be from \(CardProgram.maxCardsPerCustomer_range.lowerBound) to \(CardProgram.maxCardsPerCustomer_range.upperBound)")
+        }
+        let holdHours = input.holdLifetimeHours ?? defaultHoldLifetime_hours
+        guard CardProgram.holdLifetime_hours_range.contains(holdHours) else {
+            throw DomainError.parameterInvalid("hold_lifetime_hours", "must be from \(CardProgram.holdLifetime_hours_range.lowerBound) to \(CardProgram.holdLifetime_hours_range.upperBound)")
+        }
+        let controls = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")
+        let rules = input.reviewRules ?? []
+        guard rules.count <= CardProgram.reviewRules_max else {
+            throw DomainError.parameterInvalid("review_rules", "at most \(CardProgram.reviewRules_max) rules")
+        }
+        let validatedRules = try rules.enumerated().map { index, rule in try rule.validated(param: "review_rules[\(index)]") }
+        let outcome = try input.reviewOutcome.map { try Validate.enumValue($0, "review_outcome", as: ReviewOutcome.self) } ?? .decline
+        let webhook = try input.authorizationWebhook.map { hook -> AuthorizationWebhook in
+            let url = try urlPolicy.validate(hook.url, param: "authorization_webhook.url")
+            let timeout = hook.timeoutMs ?? AuthorizationWebhook.defaultTimeout_ms
+            guard AuthorizationWebhook.timeout_ms_range.contains(timeout) else {
+                throw DomainError.parameterInvalid("authorization_webhook.timeout_ms", "must be from \(AuthorizationWebhook.timeout_ms_range.lowerBound) to \(AuthorizationWebhook.timeout_ms_range.upperBound)")
+            }
+            let fallback = try hook.fallback.map { try Validate.enumValue($0, "authorization_webhook.fallback", as: ReviewOutcome.self) } ?? .decline
+            return AuthorizationWebhook(url: url, timeoutMs: timeout, fallback: fallback)
+        }
+
+        let program = CardProgram(
+            id: tx.newID(), name: name, currency: currency, bin: bin, maxCardsPerCustomer: maxCards,
+            sensitiveDetailsEnabled: input.sensitiveDetailsEnabled ?? false, spendControls: controls, reviewRules: validatedRules,
+            reviewOutcome: outcome, holdLifetimeHours: holdHours, authorizationWebhook: webhook, createdAt: tx.now)
+        try await tx.insertCardProgram(program)
+        try tx.emit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, data: program)
+        tx.audit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, context: .object([
+            "bin": .string(bin), "currency": .string(currency.code), "max_cards_per_customer": .int(Int64(maxCards)),
+            "sensitive_details_enabled": .bool(program.sensitiveDetailsEnabled),
+        ]))
+        return program
+    }
+}

@@ -1,0 +1,29 @@
+import Hummingbird
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// Card programs: created by admin or developer keys, read by any.
+struct CardProgramsController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+    let urlPolicy: OutboundURLPolicy
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("/card-programs") { request, context in
+            try await write.run(request, context, roles: [.developer], input: CreateCardProgram.self) { tx, input in
+                try Reply.json(try await CardProgramService.create(input, urlPolicy: urlPolicy, in: tx), status: .created)
+            }
+        }
+        group.get("/card-programs") { request, context in
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.cardPrograms(page) }
+        }
+        group.get("/card-programs/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.cardProgram(try CardProgramID(raw).orMissing("card program", raw)).orMissing("card program", raw)
+            }
+        }
+    }
+}

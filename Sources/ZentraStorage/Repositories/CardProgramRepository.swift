@@ -1,0 +1,37 @@
+import ZentraCore
+
+extension TenantScope {
+    public func cardProgram(_ id: CardProgramID) async throws -> CardProgram? {
+        try await sql.queryOne("SELECT * FROM card_programs WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeCardProgram)
+    }
+
+    public func cardPrograms(_ request: PageRequest) async throws -> Page<CardProgram> {
+        try await page(request, table: "card_programs", columns: "*", decode: decodeCardProgram)
+    }
+
+    func decodeCardProgram(_ row: SQLRow) throws -> CardProgram {
+        CardProgram(
+            id: try row.id("id"), name: try row.string("name"), currency: try row.currency("currency"), bin: try row.string("bin"),
+            maxCardsPerCustomer: Int(try row.int("max_cards_per_customer")),
+            sensitiveDetailsEnabled: try row.bool("sensitive_details_enabled"),
+            spendControls: try row.json("spend_controls"), reviewRules: try row.json("review_rules"),
+            reviewOutcome: try row.enumValue("review_outcome"), holdLifetimeHours: Int(try row.int("hold_lifetime_hours")),
+            authorizationWebhook: try row.optionalString("authorization_webhook") == nil ? nil : try row.json("authorization_webhook"),
+            createdAt: try row.timestamp("created_at"))
+    }
+}
+
+extension WriteTransaction {
+    public func insertCardProgram(_ program: CardProgram) async throws {
+        try await sql.execute("""
+            INSERT INTO card_programs (id, tenant_id, name, currency, bin, max_cards_per_customer, sensitive_details_enabled,
+                                       spend_controls, review_rules, review_outcome, hold_lifetime_hours, authorization_webhook,
+                                       created_at)
+            VALUES (\(program.id), \(tenant), \(program.name), \(program.currency), \(program.bin), \(program.maxCardsPerCustomer),
+                    \(program.sensitiveDetailsEnabled), \(try ZentraJSON.encodeString(program.spendControls)),
+                    \(try ZentraJSON.encodeString(program.reviewRules)), \(program.reviewOutcome.rawValue),
+                    \(program.holdLifetimeHours), \(try program.authorizationWebhook.map(ZentraJSON.encodeString)),
+                    \(program.createdAt))
+            """)
+    }
+}
