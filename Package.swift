@@ -39,7 +39,11 @@ let package = Package(
         /// Use cases: load state, let the core decide, commit the outcome through one unit of work.
         .target(
             name: "ZentraApp",
-            dependencies: ["ZentraCore", "ZentraStorage", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ZentraCore", "ZentraStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         /// The Hummingbird application: context, middleware, one controller per resource.
         .target(

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ZentraApp
 import ZentraCore
 import ZentraStorage
 
@@ -20,6 +21,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     LedgerController(read: read).register(on: api)
     EventsController(write: write, read: read).register(on: api)
     CardProgramsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy).register(on: api)
+    CardsController(write: write, read: read, vault: CardVault(key: services.configuration.cardDataKey)).register(on: api)
     return router
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ZentraApp
 import ZentraCore
 import ZentraHTTP
 import ZentraStorage
@@ -87,6 +88,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option var host = "127.0.0.1"
     @Option var port = 8080
+    @Option(help: "Card data key file, created (0600) on first start unless ZENTRA_CARD_DATA_KEY is set.")
+    var cardDataKeyFile = "./zentra-card-data.key"
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
@@ -98,8 +101,12 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        let configuration = AppConfiguration(host: host, port: port, database: try database.url(), outboundURLPolicy: policy)
         do {
+            let environment = ProcessInfo.processInfo.environment
+            let cardDataKey = try environment["ZENTRA_CARD_DATA_KEY"].map { try CardDataKey(base64: $0) }
+                ?? CardDataKey.loadOrCreate(file: cardDataKeyFile)
+            let configuration = AppConfiguration(
+                host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey)
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

@@ -66,6 +66,16 @@ public struct SpendControls: Sendable, Hashable, Codable {
         self.allowedCountries = allowedCountries
     }
 
+    /// These controls with every absent field taken from `defaults` (a card over its program).
+    public func overriding(_ defaults: SpendControls) -> SpendControls {
+        SpendControls(
+            perTransactionMinor: perTransactionMinor ?? defaults.perTransactionMinor, dailyMinor: dailyMinor ?? defaults.dailyMinor,
+            weeklyMinor: weeklyMinor ?? defaults.weeklyMinor, monthlyMinor: monthlyMinor ?? defaults.monthlyMinor,
+            lifetimeMinor: lifetimeMinor ?? defaults.lifetimeMinor, allowedMccs: allowedMccs ?? defaults.allowedMccs,
+            blockedMccs: blockedMccs ?? defaults.blockedMccs, allowedChannels: allowedChannels ?? defaults.allowedChannels,
+            blockedChannels: blockedChannels ?? defaults.blockedChannels, allowedCountries: allowedCountries ?? defaults.allowedCountries)
+    }
+
     /// Most entries in one list: a limit like every other (TigerBeetle style).
     public static let listEntries_max = 200
 

@@ -1,3 +1,4 @@
+import ZentraApp
 import ZentraCore
 import ZentraStorage
 
@@ -16,13 +17,16 @@ public struct AppConfiguration: Sendable {
     public var idempotencyLease_seconds: Int64
     /// Which URLs clients may ask Zentra to call (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`).
     public var outboundURLPolicy: OutboundURLPolicy
+    /// Protects PAN and CVV at rest; every process of a deployment needs the same one.
+    public var cardDataKey: CardDataKey
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL = .sqlite(path: "./zentra.sqlite"),
         bodyLimit_bytes: Int = AppConfiguration.defaultBodyLimit_bytes,
         idempotencyRetention_seconds: Int64 = 24 * 3600, idempotencyLease_seconds: Int64 = 60,
-        outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy()
+        outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy(), cardDataKey: CardDataKey = .random()
     ) {
+        self.cardDataKey = cardDataKey
         self.outboundURLPolicy = outboundURLPolicy
         self.host = host
         self.port = port

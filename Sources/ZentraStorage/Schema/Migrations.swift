@@ -112,6 +112,19 @@ public enum Migrations {
             """,
             "CREATE INDEX card_programs_by_tenant ON card_programs (tenant_id, created_at, id)",
         ]),
+        // PAN and CVV only sealed (AES-GCM); `pan_hash` is a keyed hash, unique across tenants.
+        Migration(version: 3, name: "cards", statements: [
+            """
+            CREATE TABLE cards (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, customer_id TEXT NOT NULL, account_id TEXT NOT NULL,
+                program_id TEXT NOT NULL, currency TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, last4 TEXT NOT NULL,
+                exp_month BIGINT NOT NULL, exp_year BIGINT NOT NULL, pan_hash TEXT NOT NULL UNIQUE, sealed_data {blob} NOT NULL,
+                spend_controls TEXT NOT NULL, geofence_enabled BIGINT NOT NULL, geofence_radius_km BIGINT NOT NULL,
+                shipping TEXT, fulfillment_status TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX cards_by_tenant ON cards (tenant_id, created_at, id)",
+            "CREATE INDEX cards_by_customer ON cards (tenant_id, customer_id, program_id, status)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:

@@ -1,0 +1,128 @@
+import ZentraCore
+import ZentraStorage
+
+public struct CreateCard: Sendable, Decodable {
+    public var customer: String
+    public var account: String
+    public var program: String?
+    public var type: String
+    public var spendLimitMinor: Int64?
+    public var spendControls: SpendControls?
+    public var geofenceEnabled: Bool?
+    public var geofenceRadiusKm: Int?
+    public var shipping: ShippingAddress?
+}
+
+/// Issuing cards. Checks run in this order, and the first that fails answers:
+/// 1. the input itself (type, shipping for physical cards only, controls, geofence radius);
+/// 2. the customer exists (404 `resource_missing`, param `customer`) and is KYC verified (`kyc_required`);
+/// 3. the account exists (404, param `account`) and belongs to that customer (400 `parameter_invalid`);
+/// 4. the program exists (404, param `program`) and its currency is the account's (`invalid_currency`);
+/// 5. the customer holds fewer open cards of the program than its cap (`card_limit_reached`).
+/// The customer row is locked first, so concurrent issuances for one customer are counted exactly.
+public enum CardService {
+    public static func issue(_ input: CreateCard, vault: CardVault, in tx: WriteTransaction) async throws -> Card {
+        let type = try Validate.enumValue(input.type, "type", as: CardType.self)
+        let shipping: ShippingAddress?
+        switch (type, input.shipping) {
+        case (.physical, nil): throw DomainError.parameterMissing("shipping")
+        case (.physical, let address?): shipping = try address.validated()
+        case (.virtual, nil): shipping = nil
+        case (.virtual, _?): throw DomainError.parameterInvalid("shipping", "only physical cards are shipped")
+        }
+        let radius = input.geofenceRadiusKm ?? Card.defaultGeofenceRadius_km
+        guard Card.geofenceRadius_km_range.contains(radius) else {
+            throw DomainError.parameterInvalid("geofence_radius_km", "must be from 1 to \(Card.geofenceRadius_km_range.upperBound)")
+        }
+        if let limit = input.spendLimitMinor { try MinorUnits.requirePositive(limit, param: "spend_limit_minor") }
+        let requested = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")
+
+        var intent = IntentTracker(tx, type: "card.issue", spec: IntentSpec(), detail: "issue a \(type.rawValue) card")
+        let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
+        let customer = try await tx.lockedCustomer(customerID, param: "customer")
+        guard customer.kycStatus == .verified else { throw DomainError.kycRequired(customerID.rawValue) }
+        let accountID: AccountID = try Validate.id(input.account, "account", "account")
+        let account = try await tx.requireAccount(accountID, param: "account")
+        guard account.customer == customerID else {
+            throw DomainError.parameterInvalid("account", "belongs to another customer")
+        }
+        let program = try await resolveProgram(input.program, in: tx)
+        guard program.currency == account.currency else {
+            throw DomainError(.unprocessable, code: "invalid_currency",
+                              message: "The account is in \(account.currency.code) but program \(program.id) issues \(program.currency.code) cards.",
+                              param: "account")
+        }
+        let open = try await tx.openCardCount(customer: customerID, program: program.id)
+        guard open < Int64(program.maxCardsPerCustomer) else {
+            throw DomainError(.unprocessable, code: "card_limit_reached",
+                              message: "Customer \(customerID) already holds \(open) cards of program \(program.id) (the maximum).",
+                              param: "customer")
+        }
+        try intent.advance(.validated, "customer verified, account and program in \(account.currency.code), \(open) of \(program.maxCardsPerCustomer) cards held")
+
+        var controls = requested.overriding(program.spendControls)
+        if let limit = input.spendLimitMinor { controls.monthlyMinor = limit }
+        try intent.advance(.policyEvaluated, "spend controls: program defaults with this card's overrides")
+
+        var generator = SystemRandomNumberGenerator()
+        let pan = PAN.make(bin: program.bin) { UInt8.random(in: 0...9, using: &generator) }
+        let cvv = String(format: "%03d", Int.random(in: 0...999, using: &generator))
+        let (expMonth, expYear) = PAN.expiry(issuedAt: tx.now)
+        let card = Card(
+            id: tx.newID(), status: .active, type: type, last4: String(pan.suffix(4)), expMonth: expMonth, expYear: expYear,
+            customer: customerID, account: accountID, program: program.id, currency: program.currency, spendControls: controls,
+            geofenceEnabled: input.geofenceEnabled ?? false, geofenceRadiusKm: radius, shipping: shipping,
+            fulfillmentStatus: type == .physical ? "pending" : nil, createdAt: tx.now, updatedAt: tx.now)
+        // A PAN already issued anywhere trips the unique hash; the unit of work then runs again with a new one.
+        try await tx.insertCard(card, panHash: vault.lookupHash(pan: pan), sealedData: try vault.seal(pan: pan, cvv: cvv, tenant: tx.tenant))
+
+        let event = try tx.emit("card.issued", objectType: "card", objectID: card.id.rawValue, data: card)
+        try intent.advance(.eventsEmitted, "card.issued", events: [event])
+        let audit = tx.audit("card.issued", objectType: "card", objectID: card.id.rawValue, context: .object([
+            "customer": .string(customerID.rawValue), "account": .string(accountID.rawValue), "program": .string(program.id.rawValue),
+            "type": .string(type.rawValue), "last4": .string(card.last4), "intent": .string(intent.id.rawValue),
+        ]))
+        try intent.advance(.audited, "card.issued recorded", auditRecords: [audit])
+        _ = try intent.complete(subject: card.id.rawValue)
+        return card
+    }
+
+    /// The named program; without one, the tenant's only program.
+    static func resolveProgram(_ raw: String?, in tx: WriteTransaction) async throws -> CardProgram {
+        if let raw {
+            let id: CardProgramID = try Validate.id(raw, "program", "card program")
+            guard let program = try await tx.cardProgram(id) else { throw DomainError.resourceMissing("card program", id: raw, param: "program") }
+            return program
+        }
+        let programs = try await tx.cardPrograms(PageRequest(limit: 2))
+        guard programs.data.count == 1, let only = programs.data.first else {
+            throw DomainError.parameterMissing("program")
+        }
+        return only
+    }
+
+    /// PAN, CVV and expiry, for admin keys of programs that enable it; every read is audited.
+    public static func sensitiveDetails(_ raw: String, principal: Principal, vault: CardVault, in tx: WriteTransaction) async throws -> SensitiveDetails {
+        let id: CardID = try Validate.id(raw, "id", "card")
+        guard let card = try await tx.card(id) else { throw DomainError.resourceMissing("card", id: raw) }
+        guard principal.role == .admin, let program = try await tx.cardProgram(card.program), program.sensitiveDetailsEnabled else {
+            throw DomainError(.forbidden, code: "sensitive_details_unavailable",
+                              message: "Sensitive card details are only shown to admin keys, for programs that enable them.")
+        }
+        guard let sealed = try await tx.sealedCardData(id) else { throw DomainError.resourceMissing("card", id: raw) }
+        let secret = try vault.open(sealed, tenant: tx.tenant)
+        tx.audit("card.sensitive_details_read", objectType: "card", objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
+        return SensitiveDetails(id: id, pan: secret.pan, cvv: secret.cvv, expMonth: card.expMonth, expYear: card.expYear)
+    }
+
+    public struct SensitiveDetails: Sendable, Encodable {
+        public let id: CardID
+        public let object = "card_sensitive_details"
+        public let pan: String
+        public let cvv: String
+        public let expMonth: Int
+        public let expYear: Int
+    }
+}
+
+import Foundation

@@ -1,0 +1,140 @@
+public enum CardKind: IdentifierKind { public static let prefix = "card_" }
+public typealias CardID = ID<CardKind>
+
+public enum CardType: String, Sendable, Codable, Hashable, CaseIterable {
+    case virtual
+    case physical
+}
+
+/// `active` ⇄ `locked`; `closed` only through the operator closure path, and final.
+public enum CardStatus: String, Sendable, Codable, Hashable, CaseIterable {
+    case active
+    case locked
+    case closed
+}
+
+/// Where a physical card is sent.
+public struct ShippingAddress: Sendable, Hashable, Codable {
+    public var name: String
+    public var line1: String
+    public var line2: String?
+    public var city: String
+    public var state: String?
+    public var postalCode: String
+    public var country: String
+
+    public func validated() throws(DomainError) -> ShippingAddress {
+        func text(_ value: String, _ field: String, max: Int = 200) throws(DomainError) -> String {
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, trimmed.count <= max else {
+                throw DomainError.parameterInvalid("shipping.\(field)", "must be 1 to \(max) characters")
+            }
+            return trimmed
+        }
+        var result = self
+        result.name = try text(name, "name")
+        result.line1 = try text(line1, "line1")
+        result.city = try text(city, "city")
+        result.postalCode = try text(postalCode, "postal_code", max: 20)
+        result.country = country.uppercased()
+        guard Countries.alpha2.contains(result.country) else {
+            throw DomainError.parameterInvalid("shipping.country", "'\(country)' is not an ISO 3166-1 alpha-2 country code")
+        }
+        return result
+    }
+}
+
+/// A card as every API answer shows it: last4 and expiry, never the PAN or CVV.
+public struct Card: Sendable, Hashable, Codable {
+    public let id: CardID
+    public let object: String
+    public var status: CardStatus
+    public let type: CardType
+    public let last4: String
+    public let expMonth: Int
+    public let expYear: Int
+    public let customer: CustomerID
+    public let account: AccountID
+    public let program: CardProgramID
+    public let currency: Currency
+    public var spendControls: SpendControls
+    public var geofenceEnabled: Bool
+    public var geofenceRadiusKm: Int
+    public let shipping: ShippingAddress?
+    /// Physical cards: where the plastic is (`pending` until a fulfilment partner reports).
+    public let fulfillmentStatus: String?
+    public let createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    public init(
+        id: CardID, status: CardStatus, type: CardType, last4: String, expMonth: Int, expYear: Int, customer: CustomerID,
+        account: AccountID, program: CardProgramID, currency: Currency, spendControls: SpendControls, geofenceEnabled: Bool,
+        geofenceRadiusKm: Int, shipping: ShippingAddress?, fulfillmentStatus: String?, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.id = id
+        self.object = "card"
+        self.status = status
+        self.type = type
+        self.last4 = last4
+        self.expMonth = expMonth
+        self.expYear = expYear
+        self.customer = customer
+        self.account = account
+        self.program = program
+        self.currency = currency
+        self.spendControls = spendControls
+        self.geofenceEnabled = geofenceEnabled
+        self.geofenceRadiusKm = geofenceRadiusKm
+        self.shipping = shipping
+        self.fulfillmentStatus = fulfillmentStatus
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    public static let defaultGeofenceRadius_km = 50
+    public static let geofenceRadius_km_range = 1...20_000
+    /// Cards are valid for this many years from issuance, to the end of the month.
+    public static let validity_years = 3
+}
+
+/// Card numbers: digits under a BIN with a Luhn check digit.
+public enum PAN {
+    public static let length = 16
+
+    /// A PAN under `bin`, its middle digits from `randomDigit`, and its Luhn check digit.
+    public static func make(bin: String, randomDigit: () -> UInt8) -> String {
+        var digits = bin.compactMap { $0.wholeNumberValue.map(UInt8.init) }
+        while digits.count < length - 1 { digits.append(randomDigit() % 10) }
+        digits.append(checkDigit(digits))
+        return String(digits.map { Character(String($0)) })
+    }
+
+    /// The Luhn check digit for `payload` (all digits but the last).
+    public static func checkDigit(_ payload: [UInt8]) -> UInt8 {
+        var sum = 0
+        for (offset, digit) in payload.reversed().enumerated() {
+            var value = Int(digit)
+            if offset % 2 == 0 {
+                value *= 2
+                if value > 9 { value -= 9 }
+            }
+            sum += value
+        }
+        return UInt8((10 - sum % 10) % 10)
+    }
+
+    public static func isValid(_ pan: String) -> Bool {
+        let digits = pan.compactMap { $0.wholeNumberValue.map(UInt8.init) }
+        guard digits.count == pan.count, (12...19).contains(digits.count) else { return false }
+        return checkDigit(Array(digits.dropLast())) == digits.last
+    }
+
+    /// Expiry `validity_years` after `issuedAt`, as (month, year).
+    public static func expiry(issuedAt: Timestamp) -> (month: Int, year: Int) {
+        let days = issuedAt.microseconds / 86_400_000_000
+        let (year, month, _) = Timestamp.civil(fromDays: days)
+        return (Int(month), Int(year) + Card.validity_years)
+    }
+}
+
+import Foundation

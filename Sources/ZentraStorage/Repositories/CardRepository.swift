@@ -1,0 +1,55 @@
+import ZentraCore
+
+extension TenantScope {
+    public func card(_ id: CardID) async throws -> Card? {
+        try await sql.queryOne("SELECT * FROM cards WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeCard)
+    }
+
+    /// Cards newest first, optionally of one customer and in one status.
+    public func cards(_ request: PageRequest, customer: CustomerID?, status: CardStatus?) async throws -> Page<Card> {
+        var filters: [SQL] = []
+        if let customer { filters.append("customer_id = \(customer)") }
+        if let status { filters.append("status = \(status.rawValue)") }
+        return try await page(request, table: "cards", columns: "*",
+                              filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "), decode: decodeCard)
+    }
+
+    /// Cards of a customer under a program that count against its cap (every status but closed).
+    public func openCardCount(customer: CustomerID, program: CardProgramID) async throws -> Int64 {
+        try await sql.queryOne("""
+            SELECT COUNT(*) AS n FROM cards
+            WHERE tenant_id = \(tenant) AND customer_id = \(customer) AND program_id = \(program) AND status <> 'closed'
+            """)!.int("n")
+    }
+
+    /// The sealed PAN and CVV of a card; only the vault can open them.
+    public func sealedCardData(_ id: CardID) async throws -> [UInt8]? {
+        try await sql.queryOne("SELECT sealed_data FROM cards WHERE tenant_id = \(tenant) AND id = \(id)")?.bytes("sealed_data")
+    }
+
+    func decodeCard(_ row: SQLRow) throws -> Card {
+        Card(
+            id: try row.id("id"), status: try row.enumValue("status"), type: try row.enumValue("type"), last4: try row.string("last4"),
+            expMonth: Int(try row.int("exp_month")), expYear: Int(try row.int("exp_year")), customer: try row.id("customer_id"),
+            account: try row.id("account_id"), program: try row.id("program_id"), currency: try row.currency("currency"),
+            spendControls: try row.json("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
+            geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
+            shipping: try row.optionalString("shipping") == nil ? nil : try row.json("shipping"),
+            fulfillmentStatus: try row.optionalString("fulfillment_status"), createdAt: try row.timestamp("created_at"),
+            updatedAt: try row.timestamp("updated_at"))
+    }
+}
+
+extension WriteTransaction {
+    public func insertCard(_ card: Card, panHash: String, sealedData: [UInt8]) async throws {
+        try await sql.execute("""
+            INSERT INTO cards (id, tenant_id, customer_id, account_id, program_id, currency, type, status, last4, exp_month, exp_year,
+                               pan_hash, sealed_data, spend_controls, geofence_enabled, geofence_radius_km, shipping,
+                               fulfillment_status, created_at, updated_at)
+            VALUES (\(card.id), \(tenant), \(card.customer), \(card.account), \(card.program), \(card.currency), \(card.type.rawValue),
+                    \(card.status.rawValue), \(card.last4), \(card.expMonth), \(card.expYear), \(panHash), \(sealedData),
+                    \(try ZentraJSON.encodeString(card.spendControls)), \(card.geofenceEnabled), \(card.geofenceRadiusKm),
+                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.createdAt), \(card.updatedAt))
+            """)
+    }
+}

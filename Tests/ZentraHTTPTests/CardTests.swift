@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+import ZentraCore
+import ZentraStorage
+
+/// A verified customer with a USD wallet and a program: the ground every card test stands on.
+struct CardFixture {
+    let env: TestEnvironment
+    let customer: String
+    let account: String
+    let program: String
+
+    static func make(_ env: TestEnvironment, maxCards: Int = 5, sensitive: Bool = false) async throws -> CardFixture {
+        let customer = try await env.createCustomer()
+        let account = try await env.createAccount(customer: customer)
+        let program = try await env.post("/card-programs", #"""
+            {"name": "Standard", "currency": "USD", "bin": "42424242", "max_cards_per_customer": \#(maxCards),
+             "sensitive_details_enabled": \#(sensitive), "spend_controls": {"daily_minor": 100000, "blocked_mccs": ["gambling"]}}
+            """#)
+        #expect(program.status == .created, "\(program.text)")
+        return CardFixture(env: env, customer: customer, account: account, program: program.id)
+    }
+
+    func issue(_ extra: String = "", type: String = "virtual", customer: String? = nil, account: String? = nil,
+               key: String? = nil, idempotencyKey: String? = nil) async throws -> TestReply {
+        try await env.post("/cards", #"""
+            {"customer": "\#(customer ?? self.customer)", "account": "\#(account ?? self.account)", "program": "\#(program)",
+             "type": "\#(type)"\#(extra)}
+            """#, key: key, headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
+    }
+}
+
+@Suite struct CardTests {
+    @Test(arguments: Backend.allCases)
+    func issuedCardShowsLast4AndMergedControlsButNeverThePAN(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            let card = try await fixture.issue(#", "spend_limit_minor": 250000, "spend_controls": {"per_transaction_minor": 5000}"#)
+            #expect(card.status == .created, "\(card.text)")
+            #expect(card.id.hasPrefix("card_"))
+            #expect(card.json["status"] as? String == "active")
+            #expect((card.json["last4"] as? String)?.count == 4)
+            #expect(card.json["currency"] as? String == "USD")
+            #expect(card.json["pan"] == nil && card.json["cvv"] == nil && card.json["number"] == nil)
+            let controls = try #require(card.json["spend_controls"] as? [String: Any])
+            #expect(controls["monthly_minor"] as? Int == 250_000, "spend_limit_minor is shorthand for a monthly limit")
+            #expect(controls["per_transaction_minor"] as? Int == 5_000)
+            #expect(controls["daily_minor"] as? Int == 100_000, "program defaults fill what the card leaves out")
+            #expect(controls["blocked_mccs"] as? [String] == ["gambling"])
+            let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+            #expect(card.json["exp_year"] as? Int == year + 3)
+            #expect(try await env.get("/cards/\(card.id)").body == card.body)
+            #expect(try await env.get("/events?type=card.issued").list.count == 1)
+
+            // The stored PAN is Luhn-valid under the BIN, sealed at rest, and ends in last4.
+            let sealed = try #require(try await env.store.read(tenant: env.tenant) { try await $0.sealedCardData(CardID(unchecked: card.id)) })
+            let vault = CardVaultProbe(env: env)
+            let secret = try vault.open(sealed)
+            #expect(secret.pan.hasPrefix("42424242") && secret.pan.count == 16 && PAN.isValid(secret.pan))
+            #expect(secret.pan.hasSuffix(card.json["last4"] as! String))
+            #expect(secret.cvv.count == 3)
+            #expect(!String(decoding: sealed, as: UTF8.self).contains(secret.pan))
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func issuanceChecksRunInTheDocumentedOrder(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env, maxCards: 1)
+            let pending = try await env.createCustomer(kyc: "pending")
+            let pendingAccount = try await env.createAccount(customer: pending)
+            let otherCustomer = try await env.createCustomer()
+            let otherAccount = try await env.createAccount(customer: otherCustomer)
+            let euroAccount = try await env.createAccount(customer: fixture.customer, currency: "EUR")
+
+            let missingCustomer = try await fixture.issue(customer: "cus_missing")
+            #expect(missingCustomer.status == .notFound && missingCustomer.errorParam == "customer")
+            let kyc = try await fixture.issue(customer: pending, account: pendingAccount)
+            #expect(kyc.status == .unprocessableContent && kyc.errorCode == "kyc_required")
+            let missingAccount = try await fixture.issue(account: "acct_missing")
+            #expect(missingAccount.status == .notFound && missingAccount.errorParam == "account")
+            let foreign = try await fixture.issue(account: otherAccount)
+            #expect(foreign.status == .badRequest && foreign.errorParam == "account")
+            let currency = try await fixture.issue(account: euroAccount)
+            #expect(currency.status == .unprocessableContent && currency.errorCode == "invalid_currency")
+            #expect(try await fixture.issue().status == .created)
+            let capped = try await fixture.issue()
+            #expect(capped.status == .unprocessableContent && capped.errorCode == "card_limit_reached")
+
+            let physicalWithoutAddress = try await fixture.issue(type: "physical")
+            #expect(physicalWithoutAddress.status == .badRequest && physicalWithoutAddress.errorParam == "shipping")
+            let badType = try await fixture.issue(type: "metal")
+            #expect(badType.status == .badRequest && badType.errorParam == "type")
+            let badControls = try await fixture.issue(#", "spend_controls": {"allowed_channels": ["carrier_pigeon"]}"#)
+            #expect(badControls.errorParam == "spend_controls.allowed_channels")
+            #expect(try await env.get("/cards").list.count == 1)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func cardCapIsExactUnderConcurrency(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env, maxCards: 5)
+            let replies = try await withThrowingTaskGroup(of: TestReply.self) { group in
+                for _ in 0..<10 { group.addTask { try await fixture.issue() } }
+                return try await group.reduce(into: [TestReply]()) { $0.append($1) }
+            }
+            #expect(replies.filter { $0.status == .created }.count == 5, "\(replies.map(\.text))")
+            #expect(replies.filter { $0.errorCode == "card_limit_reached" }.count == 5)
+            #expect(try await env.get("/cards?customer=\(fixture.customer)").list.count == 5)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func physicalCardsCarryShippingAndFulfilment(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            let card = try await fixture.issue(#", "shipping": {"name": "Ada Lovelace", "line1": "1 Analytical St", "city": "London", "postal_code": "N1 9GU", "country": "gb"}"#, type: "physical")
+            #expect(card.status == .created, "\(card.text)")
+            #expect(card.json["fulfillment_status"] as? String == "pending")
+            #expect((card.json["shipping"] as? [String: Any])?["country"] as? String == "GB")
+            let badCountry = try await fixture.issue(#", "shipping": {"name": "A", "line1": "1", "city": "X", "postal_code": "1", "country": "ZZ"}"#, type: "physical")
+            #expect(badCountry.errorParam == "shipping.country")
+            let virtualShipped = try await fixture.issue(#", "shipping": {"name": "A", "line1": "1", "city": "X", "postal_code": "1", "country": "GB"}"#)
+            #expect(virtualShipped.errorParam == "shipping")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func issuanceIsIdempotentAndListsFilter(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            let first = try await fixture.issue(idempotencyKey: "card_live_042")
+            let again = try await fixture.issue(idempotencyKey: "card_live_042")
+            #expect(again.body == first.body && again.headers[.init("Idempotent-Replayed")!] == "true")
+            _ = try await fixture.issue()
+            #expect(try await env.get("/cards?customer=\(fixture.customer)&status=active").list.count == 2)
+            #expect(try await env.get("/cards?status=locked").list.isEmpty)
+            #expect(try await env.get("/cards?status=frozen").errorParam == "status")
+            let other = try await env.otherTenantKey()
+            #expect(try await env.get("/cards/\(first.id)", key: other).status == .notFound)
+            #expect(try await env.get("/cards", key: other).list.isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func sensitiveDetailsOnlyForEnabledProgramsAndAdminKeysAndAudited(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let closed = try await CardFixture.make(env)
+            let hidden = try await closed.issue()
+            let refused = try await env.get("/cards/\(hidden.id)/sensitive")
+            #expect(refused.status == .forbidden && refused.errorCode == "sensitive_details_unavailable")
+
+            let open = try await CardFixture.make(env, sensitive: true)
+            let card = try await open.issue()
+            let developer = try await env.createKey(role: "developer")
+            #expect(try await env.get("/cards/\(card.id)/sensitive", key: developer).errorCode == "sensitive_details_unavailable")
+            let details = try await env.get("/cards/\(card.id)/sensitive")
+            #expect(details.status == .ok)
+            let pan = try #require(details.json["pan"] as? String)
+            #expect(PAN.isValid(pan) && pan.hasSuffix(card.json["last4"] as! String))
+            #expect((details.json["cvv"] as? String)?.count == 3)
+            let reads = try await env.get("/audit-log?limit=100").list.filter { $0["action"] as? String == "card.sensitive_details_read" }
+            #expect(reads.count == 1)
+            #expect(try await env.get("/cards/\(card.id)/sensitive", key: try await env.otherTenantKey()).status == .notFound)
+
+            // No PAN or CVV anywhere but that one answer: not in events, audit, cards or intents.
+            let cvv = try #require(details.json["cvv"] as? String)
+            for path in ["/events?limit=100", "/audit-log?limit=100", "/cards", "/cards/\(card.id)", "/runtime/intents?limit=100"] {
+                let text = try await env.get(path).text
+                #expect(!text.contains(pan), "PAN leaked in \(path)")
+                #expect(!text.contains(#""cvv":"\#(cvv)""#), "CVV leaked in \(path)")
+            }
+        }
+    }
+}
+
+/// Opens sealed card data with the key of the application under test.
+struct CardVaultProbe {
+    let env: TestEnvironment
+
+    func open(_ sealed: [UInt8]) throws -> (pan: String, cvv: String) {
+        try CardVault(key: env.services.configuration.cardDataKey).open(sealed, tenant: env.tenant)
+    }
+}
+
+import ZentraApp
