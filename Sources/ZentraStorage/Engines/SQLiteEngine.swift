@@ -100,14 +100,16 @@ public final class SQLiteEngine: DatabaseEngine {
             let (text, binds) = sql.render(.sqlite)
             try await mapErrors {
                 try await pool.writeWithoutTransaction { db in
-                    try db.execute(sql: text, arguments: SQLiteEngine.arguments(binds))
+                    try db.cachedStatement(sql: text).execute(arguments: SQLiteEngine.arguments(binds))
                 }
             }
         }
     }
 
+    /// Statements are prepared once per connection and reused: the same few dozen statements run
+    /// on every unit of work, and compiling them each time cost about a tenth of a deposit.
     static func fetch(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try Row.fetchAll(db, sql: text, arguments: arguments(binds)).map { row in
+        try Row.fetchAll(try db.cachedStatement(sql: text), arguments: arguments(binds)).map { row in
             var values: [String: SQLValue] = [:]
             for (column, value) in row {
                 switch value.storage {
