@@ -120,3 +120,33 @@ import ZentraStorage
         }
     }
 }
+
+@Suite struct UnitOfWorkTests {
+    /// A caller that goes away mid-transaction (a client hang-up cancels its task) must not leave
+    /// the database inside a transaction: the unit finishes, and the next write works.
+    @Test(arguments: Backend.allCases)
+    func cancelledCallerDoesNotLeaveATransactionOpen(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let store = env.store
+            let scope = WriteScope(tenant: env.tenant, actor: "test", requestID: nil)
+            let started = AsyncStream<Void>.makeStream()
+            let task = Task {
+                try await store.write(scope) { tx in
+                    try await tx.insertCustomer(Customer(id: tx.newID(), name: "Slow", email: "slow@example.com",
+                                                         kycStatus: .pending, createdAt: tx.now, updatedAt: tx.now))
+                    started.continuation.yield()
+                    try await Task.sleep(for: .milliseconds(300))
+                    try await tx.updateKYC(try #require(await tx.customers(PageRequest(limit: 1)).data.first).id, status: .verified)
+                }
+            }
+            for await _ in started.stream { break }
+            task.cancel()
+            _ = try? await task.value
+            let next = try await env.post("/customers", #"{"name": "Next", "email": "next@example.com"}"#)
+            #expect(next.status == .created, "\(next.text)")
+            let customers = try await env.get("/customers").list
+            #expect(customers.count == 2, "the begun unit of work finished as a whole")
+            #expect(customers.contains { $0["name"] as? String == "Slow" && $0["kyc_status"] as? String == "verified" })
+        }
+    }
+}

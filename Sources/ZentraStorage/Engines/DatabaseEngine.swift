@@ -53,3 +53,11 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// Runs a begun transaction to its end (commit or rollback) even when the caller is cancelled,
+/// for example by a client hanging up. Cancellation reaching the middle of a transaction would
+/// otherwise skip its ROLLBACK (GRDB refuses statements from a cancelled task) and leave a
+/// connection inside it. An unstructured task does not inherit its caller's cancellation.
+func runToCompletion<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await Task { try await body() }.value
+}

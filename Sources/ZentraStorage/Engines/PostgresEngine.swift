@@ -44,15 +44,17 @@ public final class PostgresEngine: DatabaseEngine {
 
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await lease { connection in
-            let executor = Executor(connection: connection, logger: self.logger)
-            try await executor.execute("BEGIN")
-            do {
-                let result = try await body(executor)
-                try await executor.execute("COMMIT")
-                return result
-            } catch {
-                try? await executor.execute("ROLLBACK")
-                throw error
+            try await runToCompletion {
+                let executor = Executor(connection: connection, logger: self.logger)
+                try await executor.execute("BEGIN")
+                do {
+                    let result = try await body(executor)
+                    try await executor.execute("COMMIT")
+                    return result
+                } catch {
+                    try? await executor.execute("ROLLBACK")
+                    throw error
+                }
             }
         }
     }
@@ -63,14 +65,22 @@ public final class PostgresEngine: DatabaseEngine {
 
     public func close() async throws {}
 
-    /// Leases a connection, failing fast with `unavailable` when the database cannot be reached
-    /// instead of waiting on the pool for as long as it keeps trying to connect.
+    /// Leases a connection, failing fast with `unavailable` when none comes within `lease_timeout`
+    /// (the pool keeps retrying an unreachable database rather than failing). Only the wait for a
+    /// connection is bounded: once `body` holds one, its answer is awaited, so a slow transaction
+    /// that commits is never reported as failed.
     private func lease<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         inUse.add(1, ordering: .relaxed)
         defer { inUse.subtract(1, ordering: .relaxed) }
+        let leased = LeaseFlag()
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await mapErrors { try await self.client.withConnection { try await body($0) } }
+                try await mapErrors {
+                    try await self.client.withConnection { connection in
+                        leased.value.store(true, ordering: .sequentiallyConsistent)
+                        return try await body(connection)
+                    }
+                }
             }
             group.addTask {
                 try await Task.sleep(for: PostgresEngine.lease_timeout)
@@ -79,10 +89,16 @@ public final class PostgresEngine: DatabaseEngine {
             defer { group.cancelAll() }
             while let next = try await group.next() {
                 if let result = next { return result }
+                if leased.value.load(ordering: .sequentiallyConsistent) { continue }
                 throw StoreError.unavailable("timed out waiting for a PostgreSQL connection")
             }
             throw StoreError.unavailable("no connection")
         }
+    }
+
+    /// Set once the pool has handed over a connection.
+    private final class LeaseFlag: Sendable {
+        let value = Atomic<Bool>(false)
     }
 
     struct Executor: SQLExecutor {
