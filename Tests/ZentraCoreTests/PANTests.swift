@@ -22,3 +22,20 @@ import Testing
         #expect(PAN.expiry(issuedAt: issued) == (11, 2029))
     }
 }
+
+@Suite struct CardLifecycleTests {
+    @Test func lockAndUnlockToggleAndRepeatsChangeNothing() throws {
+        #expect(try CardLifecycle.next(from: .active, .lock) == .locked)
+        #expect(try CardLifecycle.next(from: .locked, .unlock) == .active)
+        #expect(try CardLifecycle.next(from: .locked, .lock) == nil)
+        #expect(try CardLifecycle.next(from: .active, .unlock) == nil)
+    }
+
+    @Test func closureIsFinal() throws {
+        #expect(try CardLifecycle.next(from: .locked, .close) == .closed)
+        #expect(try CardLifecycle.next(from: .active, .close) == .closed)
+        for action in [CardLifecycle.Action.lock, .unlock, .close, .updateSecurity] {
+            #expect(throws: DomainError.self) { try CardLifecycle.next(from: .closed, action) }
+        }
+    }
+}

@@ -44,7 +44,9 @@ import ZentraStorage
         try await TestEnvironment.run(database: database) { first in
             var logger = Logger(label: "second")
             logger.logLevel = .error
-            let services = try makeServices(configuration: AppConfiguration(database: database), logger: logger)
+            var configuration = AppConfiguration(database: database)
+            configuration.databaseLease_timeout = .seconds(30)
+            let services = try makeServices(configuration: configuration, logger: logger)
             try await buildApplication(services: services, logger: logger).test(.router) { secondClient in
                 let second = TestEnvironment(client: secondClient, services: services, tenant: first.tenant, adminKey: first.adminKey)
                 let account = try await first.createAccount(customer: try await second.createCustomer())

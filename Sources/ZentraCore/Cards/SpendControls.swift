@@ -98,7 +98,7 @@ public struct SpendControls: Sendable, Hashable, Codable {
         return result
     }
 
-    static func merchantCategories(_ entries: [String]?, _ param: String) throws(DomainError) -> [String]? {
+    public static func merchantCategories(_ entries: [String]?, _ param: String) throws(DomainError) -> [String]? {
         try list(entries, param) { entry throws(DomainError) in
             let value = entry.lowercased()
             let isCode = value.count == 4 && value.allSatisfy(\.isASCII) && value.allSatisfy(\.isNumber)
@@ -109,7 +109,7 @@ public struct SpendControls: Sendable, Hashable, Codable {
         }
     }
 
-    static func channels(_ entries: [String]?, _ param: String) throws(DomainError) -> [String]? {
+    public static func channels(_ entries: [String]?, _ param: String) throws(DomainError) -> [String]? {
         try list(entries, param) { entry throws(DomainError) in
             guard let channel = Channel(rawValue: entry) else {
                 throw DomainError.parameterInvalid(param, "'\(entry)' is not a channel (\(Channel.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -15,6 +15,8 @@ public struct AppConfiguration: Sendable {
     public var idempotencyRetention_seconds: Int64
     /// How long a claimed key may stay in progress before another request may take it over.
     public var idempotencyLease_seconds: Int64
+    /// How long a request waits for a database connection before answering 503.
+    public var databaseLease_timeout: Duration = .seconds(5)
     /// Which URLs clients may ask Zentra to call (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`).
     public var outboundURLPolicy: OutboundURLPolicy
     /// Protects PAN and CVV at rest; every process of a deployment needs the same one.

@@ -33,6 +33,7 @@ struct CardsController {
                 try await scope.card(try CardID(raw).orMissing("card", raw)).orMissing("card", raw)
             }
         }
+        lifecycle(on: group)
         group.get("/cards/{id}/sensitive") { _, context in
             let raw = try context.pathID()
             let principal = try context.caller()
@@ -42,5 +43,44 @@ struct CardsController {
             }
             return try Reply.json(details, headers: ["Cache-Control": "no-store"]).response()
         }
+    }
+
+    /// Lock, unlock, security, their deprecated aliases, the missing terminate, operator closure.
+    private func lifecycle(on group: RouterGroup<AppRequestContext>) {
+        let change = { (action: CardLifecycle.Action, roles: [Role], deprecatedFor: String?) in
+            { @Sendable (request: Request, context: AppRequestContext) async throws -> Response in
+                let raw = try context.pathID()
+                return try await write.run(request, context, roles: roles, input: CardStateChange.self) { tx, input in
+                    let card = try await CardLifecycleService.change(raw, action, reason: input.reason, in: tx)
+                    return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: raw))
+                }
+            }
+        }
+        let security = { (deprecatedFor: String?) in
+            { @Sendable (request: Request, context: AppRequestContext) async throws -> Response in
+                let raw = try context.pathID()
+                return try await write.run(request, context, roles: [.developer], input: CardSecurityUpdate.self) { tx, input in
+                    let card = try await CardLifecycleService.updateSecurity(raw, input, in: tx)
+                    return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: raw))
+                }
+            }
+        }
+        group.post("/cards/{id}/lock", use: change(.lock, [.developer, .operator], nil))
+        group.post("/cards/{id}/unlock", use: change(.unlock, [.developer, .operator], nil))
+        group.post("/cards/{id}/security", use: security(nil))
+        group.post("/cards/{id}/freeze", use: change(.lock, [.developer, .operator], "lock"))
+        group.post("/cards/{id}/unfreeze", use: change(.unlock, [.developer, .operator], "unlock"))
+        group.post("/cards/{id}/limits", use: security("security"))
+        group.post("/operator/cards/{id}/close", use: change(.close, [.operator], nil))
+        group.post("/cards/{id}/terminate") { _, _ -> Response in
+            throw DomainError(.notFound, code: "resource_missing", message:
+                "There is no terminate endpoint. Lock the card with POST /cards/{id}/lock; permanent closure is POST /operator/cards/{id}/close (operator role).")
+        }
+    }
+
+    /// Headers of a deprecated alias: `Deprecation` and a `Link` to the successor (RFC 9745, RFC 8288).
+    static func deprecation(successor: String?, card: String) -> [String: String] {
+        guard let successor else { return [:] }
+        return ["Deprecation": "true", "Link": "</cards/\(card)/\(successor)>; rel=\"successor-version\""]
     }
 }

@@ -52,10 +52,11 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public func makeEngine(logger: Logger) throws -> any DatabaseEngine {
+    /// - Parameter lease_timeout: PostgreSQL only: how long a request waits for a connection.
+    public func makeEngine(logger: Logger, lease_timeout: Duration = .seconds(5)) throws -> any DatabaseEngine {
         switch self {
         case .sqlite(let path): try SQLiteEngine(path: path)
-        case .postgres(let url): PostgresEngine(url: url, logger: logger)
+        case .postgres(let url): PostgresEngine(url: url, lease_timeout: lease_timeout, logger: logger)
         }
     }
 }

@@ -18,9 +18,10 @@ public final class PostgresEngine: DatabaseEngine {
     private let inUse = Atomic<Int>(0)
     private let maximumConnections: Int
     /// How long a request waits for a connection before it answers 503.
-    static let lease_timeout = Duration.seconds(5)
+    let lease_timeout: Duration
 
-    public init(url: DatabaseURL.Postgres, maximumConnections: Int = 20, logger: Logger) {
+    public init(url: DatabaseURL.Postgres, maximumConnections: Int = 20, lease_timeout: Duration = .seconds(5), logger: Logger) {
+        self.lease_timeout = lease_timeout
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password,
             database: url.database, tls: .disable)
@@ -83,7 +84,7 @@ public final class PostgresEngine: DatabaseEngine {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: PostgresEngine.lease_timeout)
+                try await Task.sleep(for: self.lease_timeout)
                 return nil
             }
             defer { group.cancelAll() }

@@ -53,3 +53,22 @@ extension WriteTransaction {
             """)
     }
 }
+
+extension WriteTransaction {
+    /// The card, row-locked until commit; a card of another tenant is missing.
+    public func lockedCard(_ id: CardID) async throws -> Card {
+        guard let row = try await sql.queryOne("SELECT * FROM cards WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate) else {
+            throw DomainError.resourceMissing("card", id: id.rawValue)
+        }
+        return try decodeCard(row)
+    }
+
+    /// Writes what may change on a card: status, controls, geofence.
+    public func updateCard(_ card: Card) async throws {
+        try await sql.execute("""
+            UPDATE cards SET status = \(card.status.rawValue), spend_controls = \(try ZentraJSON.encodeString(card.spendControls)),
+                geofence_enabled = \(card.geofenceEnabled), geofence_radius_km = \(card.geofenceRadiusKm), updated_at = \(card.updatedAt)
+            WHERE tenant_id = \(tenant) AND id = \(card.id)
+            """)
+    }
+}

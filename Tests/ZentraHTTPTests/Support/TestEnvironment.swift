@@ -66,6 +66,8 @@ struct TestEnvironment: Sendable {
         var logger = Logger(label: "zentra-test")
         logger.logLevel = .error
         var configuration = AppConfiguration(database: database)
+        // Dozens of tests open pools at once on two cores; behaviour, not connection latency, is under test.
+        configuration.databaseLease_timeout = .seconds(30)
         configure(&configuration)
         let services = try makeServices(configuration: configuration, logger: logger)
         let app = try buildApplication(services: services, logger: logger)

@@ -17,7 +17,14 @@ actor TestPostgres {
         if startup == nil { startup = Task { try await Self.start() } }
         let (server, admin) = try await startup!.value
         let name = "zt_" + RandomIDGenerator().nextBody().lowercased()
-        try await admin.withReader { try await $0.execute("CREATE DATABASE \(raw: name)") }
+        try await admin.withReader { sql in
+            // FILE_COPY (PostgreSQL 15+) skips WAL-logging the template: much faster for many small databases.
+            do {
+                try await sql.execute("CREATE DATABASE \(raw: name) STRATEGY = FILE_COPY")
+            } catch StoreError.other {
+                try await sql.execute("CREATE DATABASE \(raw: name)")
+            }
+        }
         var url = server
         url.database = name
         return url
@@ -33,7 +40,7 @@ actor TestPostgres {
         }
         var logger = Logger(label: "test-postgres-admin")
         logger.logLevel = .error
-        let engine = PostgresEngine(url: url, maximumConnections: 2, logger: logger)
+        let engine = PostgresEngine(url: url, maximumConnections: 8, lease_timeout: .seconds(60), logger: logger)
         Task.detached { await engine.client.run() }
         try await engine.ping()
         return (url, engine)
