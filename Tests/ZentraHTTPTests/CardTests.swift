@@ -185,3 +185,90 @@ struct CardVaultProbe {
 }
 
 import ZentraApp
+
+@Suite struct CardFundingTests {
+    @Test(arguments: Backend.allCases)
+    func fundingMovesWalletMoneyToTheCardThroughTheLedger(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            _ = try await env.deposit(fixture.account, 10_000, reference: "dep")
+            let card = try await fixture.issue().id
+            let funded = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 2500, "source": "wallet", "transaction_reference": "fund-1"}"#)
+            #expect(funded.status == .created, "\(funded.text)")
+            #expect(funded.json["warnings"] == nil && funded.headers[.init("Deprecation")!] == nil)
+            #expect(try await env.get("/cards/\(card)").json["available_minor"] as? Int == 2_500)
+            #expect(try await env.get("/accounts/\(fixture.account)").json["available_minor"] as? Int == 7_500)
+            let entry = try await env.get("/ledger/journal-entries/\(funded.json["journal_entry"] as! String)")
+            #expect((entry.json["entries"] as? [[String: Any]])?.count == 2)
+            #expect(try await env.get("/events?type=card.funded").list.count == 1)
+
+            let again = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 2500, "transaction_reference": "fund-1"}"#)
+            #expect(again.status == .ok && again.id == funded.id)
+            let conflict = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 2400, "transaction_reference": "fund-1"}"#)
+            #expect(conflict.status == .conflict && conflict.errorCode == "transaction_reference_conflict")
+            #expect(try await env.get("/cards/\(card)").json["available_minor"] as? Int == 2_500)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func shortWalletAnswers402AndChangesNothing(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            _ = try await env.deposit(fixture.account, 1_000, reference: "dep")
+            let card = try await fixture.issue().id
+            let before = try await env.footprint()
+            let short = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 1001, "transaction_reference": "too-much"}"#)
+            #expect(short.status.code == 402 && short.errorCode == "insufficient_funds", "\(short.text)")
+            #expect(try await env.footprint() == before)
+            let bad = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 10, "source": "bank", "transaction_reference": "x"}"#)
+            #expect(bad.errorParam == "source")
+            let missing = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 10}"#)
+            #expect(missing.errorCode == "parameter_missing" && missing.errorParam == "transaction_reference")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func twentyRacingFundingsNeverOverdrawTheWallet(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            _ = try await env.deposit(fixture.account, 1_000, reference: "dep")
+            let cardA = try await fixture.issue().id
+            let cardB = try await fixture.issue().id
+            let replies = try await withThrowingTaskGroup(of: TestReply.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await env.post("/cards/\(index % 2 == 0 ? cardA : cardB)/fund",
+                                           #"{"amount_minor": 100, "transaction_reference": "race-\#(index)"}"#)
+                    }
+                }
+                return try await group.reduce(into: [TestReply]()) { $0.append($1) }
+            }
+            #expect(replies.filter { $0.status == .created }.count == 10, "\(replies.map(\.text))")
+            #expect(replies.filter { $0.errorCode == "insufficient_funds" }.count == 10)
+            #expect(try await env.get("/accounts/\(fixture.account)").json["available_minor"] as? Int == 0)
+            let a = try await env.get("/cards/\(cardA)").json["available_minor"] as? Int ?? -1
+            let b = try await env.get("/cards/\(cardB)").json["available_minor"] as? Int ?? -1
+            #expect(a + b == 1_000)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func legacyReferenceFieldStillWorksWithADeprecationWarning(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            _ = try await env.deposit(fixture.account, 1_000, reference: "dep")
+            let card = try await fixture.issue().id
+            let legacy = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 300, "reference": "old-sdk-1"}"#)
+            #expect(legacy.status == .created, "\(legacy.text)")
+            #expect(legacy.headers[.init("Deprecation")!] == "true")
+            #expect((legacy.json["warnings"] as? [String])?.first?.contains("transaction_reference") == true)
+            #expect(legacy.json["transaction_reference"] as? String == "old-sdk-1")
+            let mixed = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 300, "reference": "a", "transaction_reference": "b"}"#)
+            #expect(mixed.status == .badRequest && mixed.errorParam == "reference")
+            let closed = try await env.post("/operator/cards/\(card)/close")
+            #expect(closed.json["status"] as? String == "closed")
+            let afterClose = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 1, "transaction_reference": "late"}"#)
+            #expect(afterClose.errorCode == "card_closed")
+        }
+    }
+}

@@ -7,6 +7,38 @@ public enum CardType: String, Sendable, Codable, Hashable, CaseIterable {
 }
 
 /// `active` ⇄ `locked`; `closed` only through the operator closure path, and final.
+/// Money moved from a customer's wallet to a card, keyed by its `transaction_reference`.
+public struct CardFunding: Sendable, Hashable, Codable {
+    public let id: TransactionID
+    public let object: String
+    public let card: CardID
+    public let account: AccountID
+    public let amountMinor: Int64
+    public let currency: Currency
+    public let source: String
+    public let transactionReference: String
+    public let journalEntry: JournalEntryID
+    public let intent: IntentID
+    public let createdAt: Timestamp
+
+    public init(
+        id: TransactionID, card: CardID, account: AccountID, amountMinor: Int64, currency: Currency, transactionReference: String,
+        journalEntry: JournalEntryID, intent: IntentID, createdAt: Timestamp
+    ) {
+        self.id = id
+        self.object = "card_funding"
+        self.card = card
+        self.account = account
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.source = "wallet"
+        self.transactionReference = transactionReference
+        self.journalEntry = journalEntry
+        self.intent = intent
+        self.createdAt = createdAt
+    }
+}
+
 public enum CardStatus: String, Sendable, Codable, Hashable, CaseIterable {
     case active
     case locked
@@ -57,6 +89,9 @@ public struct Card: Sendable, Hashable, Codable {
     public let account: AccountID
     public let program: CardProgramID
     public let currency: Currency
+    /// The card's spendable balance: its ledger account, funded from the customer's wallet.
+    public let availableMinor: Int64
+    public let ledgerAccount: LedgerAccountID
     public var spendControls: SpendControls
     public var geofenceEnabled: Bool
     public var geofenceRadiusKm: Int
@@ -68,7 +103,8 @@ public struct Card: Sendable, Hashable, Codable {
 
     public init(
         id: CardID, status: CardStatus, type: CardType, last4: String, expMonth: Int, expYear: Int, customer: CustomerID,
-        account: AccountID, program: CardProgramID, currency: Currency, spendControls: SpendControls, geofenceEnabled: Bool,
+        account: AccountID, program: CardProgramID, currency: Currency, availableMinor: Int64, ledgerAccount: LedgerAccountID,
+        spendControls: SpendControls, geofenceEnabled: Bool,
         geofenceRadiusKm: Int, shipping: ShippingAddress?, fulfillmentStatus: String?, createdAt: Timestamp, updatedAt: Timestamp
     ) {
         self.id = id
@@ -82,6 +118,8 @@ public struct Card: Sendable, Hashable, Codable {
         self.account = account
         self.program = program
         self.currency = currency
+        self.availableMinor = availableMinor
+        self.ledgerAccount = ledgerAccount
         self.spendControls = spendControls
         self.geofenceEnabled = geofenceEnabled
         self.geofenceRadiusKm = geofenceRadiusKm

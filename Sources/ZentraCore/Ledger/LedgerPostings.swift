@@ -25,6 +25,8 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     case customerAvailable = "customer_available"
     /// Money held by open authorizations (liability).
     case customerReserved = "customer_reserved"
+    /// A card's spendable balance, funded from its customer's wallet (liability).
+    case cardAvailable = "card_available"
     /// Outside money that came in through deposits (asset: the bank account that holds it).
     case funding
     /// What is owed to the card network for cleared transactions (liability).
@@ -35,7 +37,7 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     public var normalBalance: NormalBalance {
         switch self {
         case .funding: .debit
-        case .customerAvailable, .customerReserved, .settlement, .merchant: .credit
+        case .customerAvailable, .customerReserved, .cardAvailable, .settlement, .merchant: .credit
         }
     }
 
@@ -43,9 +45,13 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     public var isSystem: Bool {
         switch self {
         case .funding, .settlement, .merchant: true
-        case .customerAvailable, .customerReserved: false
+        case .customerAvailable, .customerReserved, .cardAvailable: false
         }
     }
+
+    /// Customer money can never go below zero: a posting that would overdraw it is a bug, since
+    /// every use case checks the balance under the row lock first.
+    public var mayGoNegative: Bool { isSystem }
 }
 
 /// One line of a journal entry.
@@ -119,5 +125,14 @@ public enum LedgerRecipes {
         try JournalEntryDraft(
             description: "deposit \(reference)",
             postings: [.debit(funding, amount), .credit(customerAvailable, amount)])
+    }
+
+    /// A card is funded from its customer's wallet: the wallet's available money becomes the card's.
+    public static func cardFunding(
+        amount: Money, walletAvailable: LedgerAccountID, cardAvailable: LedgerAccountID, reference: String
+    ) throws(DomainError) -> JournalEntryDraft {
+        try JournalEntryDraft(
+            description: "card funding \(reference)",
+            postings: [.debit(walletAvailable, amount), .credit(cardAvailable, amount)])
     }
 }

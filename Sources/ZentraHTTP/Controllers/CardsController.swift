@@ -34,6 +34,21 @@ struct CardsController {
             }
         }
         lifecycle(on: group)
+        group.post("/cards/{id}/fund") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.developer], input: FundCard.self) { tx, input in
+                let usedLegacyField = input.transactionReference == nil && input.reference != nil
+                let outcome = try await CardFundingService.fund(raw, input, in: tx)
+                let (funding, status): (CardFunding, HTTPResponse.Status) = switch outcome {
+                case .created(let funding): (funding, .created)
+                case .existing(let funding): (funding, .ok)
+                }
+                guard usedLegacyField else { return try Reply.json(funding, status: status) }
+                return try Reply.json(
+                    LegacyReferenceReply(funding: funding), status: status,
+                    headers: ["Deprecation": "true", "Link": "</openapi.yaml>; rel=\"deprecation\""])
+            }
+        }
         group.get("/cards/{id}/sensitive") { _, context in
             let raw = try context.pathID()
             let principal = try context.caller()
@@ -82,5 +97,19 @@ struct CardsController {
     static func deprecation(successor: String?, card: String) -> [String: String] {
         guard let successor else { return [:] }
         return ["Deprecation": "true", "Link": "</cards/\(card)/\(successor)>; rel=\"successor-version\""]
+    }
+
+    /// A funding answered to a client that sent the deprecated `reference` field: the funding plus a warning.
+    struct LegacyReferenceReply: Encodable {
+        let funding: CardFunding
+        let warnings = ["The field 'reference' is deprecated; send 'transaction_reference' instead."]
+
+        func encode(to encoder: any Encoder) throws {
+            try funding.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(warnings, forKey: .warnings)
+        }
+
+        enum Key: String, CodingKey { case warnings }
     }
 }

@@ -1,8 +1,13 @@
 import ZentraCore
 
 extension TenantScope {
+    /// Card columns with its spendable balance, read in one statement.
+    static var cardSelect: String {
+        "SELECT c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id"
+    }
+
     public func card(_ id: CardID) async throws -> Card? {
-        try await sql.queryOne("SELECT * FROM cards WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeCard)
+        try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)").map(decodeCard)
     }
 
     /// Cards newest first, optionally of one customer and in one status.
@@ -10,8 +15,14 @@ extension TenantScope {
         var filters: [SQL] = []
         if let customer { filters.append("customer_id = \(customer)") }
         if let status { filters.append("status = \(status.rawValue)") }
-        return try await page(request, table: "cards", columns: "*",
-                              filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "), decode: decodeCard)
+        let ids = try await page(request, table: "cards", columns: "id",
+                                 filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "),
+                                 decode: { try $0.id("id", as: CardKind.self) })
+        guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
+        let rows = try await sql.query("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id IN ("
+            + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
+        let byID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.string("id"), try decodeCard($0)) })
+        return Page(data: ids.data.compactMap { byID[$0.rawValue] }, hasMore: ids.hasMore)
     }
 
     /// Cards of a customer under a program that count against its cap (every status but closed).
@@ -32,6 +43,8 @@ extension TenantScope {
             id: try row.id("id"), status: try row.enumValue("status"), type: try row.enumValue("type"), last4: try row.string("last4"),
             expMonth: Int(try row.int("exp_month")), expYear: Int(try row.int("exp_year")), customer: try row.id("customer_id"),
             account: try row.id("account_id"), program: try row.id("program_id"), currency: try row.currency("currency"),
+            availableMinor: try LedgerAccountPurpose.cardAvailable.normalBalance.balance(debits: try row.int("la_debits"), credits: try row.int("la_credits")),
+            ledgerAccount: try row.id("available_ledger_account_id"),
             spendControls: try row.json("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
             geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
             shipping: try row.optionalString("shipping") == nil ? nil : try row.json("shipping"),
@@ -45,11 +58,12 @@ extension WriteTransaction {
         try await sql.execute("""
             INSERT INTO cards (id, tenant_id, customer_id, account_id, program_id, currency, type, status, last4, exp_month, exp_year,
                                pan_hash, sealed_data, spend_controls, geofence_enabled, geofence_radius_km, shipping,
-                               fulfillment_status, created_at, updated_at)
+                               fulfillment_status, available_ledger_account_id, created_at, updated_at)
             VALUES (\(card.id), \(tenant), \(card.customer), \(card.account), \(card.program), \(card.currency), \(card.type.rawValue),
                     \(card.status.rawValue), \(card.last4), \(card.expMonth), \(card.expYear), \(panHash), \(sealedData),
                     \(try ZentraJSON.encodeString(card.spendControls)), \(card.geofenceEnabled), \(card.geofenceRadiusKm),
-                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.createdAt), \(card.updatedAt))
+                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.ledgerAccount),
+                    \(card.createdAt), \(card.updatedAt))
             """)
     }
 }
@@ -57,7 +71,7 @@ extension WriteTransaction {
 extension WriteTransaction {
     /// The card, row-locked until commit; a card of another tenant is missing.
     public func lockedCard(_ id: CardID) async throws -> Card {
-        guard let row = try await sql.queryOne("SELECT * FROM cards WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate) else {
+        guard let row = try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)" + SQL.forUpdate(of: "c")) else {
             throw DomainError.resourceMissing("card", id: id.rawValue)
         }
         return try decodeCard(row)
@@ -70,5 +84,32 @@ extension WriteTransaction {
                 geofence_enabled = \(card.geofenceEnabled), geofence_radius_km = \(card.geofenceRadiusKm), updated_at = \(card.updatedAt)
             WHERE tenant_id = \(tenant) AND id = \(card.id)
             """)
+    }
+}
+
+extension WriteTransaction {
+    /// A ledger account for a new card's spendable balance.
+    public func insertCardLedgerAccount(card: CardID, account: AccountID, currency: Currency) async throws -> LedgerAccountID {
+        try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account)
+    }
+
+    public func insertCardFunding(_ funding: CardFunding) async throws {
+        try await sql.execute("""
+            INSERT INTO card_fundings (id, tenant_id, card_id, account_id, amount_minor, currency, transaction_reference,
+                                       journal_entry_id, intent_id, created_at)
+            VALUES (\(funding.id), \(tenant), \(funding.card), \(funding.account), \(funding.amountMinor), \(funding.currency),
+                    \(funding.transactionReference), \(funding.journalEntry), \(funding.intent), \(funding.createdAt))
+            """)
+    }
+}
+
+extension TenantScope {
+    public func cardFunding(reference: String) async throws -> CardFunding? {
+        try await sql.queryOne("SELECT * FROM card_fundings WHERE tenant_id = \(tenant) AND transaction_reference = \(reference)").map { row in
+            CardFunding(id: try row.id("id"), card: try row.id("card_id"), account: try row.id("account_id"),
+                        amountMinor: try row.int("amount_minor"), currency: try row.currency("currency"),
+                        transactionReference: try row.string("transaction_reference"), journalEntry: try row.id("journal_entry_id"),
+                        intent: try row.id("intent_id"), createdAt: try row.timestamp("created_at"))
+        }
     }
 }

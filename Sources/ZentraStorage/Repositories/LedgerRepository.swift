@@ -36,13 +36,13 @@ extension WriteTransaction {
     @discardableResult
     public func post(_ draft: JournalEntryDraft, intent: IntentID?) async throws -> JournalEntry {
         let accountIDs = Array(Set(draft.postings.map(\.account))).sorted()
-        var totals: [LedgerAccountID: (debits: Int64, credits: Int64, currency: Currency)] = [:]
+        var totals: [LedgerAccountID: (debits: Int64, credits: Int64, currency: Currency, purpose: LedgerAccountPurpose)] = [:]
         for id in accountIDs {
             guard let row = try await sql.queryOne(
-                "SELECT debits_minor, credits_minor, currency FROM ledger_accounts WHERE tenant_id = \(tenant) AND id = \(id)"
+                "SELECT debits_minor, credits_minor, currency, purpose FROM ledger_accounts WHERE tenant_id = \(tenant) AND id = \(id)"
                     + SQL.forUpdate)
             else { throw DomainError.invariantViolated("posting to unknown ledger account \(id)") }
-            totals[id] = (try row.int("debits_minor"), try row.int("credits_minor"), try row.currency("currency"))
+            totals[id] = (try row.int("debits_minor"), try row.int("credits_minor"), try row.currency("currency"), try row.enumValue("purpose"))
         }
         for posting in draft.postings where totals[posting.account]?.currency != posting.amount.currency {
             throw DomainError.invariantViolated("posting in \(posting.amount.currency) to a ledger account in another currency")
@@ -52,6 +52,10 @@ extension WriteTransaction {
             let current = totals[id]!
             let debits = try MinorUnits.add(current.debits, change.debits)
             let credits = try MinorUnits.add(current.credits, change.credits)
+            let balance = try current.purpose.normalBalance.balance(debits: debits, credits: credits)
+            guard current.purpose.mayGoNegative || balance >= 0 else {
+                throw DomainError.invariantViolated("posting would overdraw \(current.purpose.rawValue) ledger account \(id)")
+            }
             try await sql.execute(
                 "UPDATE ledger_accounts SET debits_minor = \(debits), credits_minor = \(credits) WHERE tenant_id = \(tenant) AND id = \(id)")
         }
@@ -73,6 +77,18 @@ extension WriteTransaction {
                 "(\(line.id), \(tenant), \(entryID), \(line.ledgerAccount), \(line.direction), \(line.amountMinor), \(line.currency), \(now))"
             }, separator: ", "))
         return JournalEntry(id: entryID, description: draft.description, entries: lines, intent: intent, createdAt: now)
+    }
+}
+
+extension WriteTransaction {
+    /// The balance of a ledger account, row-locked until commit: what a money check reads so that no
+    /// concurrent unit of work can spend the same money.
+    public func lockedBalance(_ id: LedgerAccountID) async throws -> Int64 {
+        guard let row = try await sql.queryOne(
+            "SELECT debits_minor, credits_minor, purpose FROM ledger_accounts WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
+        else { throw DomainError.invariantViolated("unknown ledger account \(id)") }
+        let purpose: LedgerAccountPurpose = try row.enumValue("purpose")
+        return try purpose.normalBalance.balance(debits: try row.int("debits_minor"), credits: try row.int("credits_minor"))
     }
 }
 

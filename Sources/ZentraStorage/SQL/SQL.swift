@@ -63,6 +63,11 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already serializes writers.
     public static let forUpdate = SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE")])
 
+    /// `FOR UPDATE OF alias`: locks only that table's rows of a join.
+    public static func forUpdate(of alias: String) -> SQL {
+        SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE OF \(alias)")])
+    }
+
     init(parts: [Part]) { self.parts = parts }
 
     public static func + (lhs: SQL, rhs: SQL) -> SQL { SQL(parts: lhs.parts + rhs.parts) }

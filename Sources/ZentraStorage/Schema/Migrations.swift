@@ -120,10 +120,18 @@ public enum Migrations {
                 program_id TEXT NOT NULL, currency TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, last4 TEXT NOT NULL,
                 exp_month BIGINT NOT NULL, exp_year BIGINT NOT NULL, pan_hash TEXT NOT NULL UNIQUE, sealed_data {blob} NOT NULL,
                 spend_controls TEXT NOT NULL, geofence_enabled BIGINT NOT NULL, geofence_radius_km BIGINT NOT NULL,
-                shipping TEXT, fulfillment_status TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                shipping TEXT, fulfillment_status TEXT, available_ledger_account_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
             """,
             "CREATE INDEX cards_by_tenant ON cards (tenant_id, created_at, id)",
             "CREATE INDEX cards_by_customer ON cards (tenant_id, customer_id, program_id, status)",
+            """
+            CREATE TABLE card_fundings (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, card_id TEXT NOT NULL, account_id TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, transaction_reference TEXT NOT NULL,
+                journal_entry_id TEXT NOT NULL, intent_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, transaction_reference))
+            """,
         ]),
     ]
 
