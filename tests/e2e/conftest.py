@@ -1,4 +1,5 @@
 """Fixtures for end-to-end tests of the zentra binary: a free port, a server process, a PostgreSQL."""
+import hashlib
 import json
 import os
 import shutil
@@ -54,11 +55,14 @@ def call(port, method, path, body=None, key=None, headers=None):
 class Server:
     """`zentra serve` as a child process, stopped with SIGTERM."""
 
-    def __init__(self, database, port=None):
+    def __init__(self, database, port=None, extra=()):
         self.port = port or free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="zentra-serve-", suffix=".log", delete=False)
+        # One card-data key per database, as every process of a deployment shares one.
+        key_file = Path(tempfile.gettempdir()) / f"zentra-e2e-card-{hashlib.sha256(database.encode()).hexdigest()[:16]}.key"
+        arguments = list(extra) or ["--card-data-key-file", str(key_file)]
         self.process = subprocess.Popen(
-            [str(BINARY), "serve", "--port", str(self.port), "--database", database],
+            [str(BINARY), "serve", "--port", str(self.port), "--database", database, *arguments],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
