@@ -59,7 +59,6 @@ public typealias TransactionID = ID<TransactionKind>
 public typealias EventID = ID<EventKind>
 public typealias AuditRecordID = ID<AuditRecordKind>
 public typealias IntentID = ID<IntentKind>
-public typealias RequestID = ID<RequestKind>
 
 /// Source of fresh identifiers; injected so the core stays deterministic under test and replay.
 public protocol IDGenerator: Sendable {
