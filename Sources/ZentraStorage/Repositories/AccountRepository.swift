@@ -24,12 +24,7 @@ extension TenantScope {
     }
 
     public func accounts(_ request: PageRequest) async throws -> Page<Account> {
-        let ids = try await page(request, table: "accounts", columns: "id", decode: { try $0.id("id", as: AccountKind.self) })
-        guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
-        let list = SQL.joined(ids.data.map { "\($0)" }, separator: ", ")
-        let rows = try await sql.query("\(raw: Self.accountSelect) WHERE a.tenant_id = \(tenant) AND a.id IN (" + list + ")")
-        let byID = Dictionary(uniqueKeysWithValues: try rows.map { row in (try row.string("id"), try decodeAccount(row)) })
-        return Page(data: ids.data.compactMap { byID[$0.rawValue] }, hasMore: ids.hasMore)
+        try await page(request, table: "accounts", select: Self.accountSelect, alias: "a", decode: decodeAccount)
     }
 
     func decodeAccount(_ row: SQLRow) throws -> Account {

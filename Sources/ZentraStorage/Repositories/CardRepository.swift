@@ -15,14 +15,8 @@ extension TenantScope {
         var filters: [SQL] = []
         if let customer { filters.append("customer_id = \(customer)") }
         if let status { filters.append("status = \(status.rawValue)") }
-        let ids = try await page(request, table: "cards", columns: "id",
-                                 filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "),
-                                 decode: { try $0.id("id", as: CardKind.self) })
-        guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
-        let rows = try await sql.query("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id IN ("
-            + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
-        let byID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.string("id"), try decodeCard($0)) })
-        return Page(data: ids.data.compactMap { byID[$0.rawValue] }, hasMore: ids.hasMore)
+        return try await page(request, table: "cards", filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "),
+                              select: Self.cardSelect, alias: "c", decode: decodeCard)
     }
 
     /// Cards of a customer under a program that count against its cap (every status but closed).

@@ -43,4 +43,18 @@ extension TenantScope {
         let rows = try await sql.query(query)
         return Page(data: try rows.prefix(request.limit).map(decode), hasMore: rows.count > request.limit)
     }
+
+    /// A page of objects read through a join (`select` aliases the table as `alias`): the ids come
+    /// from `page`, the rows from one more statement, answered in page order.
+    func page<Item: Sendable & Encodable>(
+        _ request: PageRequest, table: String, filter: SQL? = nil, select: String, alias: String,
+        decode: (SQLRow) throws -> Item
+    ) async throws -> Page<Item> {
+        let ids = try await page(request, table: table, columns: "id", filter: filter) { try $0.string("id") }
+        guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
+        let rows = try await sql.query("\(raw: select) WHERE \(raw: alias).tenant_id = \(tenant) AND \(raw: alias).id IN ("
+            + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
+        let byID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.string("id"), try decode($0)) })
+        return Page(data: ids.data.compactMap { byID[$0] }, hasMore: ids.hasMore)
+    }
 }
