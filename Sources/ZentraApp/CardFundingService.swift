@@ -13,12 +13,7 @@ public struct FundCard: Sendable, Decodable {
 /// ledger. The wallet's balance is read under its row lock, so concurrent fundings can never spend
 /// the same money twice nor overdraw it.
 public enum CardFundingService {
-    public enum Outcome: Sendable {
-        case created(CardFunding)
-        case existing(CardFunding)
-    }
-
-    public static func fund(_ raw: String, _ input: FundCard, in tx: WriteTransaction) async throws -> Outcome {
+    public static func fund(_ raw: String, _ input: FundCard, in tx: WriteTransaction) async throws -> ReferencedOutcome<CardFunding> {
         let id: CardID = try Validate.id(raw, "id", "card")
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         guard (input.source ?? "wallet") == "wallet" else { throw DomainError.parameterInvalid("source", "must be wallet") }

@@ -27,10 +27,7 @@ struct AccountsController {
         group.post("/accounts/{id}/deposits") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.developer], input: CreateDeposit.self) { tx, input in
-                switch try await AccountService.deposit(into: raw, input, in: tx) {
-                case .created(let deposit): try Reply.json(deposit, status: .created)
-                case .existing(let deposit): try Reply.json(deposit, status: .ok)
-                }
+                try Reply.json(try await AccountService.deposit(into: raw, input, in: tx))
             }
         }
     }

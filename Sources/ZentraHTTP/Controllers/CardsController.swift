@@ -39,14 +39,9 @@ struct CardsController {
             return try await write.run(request, context, roles: [.developer], input: FundCard.self) { tx, input in
                 let usedLegacyField = input.transactionReference == nil && input.reference != nil
                 let outcome = try await CardFundingService.fund(raw, input, in: tx)
-                let (funding, status): (CardFunding, HTTPResponse.Status) = switch outcome {
-                case .created(let funding): (funding, .created)
-                case .existing(let funding): (funding, .ok)
-                }
-                guard usedLegacyField else { return try Reply.json(funding, status: status) }
+                guard usedLegacyField else { return try Reply.json(outcome) }
                 return try Reply.json(
-                    LegacyReferenceReply(funding: funding), status: status,
-                    headers: ["Deprecation": "true", "Link": "</openapi.yaml>; rel=\"deprecation\""])
+                    outcome.map(LegacyReferenceReply.init), headers: ["Deprecation": "true", "Link": "</openapi.yaml>; rel=\"deprecation\""])
             }
         }
         group.get("/cards/{id}/sensitive") { _, context in

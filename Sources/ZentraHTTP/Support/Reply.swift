@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ZentraApp
 import ZentraCore
 import ZentraStorage
 
@@ -12,6 +13,11 @@ struct Reply: Sendable {
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) throws -> Reply {
         Reply(status: status, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: try ZentraJSON.encode(value))
+    }
+
+    /// 201 for what this request made, 200 for what its reference made before.
+    static func json<Value: Encodable>(_ outcome: ReferencedOutcome<Value>, headers: [String: String] = [:]) throws -> Reply {
+        try json(outcome.value, status: { if case .created = outcome { .created } else { .ok } }(), headers: headers)
     }
 
     init(status: HTTPResponse.Status, headers: [String: String], body: [UInt8]) {
