@@ -68,3 +68,14 @@ extension AppRequestContext {
         return value
     }
 }
+
+/// A body with nothing in it (DELETE, state transitions without parameters).
+struct Empty: Decodable, Sendable {}
+
+extension Optional {
+    /// Unwraps a parsed id; an id that cannot be ours is simply a missing object.
+    func orMissing(_ what: String, _ raw: String, param: String? = nil) throws -> Wrapped {
+        guard let self else { throw DomainError.resourceMissing(what, id: raw, param: param) }
+        return self
+    }
+}

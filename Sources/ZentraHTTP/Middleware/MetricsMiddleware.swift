@@ -1,0 +1,50 @@
+import Hummingbird
+import Prometheus
+import ZentraStorage
+
+/// Request counts and latency histograms by route and status, and database pool use, in one
+/// registry per application (tests build many; nothing is bootstrapped globally).
+public final class HTTPMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let poolInUse: Gauge
+    private let poolSize: Gauge
+
+    public init() {
+        poolInUse = registry.makeGauge(name: "zentra_db_pool_connections_in_use", labels: [], help: "Database connections leased now")
+        poolSize = registry.makeGauge(name: "zentra_db_pool_connections_max", labels: [], help: "Database pool size")
+    }
+
+    func record(method: String, route: String, status: Int, duration: Duration) {
+        let labels = [("method", method), ("route", route), ("status", String(status))]
+        registry.makeCounter(name: "zentra_http_requests_total", labels: labels, help: "HTTP requests by route and status").increment()
+        registry.makeDurationHistogram(
+            name: "zentra_http_request_duration_seconds", labels: labels,
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "HTTP request latency by route and status"
+        ).record(duration)
+    }
+
+    func exposition(pool: PoolUsage) -> [UInt8] {
+        poolInUse.set(Double(pool.inUse))
+        poolSize.set(Double(pool.size))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}
+
+/// Times every request and counts it by its route template (never the raw path: ids would explode
+/// the label set) and final status.
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let metrics: HTTPMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        metrics.record(method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
+                       status: response.status.code, duration: ContinuousClock.now - start)
+        return response
+    }
+}
