@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         /// Pure domain: money, currencies, identifiers, ledger postings, state machines, errors. No I/O.
@@ -45,11 +47,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        /// Outbound HTTP: signed calls to customers' endpoints (real-time authorization decisioning).
+        .target(
+            name: "ZentraWebhooks",
+            dependencies: [
+                "ZentraCore", "ZentraApp",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The Hummingbird application: context, middleware, one controller per resource.
         .target(
             name: "ZentraHTTP",
             dependencies: [
-                "ZentraCore", "ZentraStorage", "ZentraApp",
+                "ZentraCore", "ZentraStorage", "ZentraApp", "ZentraWebhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -62,6 +73,8 @@ let package = Package(
             dependencies: [
                 "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "ZentraCoreTests", dependencies: ["ZentraCore"]),

@@ -26,7 +26,14 @@ public enum CardProgramService {
     public static let defaultMaxCardsPerCustomer = 5
     public static let defaultHoldLifetime_hours = 168
 
-    public static func create(_ input: CreateCardProgram, urlPolicy: OutboundURLPolicy, in tx: WriteTransaction) async throws -> CardProgram {
+    /// Associated data of sealed webhook signing secrets.
+    public static let webhookSecretPurpose = "authorization_webhook_secret"
+
+    /// A new program and, when it has a decisioning webhook, the secret that signs calls to it:
+    /// shown in this answer only, stored sealed.
+    public static func create(_ input: CreateCardProgram, urlPolicy: OutboundURLPolicy, vault: CardVault, in tx: WriteTransaction) async throws
+        -> (program: CardProgram, webhookSecret: String?)
+    {
         let name = try Validate.text(input.name, "name")
         let currency = try Validate.currency(input.currency)
         let bin = try CardProgram.validateBIN(input.bin)
@@ -59,12 +66,15 @@ public enum CardProgramService {
             id: tx.newID(), name: name, currency: currency, bin: bin, maxCardsPerCustomer: maxCards,
             sensitiveDetailsEnabled: input.sensitiveDetailsEnabled ?? false, spendControls: controls, reviewRules: validatedRules,
             reviewOutcome: outcome, holdLifetimeHours: holdHours, authorizationWebhook: webhook, createdAt: tx.now)
-        try await tx.insertCardProgram(program)
+        let secret = webhook.map { _ in WebhookSignature.newSecret() }
+        try await tx.insertCardProgram(program, sealedWebhookSecret: try secret.map {
+            try vault.seal(secret: $0, tenant: tx.tenant, purpose: webhookSecretPurpose)
+        })
         try tx.emit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, data: program)
         tx.audit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, context: .object([
             "bin": .string(bin), "currency": .string(currency.code), "max_cards_per_customer": .int(Int64(maxCards)),
             "sensitive_details_enabled": .bool(program.sensitiveDetailsEnabled),
         ]))
-        return program
+        return (program, secret)
     }
 }

@@ -69,11 +69,11 @@ public enum CardService {
         let cvv = String(format: "%03d", Int.random(in: 0...999, using: &generator))
         let (expMonth, expYear) = PAN.expiry(issuedAt: tx.now)
         let cardID: CardID = tx.newID()
-        let ledgerAccount = try await tx.insertCardLedgerAccount(card: cardID, account: accountID, currency: program.currency)
+        let ledgerAccounts = try await tx.insertCardLedgerAccounts(card: cardID, account: accountID, currency: program.currency)
         let card = Card(
             id: cardID, status: .active, type: type, last4: String(pan.suffix(4)), expMonth: expMonth, expYear: expYear,
             customer: customerID, account: accountID, program: program.id, currency: program.currency, availableMinor: 0,
-            ledgerAccount: ledgerAccount, spendControls: controls,
+            ledgerAccount: ledgerAccounts.available, heldMinor: 0, reservedLedgerAccount: ledgerAccounts.reserved, spendControls: controls,
             geofenceEnabled: input.geofenceEnabled ?? false, geofenceRadiusKm: radius, shipping: shipping,
             fulfillmentStatus: type == .physical ? "pending" : nil, createdAt: tx.now, updatedAt: tx.now)
         // A PAN already issued anywhere trips the unique hash; the unit of work then runs again with a new one.

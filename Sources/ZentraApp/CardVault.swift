@@ -75,6 +75,18 @@ public struct CardVault: Sendable {
         return (secret.pan, secret.cvv)
     }
 
+    /// Seals any other secret (a webhook signing secret) under the same key, bound to its tenant and purpose.
+    public func seal(secret: String, tenant: TenantID, purpose: String) throws -> [UInt8] {
+        let box = try AES.GCM.seal(Data(secret.utf8), using: key.encryption, authenticating: Data("\(tenant.rawValue)|\(purpose)".utf8))
+        guard let combined = box.combined else { throw DomainError.invariantViolated("AES-GCM produced no combined form") }
+        return Array(combined)
+    }
+
+    public func open(secret sealed: [UInt8], tenant: TenantID, purpose: String) throws -> String {
+        let box = try AES.GCM.SealedBox(combined: sealed)
+        return String(decoding: try AES.GCM.open(box, using: key.encryption, authenticating: Data("\(tenant.rawValue)|\(purpose)".utf8)), as: UTF8.self)
+    }
+
     /// HMAC-SHA256 of the PAN (hex): unique per card across the platform, useless without the key.
     public func lookupHash(pan: String) -> String {
         HMAC<SHA256>.authenticationCode(for: Data(pan.utf8), using: key.lookup).map { String(format: "%02x", $0) }.joined()

@@ -20,8 +20,12 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     AccountsController(write: write, read: read).register(on: api)
     LedgerController(read: read).register(on: api)
     EventsController(write: write, read: read).register(on: api)
-    CardProgramsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy).register(on: api)
-    CardsController(write: write, read: read, vault: CardVault(key: services.configuration.cardDataKey)).register(on: api)
+    let vault = CardVault(key: services.configuration.cardDataKey)
+    TenantController(write: write, read: read).register(on: api)
+    CardProgramsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy, vault: vault).register(on: api)
+    CardsController(write: write, read: read, vault: vault).register(on: api)
+    AuthorizationsController(write: write, read: read,
+                             authorizer: Authorizer(store: services.store, vault: vault, decider: services.customerDecider)).register(on: api)
     return router
 }
 
@@ -42,7 +46,7 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
-        services: [store.engine.service].compactMap { $0 } + [IdempotencyPurger(store: store)],
+        services: [store.engine.service].compactMap { $0 } + [IdempotencyPurger(store: store), HoldExpiryWorker(store: store)],
         logger: logger)
     app.beforeServerStarts {
         try await Startup.migrate(engine: store.engine, clock: store.clock, database: configuration.database, logger: logger)

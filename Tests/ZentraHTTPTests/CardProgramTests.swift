@@ -22,7 +22,11 @@ import ZentraStorage
             let created = try await env.post("/card-programs", Self.full)
             #expect(created.status == .created, "\(created.text)")
             let fetched = try await env.get("/card-programs/\(created.id)")
-            #expect(fetched.body == created.body)
+            var shownOnce = created.json
+            let secret = shownOnce.removeValue(forKey: "authorization_webhook_secret") as? String
+            #expect(secret?.hasPrefix("whsec_") == true, "the webhook signing secret is answered at creation")
+            #expect(fetched.json["authorization_webhook_secret"] == nil, "and never again")
+            #expect(NSDictionary(dictionary: fetched.json) == NSDictionary(dictionary: shownOnce))
             let program = fetched.json
             #expect(program["bin"] as? String == "42424242")
             #expect(program["max_cards_per_customer"] as? Int == 3)

@@ -49,7 +49,10 @@ struct CardFixture {
             #expect(controls["blocked_mccs"] as? [String] == ["gambling"])
             let year = Calendar(identifier: .gregorian).component(.year, from: Date())
             #expect(card.json["exp_year"] as? Int == year + 3)
-            #expect(try await env.get("/cards/\(card.id)").body == card.body)
+            var fetched = try await env.get("/cards/\(card.id)").json
+            let spend = try #require(fetched.removeValue(forKey: "spend") as? [String: Any], "GET adds spend per window")
+            #expect((spend["monthly"] as? [String: Any])?["remaining_minor"] as? Int == 250_000)
+            #expect(NSDictionary(dictionary: fetched) == NSDictionary(dictionary: card.json))
             #expect(try await env.get("/events?type=card.issued").list.count == 1)
 
             // The stored PAN is Luhn-valid under the BIN, sealed at rest, and ends in last4.

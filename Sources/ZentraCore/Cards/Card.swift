@@ -92,6 +92,11 @@ public struct Card: Sendable, Hashable, Codable {
     /// The card's spendable balance: its ledger account, funded from the customer's wallet.
     public let availableMinor: Int64
     public let ledgerAccount: LedgerAccountID
+    /// Card money held by open authorizations, and its ledger account.
+    public let heldMinor: Int64
+    public let reservedLedgerAccount: LedgerAccountID
+    /// Spend and what remains in each window; filled by `GET /cards/{id}`.
+    public var spend: CardSpend?
     public var spendControls: SpendControls
     public var geofenceEnabled: Bool
     public var geofenceRadiusKm: Int
@@ -104,7 +109,7 @@ public struct Card: Sendable, Hashable, Codable {
     public init(
         id: CardID, status: CardStatus, type: CardType, last4: String, expMonth: Int, expYear: Int, customer: CustomerID,
         account: AccountID, program: CardProgramID, currency: Currency, availableMinor: Int64, ledgerAccount: LedgerAccountID,
-        spendControls: SpendControls, geofenceEnabled: Bool,
+        heldMinor: Int64, reservedLedgerAccount: LedgerAccountID, spendControls: SpendControls, geofenceEnabled: Bool,
         geofenceRadiusKm: Int, shipping: ShippingAddress?, fulfillmentStatus: String?, createdAt: Timestamp, updatedAt: Timestamp
     ) {
         self.id = id
@@ -120,6 +125,9 @@ public struct Card: Sendable, Hashable, Codable {
         self.currency = currency
         self.availableMinor = availableMinor
         self.ledgerAccount = ledgerAccount
+        self.heldMinor = heldMinor
+        self.reservedLedgerAccount = reservedLedgerAccount
+        self.spend = nil
         self.spendControls = spendControls
         self.geofenceEnabled = geofenceEnabled
         self.geofenceRadiusKm = geofenceRadiusKm
@@ -133,6 +141,38 @@ public struct Card: Sendable, Hashable, Codable {
     public static let geofenceRadius_km_range = 1...20_000
     /// Cards are valid for this many years from issuance, to the end of the month.
     public static let validity_years = 3
+}
+
+/// A card's spend in its current windows (in its tenant's time zone) against its limits.
+public struct CardSpend: Sendable, Hashable, Codable {
+    public struct Window: Sendable, Hashable, Codable {
+        public let usedMinor: Int64
+        public let limitMinor: Int64?
+        /// `nil` when the window has no limit.
+        public let remainingMinor: Int64?
+
+        init(used: Int64, limit: Int64?) {
+            self.usedMinor = used
+            self.limitMinor = limit
+            self.remainingMinor = limit.map { max(0, $0 - used) }
+        }
+    }
+
+    public let timeZone: String
+    public let perTransactionLimitMinor: Int64?
+    public let daily: Window
+    public let weekly: Window
+    public let monthly: Window
+    public let lifetime: Window
+
+    public init(controls: SpendControls, usage: SpendUsage, timeZone: String) {
+        self.timeZone = timeZone
+        self.perTransactionLimitMinor = controls.perTransactionMinor
+        self.daily = Window(used: usage.dailyMinor, limit: controls.dailyMinor)
+        self.weekly = Window(used: usage.weeklyMinor, limit: controls.weeklyMinor)
+        self.monthly = Window(used: usage.monthlyMinor, limit: controls.monthlyMinor)
+        self.lifetime = Window(used: usage.lifetimeMinor, limit: controls.lifetimeMinor)
+    }
 }
 
 /// Card numbers: digits under a BIN with a Luhn check digit.

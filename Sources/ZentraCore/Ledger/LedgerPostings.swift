@@ -27,6 +27,8 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     case customerReserved = "customer_reserved"
     /// A card's spendable balance, funded from its customer's wallet (liability).
     case cardAvailable = "card_available"
+    /// A card's money held by open authorizations (liability).
+    case cardReserved = "card_reserved"
     /// Outside money that came in through deposits (asset: the bank account that holds it).
     case funding
     /// What is owed to the card network for cleared transactions (liability).
@@ -37,7 +39,7 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     public var normalBalance: NormalBalance {
         switch self {
         case .funding: .debit
-        case .customerAvailable, .customerReserved, .cardAvailable, .settlement, .merchant: .credit
+        case .customerAvailable, .customerReserved, .cardAvailable, .cardReserved, .settlement, .merchant: .credit
         }
     }
 
@@ -45,7 +47,7 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     public var isSystem: Bool {
         switch self {
         case .funding, .settlement, .merchant: true
-        case .customerAvailable, .customerReserved, .cardAvailable: false
+        case .customerAvailable, .customerReserved, .cardAvailable, .cardReserved: false
         }
     }
 
@@ -134,5 +136,16 @@ public enum LedgerRecipes {
         try JournalEntryDraft(
             description: "card funding \(reference)",
             postings: [.debit(walletAvailable, amount), .credit(cardAvailable, amount)])
+    }
+
+    /// An authorization holds card funds: they stay the customer's, but cannot be spent twice.
+    public static func hold(amount: Money, cardAvailable: LedgerAccountID, cardReserved: LedgerAccountID, authorization: String) throws(DomainError) -> JournalEntryDraft {
+        try JournalEntryDraft(description: "hold \(authorization)", postings: [.debit(cardAvailable, amount), .credit(cardReserved, amount)])
+    }
+
+    /// A hold, or part of it, is released (reversal, expiry, declined review).
+    public static func release(amount: Money, cardAvailable: LedgerAccountID, cardReserved: LedgerAccountID, authorization: String,
+                               why: String) throws(DomainError) -> JournalEntryDraft {
+        try JournalEntryDraft(description: "\(why) \(authorization)", postings: [.debit(cardReserved, amount), .credit(cardAvailable, amount)])
     }
 }

@@ -1,12 +1,19 @@
 /// A tenant: every object and every query belongs to exactly one.
 public struct Tenant: Sendable, Hashable, Codable {
     public let id: TenantID
+    public let object: String
     public let name: String
+    /// IANA time zone the spend windows (day, week, month) of the tenant's cards follow.
+    public var timeZone: String
     public let createdAt: Timestamp
 
-    public init(id: TenantID, name: String, createdAt: Timestamp) {
+    public static let defaultTimeZone = "UTC"
+
+    public init(id: TenantID, name: String, timeZone: String = Tenant.defaultTimeZone, createdAt: Timestamp) {
         self.id = id
+        self.object = "tenant"
         self.name = name
+        self.timeZone = timeZone
         self.createdAt = createdAt
     }
 }

@@ -36,6 +36,11 @@ public enum JSONValue: Hashable, Sendable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Any encodable value as a JSON value, encoded the one way (snake_case keys).
+    public init(encoding value: some Encodable) throws {
+        self = try ZentraJSON.decoder().decode(JSONValue.self, from: try ZentraJSON.encoder().encode(value))
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {

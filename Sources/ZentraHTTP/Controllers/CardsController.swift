@@ -29,8 +29,9 @@ struct CardsController {
         }
         group.get("/cards/{id}") { _, context in
             let raw = try context.pathID()
+            let now = write.store.clock.now()
             return try await read.run(context) { scope in
-                try await scope.card(try CardID(raw).orMissing("card", raw)).orMissing("card", raw)
+                try await CardSpendReader.card(raw, now: now, scope: scope)
             }
         }
         lifecycle(on: group)

@@ -1,16 +1,20 @@
 import HTTPTypes
 import Hummingbird
+import ZentraApp
 import ZentraCore
 import ZentraStorage
+import ZentraWebhooks
 
-/// What the HTTP layer needs to serve: the store and the settings.
+/// What the HTTP layer needs to serve: the store, the settings, and the way out to customers' endpoints.
 public struct AppServices: Sendable {
     public let store: Store
     public let configuration: AppConfiguration
+    public let customerDecider: any CustomerDecider
 
-    public init(store: Store, configuration: AppConfiguration) {
+    public init(store: Store, configuration: AppConfiguration, customerDecider: (any CustomerDecider)? = nil) {
         self.store = store
         self.configuration = configuration
+        self.customerDecider = customerDecider ?? HTTPCustomerDecider(clock: store.clock, logger: store.logger)
     }
 }
 

@@ -30,6 +30,12 @@ extension TenantScope {
         try await page(request, table: "audit_log", columns: "*", order: "sequence") { AuditRecord(try decodeAuditLink($0)) }
     }
 
+    /// Every audit record about one object, in chain order (evidence).
+    public func auditRecords(about objectID: String) async throws -> [AuditRecord] {
+        try await sql.query("SELECT * FROM audit_log WHERE tenant_id = \(tenant) AND object_id = \(objectID) ORDER BY sequence")
+            .map { AuditRecord(try decodeAuditLink($0)) }
+    }
+
     /// Walks the whole chain in bounded batches, oldest first, and checks every link and the head.
     public func verifyAuditChain(batch_max: Int = 1000) async throws -> AuditChain.Verification {
         var start = (hash: AuditChain.genesisHash, sequence: Int64(0))

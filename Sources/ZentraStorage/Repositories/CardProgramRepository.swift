@@ -22,16 +22,16 @@ extension TenantScope {
 }
 
 extension WriteTransaction {
-    public func insertCardProgram(_ program: CardProgram) async throws {
+    public func insertCardProgram(_ program: CardProgram, sealedWebhookSecret: [UInt8]?) async throws {
         try await sql.execute("""
             INSERT INTO card_programs (id, tenant_id, name, currency, bin, max_cards_per_customer, sensitive_details_enabled,
                                        spend_controls, review_rules, review_outcome, hold_lifetime_hours, authorization_webhook,
-                                       created_at)
+                                       authorization_webhook_secret, created_at)
             VALUES (\(program.id), \(tenant), \(program.name), \(program.currency), \(program.bin), \(program.maxCardsPerCustomer),
                     \(program.sensitiveDetailsEnabled), \(try ZentraJSON.encodeString(program.spendControls)),
                     \(try ZentraJSON.encodeString(program.reviewRules)), \(program.reviewOutcome.rawValue),
                     \(program.holdLifetimeHours), \(try program.authorizationWebhook.map(ZentraJSON.encodeString)),
-                    \(program.createdAt))
+                    \(sealedWebhookSecret), \(program.createdAt))
             """)
     }
 }

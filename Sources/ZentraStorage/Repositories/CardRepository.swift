@@ -3,7 +3,12 @@ import ZentraCore
 extension TenantScope {
     /// Card columns with its spendable balance, read in one statement.
     static var cardSelect: String {
-        "SELECT c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id"
+        """
+        SELECT c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits, lr.debits_minor AS lr_debits,
+               lr.credits_minor AS lr_credits
+        FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
+                     JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
+        """
     }
 
     public func card(_ id: CardID) async throws -> Card? {
@@ -39,6 +44,8 @@ extension TenantScope {
             account: try row.id("account_id"), program: try row.id("program_id"), currency: try row.currency("currency"),
             availableMinor: try LedgerAccountPurpose.cardAvailable.normalBalance.balance(debits: try row.int("la_debits"), credits: try row.int("la_credits")),
             ledgerAccount: try row.id("available_ledger_account_id"),
+            heldMinor: try LedgerAccountPurpose.cardReserved.normalBalance.balance(debits: try row.int("lr_debits"), credits: try row.int("lr_credits")),
+            reservedLedgerAccount: try row.id("reserved_ledger_account_id"),
             spendControls: try row.json("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
             geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
             shipping: try row.optionalString("shipping") == nil ? nil : try row.json("shipping"),
@@ -52,11 +59,11 @@ extension WriteTransaction {
         try await sql.execute("""
             INSERT INTO cards (id, tenant_id, customer_id, account_id, program_id, currency, type, status, last4, exp_month, exp_year,
                                pan_hash, sealed_data, spend_controls, geofence_enabled, geofence_radius_km, shipping,
-                               fulfillment_status, available_ledger_account_id, created_at, updated_at)
+                               fulfillment_status, available_ledger_account_id, reserved_ledger_account_id, created_at, updated_at)
             VALUES (\(card.id), \(tenant), \(card.customer), \(card.account), \(card.program), \(card.currency), \(card.type.rawValue),
                     \(card.status.rawValue), \(card.last4), \(card.expMonth), \(card.expYear), \(panHash), \(sealedData),
                     \(try ZentraJSON.encodeString(card.spendControls)), \(card.geofenceEnabled), \(card.geofenceRadiusKm),
-                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.ledgerAccount),
+                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.ledgerAccount), \(card.reservedLedgerAccount),
                     \(card.createdAt), \(card.updatedAt))
             """)
     }
@@ -82,9 +89,12 @@ extension WriteTransaction {
 }
 
 extension WriteTransaction {
-    /// A ledger account for a new card's spendable balance.
-    public func insertCardLedgerAccount(card: CardID, account: AccountID, currency: Currency) async throws -> LedgerAccountID {
-        try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account)
+    /// The ledger accounts of a new card: its spendable balance and what its authorizations hold.
+    public func insertCardLedgerAccounts(card: CardID, account: AccountID, currency: Currency) async throws
+        -> (available: LedgerAccountID, reserved: LedgerAccountID)
+    {
+        (try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account),
+         try await insertLedgerAccount(name: "\(card.rawValue) reserved", purpose: .cardReserved, currency: currency, account: account))
     }
 
     public func insertCardFunding(_ funding: CardFunding) async throws {

@@ -11,6 +11,12 @@ extension TenantScope {
         try await sql.queryOne("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeEvent)
     }
 
+    /// Every event about one object, in the tenant's order (evidence).
+    public func events(about objectID: String) async throws -> [Event] {
+        try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id = \(objectID) ORDER BY sequence")
+            .map(decodeEvent)
+    }
+
     func decodeEvent(_ row: SQLRow) throws -> Event {
         Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"),
               object: try JSONDecoder().decode(JSONValue.self, from: Data(try row.bytes("data"))),

@@ -11,15 +11,16 @@ public struct IssuedAPIKey: Sendable, Encodable {
 /// Tenants and API keys. Keys are stored as SHA-256 digests: a key is 32 random bytes, so a fast
 /// digest is as strong as a slow one and keeps the per-request lookup cheap.
 public enum TenantRepository {
-    public static func createTenant(name: String, store: Store) async throws -> (Tenant, IssuedAPIKey) {
-        let tenant = Tenant(id: store.ids.next(), name: name, createdAt: store.clock.now())
+    public static func createTenant(name: String, timeZone: String = Tenant.defaultTimeZone, store: Store) async throws -> (Tenant, IssuedAPIKey) {
+        let tenant = Tenant(id: store.ids.next(), name: name, timeZone: timeZone, createdAt: store.clock.now())
         // The tenant row, its first key and the first audit record commit together.
         let key = try await store.write(WriteScope(tenant: tenant.id, actor: "cli", requestID: nil)) { tx in
             try await tx.sql.execute("""
-                INSERT INTO tenants (id, name, created_at, audit_head_hash)
-                VALUES (\(tenant.id), \(tenant.name), \(tenant.createdAt), \(AuditChain.genesisHash))
+                INSERT INTO tenants (id, name, time_zone, created_at, audit_head_hash)
+                VALUES (\(tenant.id), \(tenant.name), \(tenant.timeZone), \(tenant.createdAt), \(AuditChain.genesisHash))
                 """)
-            tx.audit("tenant.created", objectType: "tenant", objectID: tenant.id.rawValue, context: .object(["name": .string(name)]))
+            tx.audit("tenant.created", objectType: "tenant", objectID: tenant.id.rawValue,
+                     context: .object(["name": .string(name), "time_zone": .string(timeZone)]))
             return try await tx.createAPIKey(role: .admin, name: "initial admin key")
         }
         return (tenant, key)
@@ -73,7 +74,24 @@ extension WriteTransaction {
     }
 }
 
+extension WriteTransaction {
+    /// Sets the time zone of the tenant's spend windows; windows already counting keep their keys.
+    public func setTenantTimeZone(_ timeZone: String) async throws -> Tenant {
+        try await sql.execute("UPDATE tenants SET time_zone = \(timeZone) WHERE id = \(tenant)")
+        audit("tenant.updated", objectType: "tenant", objectID: tenant.rawValue, context: .object(["time_zone": .string(timeZone)]))
+        return try await tenantRecord()
+    }
+}
+
 extension TenantScope {
+    public func tenantRecord() async throws -> Tenant {
+        guard let row = try await sql.queryOne("SELECT id, name, time_zone, created_at FROM tenants WHERE id = \(tenant)") else {
+            throw DomainError.resourceMissing("tenant", id: tenant.rawValue)
+        }
+        return Tenant(id: try row.id("id"), name: try row.string("name"), timeZone: try row.string("time_zone"),
+                      createdAt: try row.timestamp("created_at"))
+    }
+
     public func apiKey(_ id: APIKeyID) async throws -> APIKey? {
         try await sql.queryOne("SELECT * FROM api_keys WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeAPIKey)
     }

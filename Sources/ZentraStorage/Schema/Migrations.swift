@@ -133,6 +133,44 @@ public enum Migrations {
                 UNIQUE (tenant_id, transaction_reference))
             """,
         ]),
+        // Authorizations. Spend per window lives on the card row (the row an authorization locks),
+        // keyed by the window it counts for; every existing card gets its reserved ledger account.
+        Migration(version: 4, name: "authorizations", statements: [
+            "ALTER TABLE tenants ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC'",
+            // The signing secret of a program's decisioning webhook, sealed like card data.
+            "ALTER TABLE card_programs ADD COLUMN authorization_webhook_secret {blob}",
+            "ALTER TABLE cards ADD COLUMN reserved_ledger_account_id TEXT",
+            "ALTER TABLE cards ADD COLUMN spend_day_key BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE cards ADD COLUMN spend_day_minor BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE cards ADD COLUMN spend_week_key BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE cards ADD COLUMN spend_week_minor BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE cards ADD COLUMN spend_month_key BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE cards ADD COLUMN spend_month_minor BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE cards ADD COLUMN spend_lifetime_minor BIGINT NOT NULL DEFAULT 0",
+            """
+            INSERT INTO ledger_accounts (id, tenant_id, name, purpose, currency, account_id, created_at)
+            SELECT 'lacct_r' || substr(id, 6), tenant_id, id || ' reserved', 'card_reserved', currency, account_id, created_at FROM cards
+            """,
+            "UPDATE cards SET reserved_ledger_account_id = 'lacct_r' || substr(id, 6)",
+            """
+            CREATE TABLE authorizations (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, card_id TEXT NOT NULL, last4 TEXT NOT NULL, status TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, merchant TEXT NOT NULL, channel TEXT NOT NULL,
+                device_location TEXT, network_reference TEXT NOT NULL, decline_reason TEXT, response_code TEXT NOT NULL,
+                policy TEXT NOT NULL, hold_amount_minor BIGINT, hold_status TEXT, hold_journal_entry_id TEXT,
+                expires_at BIGINT, available_minor BIGINT NOT NULL, review TEXT, customer_decision TEXT,
+                adjustments TEXT NOT NULL, window_day BIGINT NOT NULL, window_week BIGINT NOT NULL, window_month BIGINT NOT NULL,
+                evidence TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, network_reference))
+            """,
+            "CREATE INDEX authorizations_by_tenant ON authorizations (tenant_id, created_at, id)",
+            "CREATE INDEX authorizations_by_status ON authorizations (tenant_id, status, created_at, id)",
+            "CREATE INDEX authorizations_by_card ON authorizations (tenant_id, card_id, created_at, id)",
+            "CREATE INDEX authorizations_holds_by_expiry ON authorizations (hold_status, expires_at)",
+            // Evidence lists what happened to one object.
+            "CREATE INDEX events_by_object ON events (tenant_id, object_id, sequence)",
+            "CREATE INDEX audit_log_by_object ON audit_log (tenant_id, object_id, sequence)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import NIOCore
 import Testing
 import ZentraCore
@@ -25,6 +26,17 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return .postgres(try await TestPostgres.shared.makeDatabase())
         }
     }
+}
+
+/// A clock the test sets: spend windows, expiry and hold lifetimes are tested at chosen instants.
+final class TestClock: WallClock {
+    private let instant: Mutex<Timestamp>
+
+    init(_ rfc3339: String) { instant = Mutex(Timestamp(rfc3339: rfc3339)!) }
+
+    func now() -> Timestamp { instant.withLock { $0 } }
+
+    func set(_ rfc3339: String) { instant.withLock { $0 = Timestamp(rfc3339: rfc3339)! } }
 }
 
 /// A response read in full.
@@ -52,15 +64,15 @@ struct TestEnvironment: Sendable {
 
     /// Builds the same application `zentra serve` runs, on a new database of `backend`, and runs `body`.
     static func run(
-        _ backend: Backend, configure: (inout AppConfiguration) -> Void = { _ in },
+        _ backend: Backend, clock: any WallClock = SystemClock(), configure: (inout AppConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (TestEnvironment) async throws -> Void
     ) async throws {
         let database = try await backend.makeDatabaseURL()
-        try await run(database: database, configure: configure, body)
+        try await run(database: database, clock: clock, configure: configure, body)
     }
 
     static func run(
-        database: DatabaseURL, configure: (inout AppConfiguration) -> Void = { _ in },
+        database: DatabaseURL, clock: any WallClock = SystemClock(), configure: (inout AppConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (TestEnvironment) async throws -> Void
     ) async throws {
         var logger = Logger(label: "zentra-test")
@@ -69,7 +81,7 @@ struct TestEnvironment: Sendable {
         // Dozens of tests open pools at once on two cores; behaviour, not connection latency, is under test.
         configuration.databaseLease_timeout = .seconds(30)
         configure(&configuration)
-        let services = try makeServices(configuration: configuration, logger: logger)
+        let services = try makeServices(configuration: configuration, logger: logger, clock: clock)
         let app = try buildApplication(services: services, logger: logger)
         try await app.test(.router) { client in
             let (tenant, key) = try await TenantRepository.createTenant(name: "test tenant", store: services.store)
@@ -141,7 +153,7 @@ struct TestEnvironment: Sendable {
     func footprint() async throws -> [String: Int64] {
         try await store.engine.withReader { sql in
             var counts: [String: Int64] = [:]
-            for table in ["customers", "accounts", "deposits", "journal_entries", "ledger_entries", "events", "audit_log", "runtime_intents"] {
+            for table in ["customers", "accounts", "deposits", "journal_entries", "ledger_entries", "events", "audit_log", "runtime_intents", "authorizations"] {
                 counts[table] = try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table)")!.int("n")
             }
             return counts

@@ -1,0 +1,75 @@
+import ZentraCore
+import ZentraStorage
+
+/// Everything that shows why an authorization was decided as it was, in one document: the card
+/// (last4, never the PAN), the merchant, every rule with its inputs and result, the deciding rule,
+/// the customer's webhook answer, the hold's journal entries, the events, the audit records, timings.
+public struct AuthorizationEvidence: Sendable, Encodable {
+    public let object = "authorization_evidence"
+    public let authorization: AuthorizationID
+    public let networkReference: String
+    public let status: AuthorizationStatus
+    public let card: JSONValue
+    public let merchant: Merchant
+    public let channel: Channel
+    public let deviceLocation: GeoPoint?
+    public let decision: Decision
+    public let policy: JSONValue
+    public let customerDecision: CustomerDecision?
+    public let spendBefore: JSONValue
+    public let availableBeforeMinor: JSONValue
+    public let availableAfterMinor: Int64
+    public let timeZone: JSONValue
+    public let windows: JSONValue
+    public let reviewRules: JSONValue
+    public let hold: AuthorizationHold?
+    public let adjustments: [AuthorizationAdjustment]
+    public let journalEntries: [JournalEntry]
+    public let events: [Event]
+    public let auditRecords: [AuditRecord]
+    public let timings: JSONValue
+
+    public struct Decision: Sendable, Encodable {
+        public let status: AuthorizationStatus
+        public let declineReason: DeclineReason?
+        public let responseCode: String
+        public let decidingRule: JSONValue
+    }
+
+    public static func load(_ raw: String, scope: some TenantScope) async throws -> AuthorizationEvidence {
+        let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
+        guard let stored = try await scope.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+        let a = stored.authorization
+        let evidence = stored.evidence.objectFields
+        var entryIDs = [a.hold?.journalEntry].compactMap { $0 }
+        entryIDs += a.adjustments.compactMap(\.journalEntry)
+        var entries: [JournalEntry] = []
+        for entryID in entryIDs {
+            if let entry = try await scope.journalEntry(entryID) { entries.append(entry) }
+        }
+        let firstDecision = a.policy.objectFields
+        let firstStatus = AuthorizationStatus(rawValue: firstDecision["decision"]?.stringValue ?? "") ?? a.status
+        return AuthorizationEvidence(
+            authorization: a.id, networkReference: a.networkReference, status: a.status, card: evidence["card"] ?? .null,
+            merchant: a.merchant, channel: a.channel, deviceLocation: a.deviceLocation,
+            decision: Decision(status: firstStatus, declineReason: firstStatus == .declined ? a.declineReason : nil,
+                               responseCode: a.responseCode, decidingRule: firstDecision["deciding_rule"] ?? .null),
+            policy: a.policy, customerDecision: a.customerDecision, spendBefore: evidence["spend_before"] ?? .null,
+            availableBeforeMinor: evidence["available_before_minor"] ?? .null, availableAfterMinor: a.availableMinor,
+            timeZone: evidence["time_zone"] ?? .null, windows: evidence["windows"] ?? .null, reviewRules: evidence["review_rules"] ?? .null,
+            hold: a.hold, adjustments: a.adjustments, journalEntries: entries, events: try await scope.events(about: a.id.rawValue),
+            auditRecords: try await scope.auditRecords(about: a.id.rawValue), timings: evidence["timings"] ?? .null)
+    }
+}
+
+extension JSONValue {
+    var objectFields: [String: JSONValue] {
+        if case .object(let fields) = self { return fields }
+        return [:]
+    }
+
+    var stringValue: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+}

@@ -1,0 +1,335 @@
+import Foundation
+import ZentraCore
+import ZentraStorage
+
+public struct AuthorizeInput: Sendable, Decodable {
+    public var card: String
+    public var amountMinor: Int64
+    public var currency: String
+    public var merchant: Merchant
+    public var channel: String
+    public var deviceLocation: GeoPoint?
+    public var networkReference: String
+}
+
+public struct ReverseInput: Sendable, Decodable {
+    public var amountMinor: Int64?
+}
+
+public struct IncrementInput: Sendable, Decodable {
+    public var amountMinor: Int64
+}
+
+public struct ReviewDecisionInput: Sendable, Decodable {
+    public var decision: String
+    public var note: String?
+}
+
+/// The network's request, checked.
+public struct AuthorizationRequest: Sendable {
+    public let card: CardID
+    public let amount: Money
+    public let merchant: Merchant
+    public let channel: Channel
+    public let deviceLocation: GeoPoint?
+    public let networkReference: String
+    /// When the request arrived (evidence timings).
+    public let receivedAt: Timestamp
+
+    public init(_ input: AuthorizeInput, receivedAt: Timestamp) throws {
+        card = try Validate.id(input.card, "card", "card")
+        let currency = try Validate.currency(input.currency)
+        try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
+        amount = Money(minor: input.amountMinor, currency: currency)
+        merchant = try input.merchant.validated()
+        channel = try Validate.enumValue(input.channel, "channel", as: Channel.self)
+        deviceLocation = try input.deviceLocation?.validated(param: "device_location")
+        networkReference = try Validate.text(input.networkReference, "network_reference", max: 128)
+        self.receivedAt = receivedAt
+    }
+}
+
+/// Decisions and everything after them. Each use case locks the card first, then the authorization,
+/// then (through `post`) the card's ledger accounts in id order, then the tenant head: one lock order.
+public enum AuthorizationService {
+    /// Decides a network request, or answers the first decision for a `network_reference` seen before.
+    ///
+    /// When every rule passes and the card's program has a decisioning webhook, and `customer` is
+    /// nil, this throws `CustomerDecisionNeeded` before writing anything: the caller asks the webhook
+    /// outside any transaction and runs this again with the answer, which is then the last rule.
+    public static func authorize(
+        _ request: AuthorizationRequest, customer: CustomerDecision?, vault: CardVault, in tx: WriteTransaction
+    ) async throws -> ReferencedOutcome<Authorization> {
+        if let first = try await tx.authorization(networkReference: request.networkReference) {
+            return .existing(first.authorization)
+        }
+        let context = try await tx.lockedAuthorizationContext(request.card)
+        let card = context.card
+        let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
+        let usage = context.counters.usage(at: keys)
+        let webhook = context.program.authorizationWebhook
+        var input = PolicyInput(
+            card: card.policySnapshot, amount: request.amount, transactionTotal_minor: request.amount.minor,
+            merchant: request.merchant, channel: request.channel, deviceLocation: request.deviceLocation, now: tx.now,
+            spend: usage, availableMinor: card.availableMinor, reviewRules: context.program.reviewRules,
+            reviewOutcome: context.program.reviewOutcome, webhookConfigured: webhook != nil, customer: customer)
+        var decision = AuthorizationPolicy.evaluate(input)
+        if decision.needsCustomerDecision, let webhook {
+            if let sealed = context.webhookSecret {
+                let secret = try vault.open(secret: sealed, tenant: tx.tenant, purpose: CardProgramService.webhookSecretPurpose)
+                throw CustomerDecisionNeeded(request: CustomerDecisionRequest(
+                    url: webhook.url, timeoutMs: webhook.timeoutMs, fallback: webhook.fallback, secret: secret,
+                    messageID: "msg_" + tx.newID(EventKind.self).rawValue.dropFirst(EventKind.prefix.count),
+                    body: try decisionRequestBody(request, card: card, decision: decision)))
+            }
+            // A program created before signing secrets existed cannot sign: its fallback decides.
+            input.customer = CustomerDecision(decision: webhook.fallback, source: .fallback, latencyMs: 0, failure: "no_signing_secret")
+            decision = AuthorizationPolicy.evaluate(input)
+        }
+
+        let id: AuthorizationID = tx.newID()
+        var hold: AuthorizationHold?
+        var available = card.availableMinor
+        if decision.holds {
+            let entry = try await tx.post(
+                LedgerRecipes.hold(amount: request.amount, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
+                                   authorization: id.rawValue), intent: nil)
+            hold = AuthorizationHold(amountMinor: request.amount.minor, currency: request.amount.currency, journalEntry: entry.id,
+                                     status: .held, expiresAt: tx.now.adding(seconds: Int64(context.program.holdLifetimeHours) * 3600))
+            try await tx.updateSpendCounters(card.id, try context.counters.adding(request.amount.minor, at: keys))
+            available -= request.amount.minor
+        }
+        let authorization = Authorization(
+            id: id, card: card.id, last4: card.last4, status: decision.status, amountMinor: request.amount.minor,
+            currency: request.amount.currency, merchant: request.merchant, channel: request.channel,
+            deviceLocation: request.deviceLocation, networkReference: request.networkReference, declineReason: decision.declineReason,
+            responseCode: decision.responseCode, policy: try policyJSON(decision), hold: hold, availableMinor: available,
+            review: decision.status == .review ? AuthorizationReview(networkOutcome: context.program.reviewOutcome) : nil,
+            customerDecision: input.customer, adjustments: [], createdAt: tx.now, updatedAt: tx.now)
+        let evidence: JSONValue = .object([
+            "card": .object([
+                "id": .string(card.id.rawValue), "last4": .string(card.last4), "status": .string(card.status.rawValue),
+                "type": .string(card.type.rawValue), "program": .string(card.program.rawValue),
+                "exp_month": .int(Int64(card.expMonth)), "exp_year": .int(Int64(card.expYear)),
+                "spend_controls": try JSONValue(encoding: card.spendControls), "geofence_enabled": .bool(card.geofenceEnabled),
+                "geofence_radius_km": .int(Int64(card.geofenceRadiusKm)),
+            ]),
+            "time_zone": .string(context.timeZone),
+            "windows": .object(["day": .int(keys.day), "week": .int(keys.week), "month": .int(keys.month)]),
+            "spend_before": try JSONValue(encoding: usage),
+            "available_before_minor": .int(card.availableMinor),
+            "review_rules": try JSONValue(encoding: context.program.reviewRules),
+            "timings": .object([
+                "received_at": .string(request.receivedAt.description), "decided_at": .string(tx.now.description),
+                "customer_decision_latency_ms": input.customer.map { .int(Int64($0.latencyMs)) } ?? .null,
+            ]),
+        ])
+        try await tx.insertAuthorization(StoredAuthorization(authorization: authorization, windows: keys, evidence: evidence))
+        try tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, data: authorization)
+        tx.audit("authorization.decided", objectType: "authorization", objectID: id.rawValue, context: .object([
+            "card": .string(card.id.rawValue), "status": .string(decision.status.rawValue),
+            "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
+            "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
+            "response_code": .string(decision.responseCode), "amount_minor": .int(request.amount.minor),
+            "hold_journal_entry": hold.map { .string($0.journalEntry.rawValue) } ?? .null,
+        ]))
+        return .created(authorization)
+    }
+
+    /// Releases all of a hold or part of it; never more than is held.
+    public static func reverse(_ raw: String, _ input: ReverseInput, in tx: WriteTransaction) async throws -> Authorization {
+        let (stored, context) = try await lock(raw, in: tx)
+        var authorization = stored.authorization
+        guard authorization.status.holdsFunds, let hold = authorization.hold, hold.status == .held, hold.amountMinor > 0 else {
+            throw DomainError(.conflict, code: "authorization_not_held",
+                              message: "Authorization \(authorization.id) is \(authorization.status.rawValue) and holds nothing to reverse.")
+        }
+        let amount = input.amountMinor ?? hold.amountMinor
+        try MinorUnits.requirePositive(amount, param: "amount_minor")
+        guard amount <= hold.amountMinor else {
+            throw DomainError.parameterInvalid("amount_minor", "\(amount) is more than the \(hold.amountMinor) held")
+        }
+        let entry = try await release(amount, of: &authorization, stored: stored, context: context, why: "reversal", in: tx)
+        if authorization.hold?.amountMinor == 0 { authorization.status = .reversed }
+        authorization.adjustments.append(AuthorizationAdjustment(type: .reversal, amountMinor: amount, status: "released",
+                                                                 journalEntry: entry.id, createdAt: tx.now))
+        return try await finish(authorization, event: "authorization.reversed", in: tx)
+    }
+
+    /// Asks for more on an approved authorization: the card rules, limits and funds run again on the
+    /// added amount (the per-transaction limit on the new total). Review rules and the customer's
+    /// webhook are asked on the first decision only. A declined increment leaves the hold as it was.
+    public static func increment(_ raw: String, _ input: IncrementInput, in tx: WriteTransaction) async throws -> Authorization {
+        try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
+        let (stored, context) = try await lock(raw, in: tx)
+        var authorization = stored.authorization
+        guard authorization.status == .approved, var hold = authorization.hold, hold.status == .held else {
+            throw DomainError(.conflict, code: "authorization_not_approved",
+                              message: "Only an approved authorization with a hold can be incremented; \(authorization.id) is \(authorization.status.rawValue).")
+        }
+        let card = context.card
+        let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
+        let added = Money(minor: input.amountMinor, currency: authorization.currency)
+        let decision = AuthorizationPolicy.evaluate(PolicyInput(
+            card: card.policySnapshot, amount: added, transactionTotal_minor: try MinorUnits.add(hold.amountMinor, added.minor),
+            merchant: authorization.merchant, channel: authorization.channel, deviceLocation: authorization.deviceLocation, now: tx.now,
+            spend: context.counters.usage(at: keys), availableMinor: card.availableMinor, reviewRules: [],
+            reviewOutcome: context.program.reviewOutcome, webhookConfigured: false, customer: nil))
+        var entry: JournalEntry?
+        if decision.status == .approved {
+            entry = try await tx.post(
+                LedgerRecipes.hold(amount: added, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
+                                   authorization: authorization.id.rawValue), intent: nil)
+            try await tx.updateSpendCounters(card.id, try context.counters.adding(added.minor, at: keys))
+            hold.amountMinor += added.minor
+            authorization.hold = hold
+        }
+        authorization.adjustments.append(AuthorizationAdjustment(
+            type: .increment, amountMinor: added.minor, status: decision.status.rawValue, declineReason: decision.declineReason,
+            responseCode: decision.responseCode, policy: try policyJSON(decision), journalEntry: entry?.id, createdAt: tx.now))
+        return try await finish(authorization, event: decision.status == .approved ? "authorization.incremented" : "authorization.increment_declined", in: tx)
+    }
+
+    /// The operator settles a review: approve keeps the hold (the authorization is approved), decline
+    /// releases it (declined, `review_declined`). Either way the decision and note are kept.
+    public static func settleReview(_ raw: String, _ input: ReviewDecisionInput, operator actor: String, in tx: WriteTransaction) async throws -> Authorization {
+        let decision = try Validate.enumValue(input.decision, "decision", as: ReviewOutcome.self)
+        let note = try input.note.map { try Validate.text($0, "note", max: 1000) }
+        let (stored, context) = try await lock(raw, in: tx)
+        var authorization = stored.authorization
+        guard authorization.status == .review, var review = authorization.review else {
+            throw DomainError(.conflict, code: "authorization_not_in_review",
+                              message: "Authorization \(authorization.id) is \(authorization.status.rawValue), not in review.")
+        }
+        review.decision = decision
+        review.note = note
+        review.decidedBy = actor
+        review.decidedAt = tx.now
+        authorization.review = review
+        let event: String
+        switch decision {
+        case .approve:
+            authorization.status = .approved
+            authorization.adjustments.append(AuthorizationAdjustment(type: .reviewApproved, amountMinor: authorization.hold?.amountMinor ?? 0,
+                                                                     status: "approved", journalEntry: nil, createdAt: tx.now))
+            event = "authorization.approved"
+        case .decline:
+            let held = authorization.hold?.amountMinor ?? 0
+            var entry: JournalEntry?
+            if held > 0 { entry = try await release(held, of: &authorization, stored: stored, context: context, why: "review declined", in: tx) }
+            authorization.status = .declined
+            authorization.declineReason = .reviewDeclined
+            authorization.adjustments.append(AuthorizationAdjustment(
+                type: .reviewDeclined, amountMinor: held, status: "declined", declineReason: .reviewDeclined,
+                responseCode: DeclineReason.reviewDeclined.responseCode, journalEntry: entry?.id, createdAt: tx.now))
+            event = "authorization.declined"
+        }
+        return try await finish(authorization, event: event, in: tx)
+    }
+
+    /// Releases a hold whose lifetime has passed. Safe to race: the hold is re-read under the card's
+    /// and the authorization's row locks, so a second worker finds it released and does nothing.
+    public static func expire(_ id: AuthorizationID, in tx: WriteTransaction) async throws -> Authorization? {
+        let (stored, context) = try await lock(id.rawValue, in: tx)
+        var authorization = stored.authorization
+        guard let hold = authorization.hold, hold.status == .held, hold.expiresAt <= tx.now else { return nil }
+        let entry = try await release(hold.amountMinor, of: &authorization, stored: stored, context: context, why: "hold expired", in: tx)
+        authorization.status = .expired
+        authorization.adjustments.append(AuthorizationAdjustment(type: .expiry, amountMinor: hold.amountMinor, status: "released",
+                                                                 journalEntry: entry.id, createdAt: tx.now))
+        return try await finish(authorization, event: "authorization.expired", in: tx)
+    }
+
+    // MARK: - Shared steps
+
+    /// Locks the authorization's card (first) and then the authorization.
+    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (StoredAuthorization, AuthorizationContext) {
+        let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
+        guard let unlocked = try await tx.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+        let context = try await tx.lockedAuthorizationContext(unlocked.authorization.card)
+        return (try await tx.lockedAuthorization(id), context)
+    }
+
+    /// Moves `amount` of the hold back to the card's available funds and gives the spend back to the
+    /// windows it was counted in.
+    static func release(
+        _ amount: Int64, of authorization: inout Authorization, stored: StoredAuthorization, context: AuthorizationContext, why: String,
+        in tx: WriteTransaction
+    ) async throws -> JournalEntry {
+        let card = context.card
+        let entry = try await tx.post(
+            LedgerRecipes.release(amount: Money(minor: amount, currency: authorization.currency), cardAvailable: card.ledgerAccount,
+                                  cardReserved: card.reservedLedgerAccount, authorization: authorization.id.rawValue, why: why),
+            intent: nil)
+        try await tx.updateSpendCounters(card.id, context.counters.removing(amount, spentIn: stored.windows))
+        if var hold = authorization.hold {
+            hold.amountMinor -= amount
+            if hold.amountMinor == 0 { hold.status = .released }
+            authorization.hold = hold
+        }
+        return entry
+    }
+
+    static func finish(_ authorization: Authorization, event: String, in tx: WriteTransaction) async throws -> Authorization {
+        var authorization = authorization
+        authorization.updatedAt = tx.now
+        try await tx.updateAuthorization(authorization)
+        try tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, data: authorization)
+        let last = authorization.adjustments.last
+        tx.audit(event, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
+            "card": .string(authorization.card.rawValue), "status": .string(authorization.status.rawValue),
+            "amount_minor": .int(last?.amountMinor ?? 0),
+            "held_minor": .int(authorization.hold?.amountMinor ?? 0),
+            "journal_entry": last?.journalEntry.map { .string($0.rawValue) } ?? .null,
+        ]))
+        return authorization
+    }
+
+    static func policyJSON(_ decision: PolicyDecision) throws -> JSONValue {
+        .object([
+            "decision": .string(decision.status.rawValue),
+            "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
+            "rules": try JSONValue(encoding: decision.rules),
+        ])
+    }
+
+    /// What the customer's endpoint receives: the request and the rules that already passed. Last4 only.
+    static func decisionRequestBody(_ request: AuthorizationRequest, card: Card, decision: PolicyDecision) throws -> [UInt8] {
+        try ZentraJSON.encode(JSONValue.object([
+            "type": .string("authorization.request"),
+            "data": .object([
+                "card": .string(card.id.rawValue), "last4": .string(card.last4), "amount_minor": .int(request.amount.minor),
+                "currency": .string(request.amount.currency.code), "merchant": try JSONValue(encoding: request.merchant),
+                "channel": .string(request.channel.rawValue), "network_reference": .string(request.networkReference),
+                "policy": try JSONValue(encoding: decision.rules),
+            ]),
+        ]))
+    }
+}
+
+extension Card {
+    public var policySnapshot: CardPolicySnapshot {
+        CardPolicySnapshot(status: status, expMonth: expMonth, expYear: expYear, currency: currency, controls: spendControls,
+                           geofenceEnabled: geofenceEnabled, geofenceRadius_km: geofenceRadiusKm)
+    }
+}
+
+extension HoldExpiry {
+    /// Releases every hold due now, one unit of work each; answers the authorizations this call
+    /// expired (a hold another worker released first is not among them).
+    public static func releaseDue(store: Store, batch_max: Int) async throws -> [Authorization] {
+        var expired: [Authorization] = []
+        while true {
+            let due = try await due(now: store.clock.now(), limit: batch_max, engine: store.engine)
+            var released = 0
+            for (tenant, id) in due {
+                let scope = WriteScope(tenant: tenant, actor: "system:hold-expiry", requestID: nil)
+                if let authorization = try await store.write(scope, { tx in try await AuthorizationService.expire(id, in: tx) }) {
+                    expired.append(authorization)
+                    released += 1
+                }
+            }
+            if due.count < batch_max || released == 0 { return expired }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Hummingbird
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// The network side: decisions, reversals, increments; the operator's review queue; evidence.
+///
+/// `POST /authorizations` is keyed by its `network_reference` (a replay answers the first decision),
+/// and may need two units of work around a call to the customer's webhook, so it runs through the
+/// `Authorizer` rather than `WriteEndpoint`; everything else after it is a plain write.
+struct AuthorizationsController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+    let authorizer: Authorizer
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("/authorizations") { request, context in
+            let principal = try context.require([.network])
+            let receivedAt = write.store.clock.now()
+            let json = try await JSONBody<AuthorizeInput>.read(request, context: context)
+            let input = try AuthorizationRequest(json.input, receivedAt: receivedAt)
+            let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
+            return try Reply.json(try await authorizer.authorize(input, scope: scope)).response()
+        }
+        group.get("/authorizations") { request, context in
+            let page = try request.pageRequest()
+            let query = request.uri.queryParameters
+            let status = try query.get("status").map { raw in
+                guard let status = AuthorizationStatus(rawValue: raw) else {
+                    throw DomainError.parameterInvalid("status", "must be one of \(AuthorizationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return status
+            }
+            let card = try query.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
+            return try await read.run(context) { try await $0.authorizations(page, status: status, card: card) }
+        }
+        group.get("/authorizations/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.authorization(try AuthorizationID(raw).orMissing("authorization", raw)).orMissing("authorization", raw)
+                    .authorization
+            }
+        }
+        group.get("/authorizations/{id}/evidence") { _, context in
+            _ = try context.require(.operator, .readonly, .developer, .network)
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
+        }
+        group.post("/authorizations/{id}/review") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.operator], input: ReviewDecisionInput.self) { tx, input in
+                try Reply.json(try await AuthorizationService.settleReview(raw, input, operator: tx.scope.actor, in: tx))
+            }
+        }
+        group.post("/authorizations/{id}/reversals") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.network], input: ReverseInput.self) { tx, input in
+                try Reply.json(try await AuthorizationService.reverse(raw, input, in: tx))
+            }
+        }
+        group.post("/authorizations/{id}/increments") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.network], input: IncrementInput.self) { tx, input in
+                try Reply.json(try await AuthorizationService.increment(raw, input, in: tx))
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import ZentraCore
+
+/// Everything an authorization decision reads, row-locked on the card: the card and its balances,
+/// its spend counters, its program's review rules and webhook, the tenant's time zone.
+public struct AuthorizationContext: Sendable {
+    public let card: Card
+    public let counters: SpendCounters
+    public let program: CardProgram
+    public let webhookSecret: [UInt8]?
+    public let timeZone: String
+}
+
+extension WriteTransaction {
+    static let authorizationContextSelect = """
+        SELECT c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits, lr.debits_minor AS lr_debits,
+               lr.credits_minor AS lr_credits, p.name AS p_name, p.bin AS p_bin, p.max_cards_per_customer AS p_max_cards_per_customer,
+               p.sensitive_details_enabled AS p_sensitive_details_enabled, p.spend_controls AS p_spend_controls,
+               p.review_rules AS p_review_rules, p.review_outcome AS p_review_outcome,
+               p.hold_lifetime_hours AS p_hold_lifetime_hours, p.authorization_webhook AS p_authorization_webhook,
+               p.authorization_webhook_secret AS p_authorization_webhook_secret, p.created_at AS p_created_at,
+               t.time_zone AS t_time_zone
+        FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
+                     JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
+                     JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id
+        """
+
+    /// One statement: the card and its two ledger accounts locked, joined with what the policy needs.
+    /// The ledger rows are locked too so that, under READ COMMITTED, a statement that waited for
+    /// the lock reads their committed balances rather than the ones from before it waited.
+    public func lockedAuthorizationContext(_ id: CardID) async throws -> AuthorizationContext {
+        guard let row = try await sql.queryOne(
+            "\(raw: Self.authorizationContextSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)"
+                + SQL.forUpdate(of: "c, la, lr"))
+        else { throw DomainError.resourceMissing("card", id: id.rawValue, param: "card") }
+        let card = try decodeCard(row)
+        let program = CardProgram(
+            id: card.program, name: try row.string("p_name"), currency: card.currency, bin: try row.string("p_bin"),
+            maxCardsPerCustomer: Int(try row.int("p_max_cards_per_customer")),
+            sensitiveDetailsEnabled: try row.bool("p_sensitive_details_enabled"), spendControls: try row.json("p_spend_controls"),
+            reviewRules: try row.json("p_review_rules"), reviewOutcome: try row.enumValue("p_review_outcome"),
+            holdLifetimeHours: Int(try row.int("p_hold_lifetime_hours")),
+            authorizationWebhook: try row.optionalString("p_authorization_webhook") == nil ? nil : try row.json("p_authorization_webhook"),
+            createdAt: try row.timestamp("p_created_at"))
+        let secret: [UInt8]? = if case .null = row["p_authorization_webhook_secret"] { nil } else { try row.bytes("p_authorization_webhook_secret") }
+        return AuthorizationContext(card: card, counters: try decodeSpendCounters(row), program: program, webhookSecret: secret,
+                                    timeZone: try row.string("t_time_zone"))
+    }
+
+    public func updateSpendCounters(_ card: CardID, _ counters: SpendCounters) async throws {
+        try await sql.execute("""
+            UPDATE cards SET spend_day_key = \(counters.dayKey), spend_day_minor = \(counters.dayMinor),
+                spend_week_key = \(counters.weekKey), spend_week_minor = \(counters.weekMinor),
+                spend_month_key = \(counters.monthKey), spend_month_minor = \(counters.monthMinor),
+                spend_lifetime_minor = \(counters.lifetimeMinor)
+            WHERE tenant_id = \(tenant) AND id = \(card)
+            """)
+    }
+
+    /// The authorization, row-locked until commit. Callers lock its card first (one lock order).
+    public func lockedAuthorization(_ id: AuthorizationID) async throws -> StoredAuthorization {
+        guard let row = try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
+        else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
+        return try decodeStoredAuthorization(row)
+    }
+
+    public func insertAuthorization(_ stored: StoredAuthorization) async throws {
+        let a = stored.authorization
+        try await sql.execute("""
+            INSERT INTO authorizations (id, tenant_id, card_id, last4, status, amount_minor, currency, merchant, channel, device_location,
+                network_reference, decline_reason, response_code, policy, hold_amount_minor, hold_status, hold_journal_entry_id,
+                expires_at, available_minor, review, customer_decision, adjustments, window_day, window_week, window_month, evidence,
+                created_at, updated_at)
+            VALUES (\(a.id), \(tenant), \(a.card), \(a.last4), \(a.status.rawValue), \(a.amountMinor), \(a.currency),
+                \(try ZentraJSON.encodeString(a.merchant)), \(a.channel.rawValue), \(try a.deviceLocation.map(ZentraJSON.encodeString)),
+                \(a.networkReference), \(a.declineReason?.rawValue), \(a.responseCode), \(try ZentraJSON.encodeString(a.policy)),
+                \(a.hold?.amountMinor), \(a.hold?.status.rawValue), \(a.hold?.journalEntry), \(a.hold?.expiresAt), \(a.availableMinor),
+                \(try a.review.map(ZentraJSON.encodeString)), \(try a.customerDecision.map(ZentraJSON.encodeString)),
+                \(try ZentraJSON.encodeString(a.adjustments)), \(stored.windows.day), \(stored.windows.week), \(stored.windows.month),
+                \(try ZentraJSON.encodeString(stored.evidence)), \(a.createdAt), \(a.updatedAt))
+            """)
+    }
+
+    /// Writes what changes after the decision: status, hold, review, adjustments.
+    public func updateAuthorization(_ a: Authorization) async throws {
+        try await sql.execute("""
+            UPDATE authorizations SET status = \(a.status.rawValue), decline_reason = \(a.declineReason?.rawValue),
+                hold_amount_minor = \(a.hold?.amountMinor), hold_status = \(a.hold?.status.rawValue),
+                review = \(try a.review.map(ZentraJSON.encodeString)), adjustments = \(try ZentraJSON.encodeString(a.adjustments)),
+                updated_at = \(a.updatedAt)
+            WHERE tenant_id = \(tenant) AND id = \(a.id)
+            """)
+    }
+}
+
+/// An authorization with what is kept beside it: the windows its spend counts in, and the
+/// decision's evidence (card snapshot, inputs, timings).
+public struct StoredAuthorization: Sendable {
+    public var authorization: Authorization
+    public let windows: WindowKeys
+    public let evidence: JSONValue
+
+    public init(authorization: Authorization, windows: WindowKeys, evidence: JSONValue) {
+        self.authorization = authorization
+        self.windows = windows
+        self.evidence = evidence
+    }
+}
+
+extension TenantScope {
+    public func authorization(_ id: AuthorizationID) async throws -> StoredAuthorization? {
+        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeStoredAuthorization)
+    }
+
+    public func authorization(networkReference: String) async throws -> StoredAuthorization? {
+        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)")
+            .map(decodeStoredAuthorization)
+    }
+
+    /// Newest first, optionally in one status (`review` is the operator queue) or of one card.
+    public func authorizations(_ request: PageRequest, status: AuthorizationStatus?, card: CardID?) async throws -> Page<Authorization> {
+        var filters: [SQL] = []
+        if let status { filters.append("status = \(status.rawValue)") }
+        if let card { filters.append("card_id = \(card)") }
+        return try await page(request, table: "authorizations", columns: "*",
+                              filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND ")) { row in
+            try decodeStoredAuthorization(row).authorization
+        }
+    }
+
+    /// The spend counters of a card (for `GET /cards/{id}`).
+    public func spendCounters(_ card: CardID) async throws -> SpendCounters? {
+        try await sql.queryOne("SELECT * FROM cards WHERE tenant_id = \(tenant) AND id = \(card)").map(decodeSpendCounters)
+    }
+
+    func decodeSpendCounters(_ row: SQLRow) throws -> SpendCounters {
+        SpendCounters(dayKey: try row.int("spend_day_key"), dayMinor: try row.int("spend_day_minor"),
+                      weekKey: try row.int("spend_week_key"), weekMinor: try row.int("spend_week_minor"),
+                      monthKey: try row.int("spend_month_key"), monthMinor: try row.int("spend_month_minor"),
+                      lifetimeMinor: try row.int("spend_lifetime_minor"))
+    }
+
+    func decodeStoredAuthorization(_ row: SQLRow) throws -> StoredAuthorization {
+        let currency = try row.currency("currency")
+        var hold: AuthorizationHold?
+        if let amount = try row.optionalInt("hold_amount_minor") {
+            hold = AuthorizationHold(amountMinor: amount, currency: currency, journalEntry: try row.id("hold_journal_entry_id"),
+                                     status: try row.enumValue("hold_status"), expiresAt: try row.timestamp("expires_at"))
+        }
+        let authorization = Authorization(
+            id: try row.id("id"), card: try row.id("card_id"), last4: try row.string("last4"), status: try row.enumValue("status"),
+            amountMinor: try row.int("amount_minor"), currency: currency, merchant: try row.json("merchant"),
+            channel: try row.enumValue("channel"),
+            deviceLocation: try row.optionalString("device_location") == nil ? nil : try row.json("device_location"),
+            networkReference: try row.string("network_reference"),
+            declineReason: try row.optionalString("decline_reason").flatMap(DeclineReason.init(rawValue:)),
+            responseCode: try row.string("response_code"), policy: try row.json("policy"), hold: hold,
+            availableMinor: try row.int("available_minor"),
+            review: try row.optionalString("review") == nil ? nil : try row.json("review"),
+            customerDecision: try row.optionalString("customer_decision") == nil ? nil : try row.json("customer_decision"),
+            adjustments: try row.json("adjustments"), createdAt: try row.timestamp("created_at"), updatedAt: try row.timestamp("updated_at"))
+        return StoredAuthorization(
+            authorization: authorization,
+            windows: WindowKeys(day: try row.int("window_day"), week: try row.int("window_week"), month: try row.int("window_month")),
+            evidence: try row.json("evidence"))
+    }
+}
+
+/// Holds past their expiry, across tenants: what the expiry worker releases.
+public enum HoldExpiry {
+    public static func due(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, AuthorizationID)] {
+        try await engine.withReader { sql in
+            try await sql.query("""
+                SELECT tenant_id, id FROM authorizations WHERE hold_status = 'held' AND expires_at <= \(now)
+                ORDER BY expires_at LIMIT \(limit)
+                """).map { row in (try row.id("tenant_id"), try row.id("id")) }
+        }
+    }
+}

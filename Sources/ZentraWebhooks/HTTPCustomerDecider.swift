@@ -1,0 +1,74 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ZentraApp
+import ZentraCore
+
+/// Asks a program's decisioning endpoint over HTTP: a signed POST (Standard Webhooks headers), one
+/// deadline for connect, send and answer, and the program's fallback for anything but a valid answer.
+///
+/// The endpoint answers 2xx with `{"decision": "approve" | "decline"}` (or `{"approved": true | false}`).
+public struct HTTPCustomerDecider: CustomerDecider {
+    let client: HTTPClient
+    let clock: any WallClock
+    let logger: Logger
+    /// Largest answer read; a decision is a few bytes.
+    static let response_max_bytes = 64 * 1024
+
+    public init(client: HTTPClient = .shared, clock: any WallClock, logger: Logger) {
+        self.client = client
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func decide(_ request: CustomerDecisionRequest) async -> CustomerDecision {
+        let started = ContinuousClock.now
+        func elapsed_ms() -> Int {
+            let duration = ContinuousClock.now - started
+            return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        }
+        func fallback(_ failure: String) -> CustomerDecision {
+            logger.info("authorization webhook fell back", metadata: ["failure": "\(failure)", "message": "\(request.messageID)"])
+            return CustomerDecision(decision: request.fallback, source: .fallback, latencyMs: elapsed_ms(), failure: failure)
+        }
+        let timestamp = clock.now().microseconds / 1_000_000
+        guard let signature = WebhookSignature.sign(secret: request.secret, messageID: request.messageID,
+                                                    timestamp_seconds: timestamp, body: request.body) else {
+            return fallback("invalid_signing_secret")
+        }
+        var http = HTTPClientRequest(url: request.url)
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/json")
+        http.headers.add(name: "User-Agent", value: "Zentra-Authorization/1")
+        http.headers.add(name: "webhook-id", value: request.messageID)
+        http.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        http.headers.add(name: "webhook-signature", value: signature)
+        http.body = .bytes(ByteBuffer(bytes: request.body))
+        do {
+            let response = try await client.execute(http, timeout: .milliseconds(Int64(request.timeoutMs)))
+            guard (200..<300).contains(Int(response.status.code)) else { return fallback("http_\(response.status.code)") }
+            let body = try await response.body.collect(upTo: Self.response_max_bytes)
+            guard let decision = Self.parse(Data(buffer: body)) else { return fallback("invalid_response") }
+            let latency = elapsed_ms()
+            guard latency <= request.timeoutMs else { return fallback("timeout") }
+            return CustomerDecision(decision: decision, source: .webhook, latencyMs: latency)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return fallback("timeout")
+        } catch {
+            return fallback(elapsed_ms() >= request.timeoutMs ? "timeout" : "connection_failed")
+        }
+    }
+
+    struct Answer: Decodable {
+        let decision: String?
+        let approved: Bool?
+    }
+
+    static func parse(_ data: Data) -> ReviewOutcome? {
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: data) else { return nil }
+        if let decision = answer.decision { return ReviewOutcome(rawValue: decision) }
+        return answer.approved.map { $0 ? .approve : .decline }
+    }
+}
