@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+@testable import ZentraCore
+
+/// A small seeded generator (SplitMix64): property tests reproduce from their seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+enum PolicyInputs {
+    static let usd = Currency(code: "USD")!
+    static let now = Timestamp(rfc3339: "2026-11-23T12:00:00Z")!
+
+    static func random(_ g: inout SeededGenerator) -> PolicyInput {
+        func maybe<T>(_ value: @autoclosure () -> T) -> T? { Bool.random(using: &g) ? value() : nil }
+        func limit() -> Int64? { maybe(Int64.random(in: 1...50_000, using: &g)) }
+        let controls = SpendControls(
+            perTransactionMinor: limit(), dailyMinor: limit(), weeklyMinor: limit(), monthlyMinor: limit(), lifetimeMinor: limit(),
+            allowedMccs: maybe(["5411", "grocery", "5812"]), blockedMccs: maybe(["gambling"]),
+            allowedChannels: maybe(["online", "in_store"]), blockedChannels: maybe(["atm"]), allowedCountries: maybe(["US", "DE"]))
+        let card = CardPolicySnapshot(
+            status: CardStatus.allCases.randomElement(using: &g)!, expMonth: Int.random(in: 1...12, using: &g),
+            expYear: Int.random(in: 2025...2029, using: &g), currency: usd, controls: controls,
+            geofenceEnabled: Bool.random(using: &g), geofenceRadius_km: Int.random(in: 1...500, using: &g))
+        let amount = Int64.random(in: 1...20_000, using: &g)
+        let merchant = Merchant(id: "m", name: "M", mcc: ["5411", "7995", "5812", "4511"].randomElement(using: &g)!,
+                                country: ["US", "DE", "FR"].randomElement(using: &g)!,
+                                lat: maybe(Double.random(in: -60...60, using: &g)), lon: Double.random(in: -170...170, using: &g))
+        let fixedMerchant = merchant.lat == nil ? Merchant(id: "m", name: "M", mcc: merchant.mcc, country: merchant.country) : merchant
+        return PolicyInput(
+            card: card, amount: Money(minor: amount, currency: Bool.random(using: &g) ? usd : Currency(code: "EUR")!),
+            transactionTotal_minor: amount, merchant: fixedMerchant, channel: Channel.allCases.randomElement(using: &g)!,
+            deviceLocation: maybe(GeoPoint(lat: Double.random(in: -60...60, using: &g), lon: Double.random(in: -170...170, using: &g))),
+            now: now,
+            spend: SpendUsage(dailyMinor: Int64.random(in: 0...30_000, using: &g), weeklyMinor: Int64.random(in: 0...30_000, using: &g),
+                              monthlyMinor: Int64.random(in: 0...30_000, using: &g), lifetimeMinor: Int64.random(in: 0...30_000, using: &g)),
+            availableMinor: Int64.random(in: 0...40_000, using: &g),
+            reviewRules: maybe([ReviewRule(type: "amount_over", amountMinor: 15_000)]) ?? [],
+            reviewOutcome: Bool.random(using: &g) ? .approve : .decline, webhookConfigured: false, customer: nil)
+    }
+}
+
+@Suite struct AuthorizationPolicyTests {
+    @Test func randomInputsAreDecidedDeterministicallyAndNeverApprovedOverALimit() {
+        var g = SeededGenerator(state: 20_261_123)
+        var approvals = 0
+        var declines = 0
+        for _ in 0..<20_000 {
+            let input = PolicyInputs.random(&g)
+            let decision = AuthorizationPolicy.evaluate(input)
+            #expect(AuthorizationPolicy.evaluate(input) == decision, "deterministic")
+            #expect(decision.rules.map(\.rule) == PolicyRule.allCases, "every rule, in order")
+            let amount = input.amount.minor
+            let c = input.card.controls
+            if decision.holds {
+                approvals += 1
+                #expect(input.card.status == .active && input.amount.currency == input.card.currency)
+                #expect(amount <= input.availableMinor)
+                #expect(c.perTransactionMinor.map { input.transactionTotal_minor <= $0 } ?? true)
+                #expect(c.dailyMinor.map { input.spend.dailyMinor + amount <= $0 } ?? true)
+                #expect(c.weeklyMinor.map { input.spend.weeklyMinor + amount <= $0 } ?? true)
+                #expect(c.monthlyMinor.map { input.spend.monthlyMinor + amount <= $0 } ?? true)
+                #expect(c.lifetimeMinor.map { input.spend.lifetimeMinor + amount <= $0 } ?? true)
+                #expect(decision.rules.allSatisfy { $0.outcome != .fail })
+            } else {
+                declines += 1
+                let firstFailure = decision.rules.first { $0.outcome == .fail }
+                #expect(firstFailure?.rule == decision.decidingRule, "the first failing rule decides")
+                #expect(decision.responseCode == decision.declineReason?.responseCode)
+            }
+        }
+        #expect(approvals > 100 && declines > 100, "the generator reaches both outcomes")
+    }
+
+    @Test func declineReasonsMapToISO8583ResponseCodes() {
+        let expected: [DeclineReason: String] = [
+            .cardLocked: "62", .cardClosed: "14", .cardExpired: "54", .currencyMismatch: "12", .channelBlocked: "57",
+            .merchantCategoryBlocked: "57", .countryBlocked: "62", .geofenceMismatch: "59", .perTransactionLimit: "61",
+            .dailyLimit: "61", .weeklyLimit: "61", .monthlyLimit: "61", .lifetimeLimit: "61", .insufficientFunds: "51",
+            .reviewDeclined: "05", .customerDeclined: "05",
+        ]
+        #expect(Set(expected.keys) == Set(DeclineReason.allCases))
+        for (reason, code) in expected { #expect(reason.responseCode == code, "\(reason)") }
+    }
+
+    @Test func windowsFollowLocalMidnightMondaysAndMonths() {
+        let newYork = -5 * 3600
+        let lateEvening = WindowKeys(at: Timestamp(rfc3339: "2026-01-15T04:59:59Z")!, utcOffset_seconds: newYork)
+        let midnight = WindowKeys(at: Timestamp(rfc3339: "2026-01-15T05:00:00Z")!, utcOffset_seconds: newYork)
+        #expect(midnight.day == lateEvening.day + 1)
+        #expect(WindowKeys(at: Timestamp(rfc3339: "2026-01-15T04:59:59Z")!, utcOffset_seconds: 0).day == midnight.day,
+                "in UTC both instants are on the 15th")
+        let sunday = WindowKeys(at: Timestamp(rfc3339: "2026-11-29T23:59:59Z")!, utcOffset_seconds: 0)
+        let monday = WindowKeys(at: Timestamp(rfc3339: "2026-11-30T00:00:00Z")!, utcOffset_seconds: 0)
+        #expect(monday.week == monday.day && sunday.week == monday.week - 7, "ISO weeks start on Monday")
+        #expect(monday.month == sunday.month)
+        let december = WindowKeys(at: Timestamp(rfc3339: "2026-12-01T00:00:00Z")!, utcOffset_seconds: 0)
+        #expect(december.month == monday.month + 1)
+        #expect(WindowKeys(at: Timestamp(rfc3339: "2027-01-01T00:00:00Z")!, utcOffset_seconds: 0).month == december.month + 1)
+    }
+
+    @Test func countersStartEachWindowFromZeroAndGiveBackOnlyWhereTheSpendWas() throws {
+        let monday = WindowKeys(at: Timestamp(rfc3339: "2026-11-30T10:00:00Z")!, utcOffset_seconds: 0)
+        let tuesday = WindowKeys(at: Timestamp(rfc3339: "2026-12-01T10:00:00Z")!, utcOffset_seconds: 0)
+        let spent = try SpendCounters().adding(300, at: monday)
+        #expect(spent.usage(at: monday) == SpendUsage(dailyMinor: 300, weeklyMinor: 300, monthlyMinor: 300, lifetimeMinor: 300))
+        #expect(spent.usage(at: tuesday) == SpendUsage(dailyMinor: 0, weeklyMinor: 300, monthlyMinor: 0, lifetimeMinor: 300))
+        let both = try spent.adding(200, at: tuesday)
+        let reversed = both.removing(300, spentIn: monday)
+        #expect(reversed.usage(at: tuesday) == SpendUsage(dailyMinor: 200, weeklyMinor: 200, monthlyMinor: 200, lifetimeMinor: 200),
+                "Monday's reversal leaves Tuesday's day and December's month alone")
+    }
+
+    @Test func greatCircleDistance() {
+        let berlin = GeoPoint(lat: 52.52, lon: 13.405)
+        let munich = GeoPoint(lat: 48.137, lon: 11.575)
+        #expect(abs(berlin.distance_km(to: munich) - 504) < 2)
+        #expect(berlin.distance_km(to: berlin) == 0)
+    }
+
+    @Test func customerWebhookIsAskedOnlyForWhatWouldBeApproved() {
+        var g = SeededGenerator(state: 7)
+        var input = PolicyInputs.random(&g)
+        input.card = CardPolicySnapshot(status: .active, expMonth: 12, expYear: 2030, currency: PolicyInputs.usd, controls: SpendControls(),
+                                        geofenceEnabled: false, geofenceRadius_km: 50)
+        input.amount = Money(minor: 100, currency: PolicyInputs.usd)
+        input.transactionTotal_minor = 100
+        input.availableMinor = 1_000
+        input.reviewRules = []
+        input.merchant = Merchant(id: "m", name: "M", mcc: "5411", country: "US")
+        input.webhookConfigured = true
+        #expect(AuthorizationPolicy.evaluate(input).needsCustomerDecision)
+        input.customer = CustomerDecision(decision: .decline, source: .webhook, latencyMs: 12)
+        let declined = AuthorizationPolicy.evaluate(input)
+        #expect(declined.declineReason == .customerDeclined && declined.decidingRule == .customerDecision)
+        input.customer = nil
+        input.availableMinor = 50
+        let poor = AuthorizationPolicy.evaluate(input)
+        #expect(!poor.needsCustomerDecision && poor.declineReason == .insufficientFunds)
+        #expect(poor.rules.last?.outcome == .skipped)
+    }
+}
