@@ -61,15 +61,3 @@ public struct AuthorizationEvidence: Sendable, Encodable {
             auditRecords: try await scope.auditRecords(about: a.id.rawValue), timings: evidence["timings"] ?? .null)
     }
 }
-
-extension JSONValue {
-    var objectFields: [String: JSONValue] {
-        if case .object(let fields) = self { return fields }
-        return [:]
-    }
-
-    var stringValue: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-}

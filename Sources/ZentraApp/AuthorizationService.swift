@@ -80,7 +80,7 @@ public enum AuthorizationService {
                 throw CustomerDecisionNeeded(request: CustomerDecisionRequest(
                     url: webhook.url, timeoutMs: webhook.timeoutMs, fallback: webhook.fallback, secret: secret,
                     messageID: "msg_" + tx.newID(EventKind.self).rawValue.dropFirst(EventKind.prefix.count),
-                    body: try decisionRequestBody(request, card: card, decision: decision)))
+                    body: decisionRequestBody(request, card: card, decision: decision)))
             }
             // A program created before signing secrets existed cannot sign: its fallback decides.
             input.customer = CustomerDecision(decision: webhook.fallback, source: .fallback, latencyMs: 0, failure: "no_signing_secret")
@@ -103,7 +103,7 @@ public enum AuthorizationService {
             id: id, card: card.id, last4: card.last4, status: decision.status, amountMinor: request.amount.minor,
             currency: request.amount.currency, merchant: request.merchant, channel: request.channel,
             deviceLocation: request.deviceLocation, networkReference: request.networkReference, declineReason: decision.declineReason,
-            responseCode: decision.responseCode, policy: try policyJSON(decision), hold: hold, availableMinor: available,
+            responseCode: decision.responseCode, policy: decision.json, hold: hold, availableMinor: available,
             review: decision.status == .review ? AuthorizationReview(networkOutcome: context.program.reviewOutcome) : nil,
             customerDecision: input.customer, adjustments: [], createdAt: tx.now, updatedAt: tx.now)
         let evidence: JSONValue = .object([
@@ -111,21 +111,21 @@ public enum AuthorizationService {
                 "id": .string(card.id.rawValue), "last4": .string(card.last4), "status": .string(card.status.rawValue),
                 "type": .string(card.type.rawValue), "program": .string(card.program.rawValue),
                 "exp_month": .int(Int64(card.expMonth)), "exp_year": .int(Int64(card.expYear)),
-                "spend_controls": try JSONValue(encoding: card.spendControls), "geofence_enabled": .bool(card.geofenceEnabled),
+                "spend_controls": card.spendControls.json, "geofence_enabled": .bool(card.geofenceEnabled),
                 "geofence_radius_km": .int(Int64(card.geofenceRadiusKm)),
             ]),
             "time_zone": .string(context.timeZone),
             "windows": .object(["day": .int(keys.day), "week": .int(keys.week), "month": .int(keys.month)]),
-            "spend_before": try JSONValue(encoding: usage),
+            "spend_before": usage.json,
             "available_before_minor": .int(card.availableMinor),
-            "review_rules": try JSONValue(encoding: context.program.reviewRules),
+            "review_rules": .array(context.program.reviewRules.map(\.json)),
             "timings": .object([
                 "received_at": .string(request.receivedAt.description), "decided_at": .string(tx.now.description),
                 "customer_decision_latency_ms": input.customer.map { .int(Int64($0.latencyMs)) } ?? .null,
             ]),
         ])
         try await tx.insertAuthorization(StoredAuthorization(authorization: authorization, windows: keys, evidence: evidence))
-        try tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, data: authorization)
+        tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, json: authorization.json)
         tx.audit("authorization.decided", objectType: "authorization", objectID: id.rawValue, context: .object([
             "card": .string(card.id.rawValue), "status": .string(decision.status.rawValue),
             "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
@@ -186,7 +186,7 @@ public enum AuthorizationService {
         }
         authorization.adjustments.append(AuthorizationAdjustment(
             type: .increment, amountMinor: added.minor, status: decision.status.rawValue, declineReason: decision.declineReason,
-            responseCode: decision.responseCode, policy: try policyJSON(decision), journalEntry: entry?.id, createdAt: tx.now))
+            responseCode: decision.responseCode, policy: decision.json, journalEntry: entry?.id, createdAt: tx.now))
         return try await finish(authorization, event: decision.status == .approved ? "authorization.incremented" : "authorization.increment_declined", in: tx)
     }
 
@@ -274,7 +274,7 @@ public enum AuthorizationService {
         var authorization = authorization
         authorization.updatedAt = tx.now
         try await tx.updateAuthorization(authorization)
-        try tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, data: authorization)
+        tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, json: authorization.json)
         let last = authorization.adjustments.last
         tx.audit(event, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
             "card": .string(authorization.card.rawValue), "status": .string(authorization.status.rawValue),
@@ -285,25 +285,17 @@ public enum AuthorizationService {
         return authorization
     }
 
-    static func policyJSON(_ decision: PolicyDecision) throws -> JSONValue {
-        .object([
-            "decision": .string(decision.status.rawValue),
-            "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
-            "rules": try JSONValue(encoding: decision.rules),
-        ])
-    }
-
     /// What the customer's endpoint receives: the request and the rules that already passed. Last4 only.
-    static func decisionRequestBody(_ request: AuthorizationRequest, card: Card, decision: PolicyDecision) throws -> [UInt8] {
-        try ZentraJSON.encode(JSONValue.object([
+    static func decisionRequestBody(_ request: AuthorizationRequest, card: Card, decision: PolicyDecision) -> [UInt8] {
+        JSONValue.object([
             "type": .string("authorization.request"),
             "data": .object([
                 "card": .string(card.id.rawValue), "last4": .string(card.last4), "amount_minor": .int(request.amount.minor),
-                "currency": .string(request.amount.currency.code), "merchant": try JSONValue(encoding: request.merchant),
+                "currency": .string(request.amount.currency.code), "merchant": request.merchant.json,
                 "channel": .string(request.channel.rawValue), "network_reference": .string(request.networkReference),
-                "policy": try JSONValue(encoding: decision.rules),
+                "policy": .array(decision.rules.map(\.json)),
             ]),
-        ]))
+        ]).serialized
     }
 }
 

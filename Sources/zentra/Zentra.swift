@@ -79,6 +79,12 @@ func withTenant<T: Sendable>(_ raw: String, _ url: DatabaseURL, _ body: @escapin
     }
 }
 
+/// `ZENTRA_CARD_DATA_KEY` (base64) if set, else the key file, created on first use.
+func loadCardDataKey(file: String) throws -> CardDataKey {
+    try ProcessInfo.processInfo.environment["ZENTRA_CARD_DATA_KEY"].map { try CardDataKey(base64: $0) }
+        ?? CardDataKey.loadOrCreate(file: file)
+}
+
 func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try ZentraJSON.encode(value), as: UTF8.self))
 }
@@ -102,9 +108,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         do {
-            let environment = ProcessInfo.processInfo.environment
-            let cardDataKey = try environment["ZENTRA_CARD_DATA_KEY"].map { try CardDataKey(base64: $0) }
-                ?? CardDataKey.loadOrCreate(file: cardDataKeyFile)
+            let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
             let configuration = AppConfiguration(
                 host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey)
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)

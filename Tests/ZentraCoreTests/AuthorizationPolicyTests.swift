@@ -147,3 +147,32 @@ enum PolicyInputs {
         #expect(poor.rules.last?.outcome == .skipped)
     }
 }
+
+@Suite struct AuthorizationJSONTests {
+    /// The hand-written JSON of the hot path says exactly what `Codable` says (and reads back from).
+    @Test func handWrittenJSONMatchesCodable() throws {
+        var g = SeededGenerator(state: 99)
+        let input = PolicyInputs.random(&g)
+        let decision = AuthorizationPolicy.evaluate(input)
+        let now = PolicyInputs.now
+        let authorization = Authorization(
+            id: AuthorizationID(unchecked: "auth_1"), card: CardID(unchecked: "card_1"), last4: "4242", status: .approved,
+            amountMinor: 1_250, currency: PolicyInputs.usd,
+            merchant: Merchant(id: "m/1", name: "Caf\u{e9} \"Quote\"\n", mcc: "5812", country: "DE", city: "Berlin", lat: 52.52, lon: 13.405),
+            channel: .contactless, deviceLocation: GeoPoint(lat: 52.39, lon: 13.06), networkReference: "nw-1", declineReason: .dailyLimit,
+            responseCode: "61", policy: decision.json,
+            hold: AuthorizationHold(amountMinor: 1_250, currency: PolicyInputs.usd, journalEntry: JournalEntryID(unchecked: "je_1"),
+                                    status: .held, expiresAt: now),
+            availableMinor: 10, review: AuthorizationReview(networkOutcome: .decline, decision: .approve, note: "ok", decidedBy: "key_1", decidedAt: now),
+            customerDecision: CustomerDecision(decision: .decline, source: .fallback, latencyMs: 1500, failure: "timeout"),
+            adjustments: [AuthorizationAdjustment(type: .increment, amountMinor: 5, status: "declined", declineReason: .insufficientFunds,
+                                                  responseCode: "51", policy: decision.json, journalEntry: nil, createdAt: now)],
+            createdAt: now, updatedAt: now)
+        #expect(try JSONValue.from(authorization) == authorization.json)
+        #expect(authorization.json.serialized == (try ZentraJSON.encode(authorization)))
+        let roundTrip = try ZentraJSON.decoder().decode(Authorization.self, from: Data(authorization.json.serialized))
+        #expect(roundTrip == authorization)
+        #expect(try JSONValue.from(input.card.controls) == input.card.controls.json)
+        #expect(try JSONValue.from(input.spend) == input.spend.json)
+    }
+}

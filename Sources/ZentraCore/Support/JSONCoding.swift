@@ -36,11 +36,6 @@ public enum JSONValue: Hashable, Sendable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Any encodable value as a JSON value, encoded the one way (snake_case keys).
-    public init(encoding value: some Encodable) throws {
-        self = try ZentraJSON.decoder().decode(JSONValue.self, from: try ZentraJSON.encoder().encode(value))
-    }
-
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -84,4 +79,69 @@ public enum JSONValue: Hashable, Sendable, Codable {
 extension ZentraJSON {
     /// Decodes without key conversion: for values whose keys are already in wire form.
     static var decoderPlain: JSONDecoder { JSONDecoder() }
+}
+
+/// A direct writer for `JSONValue`, byte-compatible with `ZentraJSON.encoder()` for the values the
+/// hot paths build (sorted keys, unescaped slashes, integers as integers): Foundation's encoder walks
+/// every value through generic containers, which made it half the CPU of an authorization.
+extension JSONValue {
+    public var serialized: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        write(into: &out)
+        return out
+    }
+
+    public var serializedString: String { String(decoding: serialized, as: UTF8.self) }
+
+    func write(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let value): out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        case .int(let value): out.append(contentsOf: String(value).utf8)
+        case .double(let value):
+            if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
+                out.append(contentsOf: String(Int64(value)).utf8)
+            } else {
+                out.append(contentsOf: "\(value)".utf8)
+            }
+        case .string(let value): Self.writeString(value, into: &out)
+        case .array(let values):
+            out.append(0x5B)
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(0x2C) }
+                value.write(into: &out)
+            }
+            out.append(0x5D)
+        case .object(let fields):
+            out.append(0x7B)
+            for (index, key) in fields.keys.sorted().enumerated() {
+                if index > 0 { out.append(0x2C) }
+                Self.writeString(key, into: &out)
+                out.append(0x3A)
+                fields[key]!.write(into: &out)
+            }
+            out.append(0x7D)
+        }
+    }
+
+    static func writeString(_ value: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        for byte in value.utf8 {
+            switch byte {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+            case 0x09: out.append(contentsOf: [0x5C, 0x74])
+            case 0x08: out.append(contentsOf: [0x5C, 0x62])
+            case 0x0C: out.append(contentsOf: [0x5C, 0x66])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+    }
 }

@@ -20,7 +20,7 @@ struct AuthorizationsController {
             let json = try await JSONBody<AuthorizeInput>.read(request, context: context)
             let input = try AuthorizationRequest(json.input, receivedAt: receivedAt)
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
-            return try Reply.json(try await authorizer.authorize(input, scope: scope)).response()
+            return try Reply.json(try await authorizer.authorize(input, scope: scope).map(\.json)).response()
         }
         group.get("/authorizations") { request, context in
             let page = try request.pageRequest()
@@ -38,7 +38,7 @@ struct AuthorizationsController {
             let raw = try context.pathID()
             return try await read.run(context) { scope in
                 try await scope.authorization(try AuthorizationID(raw).orMissing("authorization", raw)).orMissing("authorization", raw)
-                    .authorization
+                    .authorization.json
             }
         }
         group.get("/authorizations/{id}/evidence") { _, context in
@@ -49,19 +49,19 @@ struct AuthorizationsController {
         group.post("/authorizations/{id}/review") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.operator], input: ReviewDecisionInput.self) { tx, input in
-                try Reply.json(try await AuthorizationService.settleReview(raw, input, operator: tx.scope.actor, in: tx))
+                try Reply.json(try await AuthorizationService.settleReview(raw, input, operator: tx.scope.actor, in: tx).json)
             }
         }
         group.post("/authorizations/{id}/reversals") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.network], input: ReverseInput.self) { tx, input in
-                try Reply.json(try await AuthorizationService.reverse(raw, input, in: tx))
+                try Reply.json(try await AuthorizationService.reverse(raw, input, in: tx).json)
             }
         }
         group.post("/authorizations/{id}/increments") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.network], input: IncrementInput.self) { tx, input in
-                try Reply.json(try await AuthorizationService.increment(raw, input, in: tx))
+                try Reply.json(try await AuthorizationService.increment(raw, input, in: tx).json)
             }
         }
     }

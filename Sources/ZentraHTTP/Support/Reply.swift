@@ -12,7 +12,9 @@ struct Reply: Sendable {
     var body: [UInt8]
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) throws -> Reply {
-        Reply(status: status, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: try ZentraJSON.encode(value))
+        // A value already rendered as JSON skips the encoder (the authorization path builds its own).
+        let body = try (value as? JSONValue)?.serialized ?? ZentraJSON.encode(value)
+        return Reply(status: status, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: body)
     }
 
     /// 201 for what this request made, 200 for what its reference made before.

@@ -71,12 +71,12 @@ extension WriteTransaction {
                 expires_at, available_minor, review, customer_decision, adjustments, window_day, window_week, window_month, evidence,
                 created_at, updated_at)
             VALUES (\(a.id), \(tenant), \(a.card), \(a.last4), \(a.status.rawValue), \(a.amountMinor), \(a.currency),
-                \(try ZentraJSON.encodeString(a.merchant)), \(a.channel.rawValue), \(try a.deviceLocation.map(ZentraJSON.encodeString)),
-                \(a.networkReference), \(a.declineReason?.rawValue), \(a.responseCode), \(try ZentraJSON.encodeString(a.policy)),
+                \(a.merchant.json.serializedString), \(a.channel.rawValue), \(a.deviceLocation?.json.serializedString),
+                \(a.networkReference), \(a.declineReason?.rawValue), \(a.responseCode), \(a.policy.serializedString),
                 \(a.hold?.amountMinor), \(a.hold?.status.rawValue), \(a.hold?.journalEntry), \(a.hold?.expiresAt), \(a.availableMinor),
-                \(try a.review.map(ZentraJSON.encodeString)), \(try a.customerDecision.map(ZentraJSON.encodeString)),
-                \(try ZentraJSON.encodeString(a.adjustments)), \(stored.windows.day), \(stored.windows.week), \(stored.windows.month),
-                \(try ZentraJSON.encodeString(stored.evidence)), \(a.createdAt), \(a.updatedAt))
+                \(a.review?.json.serializedString), \(a.customerDecision?.json.serializedString),
+                \(JSONValue.array(a.adjustments.map(\.json)).serializedString), \(stored.windows.day), \(stored.windows.week),
+                \(stored.windows.month), \(stored.evidence.serializedString), \(a.createdAt), \(a.updatedAt))
             """)
     }
 
@@ -85,7 +85,7 @@ extension WriteTransaction {
         try await sql.execute("""
             UPDATE authorizations SET status = \(a.status.rawValue), decline_reason = \(a.declineReason?.rawValue),
                 hold_amount_minor = \(a.hold?.amountMinor), hold_status = \(a.hold?.status.rawValue),
-                review = \(try a.review.map(ZentraJSON.encodeString)), adjustments = \(try ZentraJSON.encodeString(a.adjustments)),
+                review = \(a.review?.json.serializedString), adjustments = \(JSONValue.array(a.adjustments.map(\.json)).serializedString),
                 updated_at = \(a.updatedAt)
             WHERE tenant_id = \(tenant) AND id = \(a.id)
             """)

@@ -51,8 +51,17 @@ public final class WriteTransaction: TenantScope {
     /// Queues an event; it is numbered in the tenant's order when the unit of work commits.
     @discardableResult
     public func emit(_ type: String, objectType: String, objectID: String, data: some Encodable) throws -> EventID {
+        queue(type, objectType: objectType, objectID: objectID, rendered: try ZentraJSON.encodeString(data))
+    }
+
+    /// Queues an event whose payload is already a JSON value (the authorization path renders its own).
+    @discardableResult
+    public func emit(_ type: String, objectType: String, objectID: String, json: JSONValue) -> EventID {
+        queue(type, objectType: objectType, objectID: objectID, rendered: json.serializedString)
+    }
+
+    private func queue(_ type: String, objectType: String, objectID: String, rendered json: String) -> EventID {
         let id: EventID = newID()
-        let json = try ZentraJSON.encodeString(data)
         pending.withLock {
             $0.events.append(PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json))
         }
@@ -120,7 +129,7 @@ public final class WriteTransaction: TenantScope {
                                        idempotency_key, context, created_at, previous_hash, hash)
                 VALUES (\(entry.id), \(tenant), \(entry.sequence), \(entry.actor), \(entry.action), \(entry.objectType),
                         \(entry.objectID), \(entry.requestID), \(entry.idempotencyKey),
-                        \(try ZentraJSON.encodeString(entry.context)), \(now), \(auditHash), \(hash))
+                        \(entry.context.serializedString), \(now), \(auditHash), \(hash))
                 """)
             auditHash = hash
         }

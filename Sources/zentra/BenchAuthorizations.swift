@@ -1,0 +1,200 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Histogram
+import NIOCore
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// `zentra bench authorizations`: the authorization path over real HTTP. Creates a tenant with many
+/// funded cards directly in the database the server uses, then drives `POST /authorizations` against
+/// the running server from C keep-alive connections for a set time, closed loop (as fast as answers
+/// come) or open loop at a fixed rate, and prints throughput and HdrHistogram latency percentiles.
+struct BenchAuthorizations: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authorizations", abstract: "Authorizations over HTTP against a running `zentra serve`.")
+
+    @OptionGroup var database: DatabaseOption
+    @Option(help: "The running server.") var url = "http://127.0.0.1:8080"
+    @Option(help: "Cards the authorizations spread over.") var cards = 10_000
+    @Option(help: "Concurrent keep-alive connections.") var concurrency = 32
+    @Option(help: "Seconds to measure (after a warm-up of 2 s).") var duration = 20
+    @Option(help: "Open loop: this many requests per second in all, latency from each request's scheduled time.")
+    var rate: Int?
+    @Option(help: "Card data key file (as for serve), unless ZENTRA_CARD_DATA_KEY is set.") var cardDataKeyFile = "./zentra-card-data.key"
+
+    func validate() throws {
+        guard (1...1_000_000).contains(cards), (1...1_024).contains(concurrency), (1...3_600).contains(duration) else {
+            throw ValidationError("cards 1...1000000, concurrency 1...1024, duration 1...3600")
+        }
+        if let rate, rate < 1 { throw ValidationError("rate must be positive") }
+    }
+
+    func run() async throws {
+        let key = try loadCardDataKey(file: cardDataKeyFile)
+        let count = cards
+        let setupStart = ContinuousClock.now
+        let (networkKey, cardIDs) = try await withStore(try database.url()) { store in
+            try await BenchFixtures.fundedCards(count, store: store, vault: CardVault(key: key))
+        }
+        print("setup: \(count) funded cards in \(String(format: "%.1f", (ContinuousClock.now - setupStart).seconds)) s")
+
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+            connectionPool: .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
+        let load = LoadShape(url: url + "/authorizations", key: networkKey, cards: cardIDs, concurrency: concurrency,
+                             interval: rate.map { Duration.seconds(Double(concurrency) / Double($0)) })
+        let result: LoadResult
+        do {
+            _ = try await load.drive(client: client, for: .seconds(2), tag: "w")
+            result = try await load.drive(client: client, for: .seconds(duration), tag: "m")
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        let mode = rate.map { "open loop at \($0)/s" } ?? "closed loop"
+        print(result.report(title: "zentra bench authorizations  \(url)  cards=\(count) connections=\(concurrency) \(mode)"))
+    }
+}
+
+/// What one load run is: where to send, as whom, over which cards, how many at once, at what pace.
+struct LoadShape: Sendable {
+    let url: String
+    let key: String
+    let cards: [String]
+    let concurrency: Int
+    /// Open loop: each connection sends every `interval`; nil: closed loop.
+    let interval: Duration?
+
+    func drive(client: HTTPClient, for duration: Duration, tag: String) async throws -> LoadResult {
+        let started = ContinuousClock.now
+        let deadline = started + duration
+        let partials = try await withThrowingTaskGroup(of: LoadResult.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var result = LoadResult()
+                    var sequence = 0
+                    var generator = SystemRandomNumberGenerator()
+                    var scheduled = ContinuousClock.now + (interval.map { $0 * (Double(worker) / Double(concurrency)) } ?? .zero)
+                    while true {
+                        if interval != nil {
+                            if scheduled > ContinuousClock.now { try await Task.sleep(until: scheduled) }
+                            if scheduled >= deadline { break }
+                        } else {
+                            scheduled = ContinuousClock.now
+                            if scheduled >= deadline { break }
+                        }
+                        sequence += 1
+                        let card = cards[Int.random(in: 0..<cards.count, using: &generator)]
+                        let body = #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"5411","country":"US","city":"Austin"},"network_reference":"\#(tag)-\#(worker)-\#(sequence)-\#(UInt32.random(in: 0...UInt32.max, using: &generator))"}"#
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: body))
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(30))
+                            let answer = try await response.body.collect(upTo: 1 << 20)
+                            let latency = ContinuousClock.now - scheduled
+                            result.record(status: Int(response.status.code), latency: latency,
+                                          approved: answer.readableBytesView.firstRange(of: Array(#""status":"approved""#.utf8)) != nil)
+                        } catch {
+                            result.errors += 1
+                        }
+                        if let interval { scheduled += interval }
+                    }
+                    return result
+                }
+            }
+            return try await group.reduce(into: [LoadResult]()) { $0.append($1) }
+        }
+        var total = LoadResult()
+        for partial in partials { total.merge(partial) }
+        total.elapsed = ContinuousClock.now - started
+        return total
+    }
+}
+
+/// Counts and an HdrHistogram of latencies in microseconds.
+struct LoadResult: @unchecked Sendable {
+    var latencies = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+    var statuses: [Int: Int] = [:]
+    var approved = 0
+    var errors = 0
+    var elapsed: Duration = .zero
+
+    mutating func record(status: Int, latency: Duration, approved isApproved: Bool) {
+        _ = latencies.record(UInt64(max(1, latency.microseconds)))
+        statuses[status, default: 0] += 1
+        if isApproved { approved += 1 }
+    }
+
+    mutating func merge(_ other: LoadResult) {
+        latencies.add(other.latencies)
+        statuses.merge(other.statuses, uniquingKeysWith: +)
+        approved += other.approved
+        errors += other.errors
+    }
+
+    func report(title: String) -> String {
+        func ms(_ p: Double) -> String { String(format: "%.2f", Double(latencies.valueAtPercentile(p)) / 1000) }
+        let seconds = elapsed.seconds
+        let answered = Int(latencies.totalCount)
+        return """
+            \(title)
+              answered: \(answered) in \(String(format: "%.1f", seconds)) s = \(String(format: "%.0f", Double(answered) / seconds)) authorizations/s
+              statuses: \(statuses.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))  approved=\(approved)  transport errors=\(errors)
+              latency ms: p50=\(ms(50)) p90=\(ms(90)) p99=\(ms(99)) p99.9=\(ms(99.9)) max=\(String(format: "%.2f", Double(latencies.max) / 1000))
+            """
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}
+
+/// Bench data written straight through the use cases, in batches: a tenant, a network key, one
+/// program without limits, and funded cards, a hundred per customer. Inputs are decoded from the
+/// same JSON the API takes.
+enum BenchFixtures {
+    static let cardsPerCustomer = 100
+
+    static func input<T: Decodable>(_ json: String) throws -> T {
+        try ZentraJSON.decoder().decode(T.self, from: Data(json.utf8))
+    }
+
+    static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> (networkKey: String, cards: [String]) {
+        let (tenant, _) = try await TenantRepository.createTenant(name: "bench", store: store)
+        let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
+        let networkKey = try await store.write(scope) { tx in try await tx.createAPIKey(role: .network, name: "bench network").apiKey }
+        let program = try await store.write(scope) { tx in
+            try await CardProgramService.create(
+                try input(#"{"name": "Bench", "currency": "USD", "bin": "49999999", "max_cards_per_customer": \#(cardsPerCustomer)}"#),
+                urlPolicy: OutboundURLPolicy(), vault: vault, in: tx).program.id.rawValue
+        }
+        var cards: [String] = []
+        while cards.count < count {
+            let size = min(cardsPerCustomer, count - cards.count)
+            cards += try await store.write(scope) { tx in
+                let person = try await CustomerService.create(
+                    try input(#"{"name": "Bench", "email": "bench@example.com", "kyc_status": "verified"}"#), in: tx)
+                let account = try await AccountService.create(try input(#"{"customer": "\#(person.id)", "currency": "USD"}"#), in: tx)
+                _ = try await AccountService.deposit(
+                    into: account.id.rawValue, try input(#"{"amount_minor": 1000000000000, "transaction_reference": "bench-\#(person.id)"}"#), in: tx)
+                var made: [String] = []
+                for _ in 0..<size {
+                    let card = try await CardService.issue(
+                        try input(#"{"customer": "\#(person.id)", "account": "\#(account.id)", "program": "\#(program)", "type": "virtual"}"#),
+                        vault: vault, in: tx)
+                    _ = try await CardFundingService.fund(
+                        card.id.rawValue, try input(#"{"amount_minor": 10000000000, "transaction_reference": "bench-\#(card.id)"}"#), in: tx)
+                    made.append(card.id.rawValue)
+                }
+                return made
+            }
+        }
+        return (networkKey, cards)
+    }
+}
