@@ -89,6 +89,6 @@ public struct CardVault: Sendable {
 
     /// HMAC-SHA256 of the PAN (hex): unique per card across the platform, useless without the key.
     public func lookupHash(pan: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(pan.utf8), using: key.lookup).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(pan.utf8), using: key.lookup))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ZentraCore
 
@@ -52,6 +53,28 @@ import Testing
         links[1] = AuditChain.Link(entry: edited, previousHash: links[1].previousHash,
                                    hash: try AuditChain.hash(previous: links[1].previousHash, entry: edited))
         #expect(try AuditChain.verify(links).brokenAtSequence == 3)
+    }
+
+    /// The canonical form is what `JSONEncoder` with sorted keys writes for the same object, so
+    /// chains hashed before the direct writer verify unchanged.
+    @Test func canonicalBytesAreThoseOfJSONEncoder() throws {
+        let e = AuditEntry(
+            id: AuditRecordID(unchecked: "aud_1"), sequence: 7, tenant: tenant, actor: "key_1", action: "card.funded",
+            objectType: "card", objectID: "card_1", requestID: nil, idempotencyKey: "k/1 \"quoted\"",
+            context: .object(["amount_minor": .int(-5), "note": .string("tab\tnew\nline \u{1} é ✓"), "nested": .array([.bool(true), .null, .double(52.52)])]),
+            createdAt: Timestamp(microseconds: 1_763_900_000_123_456))
+        struct Reference: Encodable {
+            let id, tenant, actor, action, objectType, objectID: String
+            let sequence, createdAtMicros: Int64
+            let requestID, idempotencyKey: String?
+            let context: JSONValue
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let reference = try encoder.encode(Reference(
+            id: "aud_1", tenant: "ten_1", actor: "key_1", action: "card.funded", objectType: "card", objectID: "card_1", sequence: 7,
+            createdAtMicros: 1_763_900_000_123_456, requestID: nil, idempotencyKey: "k/1 \"quoted\"", context: e.context))
+        #expect(try AuditChain.canonicalBytes(e) == Array(reference))
     }
 
     @Test func hashIsDeterministic() throws {

@@ -26,9 +26,25 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Timestamp.civil(fromDays: days)
-        return String(
-            format: "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", year, month, day,
-            secondOfDay / 3600, (secondOfDay % 3600) / 60, secondOfDay % 60, millis)
+        // Digits written out: `String(format:)` is locale-aware and slow, and this runs for every
+        // timestamp of every answer, event and evidence document.
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            if rest >= divisor * 10 { out.append(contentsOf: String(rest).utf8); return }
+            while divisor > 0 {
+                out.append(UInt8(48 + rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4); out.append(0x2D); digits(month, 2); out.append(0x2D); digits(day, 2); out.append(0x54)
+        digits(secondOfDay / 3600, 2); out.append(0x3A); digits((secondOfDay % 3600) / 60, 2); out.append(0x3A)
+        digits(secondOfDay % 60, 2); out.append(0x2E); digits(millis, 3); out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Howard Hinnant's days-to-civil algorithm: no calendar object, no locale, no time zone.

@@ -48,7 +48,7 @@ struct ParsedBody: Sendable {
             guard case .string(let string) = raw else { throw DomainError.parameterInvalid("idempotency_key", "must be a string") }
             key = string
         }
-        return ParsedBody(data: data, idempotencyKey: key, canonical: try ZentraJSON.encode(JSONValue.object(object)))
+        return ParsedBody(data: data, idempotencyKey: key, canonical: JSONValue.object(object).serialized)
     }
 
     /// Money is an integer count of minor units: a fraction or a number past 64 bits in any
@@ -120,6 +120,6 @@ struct ParsedBody: Sendable {
         var hasher = SHA256()
         hasher.update(data: Array("\(method.rawValue) \(path)\n".utf8))
         hasher.update(data: canonical)
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 }

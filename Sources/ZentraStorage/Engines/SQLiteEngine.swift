@@ -10,10 +10,12 @@ import Synchronization
 /// so a write transaction is opened with `BEGIN IMMEDIATE` and its statements run one by one on the
 /// writer connection. `writeLock` keeps every other writer of this process out until `COMMIT`, which
 /// is why GRDB's `allowsUnsafeTransactions` is on; other processes wait on SQLite's own lock.
+/// Units of work that arrive together share one transaction and one commit (`GroupCommit`).
 public final class SQLiteEngine: DatabaseEngine {
     public let dialect = Dialect.sqlite
     private let pool: DatabasePool
     private let writeLock = AsyncLock()
+    private let groupCommit = GroupCommit()
     private let inUse = Atomic<Int>(0)
     private let maximumReaders: Int
 
@@ -45,23 +47,50 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await runToCompletion { try await self.transaction(body) }
+        try await groupCommit.submit(body) { jobs in await self.transaction(jobs) }
     }
 
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await writeLock.withLock {
+    /// One transaction for a batch of units, one savepoint each (see `GroupCommit`).
+    private func transaction(_ jobs: [GroupCommit.Job]) async {
+        try? await writeLock.withLock {
             self.inUse.add(1, ordering: .relaxed)
             defer { self.inUse.subtract(1, ordering: .relaxed) }
             let writer = Writer(pool: self.pool)
-            try await writer.execute("BEGIN IMMEDIATE")
             do {
-                let result = try await body(writer)
+                try await writer.execute("BEGIN IMMEDIATE")
+            } catch {
+                for job in jobs { job.continuation.resume(throwing: error) }
+                return
+            }
+            var committed: [(GroupCommit.Job, any Sendable)] = []
+            for job in jobs {
+                do {
+                    try await writer.execute("SAVEPOINT unit")
+                    let result = try await job.body(writer)
+                    try await writer.execute("RELEASE unit")
+                    committed.append((job, result))
+                } catch {
+                    // This unit wrote nothing that stays; the others are unaffected.
+                    do {
+                        try await writer.execute("ROLLBACK TO unit")
+                        try await writer.execute("RELEASE unit")
+                        job.continuation.resume(throwing: error)
+                    } catch let rollbackError {
+                        try? await writer.execute("ROLLBACK")
+                        job.continuation.resume(throwing: error)
+                        for (other, _) in committed { other.continuation.resume(throwing: rollbackError) }
+                        return
+                    }
+                }
+            }
+            do {
                 try await writer.execute("COMMIT")
-                return result
             } catch {
                 try? await writer.execute("ROLLBACK")
-                throw error
+                for (job, _) in committed { job.continuation.resume(throwing: error) }
+                return
             }
+            for (job, result) in committed { job.continuation.resume(returning: result) }
         }
     }
 

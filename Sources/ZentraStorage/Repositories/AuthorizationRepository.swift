@@ -36,10 +36,10 @@ extension WriteTransaction {
         let program = CardProgram(
             id: card.program, name: try row.string("p_name"), currency: card.currency, bin: try row.string("p_bin"),
             maxCardsPerCustomer: Int(try row.int("p_max_cards_per_customer")),
-            sensitiveDetailsEnabled: try row.bool("p_sensitive_details_enabled"), spendControls: try row.json("p_spend_controls"),
-            reviewRules: try row.json("p_review_rules"), reviewOutcome: try row.enumValue("p_review_outcome"),
+            sensitiveDetailsEnabled: try row.bool("p_sensitive_details_enabled"), spendControls: try row.configuration("p_spend_controls"),
+            reviewRules: try row.configuration("p_review_rules"), reviewOutcome: try row.enumValue("p_review_outcome"),
             holdLifetimeHours: Int(try row.int("p_hold_lifetime_hours")),
-            authorizationWebhook: try row.optionalString("p_authorization_webhook") == nil ? nil : try row.json("p_authorization_webhook"),
+            authorizationWebhook: try row.optionalConfiguration("p_authorization_webhook"),
             createdAt: try row.timestamp("p_created_at"))
         let secret: [UInt8]? = if case .null = row["p_authorization_webhook_secret"] { nil } else { try row.bytes("p_authorization_webhook_secret") }
         return AuthorizationContext(card: card, counters: try decodeSpendCounters(row), program: program, webhookSecret: secret,

@@ -14,9 +14,9 @@ extension TenantScope {
             id: try row.id("id"), name: try row.string("name"), currency: try row.currency("currency"), bin: try row.string("bin"),
             maxCardsPerCustomer: Int(try row.int("max_cards_per_customer")),
             sensitiveDetailsEnabled: try row.bool("sensitive_details_enabled"),
-            spendControls: try row.json("spend_controls"), reviewRules: try row.json("review_rules"),
+            spendControls: try row.configuration("spend_controls"), reviewRules: try row.configuration("review_rules"),
             reviewOutcome: try row.enumValue("review_outcome"), holdLifetimeHours: Int(try row.int("hold_lifetime_hours")),
-            authorizationWebhook: try row.optionalString("authorization_webhook") == nil ? nil : try row.json("authorization_webhook"),
+            authorizationWebhook: try row.optionalConfiguration("authorization_webhook"),
             createdAt: try row.timestamp("created_at"))
     }
 }

@@ -46,7 +46,7 @@ extension TenantScope {
             ledgerAccount: try row.id("available_ledger_account_id"),
             heldMinor: try LedgerAccountPurpose.cardReserved.normalBalance.balance(debits: try row.int("lr_debits"), credits: try row.int("lr_credits")),
             reservedLedgerAccount: try row.id("reserved_ledger_account_id"),
-            spendControls: try row.json("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
+            spendControls: try row.configuration("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
             geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
             shipping: try row.optionalString("shipping") == nil ? nil : try row.json("shipping"),
             fulfillmentStatus: try row.optionalString("fulfillment_status"), createdAt: try row.timestamp("created_at"),

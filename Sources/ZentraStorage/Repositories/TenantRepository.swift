@@ -45,7 +45,7 @@ public enum TenantRepository {
     }
 
     static func digestHex(_ key: String) -> String {
-        SHA256.hash(data: Array(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(key.utf8)))
     }
 }
 

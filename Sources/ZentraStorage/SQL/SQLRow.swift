@@ -67,6 +67,33 @@ public struct SQLRow: Sendable {
     public func json<T: Decodable>(_ column: String, as _: T.Type = T.self) throws -> T {
         try ZentraJSON.decoder().decode(T.self, from: Data(try bytes(column)))
     }
+
+    /// A small configuration value (spend controls, review rules, a webhook) stored as JSON. The same
+    /// few texts repeat across thousands of cards and are read on every authorization, under the
+    /// card's lock: each distinct text is decoded once and kept.
+    public func configuration<T: Decodable & Sendable>(_ column: String, as _: T.Type = T.self) throws -> T {
+        let text = try string(column)
+        let key = "\(T.self)|\(text)"
+        if let hit = ConfigurationCache.values.withLock({ $0[key] }) as? T { return hit }
+        let value: T = try json(column)
+        ConfigurationCache.values.withLock { cache in
+            if cache.count >= ConfigurationCache.entries_max { cache.removeAll(keepingCapacity: true) }
+            cache[key] = value
+        }
+        return value
+    }
+
+    public func optionalConfiguration<T: Decodable & Sendable>(_ column: String, as _: T.Type = T.self) throws -> T? {
+        if case .null = self[column] { return nil }
+        return try configuration(column, as: T.self)
+    }
+}
+
+/// Decoded configuration values by their JSON text; bounded, emptied when full.
+enum ConfigurationCache {
+    static let entries_max = 10_000
+    static let values = Mutex<[String: any Sendable]>([:])
 }
 
 import Foundation
+import Synchronization

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import ZentraCore
+@testable import ZentraStorage
+
+/// Units of work that share one SQLite transaction stay atomic on their own.
+@Suite struct GroupCommitTests {
+    struct Refused: Error {}
+
+    @Test func aFailingUnitLeavesNothingAndTheOthersCommit() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("zentra-group-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let engine = try SQLiteEngine(path: path)
+        try await engine.withTransaction { sql in try await sql.execute("CREATE TABLE t (n BIGINT PRIMARY KEY)") }
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for n in 0..<200 {
+                group.addTask {
+                    do {
+                        try await engine.withTransaction { sql in
+                            try await sql.execute("INSERT INTO t (n) VALUES (\(n))")
+                            if n % 3 == 0 { throw Refused() }   // after writing: its row must go
+                            if n % 7 == 0 { try await sql.execute("INSERT INTO t (n) VALUES (\(n))") }   // its own unique violation
+                        }
+                        return true
+                    } catch is Refused {
+                        return false
+                    } catch StoreError.uniqueViolation {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        let rows = try await engine.withReader { sql in try await sql.query("SELECT n FROM t ORDER BY n") }.map { try $0.int("n") }
+        let expected = (0..<200).filter { $0 % 3 != 0 && $0 % 7 != 0 }.map(Int64.init)
+        #expect(rows == expected)
+        #expect(outcomes.filter { $0 }.count == expected.count)
+    }
+}
