@@ -31,7 +31,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
 
 /// Opens the storage engine named by the configuration and wraps it in the one `Store`.
 public func makeServices(
-    configuration: AppConfiguration, logger: Logger, ids: any IDGenerator = RandomIDGenerator(), clock: any WallClock = SystemClock()
+    configuration: AppConfiguration, logger: Logger, ids: any IDGenerator = TimeOrderedIDGenerator(), clock: any WallClock = SystemClock()
 ) throws -> AppServices {
     let engine = try configuration.database.makeEngine(logger: logger, lease_timeout: configuration.databaseLease_timeout)
     return AppServices(store: Store(engine: engine, ids: ids, clock: clock, logger: logger), configuration: configuration)

@@ -171,7 +171,7 @@ enum BenchFixtures {
         let networkKey = try await store.write(scope) { tx in try await tx.createAPIKey(role: .network, name: "bench network").apiKey }
         let program = try await store.write(scope) { tx in
             try await CardProgramService.create(
-                try input(#"{"name": "Bench", "currency": "USD", "bin": "49999999", "max_cards_per_customer": \#(cardsPerCustomer)}"#),
+                try input(#"{"name": "Bench", "currency": "USD", "bin": "499999", "max_cards_per_customer": \#(cardsPerCustomer)}"#),
                 urlPolicy: OutboundURLPolicy(), vault: vault, in: tx).program.id.rawValue
         }
         var cards: [String] = []

@@ -42,7 +42,7 @@ func withStore<T: Sendable>(_ url: DatabaseURL, _ body: @escaping @Sendable (Sto
     let logger = makeLogger()
     do {
         let engine = try url.makeEngine(logger: logger)
-        let store = Store(engine: engine, ids: RandomIDGenerator(), clock: SystemClock(), logger: logger)
+        let store = Store(engine: engine, ids: TimeOrderedIDGenerator(), clock: SystemClock(), logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             if let service = engine.service {
                 group.addTask {

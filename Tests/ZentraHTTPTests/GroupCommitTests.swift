@@ -37,3 +37,15 @@ import ZentraCore
         #expect(outcomes.filter { $0 }.count == expected.count)
     }
 }
+
+@Suite struct IdentifierTests {
+    @Test func idsAreUniqueAndSortByCreationTime() async throws {
+        let generator = TimeOrderedIDGenerator()
+        let first = (0..<1_000).map { _ in generator.nextBody() }
+        try await Task.sleep(for: .milliseconds(3))
+        let later = generator.nextBody()
+        #expect(Set(first).count == first.count)
+        #expect(first.allSatisfy { $0.count == 22 && $0 < later })
+        #expect(Set(first.map { $0.dropFirst(8) }).count == first.count, "the random part alone tells them apart")
+    }
+}

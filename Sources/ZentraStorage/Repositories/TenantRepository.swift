@@ -52,7 +52,7 @@ public enum TenantRepository {
 extension WriteTransaction {
     public func createAPIKey(role: Role, name: String?) async throws -> IssuedAPIKey {
         var generator = SystemRandomNumberGenerator()
-        let secret = "zk_" + String((0..<40).map { _ in Base62.alphabet.randomElement(using: &generator)! })
+        let secret = "zk_" + String(decoding: (0..<40).map { _ in Base62.alphabet.randomElement(using: &generator)! }, as: UTF8.self)
         let key = APIKey(id: newID(), role: role, name: name, keyPrefix: String(secret.prefix(10)), createdAt: now, revokedAt: nil)
         try await sql.execute("""
             INSERT INTO api_keys (id, tenant_id, role, name, key_prefix, key_hash, created_at)

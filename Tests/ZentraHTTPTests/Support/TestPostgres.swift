@@ -16,7 +16,7 @@ actor TestPostgres {
     func makeDatabase() async throws -> DatabaseURL.Postgres {
         if startup == nil { startup = Task { try await Self.start() } }
         let (server, admin) = try await startup!.value
-        let name = "zt_" + RandomIDGenerator().nextBody().lowercased()
+        let name = "zt_" + TimeOrderedIDGenerator().nextBody().lowercased()
         try await admin.withReader { sql in
             // FILE_COPY (PostgreSQL 15+) skips WAL-logging the template: much faster for many small databases.
             do {
