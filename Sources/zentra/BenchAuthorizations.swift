@@ -16,7 +16,8 @@ struct BenchAuthorizations: AsyncParsableCommand {
         commandName: "authorizations", abstract: "Authorizations over HTTP against a running `zentra serve`.")
 
     @OptionGroup var database: DatabaseOption
-    @Option(help: "The running server.") var url = "http://127.0.0.1:8080"
+    @Option(help: "A running server; repeat for several (connections are spread over them).")
+    var url: [String] = ["http://127.0.0.1:8080"]
     @Option(help: "Cards the authorizations spread over.") var cards = 10_000
     @Option(help: "Concurrent keep-alive connections.") var concurrency = 32
     @Option(help: "Seconds to measure (after a warm-up of 2 s).") var duration = 20
@@ -42,7 +43,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
             connectionPool: .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
-        let load = LoadShape(url: url + "/authorizations", key: networkKey, cards: cardIDs, concurrency: concurrency,
+        let load = LoadShape(urls: url.map { $0 + "/authorizations" }, key: networkKey, cards: cardIDs, concurrency: concurrency,
                              interval: rate.map { Duration.seconds(Double(concurrency) / Double($0)) })
         let result: LoadResult
         do {
@@ -54,13 +55,13 @@ struct BenchAuthorizations: AsyncParsableCommand {
         }
         try await client.shutdown()
         let mode = rate.map { "open loop at \($0)/s" } ?? "closed loop"
-        print(result.report(title: "zentra bench authorizations  \(url)  cards=\(count) connections=\(concurrency) \(mode)"))
+        print(result.report(title: "zentra bench authorizations  \(url.joined(separator: " "))  cards=\(count) connections=\(concurrency) \(mode)"))
     }
 }
 
 /// What one load run is: where to send, as whom, over which cards, how many at once, at what pace.
 struct LoadShape: Sendable {
-    let url: String
+    let urls: [String]
     let key: String
     let cards: [String]
     let concurrency: Int
@@ -88,7 +89,7 @@ struct LoadShape: Sendable {
                         sequence += 1
                         let card = cards[Int.random(in: 0..<cards.count, using: &generator)]
                         let body = #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"5411","country":"US","city":"Austin"},"network_reference":"\#(tag)-\#(worker)-\#(sequence)-\#(UInt32.random(in: 0...UInt32.max, using: &generator))"}"#
-                        var request = HTTPClientRequest(url: url)
+                        var request = HTTPClientRequest(url: urls[worker % urls.count])
                         request.method = .POST
                         request.headers.add(name: "Authorization", value: "Bearer \(key)")
                         request.headers.add(name: "Content-Type", value: "application/json")
