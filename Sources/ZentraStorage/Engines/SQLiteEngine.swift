@@ -215,13 +215,13 @@ private func storeError(_ error: DatabaseError) -> StoreError {
     }
 }
 
-/// Copies the WAL back into the database file a few times a second on a connection of its own
+/// Copies the WAL back into the database file every 50 ms on a connection of its own
 /// (`PASSIVE`: it never waits for or blocks the writer). Checkpointing in the writer's commit put
 /// a page copy and an fsync on the path of every decision; here pages written many times between
 /// two checkpoints (index and ledger pages) are copied once.
 final class Checkpointer: Service {
     let connection: DatabaseQueue
-    let interval: Duration = .milliseconds(250)
+    let interval: Duration = .milliseconds(50)
 
     init(connection: DatabaseQueue) {
         self.connection = connection
