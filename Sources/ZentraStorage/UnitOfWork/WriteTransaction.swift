@@ -100,44 +100,62 @@ public final class WriteTransaction: TenantScope {
         }
         guard !work.events.isEmpty || !work.audits.isEmpty else { return }
 
-        // Last lock of the unit of work, so no transaction waits for it while holding it.
-        guard let head = try await sql.queryOne(
-            "SELECT event_sequence, audit_sequence, audit_head_hash FROM tenants WHERE id = \(tenant)"
-                + SQL(parts: [.dialect(sqlite: "", postgres: " FOR NO KEY UPDATE")]))
+        // Last lock of the unit of work, so no transaction waits for it while holding it. One UPDATE
+        // locks the head row, reserves the event and audit numbers and answers the previous audit
+        // hash; one more statement (on PostgreSQL) writes the events, the audit records and the new
+        // head hash. The row is held for two round trips and the commit.
+        guard let head = try await sql.queryOne("""
+            UPDATE tenants SET event_sequence = event_sequence + \(work.events.count),
+                               audit_sequence = audit_sequence + \(work.audits.count)
+            WHERE id = \(tenant) RETURNING event_sequence, audit_sequence, audit_head_hash
+            """)
         else { throw DomainError.resourceMissing("tenant", id: tenant.rawValue) }
-        var eventSequence = try head.int("event_sequence")
-        var auditSequence = try head.int("audit_sequence")
+        var eventSequence = try head.int("event_sequence") - Int64(work.events.count)
+        var auditSequence = try head.int("audit_sequence") - Int64(work.audits.count)
         var auditHash = try head.string("audit_head_hash")
 
-        for event in work.events {
-            eventSequence += 1
-            try await sql.execute("""
-                INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at)
-                VALUES (\(event.id), \(tenant), \(eventSequence), \(event.type), \(event.objectType), \(event.objectID),
-                        \(event.data), \(scope.requestID), \(now))
-                """)
+        var statements: [SQL] = []
+        if !work.events.isEmpty {
+            statements.append("""
+                INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at) VALUES
+                """ + SQL.joined(work.events.map { event in
+                    eventSequence += 1
+                    return """
+                        (\(event.id), \(tenant), \(eventSequence), \(event.type), \(event.objectType), \(event.objectID),
+                         \(event.data), \(scope.requestID), \(now))
+                        """
+                }, separator: ", "))
         }
-        for audit in work.audits {
-            auditSequence += 1
-            let entry = AuditEntry(
-                id: audit.id, sequence: auditSequence, tenant: tenant, actor: scope.actor, action: audit.action,
-                objectType: audit.objectType, objectID: audit.objectID, requestID: scope.requestID,
-                idempotencyKey: scope.idempotency?.key, context: audit.context, createdAt: now)
-            let hash = try AuditChain.hash(previous: auditHash, entry: entry)
-            try await sql.execute("""
+        if !work.audits.isEmpty {
+            var rows: [SQL] = []
+            for audit in work.audits {
+                auditSequence += 1
+                let entry = AuditEntry(
+                    id: audit.id, sequence: auditSequence, tenant: tenant, actor: scope.actor, action: audit.action,
+                    objectType: audit.objectType, objectID: audit.objectID, requestID: scope.requestID,
+                    idempotencyKey: scope.idempotency?.key, context: audit.context, createdAt: now)
+                let hash = try AuditChain.hash(previous: auditHash, entry: entry)
+                rows.append("""
+                    (\(entry.id), \(tenant), \(entry.sequence), \(entry.actor), \(entry.action), \(entry.objectType),
+                     \(entry.objectID), \(entry.requestID), \(entry.idempotencyKey), \(entry.context.serializedString), \(now),
+                     \(auditHash), \(hash))
+                    """)
+                auditHash = hash
+            }
+            statements.append("""
                 INSERT INTO audit_log (id, tenant_id, sequence, actor, action, object_type, object_id, request_id,
-                                       idempotency_key, context, created_at, previous_hash, hash)
-                VALUES (\(entry.id), \(tenant), \(entry.sequence), \(entry.actor), \(entry.action), \(entry.objectType),
-                        \(entry.objectID), \(entry.requestID), \(entry.idempotencyKey),
-                        \(entry.context.serializedString), \(now), \(auditHash), \(hash))
-                """)
-            auditHash = hash
+                                       idempotency_key, context, created_at, previous_hash, hash) VALUES
+                """ + SQL.joined(rows, separator: ", "))
+            statements.append("UPDATE tenants SET audit_head_hash = \(auditHash) WHERE id = \(tenant)")
         }
-        try await sql.execute("""
-            UPDATE tenants SET event_sequence = \(eventSequence), audit_sequence = \(auditSequence),
-                               audit_head_hash = \(auditHash)
-            WHERE id = \(tenant)
-            """)
+        switch sql.dialect {
+        case .postgres:
+            // Data-modifying CTEs: every part runs, in one round trip.
+            let ctes = statements.dropLast().enumerated().map { index, statement in "w\(raw: String(index)) AS (" + statement + ")" }
+            try await sql.execute((ctes.isEmpty ? "" : "WITH " + SQL.joined(Array(ctes), separator: ", ") + " ") + statements.last!)
+        case .sqlite:
+            for statement in statements { try await sql.execute(statement) }
+        }
     }
 
     private func insertIntent(_ intent: RuntimeIntent) async throws {
