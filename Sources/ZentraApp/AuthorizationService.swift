@@ -60,10 +60,10 @@ public enum AuthorizationService {
     public static func authorize(
         _ request: AuthorizationRequest, customer: CustomerDecision?, vault: CardVault, in tx: WriteTransaction
     ) async throws -> ReferencedOutcome<Authorization> {
-        if let first = try await tx.authorization(networkReference: request.networkReference) {
-            return .existing(first.authorization)
+        let context = try await tx.lockedAuthorizationContext(request.card, networkReference: request.networkReference)
+        if let first = context.replayOf, let stored = try await tx.authorization(first) {
+            return .existing(stored.authorization)
         }
-        let context = try await tx.lockedAuthorizationContext(request.card)
         let card = context.card
         let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
         let usage = context.counters.usage(at: keys)
@@ -89,6 +89,7 @@ public enum AuthorizationService {
 
         let id: AuthorizationID = tx.newID()
         var hold: AuthorizationHold?
+        var counters: SpendCounters?
         var available = card.availableMinor
         if decision.holds {
             let entry = try await tx.post(
@@ -96,7 +97,7 @@ public enum AuthorizationService {
                                    authorization: id.rawValue), intent: nil)
             hold = AuthorizationHold(amountMinor: request.amount.minor, currency: request.amount.currency, journalEntry: entry.id,
                                      status: .held, expiresAt: tx.now.adding(seconds: Int64(context.program.holdLifetimeHours) * 3600))
-            try await tx.updateSpendCounters(card.id, try context.counters.adding(request.amount.minor, at: keys))
+            counters = try context.counters.adding(request.amount.minor, at: keys)
             available -= request.amount.minor
         }
         let authorization = Authorization(
@@ -124,7 +125,7 @@ public enum AuthorizationService {
                 "customer_decision_latency_ms": input.customer.map { .int(Int64($0.latencyMs)) } ?? .null,
             ]),
         ])
-        try await tx.insertAuthorization(StoredAuthorization(authorization: authorization, windows: keys, evidence: evidence))
+        try await tx.insertAuthorization(StoredAuthorization(authorization: authorization, windows: keys, evidence: evidence), counters: counters)
         tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, json: authorization.json)
         tx.audit("authorization.decided", objectType: "authorization", objectID: id.rawValue, context: .object([
             "card": .string(card.id.rawValue), "status": .string(decision.status.rawValue),

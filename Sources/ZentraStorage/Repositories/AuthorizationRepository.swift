@@ -8,6 +8,8 @@ public struct AuthorizationContext: Sendable {
     public let program: CardProgram
     public let webhookSecret: [UInt8]?
     public let timeZone: String
+    /// The authorization an earlier request with the same `network_reference` made, if any.
+    public let replayOf: AuthorizationID?
 }
 
 extension WriteTransaction {
@@ -19,6 +21,8 @@ extension WriteTransaction {
                p.hold_lifetime_hours AS p_hold_lifetime_hours, p.authorization_webhook AS p_authorization_webhook,
                p.authorization_webhook_secret AS p_authorization_webhook_secret, p.created_at AS p_created_at,
                t.time_zone AS t_time_zone
+        """
+    static let authorizationContextFrom = """
         FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
                      JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
                      JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id
@@ -27,9 +31,14 @@ extension WriteTransaction {
     /// One statement: the card and its two ledger accounts locked, joined with what the policy needs.
     /// The ledger rows are locked too so that, under READ COMMITTED, a statement that waited for
     /// the lock reads their committed balances rather than the ones from before it waited.
-    public func lockedAuthorizationContext(_ id: CardID) async throws -> AuthorizationContext {
+    /// - Parameter networkReference: also answers whether a request with this reference was decided
+    ///   before (in the same round trip); a concurrent first decision is caught by the unique index.
+    public func lockedAuthorizationContext(_ id: CardID, networkReference: String? = nil) async throws -> AuthorizationContext {
+        let replay: SQL = networkReference.map {
+            ", (SELECT a.id FROM authorizations a WHERE a.tenant_id = \(tenant) AND a.network_reference = \($0)) AS replay_id"
+        } ?? ", NULL AS replay_id"
         guard let row = try await sql.queryOne(
-            "\(raw: Self.authorizationContextSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)"
+            "\(raw: Self.authorizationContextSelect)" + replay + " \(raw: Self.authorizationContextFrom) WHERE c.tenant_id = \(tenant) AND c.id = \(id)"
                 + SQL.forUpdate(of: "c, la, lr"))
         else { throw DomainError.resourceMissing("card", id: id.rawValue, param: "card") }
         let card = try decodeCard(row)
@@ -43,17 +52,21 @@ extension WriteTransaction {
             createdAt: try row.timestamp("p_created_at"))
         let secret: [UInt8]? = if case .null = row["p_authorization_webhook_secret"] { nil } else { try row.bytes("p_authorization_webhook_secret") }
         return AuthorizationContext(card: card, counters: try decodeSpendCounters(row), program: program, webhookSecret: secret,
-                                    timeZone: try row.string("t_time_zone"))
+                                    timeZone: try row.string("t_time_zone"), replayOf: try row.optionalID("replay_id"))
     }
 
     public func updateSpendCounters(_ card: CardID, _ counters: SpendCounters) async throws {
-        try await sql.execute("""
-            UPDATE cards SET spend_day_key = \(counters.dayKey), spend_day_minor = \(counters.dayMinor),
-                spend_week_key = \(counters.weekKey), spend_week_minor = \(counters.weekMinor),
-                spend_month_key = \(counters.monthKey), spend_month_minor = \(counters.monthMinor),
-                spend_lifetime_minor = \(counters.lifetimeMinor)
-            WHERE tenant_id = \(tenant) AND id = \(card)
-            """)
+        try await sql.execute(spendCountersUpdate(card, counters))
+    }
+
+    func spendCountersUpdate(_ card: CardID, _ counters: SpendCounters) -> SQL {
+        """
+        UPDATE cards SET spend_day_key = \(counters.dayKey), spend_day_minor = \(counters.dayMinor),
+            spend_week_key = \(counters.weekKey), spend_week_minor = \(counters.weekMinor),
+            spend_month_key = \(counters.monthKey), spend_month_minor = \(counters.monthMinor),
+            spend_lifetime_minor = \(counters.lifetimeMinor)
+        WHERE tenant_id = \(tenant) AND id = \(card)
+        """
     }
 
     /// The authorization, row-locked until commit. Callers lock its card first (one lock order).
@@ -63,9 +76,11 @@ extension WriteTransaction {
         return try decodeStoredAuthorization(row)
     }
 
-    public func insertAuthorization(_ stored: StoredAuthorization) async throws {
+    /// Writes a new decision and, when it holds money, the card's new spend counters (one round trip
+    /// on PostgreSQL).
+    public func insertAuthorization(_ stored: StoredAuthorization, counters: SpendCounters?) async throws {
         let a = stored.authorization
-        try await sql.execute("""
+        let insert: SQL = """
             INSERT INTO authorizations (id, tenant_id, card_id, last4, status, amount_minor, currency, merchant, channel, device_location,
                 network_reference, decline_reason, response_code, policy, hold_amount_minor, hold_status, hold_journal_entry_id,
                 expires_at, available_minor, review, customer_decision, adjustments, window_day, window_week, window_month, evidence,
@@ -77,7 +92,14 @@ extension WriteTransaction {
                 \(a.review?.json.serializedString), \(a.customerDecision?.json.serializedString),
                 \(JSONValue.array(a.adjustments.map(\.json)).serializedString), \(stored.windows.day), \(stored.windows.week),
                 \(stored.windows.month), \(stored.evidence.serializedString), \(a.createdAt), \(a.updatedAt))
-            """)
+            """
+        guard let counters else { return try await sql.execute(insert) }
+        switch sql.dialect {
+        case .postgres: try await sql.execute("WITH counters AS (" + spendCountersUpdate(a.card, counters) + ") " + insert)
+        case .sqlite:
+            try await sql.execute(spendCountersUpdate(a.card, counters))
+            try await sql.execute(insert)
+        }
     }
 
     /// Writes what changes after the decision: status, hold, review, adjustments.
@@ -109,11 +131,6 @@ public struct StoredAuthorization: Sendable {
 extension TenantScope {
     public func authorization(_ id: AuthorizationID) async throws -> StoredAuthorization? {
         try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeStoredAuthorization)
-    }
-
-    public func authorization(networkReference: String) async throws -> StoredAuthorization? {
-        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)")
-            .map(decodeStoredAuthorization)
     }
 
     /// Newest first, optionally in one status (`review` is the operator queue) or of one card.

@@ -37,16 +37,21 @@ extension WriteTransaction {
     public func post(_ draft: JournalEntryDraft, intent: IntentID?) async throws -> JournalEntry {
         let accountIDs = Array(Set(draft.postings.map(\.account))).sorted()
         var totals: [LedgerAccountID: (debits: Int64, credits: Int64, currency: Currency, purpose: LedgerAccountPurpose)] = [:]
-        for id in accountIDs {
-            guard let row = try await sql.queryOne(
-                "SELECT debits_minor, credits_minor, currency, purpose FROM ledger_accounts WHERE tenant_id = \(tenant) AND id = \(id)"
-                    + SQL.forUpdate)
-            else { throw DomainError.invariantViolated("posting to unknown ledger account \(id)") }
-            totals[id] = (try row.int("debits_minor"), try row.int("credits_minor"), try row.currency("currency"), try row.enumValue("purpose"))
+        // One statement locks every account of the entry, in id order (rows are locked as the sort emits them).
+        let rows = try await sql.query("""
+            SELECT id, debits_minor, credits_minor, currency, purpose FROM ledger_accounts
+            WHERE tenant_id = \(tenant) AND id IN (
+            """ + SQL.joined(accountIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY id" + SQL.forUpdate)
+        for row in rows {
+            totals[try row.id("id")] = (try row.int("debits_minor"), try row.int("credits_minor"), try row.currency("currency"), try row.enumValue("purpose"))
+        }
+        for id in accountIDs where totals[id] == nil {
+            throw DomainError.invariantViolated("posting to unknown ledger account \(id)")
         }
         for posting in draft.postings where totals[posting.account]?.currency != posting.amount.currency {
             throw DomainError.invariantViolated("posting in \(posting.amount.currency) to a ledger account in another currency")
         }
+        var updated: [SQL] = []
         for id in accountIDs {
             let change = try draft.totals(for: id)
             let current = totals[id]!
@@ -56,26 +61,37 @@ extension WriteTransaction {
             guard current.purpose.mayGoNegative || balance >= 0 else {
                 throw DomainError.invariantViolated("posting would overdraw \(current.purpose.rawValue) ledger account \(id)")
             }
-            try await sql.execute(
-                "UPDATE ledger_accounts SET debits_minor = \(debits), credits_minor = \(credits) WHERE tenant_id = \(tenant) AND id = \(id)")
+            updated.append("SELECT \(id) AS id, \(debits) AS debits, \(credits) AS credits")
         }
-        let entryID: JournalEntryID = newID()
         try await sql.execute("""
-            INSERT INTO journal_entries (id, tenant_id, description, intent_id, created_at)
-            VALUES (\(entryID), \(tenant), \(draft.description), \(intent), \(now))
+            UPDATE ledger_accounts SET debits_minor = v.debits, credits_minor = v.credits
+            FROM (
+            """ + SQL.joined(updated, separator: " UNION ALL ") + """
+            ) AS v WHERE ledger_accounts.tenant_id = \(tenant) AND ledger_accounts.id = v.id
             """)
+        let entryID: JournalEntryID = newID()
         var lines: [LedgerEntry] = []
         for posting in draft.postings {
             let line = LedgerEntry(id: newID(), journalEntry: entryID, ledgerAccount: posting.account, direction: posting.direction,
                                    amountMinor: posting.amount.minor, currency: posting.amount.currency, createdAt: now)
             lines.append(line)
         }
-        try await sql.execute("""
+        let entry: SQL = """
+            INSERT INTO journal_entries (id, tenant_id, description, intent_id, created_at)
+            VALUES (\(entryID), \(tenant), \(draft.description), \(intent), \(now))
+            """
+        let entryLines: SQL = """
             INSERT INTO ledger_entries (id, tenant_id, journal_entry_id, ledger_account_id, direction, amount_minor, currency, created_at)
             VALUES
             """ + SQL.joined(lines.map { line in
                 "(\(line.id), \(tenant), \(entryID), \(line.ledgerAccount), \(line.direction), \(line.amountMinor), \(line.currency), \(now))"
-            }, separator: ", "))
+            }, separator: ", ")
+        switch sql.dialect {
+        case .postgres: try await sql.execute("WITH entry AS (" + entry + ") " + entryLines)
+        case .sqlite:
+            try await sql.execute(entry)
+            try await sql.execute(entryLines)
+        }
         return JournalEntry(id: entryID, description: draft.description, entries: lines, intent: intent, createdAt: now)
     }
 }
