@@ -1,0 +1,16 @@
+import ZentraCore
+import ZentraStorage
+
+/// `GET /cards/{id}`: the card with its spend in the current windows of its tenant's time zone.
+public enum CardSpendReader {
+    public static func card(_ raw: String, now: Timestamp, scope: some TenantScope) async throws -> Card {
+        let id: CardID = try Validate.id(raw, "id", "card")
+        guard var card = try await scope.card(id), let counters = try await scope.spendCounters(id) else {
+            throw DomainError.resourceMissing("card", id: raw)
+        }
+        let timeZone = try await scope.tenantRecord().timeZone
+        let keys = WindowKeys(at: now, utcOffset_seconds: TimeZones.utcOffset_seconds(timeZone, at: now))
+        card.spend = CardSpend(controls: card.spendControls, usage: counters.usage(at: keys), timeZone: timeZone)
+        return card
+    }
+}
