@@ -25,6 +25,17 @@ public struct ReviewDecisionInput: Sendable, Decodable {
     public var note: String?
 }
 
+/// A decision and its JSON, rendered once for its event and its answer.
+public struct RenderedAuthorization: Sendable {
+    public let authorization: Authorization
+    public let json: [UInt8]
+
+    public init(_ authorization: Authorization) {
+        self.authorization = authorization
+        self.json = authorization.json.serialized
+    }
+}
+
 /// The network's request, checked.
 public struct AuthorizationRequest: Sendable {
     public let card: CardID
@@ -59,10 +70,10 @@ public enum AuthorizationService {
     /// outside any transaction and runs this again with the answer, which is then the last rule.
     public static func authorize(
         _ request: AuthorizationRequest, customer: CustomerDecision?, vault: CardVault, in tx: WriteTransaction
-    ) async throws -> ReferencedOutcome<Authorization> {
+    ) async throws -> ReferencedOutcome<RenderedAuthorization> {
         let context = try await tx.lockedAuthorizationContext(request.card, networkReference: request.networkReference)
         if let first = context.replayOf, let stored = try await tx.authorization(first) {
-            return .existing(stored.authorization)
+            return .existing(RenderedAuthorization(stored.authorization))
         }
         let card = context.card
         let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
@@ -126,7 +137,8 @@ public enum AuthorizationService {
             ]),
         ])
         try await tx.insertAuthorization(StoredAuthorization(authorization: authorization, windows: keys, evidence: evidence), counters: counters)
-        tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, json: authorization.json)
+        let rendered = RenderedAuthorization(authorization)
+        tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, rendered: rendered.json)
         tx.audit("authorization.decided", objectType: "authorization", objectID: id.rawValue, context: .object([
             "card": .string(card.id.rawValue), "status": .string(decision.status.rawValue),
             "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
@@ -134,7 +146,7 @@ public enum AuthorizationService {
             "response_code": .string(decision.responseCode), "amount_minor": .int(request.amount.minor),
             "hold_journal_entry": hold.map { .string($0.journalEntry.rawValue) } ?? .null,
         ]))
-        return .created(authorization)
+        return .created(rendered)
     }
 
     /// Releases all of a hold or part of it; never more than is held.
@@ -275,7 +287,7 @@ public enum AuthorizationService {
         var authorization = authorization
         authorization.updatedAt = tx.now
         try await tx.updateAuthorization(authorization)
-        tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, json: authorization.json)
+        tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, rendered: authorization.json.serialized)
         let last = authorization.adjustments.last
         tx.audit(event, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
             "card": .string(authorization.card.rawValue), "status": .string(authorization.status.rawValue),

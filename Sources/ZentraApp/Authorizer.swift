@@ -15,7 +15,7 @@ public struct Authorizer: Sendable {
         self.decider = decider
     }
 
-    public func authorize(_ request: AuthorizationRequest, scope: WriteScope) async throws -> ReferencedOutcome<Authorization> {
+    public func authorize(_ request: AuthorizationRequest, scope: WriteScope) async throws -> ReferencedOutcome<RenderedAuthorization> {
         let vault = self.vault
         do {
             return try await store.write(scope) { tx in try await AuthorizationService.authorize(request, customer: nil, vault: vault, in: tx) }

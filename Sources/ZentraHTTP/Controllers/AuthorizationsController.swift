@@ -20,7 +20,7 @@ struct AuthorizationsController {
             let json = try await JSONBody<AuthorizeInput>.read(request, context: context)
             let input = try AuthorizationRequest(json.input, receivedAt: receivedAt)
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
-            return try Reply.json(try await authorizer.authorize(input, scope: scope).map(\.json)).response()
+            return Reply.rendered(try await authorizer.authorize(input, scope: scope).map(\.json)).response()
         }
         group.get("/authorizations") { request, context in
             let page = try request.pageRequest()

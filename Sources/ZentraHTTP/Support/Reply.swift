@@ -19,7 +19,16 @@ struct Reply: Sendable {
 
     /// 201 for what this request made, 200 for what its reference made before.
     static func json<Value: Encodable>(_ outcome: ReferencedOutcome<Value>, headers: [String: String] = [:]) throws -> Reply {
-        try json(outcome.value, status: { if case .created = outcome { .created } else { .ok } }(), headers: headers)
+        try json(outcome.value, status: status(of: outcome), headers: headers)
+    }
+
+    /// The same, for a body the use case already rendered as JSON.
+    static func rendered(_ outcome: ReferencedOutcome<[UInt8]>) -> Reply {
+        Reply(status: status(of: outcome), headers: ["Content-Type": "application/json"], body: outcome.value)
+    }
+
+    static func status<Value>(of outcome: ReferencedOutcome<Value>) -> HTTPResponse.Status {
+        if case .created = outcome { .created } else { .ok }
     }
 
     init(status: HTTPResponse.Status, headers: [String: String], body: [UInt8]) {

@@ -54,10 +54,11 @@ public final class WriteTransaction: TenantScope {
         queue(type, objectType: objectType, objectID: objectID, rendered: try ZentraJSON.encodeString(data))
     }
 
-    /// Queues an event whose payload is already a JSON value (the authorization path renders its own).
+    /// Queues an event whose payload is already rendered JSON (the authorization path renders a
+    /// decision once, for its event and its answer).
     @discardableResult
-    public func emit(_ type: String, objectType: String, objectID: String, json: JSONValue) -> EventID {
-        queue(type, objectType: objectType, objectID: objectID, rendered: json.serializedString)
+    public func emit(_ type: String, objectType: String, objectID: String, rendered json: [UInt8]) -> EventID {
+        queue(type, objectType: objectType, objectID: objectID, rendered: String(decoding: json, as: UTF8.self))
     }
 
     private func queue(_ type: String, objectType: String, objectID: String, rendered json: String) -> EventID {
