@@ -3,8 +3,6 @@
 /// than the decision itself. `Codable` stays for reading back; a test holds the two in step.
 extension JSONValue {
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-    static func optional(_ value: Int64?) -> JSONValue { value.map(JSONValue.int) ?? .null }
-    static func optional(_ value: Double?) -> JSONValue { value.map(JSONValue.double) ?? .null }
     static func optional(_ values: [String]?) -> JSONValue { values.map { .array($0.map(JSONValue.string)) } ?? .null }
 }
 
