@@ -19,7 +19,9 @@ public struct AppServices: Sendable {
 }
 
 /// The one path every state-changing request takes: authorize, read and validate the body, claim
-/// the idempotency key, run the unit of work, and store the response with the effect.
+/// the idempotency key, run the unit of work, and store the response with the effect. The one
+/// exception is `POST /authorizations`: its `network_reference` is its idempotency key, and it may
+/// need two units of work around the customer's webhook, so it runs through the `Authorizer`.
 struct WriteEndpoint: Sendable {
     let services: AppServices
     var store: Store { services.store }
