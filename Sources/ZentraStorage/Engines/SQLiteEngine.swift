@@ -115,10 +115,12 @@ public final class SQLiteEngine: DatabaseEngine {
         let pool: DatabasePool
         var dialect: Dialect { .sqlite }
 
+        /// Synchronous for the same reason as the writer's statements: a read takes microseconds, less
+        /// than suspending the task and hopping to a reader's queue and back.
         func query(_ sql: SQL) async throws -> [SQLRow] {
             let (text, binds) = sql.render(.sqlite)
-            return try await mapErrors {
-                try await pool.read { db in try SQLiteEngine.fetch(db, text, binds) }
+            return try mapErrors {
+                try pool.read { db in try SQLiteEngine.fetch(db, text, binds) }
             }
         }
 
@@ -185,14 +187,6 @@ public final class SQLiteEngine: DatabaseEngine {
 }
 
 /// Translates GRDB's errors into `StoreError` so nothing above the engine sees SQLite codes.
-private func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let error as DatabaseError {
-        throw storeError(error)
-    }
-}
-
 private func mapErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
