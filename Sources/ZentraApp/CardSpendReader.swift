@@ -5,7 +5,7 @@ import ZentraStorage
 public enum CardSpendReader {
     public static func card(_ raw: String, now: Timestamp, scope: some TenantScope) async throws -> Card {
         let id: CardID = try Validate.id(raw, "id", "card")
-        guard var card = try await scope.card(id), let counters = try await scope.spendCounters(id) else {
+        guard case (var card, let counters)? = try await scope.cardWithCounters(id) else {
             throw DomainError.resourceMissing("card", id: raw)
         }
         let timeZone = try await scope.tenantRecord().timeZone

@@ -3,7 +3,7 @@
 /// than the decision itself. `Codable` stays for reading back; a test holds the two in step.
 extension JSONValue {
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-    static func optional(_ values: [String]?) -> JSONValue { values.map { .array($0.map(JSONValue.string)) } ?? .null }
+    static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
 }
 
 extension Merchant {
@@ -39,7 +39,7 @@ extension SpendControls {
             ("allowed_mccs", allowedMccs), ("blocked_mccs", blockedMccs), ("allowed_channels", allowedChannels),
             ("blocked_channels", blockedChannels), ("allowed_countries", allowedCountries),
         ]
-        for (key, value) in lists { if let value { fields[key] = .optional(value) } }
+        for (key, value) in lists { if let value { fields[key] = .strings(value) } }
         return .object(fields)
     }
 }
@@ -48,8 +48,8 @@ extension ReviewRule {
     public var json: JSONValue {
         var fields: [String: JSONValue] = ["type": .string(type)]
         if let amountMinor { fields["amount_minor"] = .int(amountMinor) }
-        if let mccs { fields["mccs"] = .optional(mccs) }
-        if let countries { fields["countries"] = .optional(countries) }
+        if let mccs { fields["mccs"] = .strings(mccs) }
+        if let countries { fields["countries"] = .strings(countries) }
         return .object(fields)
     }
 }

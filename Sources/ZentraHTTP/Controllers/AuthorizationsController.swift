@@ -42,7 +42,6 @@ struct AuthorizationsController {
             }
         }
         group.get("/authorizations/{id}/evidence") { _, context in
-            _ = try context.require(.operator, .readonly, .developer, .network)
             let raw = try context.pathID()
             return try await read.run(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
         }

@@ -13,20 +13,10 @@ public struct AuthorizationContext: Sendable {
 }
 
 extension WriteTransaction {
-    static let authorizationContextSelect = """
-        SELECT c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits, lr.debits_minor AS lr_debits,
-               lr.credits_minor AS lr_credits, p.name AS p_name, p.bin AS p_bin, p.max_cards_per_customer AS p_max_cards_per_customer,
-               p.sensitive_details_enabled AS p_sensitive_details_enabled, p.spend_controls AS p_spend_controls,
-               p.review_rules AS p_review_rules, p.review_outcome AS p_review_outcome,
-               p.hold_lifetime_hours AS p_hold_lifetime_hours, p.authorization_webhook AS p_authorization_webhook,
-               p.authorization_webhook_secret AS p_authorization_webhook_secret, p.created_at AS p_created_at,
-               t.time_zone AS t_time_zone
-        """
-    static let authorizationContextFrom = """
-        FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
-                     JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
-                     JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id
-        """
+    /// The program's columns, prefixed `p_` beside the card's.
+    static let programColumns = ["id", "name", "currency", "bin", "max_cards_per_customer", "sensitive_details_enabled",
+                                 "spend_controls", "review_rules", "review_outcome", "hold_lifetime_hours", "authorization_webhook",
+                                 "authorization_webhook_secret", "created_at"].map { "p.\($0) AS p_\($0)" }.joined(separator: ", ")
 
     /// One statement: the card and its two ledger accounts locked, joined with what the policy needs.
     /// The ledger rows are locked too so that, under READ COMMITTED, a statement that waited for
@@ -38,18 +28,12 @@ extension WriteTransaction {
             ", (SELECT a.id FROM authorizations a WHERE a.tenant_id = \(tenant) AND a.network_reference = \($0)) AS replay_id"
         } ?? ", NULL AS replay_id"
         guard let row = try await sql.queryOne(
-            "\(raw: Self.authorizationContextSelect)" + replay + " \(raw: Self.authorizationContextFrom) WHERE c.tenant_id = \(tenant) AND c.id = \(id)"
-                + SQL.forUpdate(of: "c, la, lr"))
+            "SELECT \(raw: Self.cardColumns), \(raw: Self.programColumns), t.time_zone AS t_time_zone" + replay
+                + " FROM \(raw: Self.cardJoins) JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id"
+                + " WHERE c.tenant_id = \(tenant) AND c.id = \(id)" + SQL.forUpdate(of: "c, la, lr"))
         else { throw DomainError.resourceMissing("card", id: id.rawValue, param: "card") }
         let card = try decodeCard(row)
-        let program = CardProgram(
-            id: card.program, name: try row.string("p_name"), currency: card.currency, bin: try row.string("p_bin"),
-            maxCardsPerCustomer: Int(try row.int("p_max_cards_per_customer")),
-            sensitiveDetailsEnabled: try row.bool("p_sensitive_details_enabled"), spendControls: try row.configuration("p_spend_controls"),
-            reviewRules: try row.configuration("p_review_rules"), reviewOutcome: try row.enumValue("p_review_outcome"),
-            holdLifetimeHours: Int(try row.int("p_hold_lifetime_hours")),
-            authorizationWebhook: try row.optionalConfiguration("p_authorization_webhook"),
-            createdAt: try row.timestamp("p_created_at"))
+        let program = try decodeCardProgram(row, prefix: "p_")
         let secret: [UInt8]? = if case .null = row["p_authorization_webhook_secret"] { nil } else { try row.bytes("p_authorization_webhook_secret") }
         return AuthorizationContext(card: card, counters: try decodeSpendCounters(row), program: program, webhookSecret: secret,
                                     timeZone: try row.string("t_time_zone"), replayOf: try row.optionalID("replay_id"))
@@ -144,9 +128,10 @@ extension TenantScope {
         }
     }
 
-    /// The spend counters of a card (for `GET /cards/{id}`).
-    public func spendCounters(_ card: CardID) async throws -> SpendCounters? {
-        try await sql.queryOne("SELECT * FROM cards WHERE tenant_id = \(tenant) AND id = \(card)").map(decodeSpendCounters)
+    /// A card and its spend counters, from one read of its row (for `GET /cards/{id}`).
+    public func cardWithCounters(_ id: CardID) async throws -> (Card, SpendCounters)? {
+        guard let row = try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)") else { return nil }
+        return (try decodeCard(row), try decodeSpendCounters(row))
     }
 
     func decodeSpendCounters(_ row: SQLRow) throws -> SpendCounters {

@@ -9,15 +9,18 @@ extension TenantScope {
         try await page(request, table: "card_programs", columns: "*", decode: decodeCardProgram)
     }
 
-    func decodeCardProgram(_ row: SQLRow) throws -> CardProgram {
+    func decodeCardProgram(_ row: SQLRow) throws -> CardProgram { try decodeCardProgram(row, prefix: "") }
+
+    /// `prefix` names the program's columns when they are read beside another table's (`p_`).
+    func decodeCardProgram(_ row: SQLRow, prefix: String) throws -> CardProgram {
         CardProgram(
-            id: try row.id("id"), name: try row.string("name"), currency: try row.currency("currency"), bin: try row.string("bin"),
-            maxCardsPerCustomer: Int(try row.int("max_cards_per_customer")),
-            sensitiveDetailsEnabled: try row.bool("sensitive_details_enabled"),
-            spendControls: try row.configuration("spend_controls"), reviewRules: try row.configuration("review_rules"),
-            reviewOutcome: try row.enumValue("review_outcome"), holdLifetimeHours: Int(try row.int("hold_lifetime_hours")),
-            authorizationWebhook: try row.optionalConfiguration("authorization_webhook"),
-            createdAt: try row.timestamp("created_at"))
+            id: try row.id(prefix + "id"), name: try row.string(prefix + "name"), currency: try row.currency(prefix + "currency"),
+            bin: try row.string(prefix + "bin"), maxCardsPerCustomer: Int(try row.int(prefix + "max_cards_per_customer")),
+            sensitiveDetailsEnabled: try row.bool(prefix + "sensitive_details_enabled"),
+            spendControls: try row.configuration(prefix + "spend_controls"), reviewRules: try row.configuration(prefix + "review_rules"),
+            reviewOutcome: try row.enumValue(prefix + "review_outcome"), holdLifetimeHours: Int(try row.int(prefix + "hold_lifetime_hours")),
+            authorizationWebhook: try row.optionalConfiguration(prefix + "authorization_webhook"),
+            createdAt: try row.timestamp(prefix + "created_at"))
     }
 }
 

@@ -1,15 +1,19 @@
 import ZentraCore
 
 extension TenantScope {
-    /// Card columns with its spendable balance, read in one statement.
-    static var cardSelect: String {
+    /// A card's columns with its two balances (`la`, `lr`), and the joins that give them.
+    static var cardColumns: String {
+        "c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits, lr.debits_minor AS lr_debits, lr.credits_minor AS lr_credits"
+    }
+    static var cardJoins: String {
         """
-        SELECT c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits, lr.debits_minor AS lr_debits,
-               lr.credits_minor AS lr_credits
-        FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
-                     JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
+        cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
+                JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
         """
     }
+
+    /// Card columns with its spendable and held balances, read in one statement.
+    static var cardSelect: String { "SELECT \(cardColumns) FROM \(cardJoins)" }
 
     public func card(_ id: CardID) async throws -> Card? {
         try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)").map(decodeCard)
