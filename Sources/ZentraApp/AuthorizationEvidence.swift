@@ -43,10 +43,7 @@ public struct AuthorizationEvidence: Sendable, Encodable {
         let evidence = stored.evidence.objectFields
         var entryIDs = [a.hold?.journalEntry].compactMap { $0 }
         entryIDs += a.adjustments.compactMap(\.journalEntry)
-        var entries: [JournalEntry] = []
-        for entryID in entryIDs {
-            if let entry = try await scope.journalEntry(entryID) { entries.append(entry) }
-        }
+        let entries = try await scope.journalEntries(entryIDs)
         let firstDecision = a.policy.objectFields
         let firstStatus = AuthorizationStatus(rawValue: firstDecision["decision"]?.stringValue ?? "") ?? a.status
         return AuthorizationEvidence(
@@ -57,7 +54,7 @@ public struct AuthorizationEvidence: Sendable, Encodable {
             policy: a.policy, customerDecision: a.customerDecision, spendBefore: evidence["spend_before"] ?? .null,
             availableBeforeMinor: evidence["available_before_minor"] ?? .null, availableAfterMinor: a.availableMinor,
             timeZone: evidence["time_zone"] ?? .null, windows: evidence["windows"] ?? .null, reviewRules: evidence["review_rules"] ?? .null,
-            hold: a.hold, adjustments: a.adjustments, journalEntries: entries, events: try await scope.events(about: a.id.rawValue),
-            auditRecords: try await scope.auditRecords(about: a.id.rawValue), timings: evidence["timings"] ?? .null)
+            hold: a.hold, adjustments: a.adjustments, journalEntries: entries, events: try await scope.events(about: [a.id.rawValue]),
+            auditRecords: try await scope.auditRecords(about: [a.id.rawValue]), timings: evidence["timings"] ?? .null)
     }
 }

@@ -26,6 +26,8 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     CardsController(write: write, read: read, vault: vault).register(on: api)
     AuthorizationsController(write: write, read: read,
                              authorizer: Authorizer(store: services.store, vault: vault, decider: services.customerDecider)).register(on: api)
+    ClearingController(write: write, read: read).register(on: api)
+    DisputesController(write: write, read: read).register(on: api)
     return router
 }
 

@@ -12,7 +12,7 @@ struct Zentra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zentra",
         abstract: "Self-hostable card issuing: API, ledger, events and audit in one process.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, BenchCommand.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, BenchCommand.self])
 }
 
 /// `--database`, falling back to `ZENTRA_DATABASE_URL`, then to the embedded SQLite file.
@@ -87,6 +87,35 @@ func loadCardDataKey(file: String) throws -> CardDataKey {
 
 func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try ZentraJSON.encode(value), as: UTF8.self))
+}
+
+struct LedgerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Ledger tools.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the ledger from its lines: balanced per currency and per entry, account totals equal to their postings, no customer money below zero. Exits 1 on any failure.")
+        @Option(help: "One tenant (default: every tenant)") var tenant: String?
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let url = try database.url()
+            let results: [LedgerVerification]
+            if let tenant {
+                results = [try await withTenant(tenant, url) { store, id in try await store.read(tenant: id) { try await $0.verifyLedger() } }]
+            } else {
+                results = try await withStore(url) { store in
+                    var results: [LedgerVerification] = []
+                    for id in try await LedgerVerification.tenants(store: store) {
+                        results.append(try await store.read(tenant: id) { try await $0.verifyLedger() })
+                    }
+                    return results
+                }
+            }
+            try printJSON(["ok": .bool(results.allSatisfy(\.ok)), "tenants": try JSONValue.from(results)] as [String: JSONValue])
+            if !results.allSatisfy(\.ok) { throw ExitCode.failure }
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {

@@ -5,13 +5,15 @@ public typealias AuthorizationID = ID<AuthorizationKind>
 
 /// Where an authorization is. `approved`, `declined` and `review` are the first decision; a held
 /// authorization (approved or in review) later ends `reversed` (its whole hold released) or `expired`
-/// (not cleared within the program's hold lifetime), and a review ends `approved` or `declined`.
+/// (not cleared within the program's hold lifetime) or `cleared` (a clearing record closed its hold),
+/// and a review ends `approved` or `declined`.
 public enum AuthorizationStatus: String, Sendable, Codable, Hashable, CaseIterable {
     case approved
     case declined
     case review
     case reversed
     case expired
+    case cleared
 
     /// Statuses whose hold still reserves card funds and counts against the spend windows.
     public var holdsFunds: Bool { self == .approved || self == .review }
@@ -149,6 +151,8 @@ public struct AuthorizationHold: Sendable, Hashable, Codable {
     public enum HoldStatus: String, Sendable, Codable, Hashable {
         case held
         case released
+        /// Closed by a clearing: paid to the network, its remainder released.
+        case cleared
     }
 
     public init(amountMinor: Int64, currency: Currency, journalEntry: JournalEntryID, status: HoldStatus, expiresAt: Timestamp) {
@@ -187,6 +191,7 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
         case reviewApproved = "review_approved"
         case reviewDeclined = "review_declined"
         case expiry
+        case clearing
     }
 
     public let type: Kind

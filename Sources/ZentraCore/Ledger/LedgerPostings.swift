@@ -35,10 +35,14 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     case settlement
     /// What is owed to merchants after settlement (liability).
     case merchant
+    /// Cleared spend the card's funds could not cover: owed by the cardholder (asset).
+    case cardholderReceivable = "cardholder_receivable"
+    /// Provisional credits given on open disputes: claimed back from the network (asset).
+    case disputeReceivable = "dispute_receivable"
 
     public var normalBalance: NormalBalance {
         switch self {
-        case .funding: .debit
+        case .funding, .cardholderReceivable, .disputeReceivable: .debit
         case .customerAvailable, .customerReserved, .cardAvailable, .cardReserved, .settlement, .merchant: .credit
         }
     }
@@ -46,7 +50,7 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     /// System accounts exist once per tenant and currency; the others belong to one customer account.
     public var isSystem: Bool {
         switch self {
-        case .funding, .settlement, .merchant: true
+        case .funding, .settlement, .merchant, .cardholderReceivable, .disputeReceivable: true
         case .customerAvailable, .customerReserved, .cardAvailable, .cardReserved: false
         }
     }
@@ -147,5 +151,55 @@ public enum LedgerRecipes {
     public static func release(amount: Money, cardAvailable: LedgerAccountID, cardReserved: LedgerAccountID, authorization: String,
                                why: String) throws(DomainError) -> JournalEntryDraft {
         try JournalEntryDraft(description: "\(why) \(authorization)", postings: [.debit(cardReserved, amount), .credit(cardAvailable, amount)])
+    }
+
+    /// A clearing, as `plan` splits it: the hold pays first, the rest of the hold goes back to the
+    /// card, an over-clear is paid from the card's funds and then by the cardholder's receivable.
+    public static func clearing(
+        _ plan: ClearingPlan, currency: Currency, cardAvailable: LedgerAccountID, cardReserved: LedgerAccountID,
+        settlement: LedgerAccountID, receivable: LedgerAccountID, clearing: String
+    ) throws(DomainError) -> JournalEntryDraft {
+        func money(_ minor: Int64) -> Money { Money(minor: minor, currency: currency) }
+        var postings: [Posting] = [.credit(settlement, money(plan.clearedMinor))]
+        if plan.heldMinor > 0 { postings.append(.debit(cardReserved, money(plan.heldMinor))) }
+        if plan.releasedMinor > 0 { postings.append(.credit(cardAvailable, money(plan.releasedMinor))) }
+        if plan.fromFundsMinor > 0 { postings.append(.debit(cardAvailable, money(plan.fromFundsMinor))) }
+        if plan.shortfallMinor > 0 { postings.append(.debit(receivable, money(plan.shortfallMinor))) }
+        return try JournalEntryDraft(description: "clearing \(clearing)", postings: postings)
+    }
+
+    /// A settlement batch: what is owed to the network for cleared records (net of chargebacks won)
+    /// moves to the merchant side. A net of zero moves nothing and is no entry.
+    public static func settlement(net: Money, settlement: LedgerAccountID, merchant: LedgerAccountID, batch: String) throws(DomainError) -> JournalEntryDraft {
+        let amount = Money(minor: net.minor >= 0 ? net.minor : try MinorUnits.subtract(0, net.minor), currency: net.currency)
+        return try JournalEntryDraft(
+            description: "settlement \(batch)",
+            postings: net.minor >= 0 ? [.debit(settlement, amount), .credit(merchant, amount)] : [.debit(merchant, amount), .credit(settlement, amount)])
+    }
+
+    /// A provisional credit on a dispute: the cardholder gets the money now; the issuer claims it
+    /// back from the network.
+    public static func provisionalCredit(amount: Money, disputeReceivable: LedgerAccountID, cardAvailable: LedgerAccountID, dispute: String) throws(DomainError) -> JournalEntryDraft {
+        try JournalEntryDraft(description: "provisional credit \(dispute)", postings: [.debit(disputeReceivable, amount), .credit(cardAvailable, amount)])
+    }
+
+    /// A provisional credit taken back (dispute lost or withdrawn): from the card's funds as far as
+    /// they go, the rest owed by the cardholder.
+    public static func provisionalCreditReversal(
+        amount: Money, fromFundsMinor: Int64, disputeReceivable: LedgerAccountID, cardAvailable: LedgerAccountID,
+        cardholderReceivable: LedgerAccountID, dispute: String
+    ) throws(DomainError) -> JournalEntryDraft {
+        var postings: [Posting] = [.credit(disputeReceivable, amount)]
+        if fromFundsMinor > 0 { postings.append(.debit(cardAvailable, Money(minor: fromFundsMinor, currency: amount.currency))) }
+        if amount.minor > fromFundsMinor {
+            postings.append(.debit(cardholderReceivable, Money(minor: amount.minor - fromFundsMinor, currency: amount.currency)))
+        }
+        return try JournalEntryDraft(description: "provisional credit reversed \(dispute)", postings: postings)
+    }
+
+    /// A dispute won: the network takes the amount back from what the issuer owes it (a
+    /// chargeback). It settles the provisional credit's claim, or credits the cardholder now.
+    public static func chargeback(amount: Money, settlement: LedgerAccountID, creditTo account: LedgerAccountID, dispute: String) throws(DomainError) -> JournalEntryDraft {
+        try JournalEntryDraft(description: "chargeback \(dispute)", postings: [.debit(settlement, amount), .credit(account, amount)])
     }
 }

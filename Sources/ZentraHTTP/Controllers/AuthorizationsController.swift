@@ -25,12 +25,7 @@ struct AuthorizationsController {
         group.get("/authorizations") { request, context in
             let page = try request.pageRequest()
             let query = request.uri.queryParameters
-            let status = try query.get("status").map { raw in
-                guard let status = AuthorizationStatus(rawValue: raw) else {
-                    throw DomainError.parameterInvalid("status", "must be one of \(AuthorizationStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return status
-            }
+            let status = try request.query("status", as: AuthorizationStatus.self)
             let card = try query.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
             return try await read.run(context) { try await $0.authorizations(page, status: status, card: card) }
         }

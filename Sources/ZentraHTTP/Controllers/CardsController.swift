@@ -19,12 +19,7 @@ struct CardsController {
             let page = try request.pageRequest()
             let query = request.uri.queryParameters
             let customer = try query.get("customer").map { raw in try CustomerID(raw).orMissing("customer", raw, param: "customer") }
-            let status = try query.get("status").map { raw in
-                guard let status = CardStatus(rawValue: raw) else {
-                    throw DomainError.parameterInvalid("status", "must be one of \(CardStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return status
-            }
+            let status = try request.query("status", as: CardStatus.self)
             return try await read.run(context) { try await $0.cards(page, customer: customer, status: status) }
         }
         group.get("/cards/{id}") { _, context in

@@ -70,6 +70,16 @@ extension Request {
         }
         return PageRequest(limit: limit, startingAfter: cursor)
     }
+
+    /// An optional query parameter that must be one of an enum's values (`?status=open`).
+    func query<E: RawRepresentable & CaseIterable>(_ name: String, as _: E.Type) throws -> E? where E.RawValue == String {
+        try uri.queryParameters.get(name).map { raw in
+            guard let value = E(rawValue: raw) else {
+                throw DomainError.parameterInvalid(name, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+    }
 }
 
 extension AppRequestContext {

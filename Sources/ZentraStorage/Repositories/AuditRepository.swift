@@ -30,9 +30,10 @@ extension TenantScope {
         try await page(request, table: "audit_log", columns: "*", order: "sequence") { AuditRecord(try decodeAuditLink($0)) }
     }
 
-    /// Every audit record about one object, in chain order (evidence).
-    public func auditRecords(about objectID: String) async throws -> [AuditRecord] {
-        try await sql.query("SELECT * FROM audit_log WHERE tenant_id = \(tenant) AND object_id = \(objectID) ORDER BY sequence")
+    /// Every audit record about these objects, in chain order (evidence).
+    public func auditRecords(about objectIDs: [String]) async throws -> [AuditRecord] {
+        try await sql.query("SELECT * FROM audit_log WHERE tenant_id = \(tenant) AND object_id IN ("
+            + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence")
             .map { AuditRecord(try decodeAuditLink($0)) }
     }
 

@@ -11,9 +11,10 @@ extension TenantScope {
         try await sql.queryOne("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeEvent)
     }
 
-    /// Every event about one object, in the tenant's order (evidence).
-    public func events(about objectID: String) async throws -> [Event] {
-        try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id = \(objectID) ORDER BY sequence")
+    /// Every event about these objects, in the tenant's order (evidence).
+    public func events(about objectIDs: [String]) async throws -> [Event] {
+        try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id IN ("
+            + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence")
             .map(decodeEvent)
     }
 

@@ -129,6 +129,16 @@ extension TenantScope {
                             intent: try head.optionalID("intent_id"), createdAt: try head.timestamp("created_at"))
     }
 
+    /// Journal entries in the order of `ids` (evidence); an id named twice is listed once.
+    public func journalEntries(_ ids: [JournalEntryID]) async throws -> [JournalEntry] {
+        var seen = Set<JournalEntryID>()
+        var entries: [JournalEntry] = []
+        for id in ids where seen.insert(id).inserted {
+            if let entry = try await journalEntry(id) { entries.append(entry) }
+        }
+        return entries
+    }
+
     /// Per currency: the sum of every debit and every credit of the tenant, from the lines
     /// themselves, not the kept totals. They must be equal.
     public func ledgerTrialBalance() async throws -> [String: (debits: Int64, credits: Int64)] {

@@ -171,6 +171,51 @@ public enum Migrations {
             "CREATE INDEX events_by_object ON events (tenant_id, object_id, sequence)",
             "CREATE INDEX audit_log_by_object ON audit_log (tenant_id, object_id, sequence)",
         ]),
+        // Clearing, reconciliation, settlement, disputes. Each object is kept whole as JSON in `data`;
+        // the columns beside it are what queries filter, match, sum and lock on.
+        Migration(version: 5, name: "clearing", statements: [
+            """
+            CREATE TABLE transactions (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, card_id TEXT NOT NULL, authorization_id TEXT, currency TEXT NOT NULL,
+                data TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (tenant_id, authorization_id))
+            """,
+            "CREATE INDEX transactions_by_tenant ON transactions (tenant_id, created_at, id)",
+            """
+            CREATE TABLE clearings (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, clearing_id TEXT NOT NULL, card_id TEXT NOT NULL, authorization_id TEXT,
+                transaction_id TEXT NOT NULL, status TEXT NOT NULL, amount_minor BIGINT NOT NULL, currency TEXT NOT NULL,
+                settlement_id TEXT, data TEXT NOT NULL, created_at BIGINT NOT NULL, UNIQUE (tenant_id, clearing_id))
+            """,
+            "CREATE INDEX clearings_by_tenant ON clearings (tenant_id, created_at, id)",
+            "CREATE INDEX clearings_by_transaction ON clearings (tenant_id, transaction_id)",
+            "CREATE INDEX clearings_unsettled ON clearings (tenant_id, currency, settlement_id)",
+            """
+            CREATE TABLE reconciliation_cases (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, clearing_id TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL,
+                created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX reconciliation_cases_by_tenant ON reconciliation_cases (tenant_id, created_at, id)",
+            "CREATE INDEX reconciliation_cases_by_status ON reconciliation_cases (tenant_id, status, created_at, id)",
+            """
+            CREATE TABLE settlements (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, currency TEXT NOT NULL, data TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX settlements_by_tenant ON settlements (tenant_id, created_at, id)",
+            """
+            CREATE TABLE disputes (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, transaction_id TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL, settlement_id TEXT, data TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX disputes_by_tenant ON disputes (tenant_id, created_at, id)",
+            "CREATE INDEX disputes_by_transaction ON disputes (tenant_id, transaction_id)",
+            "CREATE INDEX disputes_unsettled ON disputes (tenant_id, currency, status, settlement_id)",
+            // A clearing file by the network's `file_id`: who is ingesting it now, and what the last run counted.
+            """
+            CREATE TABLE clearing_files (
+                tenant_id TEXT NOT NULL, file_id TEXT NOT NULL, status TEXT NOT NULL, digest TEXT, runs BIGINT NOT NULL,
+                data TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, file_id))
+            """,
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:

@@ -153,7 +153,8 @@ struct TestEnvironment: Sendable {
     func footprint() async throws -> [String: Int64] {
         try await store.engine.withReader { sql in
             var counts: [String: Int64] = [:]
-            for table in ["customers", "accounts", "deposits", "journal_entries", "ledger_entries", "events", "audit_log", "runtime_intents", "authorizations"] {
+            for table in ["customers", "accounts", "deposits", "journal_entries", "ledger_entries", "events", "audit_log", "runtime_intents", "authorizations",
+                          "clearings", "transactions", "reconciliation_cases", "settlements", "disputes"] {
                 counts[table] = try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table)")!.int("n")
             }
             return counts

@@ -1,0 +1,102 @@
+import ZentraCore
+import ZentraStorage
+
+/// Everything attached to a clearing, in one document: the record, the authorization it matched,
+/// the journal entries (hold, adjustments, clearing), the delta, the reconciliation case and its
+/// owner, the events and the audit records. The same packet answers for the clearing and for its
+/// reconciliation case.
+public struct ClearingEvidence: Sendable, Encodable {
+    public let object: String
+    public let clearing: Clearing
+    public let authorization: Authorization?
+    public let transaction: CardTransaction?
+    public let reconciliationCase: ReconciliationCase?
+    public let deltaMinor: Int64
+    public let owner: String?
+    public let journalEntries: [JournalEntry]
+    public let events: [Event]
+    public let auditRecords: [AuditRecord]
+
+    public static func load(clearing raw: String, scope: some TenantScope) async throws -> ClearingEvidence {
+        let id: ClearingID = try Validate.id(raw, "id", "clearing")
+        guard let clearing = try await scope.clearing(id) else { throw DomainError.resourceMissing("clearing", id: raw) }
+        return try await load(clearing, object: "clearing_evidence", scope: scope)
+    }
+
+    public static func load(reconciliationCase raw: String, scope: some TenantScope) async throws -> ClearingEvidence {
+        let id: ReconciliationCaseID = try Validate.id(raw, "id", "reconciliation_case")
+        guard let found = try await scope.reconciliationCase(id), let clearing = try await scope.clearing(found.clearing) else {
+            throw DomainError.resourceMissing("reconciliation_case", id: raw)
+        }
+        return try await load(clearing, object: "reconciliation_case_evidence", scope: scope)
+    }
+
+    static func load(_ clearing: Clearing, object: String, scope: some TenantScope) async throws -> ClearingEvidence {
+        let authorization = try await clearing.authorization.asyncMap { try await scope.authorization($0)?.authorization } ?? nil
+        let reconciliation = try await clearing.reconciliationCase.asyncMap { try await scope.reconciliationCase($0) } ?? nil
+        var entryIDs = [authorization?.hold?.journalEntry].compactMap { $0 }
+        entryIDs += authorization?.adjustments.compactMap(\.journalEntry) ?? []
+        if !entryIDs.contains(clearing.journalEntry) { entryIDs.append(clearing.journalEntry) }
+        var objects = [clearing.id.rawValue]
+        if let authorization { objects.append(authorization.id.rawValue) }
+        if let reconciliation { objects.append(reconciliation.id.rawValue) }
+        return ClearingEvidence(
+            object: object, clearing: clearing, authorization: authorization, transaction: try await scope.transaction(clearing.transaction),
+            reconciliationCase: reconciliation, deltaMinor: clearing.deltaMinor, owner: reconciliation?.owner,
+            journalEntries: try await scope.journalEntries(entryIDs), events: try await scope.events(about: objects),
+            auditRecords: try await scope.auditRecords(about: objects))
+    }
+}
+
+/// A cleared purchase with its authorization, clearing records, journal entries and disputes.
+public struct TransactionDetail: Sendable, Encodable {
+    public let transaction: CardTransaction
+    public let authorization: Authorization?
+    public let clearings: [Clearing]
+    public let disputes: [Dispute]
+    public let journalEntries: [JournalEntry]
+
+    public static func load(_ raw: String, scope: some TenantScope) async throws -> TransactionDetail {
+        let id: TransactionID = try Validate.id(raw, "id", "transaction")
+        guard let transaction = try await scope.transaction(id) else { throw DomainError.resourceMissing("transaction", id: raw) }
+        let authorization = try await transaction.authorization.asyncMap { try await scope.authorization($0)?.authorization } ?? nil
+        let clearings = try await scope.clearings(transaction: id)
+        let disputes = try await scope.disputes(transaction: id)
+        var entryIDs = [authorization?.hold?.journalEntry].compactMap { $0 }
+        entryIDs += authorization?.adjustments.compactMap(\.journalEntry) ?? []
+        entryIDs += clearings.map(\.journalEntry).filter { !entryIDs.contains($0) }
+        entryIDs += disputes.flatMap(\.journalEntries)
+        return TransactionDetail(transaction: transaction, authorization: authorization, clearings: clearings, disputes: disputes,
+                                 journalEntries: try await scope.journalEntries(entryIDs))
+    }
+
+    enum CodingKeys: String, CodingKey { case authorizationDetail = "authorization_detail", clearings, disputes, journalEntries = "journal_entries" }
+
+    /// The transaction's own fields, then what is attached to it.
+    public func encode(to encoder: any Encoder) throws {
+        try transaction.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(authorization, forKey: .authorizationDetail)
+        try container.encode(clearings, forKey: .clearings)
+        try container.encode(disputes, forKey: .disputes)
+        try container.encode(journalEntries, forKey: .journalEntries)
+    }
+}
+
+/// A dispute with its transaction (authorization, clearings, entries), its events and audit records.
+public struct DisputeEvidence: Sendable, Encodable {
+    public let object = "dispute_evidence"
+    public let dispute: Dispute
+    public let transaction: TransactionDetail
+    public let journalEntries: [JournalEntry]
+    public let events: [Event]
+    public let auditRecords: [AuditRecord]
+
+    public static func load(_ raw: String, scope: some TenantScope) async throws -> DisputeEvidence {
+        let id: DisputeID = try Validate.id(raw, "id", "dispute")
+        guard let dispute = try await scope.dispute(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
+        return DisputeEvidence(dispute: dispute, transaction: try await TransactionDetail.load(dispute.transaction.rawValue, scope: scope),
+                               journalEntries: try await scope.journalEntries(dispute.journalEntries),
+                               events: try await scope.events(about: [id.rawValue]), auditRecords: try await scope.auditRecords(about: [id.rawValue]))
+    }
+}

@@ -1,0 +1,181 @@
+import Crypto
+import ZentraCore
+import ZentraStorage
+
+/// What happened to one line of a clearing file.
+public struct ClearingFileLine: Sendable {
+    public enum Result: String, Sendable {
+        case matched, mismatched, unmatched, duplicate, failed
+    }
+
+    public let line: Int64
+    public let clearingID: String?
+    public let result: Result
+    public let clearing: ClearingID?
+    public let reconciliationCase: ReconciliationCaseID?
+    public let code: String?
+    public let reason: String?
+
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = ["line": .int(line), "result": .string(result.rawValue)]
+        if let clearingID { fields["clearing_id"] = .string(clearingID) }
+        if let clearing { fields["clearing"] = .string(clearing.rawValue) }
+        if let reconciliationCase { fields["reconciliation_case"] = .string(reconciliationCase.rawValue) }
+        if let code { fields["code"] = .string(code) }
+        if let reason { fields["reason"] = .string(reason) }
+        return .object(fields)
+    }
+}
+
+/// Ingests a CSV clearing file as it streams in. Each record is its own unit of work through
+/// `ClearingService.clear`, so one bad line is reported (line number and reason) and the others go
+/// on; records are run `window` at a time, which lets SQLite's group commit put many in one commit.
+/// Memory stays flat: the parser holds one record, and line results go to `onLine` as they are known.
+public struct ClearingFileIngest: Sendable {
+    public static let columns = ["clearing_id", "authorization", "network_reference", "card", "amount_minor", "currency",
+                                 "merchant_id", "merchant_name", "mcc", "country"]
+    /// A run not heard of for this long (its server died) may be taken over by a new one.
+    public static let staleRun_seconds: Int64 = 15 * 60
+
+    public let store: Store
+    public let scope: WriteScope
+    public let fileID: String
+    public let window: Int
+
+    public init(store: Store, scope: WriteScope, fileID: String) throws {
+        self.store = store
+        self.scope = scope
+        self.fileID = try Validate.text(fileID, "file_id", max: 128)
+        // SQLite commits a window in one or two transactions; PostgreSQL runs it on the pool's connections.
+        self.window = store.engine.dialect == .sqlite ? 256 : 16
+    }
+
+    public func run<Chunks: AsyncSequence>(_ chunks: Chunks, onLine: (ClearingFileLine) throws -> Void) async throws -> ClearingFileSummary
+    where Chunks.Element == [UInt8] {
+        let startedAt = store.clock.now()
+        let fileID = fileID
+        guard let claim = try await store.write(scope, { tx in
+            try await tx.claimClearingFile(fileID, staleBefore: tx.now.adding(seconds: -Self.staleRun_seconds))
+        }) else {
+            throw DomainError(.conflict, code: "clearing_file_in_progress", message: "File \(fileID) is being ingested by another request.",
+                              param: "file_id")
+        }
+        do {
+            var parser = CSVStreamParser()
+            var digest = SHA256()
+            var header: [String: Int]?
+            var pending: [CSVStreamParser.Record] = []
+            var counts = ClearingFileSummary.Counts()
+            func flush() async throws {
+                var start = 0
+                while start < pending.count {
+                    let slice = Array(pending[start..<min(start + window, pending.count)])
+                    for line in try await runWindow(slice, header: header ?? [:]) {
+                        switch line.result {
+                        case .matched: counts.matched += 1
+                        case .mismatched: counts.mismatched += 1
+                        case .unmatched: counts.unmatched += 1
+                        case .duplicate: counts.duplicates += 1
+                        case .failed: counts.failed += 1
+                        }
+                        try onLine(line)
+                    }
+                    start += window
+                }
+                pending.removeAll(keepingCapacity: true)
+            }
+            var headerError: DomainError?
+            let take = { (record: CSVStreamParser.Record) in
+                guard header != nil else {
+                    do { header = try Self.header(record) } catch let error as DomainError { headerError = error } catch {}
+                    return
+                }
+                pending.append(record)
+            }
+            for try await chunk in chunks {
+                digest.update(data: chunk)
+                parser.feed(chunk, take)
+                if let headerError { throw headerError }
+                if pending.count >= window { try await flush() }
+            }
+            parser.finish(take)
+            if let headerError { throw headerError }
+            guard header != nil else { throw DomainError.invalidRequest("The file is empty: a header row is expected (\(Self.columns.joined(separator: ","))).") }
+            try await flush()
+            let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()
+            let summary = ClearingFileSummary(fileId: fileID, runs: claim.runs, sha256: sha256, replayed: claim.previousDigest == sha256,
+                                              counts: counts, startedAt: startedAt, completedAt: store.clock.now())
+            return try await store.write(scope) { tx in
+                try await tx.completeClearingFile(summary)
+                try tx.emit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, data: summary)
+                tx.audit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, context: try JSONValue.from(summary))
+                return summary
+            }
+        } catch {
+            try? await store.write(scope) { tx in try await tx.abandonClearingFile(fileID) }
+            throw error
+        }
+    }
+
+    /// The header row names the columns; their order is free, every one is required, others are ignored.
+    static func header(_ record: CSVStreamParser.Record) throws -> [String: Int] {
+        if let error = record.error { throw DomainError.invalidRequest("The header row cannot be read: \(error).") }
+        var index: [String: Int] = [:]
+        for (position, name) in record.fields.enumerated() {
+            index[name.trimmingCharacters(in: .whitespaces).lowercased()] = position
+        }
+        let missing = columns.filter { index[$0] == nil }
+        guard missing.isEmpty else {
+            throw DomainError.invalidRequest("The header row lacks the column(s) \(missing.joined(separator: ", ")); expected \(columns.joined(separator: ",")).")
+        }
+        return index
+    }
+
+    /// Runs a window of records concurrently, answering their results in file order.
+    func runWindow(_ records: [CSVStreamParser.Record], header: [String: Int]) async throws -> [ClearingFileLine] {
+        try await withThrowingTaskGroup(of: (Int, ClearingFileLine).self) { group in
+            for (index, record) in records.enumerated() {
+                group.addTask { (index, try await run(record, header: header)) }
+            }
+            var results = [ClearingFileLine?](repeating: nil, count: records.count)
+            for try await (index, line) in group { results[index] = line }
+            return results.compactMap { $0 }
+        }
+    }
+
+    func run(_ record: CSVStreamParser.Record, header: [String: Int]) async throws -> ClearingFileLine {
+        func field(_ name: String) -> String {
+            guard let index = header[name], index < record.fields.count else { return "" }
+            return record.fields[index].trimmingCharacters(in: .whitespaces)
+        }
+        let clearingID = record.error == nil ? field("clearing_id") : nil
+        func failed(_ error: DomainError) -> ClearingFileLine {
+            ClearingFileLine(line: record.line, clearingID: clearingID?.isEmpty == false ? clearingID : nil, result: .failed, clearing: nil,
+                             reconciliationCase: nil, code: error.code, reason: error.param.map { "\($0): \(error.message)" } ?? error.message)
+        }
+        if let error = record.error { return failed(DomainError.invalidRequest("The line cannot be read: \(error).")) }
+        do {
+            let amountText = field("amount_minor")
+            guard let amount = Int64(amountText) else {
+                throw DomainError.parameterInvalid("amount_minor", "'\(amountText)' is not an integer count of minor units")
+            }
+            let input = ClearingInput(
+                clearingId: field("clearing_id"), authorization: field("authorization"), networkReference: field("network_reference"),
+                card: field("card"), amountMinor: amount, currency: field("currency"),
+                merchant: Merchant(id: field("merchant_id"), name: field("merchant_name"), mcc: field("mcc"), country: field("country")))
+            let request = try ClearingRequest(input, fileID: fileID, fileLine: record.line)
+            let outcome = try await store.write(scope) { tx in try await ClearingService.clear(request, in: tx) }
+            let clearing = outcome.value
+            let result: ClearingFileLine.Result = switch outcome {
+            case .existing: .duplicate
+            case .created: ClearingFileLine.Result(rawValue: clearing.status.rawValue) ?? .failed
+            }
+            return ClearingFileLine(line: record.line, clearingID: clearing.clearingId, result: result, clearing: clearing.id,
+                                    reconciliationCase: clearing.reconciliationCase, code: nil, reason: nil)
+        } catch let error as DomainError where error.kind != .unavailable && error.kind != .internalError {
+            return failed(error)
+        } catch StoreError.uniqueViolation(let what) {
+            return failed(DomainError(.conflict, code: "conflict", message: "The record conflicts with another one written at the same time (\(what)); send it again."))
+        }
+    }
+}

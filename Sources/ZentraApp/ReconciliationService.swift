@@ -1,0 +1,54 @@
+import ZentraCore
+import ZentraStorage
+
+public struct AssignCaseInput: Sendable, Decodable {
+    public var owner: String
+}
+
+public struct ResolveCaseInput: Sendable, Decodable {
+    public var resolution: String
+    public var note: String?
+}
+
+/// The operator's side of reconciliation: a case is assigned to an owner and resolved with a
+/// resolution and a note. Nothing here moves money: the clearing posted what the network moved.
+public enum ReconciliationService {
+    public static func assign(_ raw: String, _ input: AssignCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
+        let owner = try Validate.text(input.owner, "owner", max: 200)
+        var reconciliation = try await lock(raw, in: tx)
+        reconciliation.status = try ReconciliationTransitions.assign(from: reconciliation.status)
+        reconciliation.owner = owner
+        return try await save(reconciliation, event: "reconciliation.assigned", in: tx)
+    }
+
+    public static func resolve(_ raw: String, _ input: ResolveCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
+        let resolution = try Validate.enumValue(input.resolution, "resolution", as: ReconciliationResolution.self)
+        let note = try input.note.map { try Validate.text($0, "note", max: 2000) }
+        var reconciliation = try await lock(raw, in: tx)
+        reconciliation.status = try ReconciliationTransitions.resolve(from: reconciliation.status)
+        reconciliation.resolution = resolution
+        reconciliation.note = note
+        reconciliation.resolvedBy = tx.scope.actor
+        reconciliation.resolvedAt = tx.now
+        if reconciliation.owner == nil { reconciliation.owner = tx.scope.actor }
+        return try await save(reconciliation, event: "reconciliation.resolved", in: tx)
+    }
+
+    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
+        let id: ReconciliationCaseID = try Validate.id(raw, "id", "reconciliation_case")
+        guard let found = try await tx.lockedReconciliationCase(id) else { throw DomainError.resourceMissing("reconciliation_case", id: raw) }
+        return found
+    }
+
+    static func save(_ reconciliation: ReconciliationCase, event: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
+        var reconciliation = reconciliation
+        reconciliation.updatedAt = tx.now
+        try await tx.updateReconciliationCase(reconciliation)
+        try tx.emit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, data: reconciliation)
+        tx.audit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, context: .object([
+            "status": .string(reconciliation.status.rawValue), "owner": reconciliation.owner.map { .string($0) } ?? .null,
+            "resolution": reconciliation.resolution.map { .string($0.rawValue) } ?? .null,
+        ]))
+        return reconciliation
+    }
+}

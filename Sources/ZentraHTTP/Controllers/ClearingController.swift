@@ -1,0 +1,136 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// The network's clearing records and files, what they made (transactions, reconciliation cases),
+/// and settlement batches.
+struct ClearingController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("/clearings") { request, context in
+            try await write.run(request, context, roles: [.network], input: ClearingInput.self) { tx, input in
+                try Reply.json(try await ClearingService.clear(ClearingRequest(input), in: tx))
+            }
+        }
+        group.get("/clearings") { request, context in
+            let page = try request.pageRequest()
+            let status = try request.query("status", as: ClearingStatus.self)
+            return try await read.run(context) { try await $0.clearings(page, status: status) }
+        }
+        group.get("/clearings/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.clearing(try ClearingID(raw).orMissing("clearing", raw)).orMissing("clearing", raw)
+            }
+        }
+        group.get("/clearings/{id}/evidence") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { try await ClearingEvidence.load(clearing: raw, scope: $0) }
+        }
+        group.post("/clearing-files") { request, context in try await ingest(request, context) }
+        group.get("/clearing-files/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { try await $0.clearingFile(raw).orMissing("clearing_file", raw) }
+        }
+
+        group.get("/reconciliation-cases") { request, context in
+            let page = try request.pageRequest()
+            let status = try request.query("status", as: ReconciliationStatus.self)
+            return try await read.run(context) { try await $0.reconciliationCases(page, status: status) }
+        }
+        group.get("/reconciliation-cases/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.reconciliationCase(try ReconciliationCaseID(raw).orMissing("reconciliation_case", raw))
+                    .orMissing("reconciliation_case", raw)
+            }
+        }
+        group.get("/reconciliation-cases/{id}/evidence") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { try await ClearingEvidence.load(reconciliationCase: raw, scope: $0) }
+        }
+        group.post("/reconciliation-cases/{id}/assign") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.operator], input: AssignCaseInput.self) { tx, input in
+                try Reply.json(try await ReconciliationService.assign(raw, input, in: tx))
+            }
+        }
+        group.post("/reconciliation-cases/{id}/resolve") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.operator], input: ResolveCaseInput.self) { tx, input in
+                try Reply.json(try await ReconciliationService.resolve(raw, input, in: tx))
+            }
+        }
+
+        group.post("/settlements") { request, context in
+            try await write.run(request, context, roles: [.network, .operator], input: SettlementInput.self) { tx, input in
+                try Reply.json(try await SettlementService.close(input, in: tx), status: .created)
+            }
+        }
+        group.get("/settlements") { request, context in
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.settlements(page) }
+        }
+        group.get("/settlements/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { try await SettlementDetail.load(raw, scope: $0) }
+        }
+
+        group.get("/transactions") { request, context in
+            let page = try request.pageRequest()
+            let card = try request.uri.queryParameters.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
+            return try await read.run(context) { try await $0.transactions(page, card: card) }
+        }
+        group.get("/transactions/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { try await TransactionDetail.load(raw, scope: $0) }
+        }
+    }
+
+    /// Which line results the answer lists: every line, or only those that were not a clean match.
+    enum LineDetail: String, CaseIterable {
+        case all, exceptions, none
+    }
+
+    /// `POST /clearing-files?file_id=F`: the CSV is read as it arrives and each record posted as its
+    /// own unit; line results are spooled to disk and streamed back once the body is read, so
+    /// neither side holds the file, and the client is never asked to read while it still sends.
+    func ingest(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let principal = try context.require([.network])
+        let query = request.uri.queryParameters
+        guard let fileID = query.get("file_id") else { throw DomainError.parameterMissing("file_id") }
+        let detail = try request.query("lines", as: LineDetail.self) ?? .all
+        guard let type = request.headers[.contentType], type.lowercased().hasPrefix("text/csv") else {
+            throw DomainError(.unsupportedMediaType, code: "unsupported_media_type",
+                              message: "Send the clearing file as text/csv (got \(request.headers[.contentType] ?? "no Content-Type")).")
+        }
+        let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
+        let ingest = try ClearingFileIngest(store: write.store, scope: scope, fileID: fileID)
+        let spool = try SpoolFile()
+        var first = true
+        let summary = try await ingest.run(request.body.map { Array($0.readableBytesView) }) { line in
+            switch detail {
+            case .none: return
+            case .exceptions where line.result == .matched: return
+            default: break
+            }
+            try spool.append((first ? [] : [UInt8(ascii: ",")]) + line.json.serialized)
+            first = false
+        }
+        // The summary without its closing brace: the lines follow inside the same object.
+        let head = try ZentraJSON.encode(summary).dropLast() + Array(",\"lines\":[".utf8)
+        let tail = Array("]}".utf8)
+        let body = ResponseBody(contentLength: head.count + spool.size + tail.count) { writer in
+            try await writer.write(ByteBuffer(bytes: head))
+            try await spool.stream(to: &writer)
+            try await writer.write(ByteBuffer(bytes: tail))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
+    }
+}

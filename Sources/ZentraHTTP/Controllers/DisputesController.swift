@@ -1,0 +1,54 @@
+import Hummingbird
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// Disputes on cleared transactions: opened, submitted and withdrawn by the developer's side, the
+/// network's outcome entered by an operator.
+struct DisputesController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("/disputes") { request, context in
+            try await write.run(request, context, roles: [.developer, .operator], input: OpenDisputeInput.self) { tx, input in
+                try Reply.json(try await DisputeService.open(input, in: tx), status: .created)
+            }
+        }
+        group.get("/disputes") { request, context in
+            let page = try request.pageRequest()
+            let transaction = try request.uri.queryParameters.get("transaction").map { raw in
+                try TransactionID(raw).orMissing("transaction", raw, param: "transaction")
+            }
+            return try await read.run(context) { try await $0.disputes(page, transaction: transaction) }
+        }
+        group.get("/disputes/{id}") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.dispute(try DisputeID(raw).orMissing("dispute", raw)).orMissing("dispute", raw)
+            }
+        }
+        group.get("/disputes/{id}/evidence") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { try await DisputeEvidence.load(raw, scope: $0) }
+        }
+        group.post("/disputes/{id}/submit") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.developer, .operator], input: SubmitDisputeInput.self) { tx, input in
+                try Reply.json(try await DisputeService.submit(raw, input, in: tx))
+            }
+        }
+        group.post("/disputes/{id}/withdraw") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.developer, .operator], input: WithdrawDisputeInput.self) { tx, input in
+                try Reply.json(try await DisputeService.withdraw(raw, input, in: tx))
+            }
+        }
+        group.post("/disputes/{id}/resolve") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.operator], input: DisputeOutcomeInput.self) { tx, input in
+                try Reply.json(try await DisputeService.resolve(raw, input, in: tx))
+            }
+        }
+    }
+}

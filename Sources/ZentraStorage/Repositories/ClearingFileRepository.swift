@@ -1,0 +1,43 @@
+import ZentraCore
+
+/// Clearing files by the network's `file_id`: one run at a time per file, and what the last run counted.
+extension WriteTransaction {
+    /// Starts a run of the file: answers how many runs it has had (this one included) and the
+    /// digest of the last completed run, or nil while another run is in progress. A run that has
+    /// not been heard of since `staleBefore` (its server died) is taken over.
+    public func claimClearingFile(_ fileID: String, staleBefore: Timestamp) async throws -> (runs: Int64, previousDigest: String?)? {
+        guard let row = try await sql.queryOne("""
+            INSERT INTO clearing_files (tenant_id, file_id, status, runs, created_at, updated_at)
+            VALUES (\(tenant), \(fileID), 'processing', 1, \(now), \(now))
+            ON CONFLICT (tenant_id, file_id) DO UPDATE SET status = 'processing', runs = clearing_files.runs + 1, updated_at = excluded.updated_at
+            WHERE clearing_files.status = 'completed' OR clearing_files.updated_at < \(staleBefore)
+            RETURNING runs, digest
+            """) else { return nil }
+        return (try row.int("runs"), try row.optionalString("digest"))
+    }
+
+    public func completeClearingFile(_ summary: ClearingFileSummary) async throws {
+        try await sql.execute("""
+            UPDATE clearing_files SET status = 'completed', digest = \(summary.sha256), data = \(try ZentraJSON.encodeString(summary)),
+                   updated_at = \(now)
+            WHERE tenant_id = \(tenant) AND file_id = \(summary.fileId)
+            """)
+    }
+
+    /// Gives a run up (the database failed under it) so that the file can be sent again at once.
+    public func abandonClearingFile(_ fileID: String) async throws {
+        try await sql.execute("""
+            UPDATE clearing_files SET status = 'completed', updated_at = \(now)
+            WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = 'processing'
+            """)
+    }
+}
+
+extension TenantScope {
+    /// The last completed run of the file, if any.
+    public func clearingFile(_ fileID: String) async throws -> ClearingFileSummary? {
+        guard let row = try await sql.queryOne("SELECT data FROM clearing_files WHERE tenant_id = \(tenant) AND file_id = \(fileID)"),
+              try row.optionalString("data") != nil else { return nil }
+        return try row.json("data")
+    }
+}
