@@ -108,8 +108,9 @@ public enum ClearingService {
             authorizedMinor: held, deltaMinor: plan.deltaMinor, merchant: request.merchant, transaction: transaction,
             journalEntry: entry.id, plan: Clearing.Plan(plan), reconciliationCase: caseID, fileId: request.fileID,
             fileLine: request.fileLine, settlement: nil, createdAt: tx.now)
-        try await tx.insertClearing(clearing)
-        try tx.emit("clearing.\(status.rawValue)", objectType: "clearing", objectID: id.rawValue, data: clearing)
+        let rendered = clearing.json.serialized
+        try await tx.insertClearing(clearing, json: String(decoding: rendered, as: UTF8.self))
+        tx.emit("clearing.\(status.rawValue)", objectType: "clearing", objectID: id.rawValue, rendered: rendered)
         tx.audit("clearing.posted", objectType: "clearing", objectID: id.rawValue, context: .object([
             "clearing_id": .string(request.clearingID), "status": .string(status.rawValue), "match_method": .string(method.rawValue),
             "authorization": authorization.map { .string($0.id.rawValue) } ?? .null, "amount_minor": .int(request.amount.minor),
@@ -125,8 +126,9 @@ public enum ClearingService {
                 authorization: authorization?.id, transaction: transaction, card: card.id, amountMinor: request.amount.minor,
                 authorizedMinor: held, deltaMinor: plan.deltaMinor, currency: request.amount.currency, ledgerEntries: entries + [entry.id],
                 owner: nil, resolution: nil, note: nil, resolvedBy: nil, resolvedAt: nil, createdAt: tx.now, updatedAt: tx.now)
-            try await tx.insertReconciliationCase(opened)
-            try tx.emit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, data: opened)
+            let renderedCase = opened.json.serialized
+            try await tx.insertReconciliationCase(opened, json: String(decoding: renderedCase, as: UTF8.self))
+            tx.emit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, rendered: renderedCase)
             tx.audit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, context: .object([
                 "clearing": .string(id.rawValue), "kind": .string(opened.kind.rawValue), "delta_minor": .int(plan.deltaMinor),
             ]))

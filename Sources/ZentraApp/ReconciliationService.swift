@@ -43,8 +43,9 @@ public enum ReconciliationService {
     static func save(_ reconciliation: ReconciliationCase, event: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
         var reconciliation = reconciliation
         reconciliation.updatedAt = tx.now
-        try await tx.updateReconciliationCase(reconciliation)
-        try tx.emit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, data: reconciliation)
+        let rendered = reconciliation.json.serialized
+        try await tx.updateReconciliationCase(reconciliation, json: String(decoding: rendered, as: UTF8.self))
+        tx.emit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, rendered: rendered)
         tx.audit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, context: .object([
             "status": .string(reconciliation.status.rawValue), "owner": reconciliation.owner.map { .string($0) } ?? .null,
             "resolution": reconciliation.resolution.map { .string($0.rawValue) } ?? .null,

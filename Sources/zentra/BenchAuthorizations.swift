@@ -36,7 +36,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
         let key = try loadCardDataKey(file: cardDataKeyFile)
         let count = cards
         let setupStart = ContinuousClock.now
-        let (networkKey, cardIDs) = try await withStore(try database.url()) { store in
+        let (_, networkKey, cardIDs) = try await withStore(try database.url()) { store in
             try await BenchFixtures.fundedCards(count, store: store, vault: CardVault(key: key))
         }
         print("setup: \(count) funded cards in \(String(format: "%.1f", (ContinuousClock.now - setupStart).seconds)) s")
@@ -166,7 +166,7 @@ enum BenchFixtures {
         try ZentraJSON.decoder().decode(T.self, from: Data(json.utf8))
     }
 
-    static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> (networkKey: String, cards: [String]) {
+    static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> (tenant: TenantID, networkKey: String, cards: [String]) {
         let (tenant, _) = try await TenantRepository.createTenant(name: "bench", store: store)
         let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
         let networkKey = try await store.write(scope) { tx in try await tx.createAPIKey(role: .network, name: "bench network").apiKey }
@@ -196,6 +196,6 @@ enum BenchFixtures {
                 return made
             }
         }
-        return (networkKey, cards)
+        return (tenant.id, networkKey, cards)
     }
 }

@@ -45,14 +45,14 @@ public enum ClearingMatching {
         }
     }
 
-    /// Whether `cleared` is within the tolerance of `held`. Overflow-safe for any Int64 amounts.
+    /// Whether `cleared` is within the tolerance of `held`: |cleared - held| * 100 <= held * tolerance,
+    /// compared in full width so that no amount overflows.
     public static func withinTolerance(held: Int64, cleared: Int64) -> Bool {
-        guard held > 0 else { return false }
+        guard held > 0, cleared > 0 else { return false }
         let difference = held.magnitude > cleared.magnitude ? held.magnitude - cleared.magnitude : cleared.magnitude - held.magnitude
-        let (scaled, overflow) = difference.multipliedReportingOverflow(by: 100)
-        let (bound, boundOverflow) = held.magnitude.multipliedReportingOverflow(by: UInt64(tolerance_percent))
-        if boundOverflow { return true }
-        return !overflow && scaled <= bound
+        let scaled = difference.multipliedFullWidth(by: 100)
+        let bound = held.magnitude.multipliedFullWidth(by: UInt64(tolerance_percent))
+        return (scaled.high, scaled.low) <= (bound.high, bound.low)
     }
 
     /// The candidate closest in amount within the tolerance and window; ties go to the oldest hold.

@@ -11,12 +11,13 @@ extension WriteTransaction {
             .map(decodeClearing)
     }
 
-    public func insertClearing(_ c: Clearing) async throws {
+    /// - Parameter json: the clearing rendered once, for this row and its event.
+    public func insertClearing(_ c: Clearing, json: String) async throws {
         try await sql.execute("""
             INSERT INTO clearings (id, tenant_id, clearing_id, card_id, authorization_id, transaction_id, status, amount_minor, currency,
                                    data, created_at)
             VALUES (\(c.id), \(tenant), \(c.clearingId), \(c.card), \(c.authorization), \(c.transaction), \(c.status.rawValue),
-                    \(c.amountMinor), \(c.currency), \(try ZentraJSON.encodeString(c)), \(c.createdAt))
+                    \(c.amountMinor), \(c.currency), \(json), \(c.createdAt))
             """)
     }
 
@@ -51,18 +52,18 @@ extension WriteTransaction {
     public func insertTransaction(_ t: CardTransaction) async throws {
         try await sql.execute("""
             INSERT INTO transactions (id, tenant_id, card_id, authorization_id, currency, data, created_at)
-            VALUES (\(t.id), \(tenant), \(t.card), \(t.authorization), \(t.currency), \(try ZentraJSON.encodeString(t)), \(t.createdAt))
+            VALUES (\(t.id), \(tenant), \(t.card), \(t.authorization), \(t.currency), \(t.json.serializedString), \(t.createdAt))
             """)
     }
 
     public func updateTransaction(_ t: CardTransaction) async throws {
-        try await sql.execute("UPDATE transactions SET data = \(try ZentraJSON.encodeString(t)) WHERE tenant_id = \(tenant) AND id = \(t.id)")
+        try await sql.execute("UPDATE transactions SET data = \(t.json.serializedString) WHERE tenant_id = \(tenant) AND id = \(t.id)")
     }
 
-    public func insertReconciliationCase(_ c: ReconciliationCase) async throws {
+    public func insertReconciliationCase(_ c: ReconciliationCase, json: String) async throws {
         try await sql.execute("""
             INSERT INTO reconciliation_cases (id, tenant_id, clearing_id, status, data, created_at)
-            VALUES (\(c.id), \(tenant), \(c.clearing), \(c.status.rawValue), \(try ZentraJSON.encodeString(c)), \(c.createdAt))
+            VALUES (\(c.id), \(tenant), \(c.clearing), \(c.status.rawValue), \(json), \(c.createdAt))
             """)
     }
 
@@ -71,9 +72,9 @@ extension WriteTransaction {
             .map { try $0.json("data") }
     }
 
-    public func updateReconciliationCase(_ c: ReconciliationCase) async throws {
+    public func updateReconciliationCase(_ c: ReconciliationCase, json: String) async throws {
         try await sql.execute("""
-            UPDATE reconciliation_cases SET status = \(c.status.rawValue), data = \(try ZentraJSON.encodeString(c))
+            UPDATE reconciliation_cases SET status = \(c.status.rawValue), data = \(json)
             WHERE tenant_id = \(tenant) AND id = \(c.id)
             """)
     }
