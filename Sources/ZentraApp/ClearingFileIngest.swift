@@ -16,6 +16,11 @@ public struct ClearingFileLine: Sendable {
     public let code: String?
     public let reason: String?
 
+    func with(clearingID: String?) -> ClearingFileLine {
+        ClearingFileLine(line: line, clearingID: clearingID, result: result, clearing: clearing, reconciliationCase: reconciliationCase,
+                         code: code, reason: reason)
+    }
+
     public var json: JSONValue {
         var fields: [String: JSONValue] = ["line": .int(line), "result": .string(result.rawValue)]
         if let clearingID { fields["clearing_id"] = .string(clearingID) }
@@ -27,9 +32,9 @@ public struct ClearingFileLine: Sendable {
     }
 }
 
-/// Ingests a CSV clearing file as it streams in. Each record is its own unit of work through
-/// `ClearingService.clear`, so one bad line is reported (line number and reason) and the others go
-/// on; records are run `window` at a time, which lets SQLite's group commit put many in one commit.
+/// Ingests a CSV clearing file as it streams in. Each record is its own part of a unit of work
+/// through `ClearingService.clear`, so one bad line is reported (line number and reason) and the
+/// others go on; `window` records share one unit of work and one commit.
 /// Memory stays flat: the parser holds one record, and line results go to `onLine` as they are known.
 public struct ClearingFileIngest: Sendable {
     public static let columns = ["clearing_id", "authorization", "network_reference", "card", "amount_minor", "currency",
@@ -46,8 +51,7 @@ public struct ClearingFileIngest: Sendable {
         self.store = store
         self.scope = scope
         self.fileID = try Validate.text(fileID, "file_id", max: 128)
-        // SQLite commits a window in one or two transactions; PostgreSQL runs it on the pool's connections.
-        self.window = store.engine.dialect == .sqlite ? 256 : 16
+        self.window = 256
     }
 
     public func run<Chunks: AsyncSequence>(_ chunks: Chunks, onLine: (ClearingFileLine) throws -> Void) async throws -> ClearingFileSummary
@@ -131,51 +135,67 @@ public struct ClearingFileIngest: Sendable {
         return index
     }
 
-    /// Runs a window of records concurrently, answering their results in file order.
+    /// Runs a window of records in one unit of work, each record a part of it that fails alone
+    /// (`WriteTransaction.part`), so the window costs one commit and one pass over the tenant's
+    /// event and audit head. A lost race (deadlock, serialization) runs the whole window again.
     func runWindow(_ records: [CSVStreamParser.Record], header: [String: Int]) async throws -> [ClearingFileLine] {
-        try await withThrowingTaskGroup(of: (Int, ClearingFileLine).self) { group in
-            for (index, record) in records.enumerated() {
-                group.addTask { (index, try await run(record, header: header)) }
+        var lines = [ClearingFileLine?](repeating: nil, count: records.count)
+        var requests: [(Int, ClearingRequest)] = []
+        for (index, record) in records.enumerated() {
+            do {
+                requests.append((index, try request(record, header: header)))
+            } catch let error as DomainError {
+                lines[index] = failed(record, error)
             }
-            var results = [ClearingFileLine?](repeating: nil, count: records.count)
-            for try await (index, line) in group { results[index] = line }
-            return results.compactMap { $0 }
         }
+        let (fileRecords, checked) = (records, requests)
+        let posted = try await store.write(scope) { tx in
+            var answers: [(Int, ClearingFileLine)] = []
+            for (index, request) in checked {
+                do {
+                    let outcome = try await tx.part { try await ClearingService.clear(request, in: tx) }
+                    let clearing = outcome.value
+                    let result: ClearingFileLine.Result = switch outcome {
+                    case .existing: .duplicate
+                    case .created: ClearingFileLine.Result(rawValue: clearing.status.rawValue) ?? .failed
+                    }
+                    answers.append((index, ClearingFileLine(line: fileRecords[index].line, clearingID: clearing.clearingId, result: result,
+                                                            clearing: clearing.id, reconciliationCase: clearing.reconciliationCase,
+                                                            code: nil, reason: nil)))
+                } catch let error as DomainError where error.kind != .unavailable && error.kind != .internalError {
+                    answers.append((index, Self.failed(fileRecords[index], error)))
+                }
+            }
+            return answers
+        }
+        for (index, line) in posted { lines[index] = line }
+        return lines.compactMap { $0 }
     }
 
-    func run(_ record: CSVStreamParser.Record, header: [String: Int]) async throws -> ClearingFileLine {
+    /// A record read into a clearing request, or the reason it cannot be one.
+    func request(_ record: CSVStreamParser.Record, header: [String: Int]) throws -> ClearingRequest {
+        if let error = record.error { throw DomainError.invalidRequest("The line cannot be read: \(error).") }
         func field(_ name: String) -> String {
             guard let index = header[name], index < record.fields.count else { return "" }
             return record.fields[index].trimmingCharacters(in: .whitespaces)
         }
-        let clearingID = record.error == nil ? field("clearing_id") : nil
-        func failed(_ error: DomainError) -> ClearingFileLine {
-            ClearingFileLine(line: record.line, clearingID: clearingID?.isEmpty == false ? clearingID : nil, result: .failed, clearing: nil,
-                             reconciliationCase: nil, code: error.code, reason: error.param.map { "\($0): \(error.message)" } ?? error.message)
+        let amountText = field("amount_minor")
+        guard let amount = Int64(amountText) else {
+            throw DomainError.parameterInvalid("amount_minor", "'\(amountText)' is not an integer count of minor units")
         }
-        if let error = record.error { return failed(DomainError.invalidRequest("The line cannot be read: \(error).")) }
-        do {
-            let amountText = field("amount_minor")
-            guard let amount = Int64(amountText) else {
-                throw DomainError.parameterInvalid("amount_minor", "'\(amountText)' is not an integer count of minor units")
-            }
-            let input = ClearingInput(
-                clearingId: field("clearing_id"), authorization: field("authorization"), networkReference: field("network_reference"),
-                card: field("card"), amountMinor: amount, currency: field("currency"),
-                merchant: Merchant(id: field("merchant_id"), name: field("merchant_name"), mcc: field("mcc"), country: field("country")))
-            let request = try ClearingRequest(input, fileID: fileID, fileLine: record.line)
-            let outcome = try await store.write(scope) { tx in try await ClearingService.clear(request, in: tx) }
-            let clearing = outcome.value
-            let result: ClearingFileLine.Result = switch outcome {
-            case .existing: .duplicate
-            case .created: ClearingFileLine.Result(rawValue: clearing.status.rawValue) ?? .failed
-            }
-            return ClearingFileLine(line: record.line, clearingID: clearing.clearingId, result: result, clearing: clearing.id,
-                                    reconciliationCase: clearing.reconciliationCase, code: nil, reason: nil)
-        } catch let error as DomainError where error.kind != .unavailable && error.kind != .internalError {
-            return failed(error)
-        } catch StoreError.uniqueViolation(let what) {
-            return failed(DomainError(.conflict, code: "conflict", message: "The record conflicts with another one written at the same time (\(what)); send it again."))
-        }
+        let input = ClearingInput(
+            clearingId: field("clearing_id"), authorization: field("authorization"), networkReference: field("network_reference"),
+            card: field("card"), amountMinor: amount, currency: field("currency"),
+            merchant: Merchant(id: field("merchant_id"), name: field("merchant_name"), mcc: field("mcc"), country: field("country")))
+        return try ClearingRequest(input, fileID: fileID, fileLine: record.line)
+    }
+
+    func failed(_ record: CSVStreamParser.Record, _ error: DomainError) -> ClearingFileLine { Self.failed(record, error) }
+
+    static func failed(_ record: CSVStreamParser.Record, _ error: DomainError) -> ClearingFileLine {
+        let clearingID = record.error == nil ? record.fields.first.map { $0.trimmingCharacters(in: .whitespaces) } : nil
+        return ClearingFileLine(line: record.line, clearingID: nil, result: .failed, clearing: nil, reconciliationCase: nil,
+                                code: error.code, reason: error.param.map { "\($0): \(error.message)" } ?? error.message)
+            .with(clearingID: clearingID?.isEmpty == false ? clearingID : nil)
     }
 }

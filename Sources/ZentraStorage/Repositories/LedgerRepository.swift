@@ -16,8 +16,11 @@ extension WriteTransaction {
     public func systemLedgerAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID {
         precondition(purpose.isSystem, "only system purposes have one account per tenant and currency")
         let key = "\(purpose.rawValue):\(currency.code)"
+        if let cached = cachedSystemAccount(key) { return cached }
         if let row = try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \(key)") {
-            return try row.id("id")
+            let id: LedgerAccountID = try row.id("id")
+            cacheSystemAccount(key, id)
+            return id
         }
         let id: LedgerAccountID = newID()
         try await sql.execute("""
