@@ -137,7 +137,8 @@ public struct ClearingFileIngest: Sendable {
 
     /// Runs a window of records in one unit of work, each record a part of it that fails alone
     /// (`WriteTransaction.part`), so the window costs one commit and one pass over the tenant's
-    /// event and audit head. A lost race (deadlock, serialization) runs the whole window again.
+    /// event and audit head. The window's cards are locked first, in id order (one lock order with
+    /// other windows and single clearings); a lost race runs the whole window again.
     func runWindow(_ records: [CSVStreamParser.Record], header: [String: Int]) async throws -> [ClearingFileLine] {
         var lines = [ClearingFileLine?](repeating: nil, count: records.count)
         var requests: [(Int, ClearingRequest)] = []
@@ -148,8 +149,10 @@ public struct ClearingFileIngest: Sendable {
                 lines[index] = failed(record, error)
             }
         }
-        let (fileRecords, checked) = (records, requests)
+        let (fileRecords, checked, fileID) = (records, requests, fileID)
         let posted = try await store.write(scope) { tx in
+            try await tx.touchClearingFile(fileID)
+            try await tx.lockCards(checked.map(\.1.card))
             var answers: [(Int, ClearingFileLine)] = []
             for (index, request) in checked {
                 do {

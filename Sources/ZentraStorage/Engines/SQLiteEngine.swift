@@ -148,16 +148,25 @@ public final class SQLiteEngine: DatabaseEngine {
             let (text, binds) = sql.render(.sqlite)
             try mapErrors {
                 try pool.writeWithoutTransaction { db in
-                    try db.cachedStatement(sql: text).execute(arguments: SQLiteEngine.arguments(binds))
+                    try SQLiteEngine.statement(db, text, binds).execute(arguments: SQLiteEngine.arguments(binds))
                 }
             }
         }
     }
 
     /// Statements are prepared once per connection and reused: the same few dozen statements run
-    /// on every unit of work, and compiling them each time cost about a tenth of a deposit.
+    /// on every unit of work, and compiling them each time cost about a tenth of a deposit. A
+    /// statement with many parameters is a multi-row insert or a long `IN` list whose text changes
+    /// with its row count (a clearing file's window writes hundreds of events at once): kept, every
+    /// count would stay prepared for the connection's life, so those are prepared each time.
+    static func statement(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> Statement {
+        binds.count <= cachedParameters_max ? try db.cachedStatement(sql: text) : try db.makeStatement(sql: text)
+    }
+
+    static let cachedParameters_max = 64
+
     static func fetch(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try Row.fetchAll(try db.cachedStatement(sql: text), arguments: arguments(binds)).map { row in
+        try Row.fetchAll(try statement(db, text, binds), arguments: arguments(binds)).map { row in
             var values: [String: SQLValue] = [:]
             for (column, value) in row {
                 switch value.storage {

@@ -82,6 +82,16 @@ extension WriteTransaction {
         return try decodeCard(row)
     }
 
+    /// Locks several cards with their ledger rows, in id order, before a unit of work that touches
+    /// them one by one in another order (a window of a clearing file): two such units, or one and a
+    /// single clearing, then always meet in the same order and cannot deadlock. SQLite has one
+    /// writer and no row locks, so there is nothing to do there.
+    public func lockCards(_ ids: [CardID]) async throws {
+        guard sql.dialect == .postgres, !ids.isEmpty else { return }
+        _ = try await sql.query("SELECT c.id FROM \(raw: Self.cardJoins) WHERE c.tenant_id = \(tenant) AND c.id IN ("
+            + SQL.joined(Set(ids).sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY c.id" + SQL.forUpdate(of: "c, la, lr"))
+    }
+
     /// Writes what may change on a card: status, controls, geofence.
     public func updateCard(_ card: Card) async throws {
         try await sql.execute("""

@@ -16,6 +16,13 @@ extension WriteTransaction {
         return (try row.int("runs"), try row.optionalString("digest"))
     }
 
+    /// Tells other servers this run is alive (a run not heard of for a while is taken over).
+    public func touchClearingFile(_ fileID: String) async throws {
+        try await sql.execute("""
+            UPDATE clearing_files SET updated_at = \(now) WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = 'processing'
+            """)
+    }
+
     public func completeClearingFile(_ summary: ClearingFileSummary) async throws {
         try await sql.execute("""
             UPDATE clearing_files SET status = 'completed', digest = \(summary.sha256), data = \(try ZentraJSON.encodeString(summary)),
