@@ -34,6 +34,10 @@ public final class SQLiteEngine: DatabaseEngine {
             // the commit that happens to cross the threshold; this is only the backstop.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 20000")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // Savepoints (one per unit of a group commit, one per record of a clearing file) keep
+            // each page's first content in a sub-journal; in memory, not a temporary file written
+            // with a system call per page (perf: a quarter of a clearing file's time).
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.maximumReaders = maximumReaders
         do {
