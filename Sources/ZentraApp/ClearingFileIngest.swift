@@ -16,11 +16,6 @@ public struct ClearingFileLine: Sendable {
     public let code: String?
     public let reason: String?
 
-    func with(clearingID: String?) -> ClearingFileLine {
-        ClearingFileLine(line: line, clearingID: clearingID, result: result, clearing: clearing, reconciliationCase: reconciliationCase,
-                         code: code, reason: reason)
-    }
-
     public var json: JSONValue {
         var fields: [String: JSONValue] = ["line": .int(line), "result": .string(result.rawValue)]
         if let clearingID { fields["clearing_id"] = .string(clearingID) }
@@ -91,7 +86,7 @@ public struct ClearingFileIngest: Sendable {
             var headerError: DomainError?
             let take = { (record: CSVStreamParser.Record) in
                 guard header != nil else {
-                    do { header = try Self.header(record) } catch let error as DomainError { headerError = error } catch {}
+                    do throws(DomainError) { header = try Self.header(record) } catch { headerError = error }
                     return
                 }
                 pending.append(record)
@@ -122,7 +117,7 @@ public struct ClearingFileIngest: Sendable {
     }
 
     /// The header row names the columns; their order is free, every one is required, others are ignored.
-    static func header(_ record: CSVStreamParser.Record) throws -> [String: Int] {
+    static func header(_ record: CSVStreamParser.Record) throws(DomainError) -> [String: Int] {
         if let error = record.error { throw DomainError.invalidRequest("The header row cannot be read: \(error).") }
         var index: [String: Int] = [:]
         for (position, name) in record.fields.enumerated() {
@@ -146,7 +141,7 @@ public struct ClearingFileIngest: Sendable {
             do {
                 requests.append((index, try request(record, header: header)))
             } catch let error as DomainError {
-                lines[index] = failed(record, error)
+                lines[index] = Self.failed(record, header: header, error)
             }
         }
         let (fileRecords, checked, fileID) = (records, requests, fileID)
@@ -166,7 +161,7 @@ public struct ClearingFileIngest: Sendable {
                                                             clearing: clearing.id, reconciliationCase: clearing.reconciliationCase,
                                                             code: nil, reason: nil)))
                 } catch let error as DomainError where error.kind != .unavailable && error.kind != .internalError {
-                    answers.append((index, Self.failed(fileRecords[index], error)))
+                    answers.append((index, Self.failed(fileRecords[index], header: header, error)))
                 }
             }
             return answers
@@ -193,12 +188,11 @@ public struct ClearingFileIngest: Sendable {
         return try ClearingRequest(input, fileID: fileID, fileLine: record.line)
     }
 
-    func failed(_ record: CSVStreamParser.Record, _ error: DomainError) -> ClearingFileLine { Self.failed(record, error) }
-
-    static func failed(_ record: CSVStreamParser.Record, _ error: DomainError) -> ClearingFileLine {
-        let clearingID = record.error == nil ? record.fields.first.map { $0.trimmingCharacters(in: .whitespaces) } : nil
-        return ClearingFileLine(line: record.line, clearingID: nil, result: .failed, clearing: nil, reconciliationCase: nil,
-                                code: error.code, reason: error.param.map { "\($0): \(error.message)" } ?? error.message)
-            .with(clearingID: clearingID?.isEmpty == false ? clearingID : nil)
+    /// A line that posted nothing, with its `clearing_id` when the line could be read that far.
+    static func failed(_ record: CSVStreamParser.Record, header: [String: Int], _ error: DomainError) -> ClearingFileLine {
+        let clearingID = header["clearing_id"].flatMap { $0 < record.fields.count ? record.fields[$0].trimmingCharacters(in: .whitespaces) : nil }
+        return ClearingFileLine(line: record.line, clearingID: clearingID?.isEmpty == false ? clearingID : nil, result: .failed, clearing: nil,
+                                reconciliationCase: nil, code: error.code,
+                                reason: error.param.map { "\($0): \(error.message)" } ?? error.message)
     }
 }

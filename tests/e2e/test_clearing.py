@@ -69,3 +69,42 @@ def test_streamed_clearing_file_and_ledger_verify(tmp_path, sqlite_url):
     assert broken.returncode == 1
     report = json.loads(broken.stdout)
     assert report["ok"] is False and len(report["tenants"][0]["account_mismatches"]) == 1
+
+
+def test_concurrent_files_and_clearings_on_two_servers_never_deadlock_or_double_post(postgres):
+    """Two servers on one PostgreSQL ingest two files over the same cards in opposite orders while
+    single clearings run on those cards: every record is posted once, nothing answers 5xx, and the
+    ledger checks out."""
+    from concurrent.futures import ThreadPoolExecutor
+    first, second = Server(postgres.url), Server(postgres.url)
+    try:
+        admin = json.loads(zentra("tenant", "create", "acme", "--database", postgres.url).stdout)["api_key"]
+        network = call(first.port, "POST", "/api-keys", {"role": "network"}, admin)[2]["api_key"]
+        program = call(first.port, "POST", "/card-programs", {"name": "Plain", "currency": "USD", "bin": "424242"}, admin)[2]
+        cards = [funded_card(first.port, admin, program["id"], 1_000_000) for _ in range(6)]
+        forward = [f"a-{i},,,{cards[i % 6]},{100 + i},USD,m1,Shop,5411,US" for i in range(300)]
+        backward = [f"b-{i},,,{cards[5 - i % 6]},{100 + i},USD,m1,Shop,5411,US" for i in range(300)]
+
+        def single(i):
+            return call((first, second)[i % 2].port, "POST", "/clearings", {
+                "clearing_id": f"s-{i}", "card": cards[i % 6], "amount_minor": 50, "currency": "USD",
+                "merchant": {"id": "m1", "name": "Shop", "mcc": "5411", "country": "US"}}, network)[0]
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            files = [pool.submit(send_file, first.port, network, "F-a", forward, "&lines=none"),
+                     pool.submit(send_file, second.port, network, "F-b", backward, "&lines=none")]
+            singles = list(pool.map(single, range(60)))
+        for future in files:
+            status, run = future.result()
+            assert status == 200, run
+            assert run["counts"]["unmatched"] == 300 and run["counts"]["failed"] == 0, run["counts"]
+        assert singles == [201] * 60
+        listed = call(first.port, "GET", "/clearings?limit=1", key=admin)[2]
+        assert listed["has_more"] is True
+        spent = sum(100 + i for i in range(300)) * 2 + 50 * 60
+        available = sum(call(second.port, "GET", f"/cards/{card}", key=admin)[2]["available_minor"] for card in cards)
+        assert available == 6 * 1_000_000 - spent
+        assert json.loads(zentra("ledger", "verify", "--database", postgres.url).stdout)["ok"] is True
+    finally:
+        first.stop()
+        second.stop()

@@ -152,13 +152,11 @@ extension TenantScope {
 
     /// Every clearing of a transaction, or of a settlement batch, oldest first.
     public func clearings(transaction: TransactionID) async throws -> [Clearing] {
-        try await sql.query("SELECT data, settlement_id FROM clearings WHERE tenant_id = \(tenant) AND transaction_id = \(transaction) ORDER BY created_at, id")
-            .map(decodeClearing)
+        try await all("clearings", where: "transaction_id", is: transaction.rawValue, decode: decodeClearing)
     }
 
     public func clearings(settlement: SettlementID) async throws -> [Clearing] {
-        try await sql.query("SELECT data, settlement_id FROM clearings WHERE tenant_id = \(tenant) AND settlement_id = \(settlement) ORDER BY created_at, id")
-            .map(decodeClearing)
+        try await all("clearings", where: "settlement_id", is: settlement.rawValue, decode: decodeClearing)
     }
 
     public func transaction(_ id: TransactionID) async throws -> CardTransaction? {
@@ -197,13 +195,18 @@ extension TenantScope {
     }
 
     public func disputes(transaction: TransactionID) async throws -> [Dispute] {
-        try await sql.query("SELECT data, settlement_id FROM disputes WHERE tenant_id = \(tenant) AND transaction_id = \(transaction) ORDER BY created_at, id")
-            .map(decodeDispute)
+        try await all("disputes", where: "transaction_id", is: transaction.rawValue, decode: decodeDispute)
     }
 
     public func disputes(settlement: SettlementID) async throws -> [Dispute] {
-        try await sql.query("SELECT data, settlement_id FROM disputes WHERE tenant_id = \(tenant) AND settlement_id = \(settlement) ORDER BY created_at, id")
-            .map(decodeDispute)
+        try await all("disputes", where: "settlement_id", is: settlement.rawValue, decode: decodeDispute)
+    }
+
+    /// Every row of `table` whose `column` is `value`, oldest first (`table` and `column` are code).
+    private func all<T>(_ table: String, where column: String, is value: String, decode: (SQLRow) throws -> T) async throws -> [T] {
+        try await sql.query("""
+            SELECT data, settlement_id FROM \(raw: table) WHERE tenant_id = \(tenant) AND \(raw: column) = \(value) ORDER BY created_at, id
+            """).map(decode)
     }
 
     func decodeClearing(_ row: SQLRow) throws -> Clearing {
