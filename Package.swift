@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

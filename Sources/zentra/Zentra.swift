@@ -12,7 +12,7 @@ struct Zentra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zentra",
         abstract: "Self-hostable card issuing: API, ledger, events and audit in one process.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, BenchCommand.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, EvidenceCommand.self, BenchCommand.self])
 }
 
 /// `--database`, falling back to `ZENTRA_DATABASE_URL`, then to the embedded SQLite file.
@@ -118,6 +118,34 @@ struct LedgerCommand: AsyncParsableCommand {
     }
 }
 
+/// `--evidence-key-file`, unless `ZENTRA_EVIDENCE_SIGNING_KEYS` gives the ring.
+struct EvidenceKeyOption: ParsableArguments {
+    @Option(help: "Evidence signing keys (Ed25519), created (0600) on first start unless ZENTRA_EVIDENCE_SIGNING_KEYS is set.")
+    var evidenceKeyFile = "./zentra-evidence.keys"
+
+    func load() throws -> EvidenceKeyRing {
+        if let keys = ProcessInfo.processInfo.environment["ZENTRA_EVIDENCE_SIGNING_KEYS"] { return try EvidenceKeyRing(text: keys) }
+        return try EvidenceKeyRing.loadOrCreate(file: evidenceKeyFile)
+    }
+}
+
+struct EvidenceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "evidence", abstract: "Evidence signing keys.", subcommands: [RotateKey.self])
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Add a new signing key to the key file; it signs from the next start, and the older keys stay published.")
+        @Option(help: "The evidence key file.") var evidenceKeyFile = "./zentra-evidence.keys"
+
+        func run() async throws {
+            let ring = try EvidenceKeyRing.loadOrCreate(file: evidenceKeyFile).rotated()
+            try ring.write(to: evidenceKeyFile)
+            try printJSON(["signing_key": ring.current.id, "keys": String(ring.keys.count)])
+        }
+    }
+}
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the API (migrations run first).")
 
@@ -125,6 +153,7 @@ struct Serve: AsyncParsableCommand {
     @Option var port = 8080
     @Option(help: "Card data key file, created (0600) on first start unless ZENTRA_CARD_DATA_KEY is set.")
     var cardDataKeyFile = "./zentra-card-data.key"
+    @OptionGroup var evidenceKeys: EvidenceKeyOption
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
@@ -139,7 +168,8 @@ struct Serve: AsyncParsableCommand {
         do {
             let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
             let configuration = AppConfiguration(
-                host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey)
+                host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey,
+                evidenceKeys: try evidenceKeys.load())
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

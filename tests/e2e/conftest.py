@@ -61,6 +61,8 @@ class Server:
         # One card-data key per database, as every process of a deployment shares one.
         key_file = Path(tempfile.gettempdir()) / f"zentra-e2e-card-{hashlib.sha256(database.encode()).hexdigest()[:16]}.key"
         arguments = list(extra) or ["--card-data-key-file", str(key_file)]
+        if "--evidence-key-file" not in arguments:
+            arguments += ["--evidence-key-file", str(key_file) + ".evidence"]
         self.process = subprocess.Popen(
             [str(BINARY), "serve", "--port", str(self.port), "--database", database, *arguments],
             stdout=self.log, stderr=subprocess.STDOUT)

@@ -21,14 +21,18 @@ public struct AppConfiguration: Sendable {
     public var outboundURLPolicy: OutboundURLPolicy
     /// Protects PAN and CVV at rest; every process of a deployment needs the same one.
     public var cardDataKey: CardDataKey
+    /// Signs evidence packets; every process of a deployment needs the same ring.
+    public var evidenceKeys: EvidenceKeyRing
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL = .sqlite(path: "./zentra.sqlite"),
         bodyLimit_bytes: Int = AppConfiguration.defaultBodyLimit_bytes,
         idempotencyRetention_seconds: Int64 = 24 * 3600, idempotencyLease_seconds: Int64 = 60,
-        outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy(), cardDataKey: CardDataKey = .random()
+        outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy(), cardDataKey: CardDataKey = .random(),
+        evidenceKeys: EvidenceKeyRing = .random()
     ) {
         self.cardDataKey = cardDataKey
+        self.evidenceKeys = evidenceKeys
         self.outboundURLPolicy = outboundURLPolicy
         self.host = host
         self.port = port

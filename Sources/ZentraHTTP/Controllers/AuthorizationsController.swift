@@ -38,7 +38,7 @@ struct AuthorizationsController {
         }
         group.get("/authorizations/{id}/evidence") { _, context in
             let raw = try context.pathID()
-            return try await read.run(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
+            return try await read.evidence(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
         }
         group.post("/authorizations/{id}/review") { request, context in
             let raw = try context.pathID()

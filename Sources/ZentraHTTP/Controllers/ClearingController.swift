@@ -30,7 +30,7 @@ struct ClearingController {
         }
         group.get("/clearings/{id}/evidence") { _, context in
             let raw = try context.pathID()
-            return try await read.run(context) { try await ClearingEvidence.load(clearing: raw, scope: $0) }
+            return try await read.evidence(context) { try await ClearingEvidence.load(clearing: raw, scope: $0) }
         }
         group.post("/clearing-files") { request, context in try await ingest(request, context) }
         group.get("/clearing-files/{id}") { _, context in
@@ -52,7 +52,7 @@ struct ClearingController {
         }
         group.get("/reconciliation-cases/{id}/evidence") { _, context in
             let raw = try context.pathID()
-            return try await read.run(context) { try await ClearingEvidence.load(reconciliationCase: raw, scope: $0) }
+            return try await read.evidence(context) { try await ClearingEvidence.load(reconciliationCase: raw, scope: $0) }
         }
         group.post("/reconciliation-cases/{id}/assign") { request, context in
             let raw = try context.pathID()

@@ -30,7 +30,7 @@ struct DisputesController {
         }
         group.get("/disputes/{id}/evidence") { _, context in
             let raw = try context.pathID()
-            return try await read.run(context) { try await DisputeEvidence.load(raw, scope: $0) }
+            return try await read.evidence(context) { try await DisputeEvidence.load(raw, scope: $0) }
         }
         group.post("/disputes/{id}/submit") { request, context in
             let raw = try context.pathID()

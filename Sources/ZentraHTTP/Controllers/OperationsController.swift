@@ -1,9 +1,11 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ZentraApp
 import ZentraStorage
 
-/// Unauthenticated operations endpoints: liveness, readiness, metrics and the OpenAPI document.
+/// Unauthenticated operations endpoints: liveness, readiness, metrics, the OpenAPI document, and the
+/// public keys evidence packets are signed with (anyone holding a packet may check it).
 struct OperationsController {
     let services: AppServices
     let metrics: HTTPMetrics
@@ -26,6 +28,9 @@ struct OperationsController {
             Reply(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"],
                   body: metrics.exposition(pool: services.store.engine.poolUsage)).response()
         }
+        router.get("/evidence/keys") { _, _ in
+            try Reply.json(EvidenceKeys(keys: services.configuration.evidenceKeys.keys)).response()
+        }
         router.get("/openapi.yaml") { _, _ in
             Reply(status: .ok, headers: ["Content-Type": "application/yaml"], body: openAPI.yaml).response()
         }
@@ -33,4 +38,9 @@ struct OperationsController {
             Reply(status: .ok, headers: ["Content-Type": "application/json"], body: openAPI.json).response()
         }
     }
+}
+
+/// `GET /evidence/keys`: every key that has signed evidence, oldest first; the last signs now.
+struct EvidenceKeys: Encodable {
+    let keys: [EvidenceKeyRing.Key]
 }

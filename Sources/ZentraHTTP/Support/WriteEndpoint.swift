@@ -106,4 +106,15 @@ struct ReadEndpoint: Sendable {
         let value = try await services.store.read(tenant: principal.tenant, body)
         return try Reply.json(value).response()
     }
+
+    /// An evidence packet: the answer's exact bytes signed with the platform's current Ed25519 key
+    /// in `Zentra-Evidence-Signature` (keys at `GET /evidence/keys`), so it can be checked offline.
+    func evidence<T: Encodable & Sendable>(
+        _ context: AppRequestContext, _ body: @escaping @Sendable (ReadScope) async throws -> T
+    ) async throws -> Response {
+        let principal = try context.caller()
+        var reply = try Reply.json(try await services.store.read(tenant: principal.tenant, body))
+        reply.headers["Zentra-Evidence-Signature"] = try services.configuration.evidenceKeys.signatureHeader(for: reply.body)
+        return reply.response()
+    }
 }

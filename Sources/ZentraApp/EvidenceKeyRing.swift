@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+import ZentraCore
+
+/// The platform's Ed25519 keys for evidence packets. The newest key signs; every older key stays
+/// published (`GET /evidence/keys`) so that a packet signed before a rotation still verifies offline.
+///
+/// Kept as base64 Ed25519 seeds (32 bytes), one per line of a key file created (0600) on first start,
+/// or a comma-separated list in `ZENTRA_EVIDENCE_SIGNING_KEYS`; the last one signs. Every process of a
+/// deployment needs the same ring. A key's id is derived from its public key, so it never drifts.
+public struct EvidenceKeyRing: Sendable {
+    public struct Key: Sendable, Encodable {
+        public let id: String
+        public let algorithm = "ed25519"
+        /// Base64 of the 32 raw bytes of the public key.
+        public let publicKey: String
+        let seed: [UInt8]
+
+        enum CodingKeys: String, CodingKey { case id, algorithm, publicKey }
+
+        init(seed: [UInt8]) throws(DomainError) {
+            guard seed.count == 32, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
+                throw DomainError.invalidRequest("an evidence signing key must be 32 bytes (an Ed25519 seed) in base64")
+            }
+            let publicBytes = Array(key.publicKey.rawRepresentation)
+            self.seed = seed
+            self.publicKey = Data(publicBytes).base64EncodedString()
+            self.id = "ek_" + Hex.encode(Array(SHA256.hash(data: publicBytes).prefix(8)))
+        }
+    }
+
+    /// Oldest first; the last signs.
+    public let keys: [Key]
+    public var current: Key { keys[keys.count - 1] }
+
+    public init(seeds: [[UInt8]]) throws(DomainError) {
+        guard !seeds.isEmpty else { throw DomainError.invalidRequest("the evidence key ring has no key") }
+        var keys: [Key] = []
+        for seed in seeds { keys.append(try Key(seed: seed)) }
+        self.keys = keys
+    }
+
+    /// Seeds in base64, separated by commas or line breaks.
+    public init(text: String) throws(DomainError) {
+        var seeds: [[UInt8]] = []
+        for part in text.split(whereSeparator: { $0 == "," || $0.isNewline }) {
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let data = Data(base64Encoded: trimmed) else { throw DomainError.invalidRequest("an evidence signing key is not base64") }
+            seeds.append(Array(data))
+        }
+        try self.init(seeds: seeds)
+    }
+
+    public static func random() -> EvidenceKeyRing {
+        try! EvidenceKeyRing(seeds: [Self.newSeed()])
+    }
+
+    static func newSeed() -> [UInt8] { Array(Curve25519.Signing.PrivateKey().rawRepresentation) }
+
+    /// Signs the exact bytes of a packet: the value of the `Zentra-Evidence-Signature` header.
+    public func signatureHeader(for body: [UInt8]) throws -> String {
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: current.seed)
+        return "keyid=\(current.id),ed25519=\(try key.signature(for: body).base64EncodedString())"
+    }
+
+    /// Reads the key file, or creates it (0600, one new key) when it does not exist.
+    public static func loadOrCreate(file path: String) throws -> EvidenceKeyRing {
+        if FileManager.default.fileExists(atPath: path) {
+            return try EvidenceKeyRing(text: try String(contentsOfFile: path, encoding: .utf8))
+        }
+        let ring = EvidenceKeyRing.random()
+        try ring.write(to: path, creating: true)
+        return ring
+    }
+
+    /// A new signing key added after the others: what it signs from now on uses the new key, and
+    /// every packet signed before still verifies with its own.
+    public func rotated() -> EvidenceKeyRing {
+        try! EvidenceKeyRing(seeds: keys.map(\.seed) + [Self.newSeed()])
+    }
+
+    public func write(to path: String, creating: Bool = false) throws {
+        let text = keys.map { Data($0.seed).base64EncodedString() }.joined(separator: "\n") + "\n"
+        if creating {
+            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw DomainError.invalidRequest("cannot create the evidence key file at \(path)")
+            }
+        } else {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        }
+    }
+}
