@@ -22,6 +22,8 @@ public struct AuthorizationEvidence: Sendable, Encodable {
     public let timeZone: JSONValue
     public let windows: JSONValue
     public let reviewRules: JSONValue
+    /// Every input of the policy core, as it saw them (what a replay decides from).
+    public let policyInput: JSONValue
     public let hold: AuthorizationHold?
     public let adjustments: [AuthorizationAdjustment]
     public let journalEntries: [JournalEntry]
@@ -54,7 +56,21 @@ public struct AuthorizationEvidence: Sendable, Encodable {
             policy: a.policy, customerDecision: a.customerDecision, spendBefore: evidence["spend_before"] ?? .null,
             availableBeforeMinor: evidence["available_before_minor"] ?? .null, availableAfterMinor: a.availableMinor,
             timeZone: evidence["time_zone"] ?? .null, windows: evidence["windows"] ?? .null, reviewRules: evidence["review_rules"] ?? .null,
+            policyInput: evidence["policy_input"] ?? .null,
             hold: a.hold, adjustments: a.adjustments, journalEntries: entries, events: try await scope.events(about: [a.id.rawValue]),
             auditRecords: try await scope.auditRecords(about: [a.id.rawValue]), timings: evidence["timings"] ?? .null)
+    }
+}
+
+/// `GET /authorizations/{id}/replay` and `zentra replay`: the first decision decided again by the
+/// policy core from the inputs its evidence recorded, compared byte for byte with what was answered.
+public enum AuthorizationReplay {
+    public static func run(_ raw: String, scope: some TenantScope) async throws -> PolicyReplay {
+        let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
+        guard let stored = try await scope.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+        guard let inputs = stored.evidence.objectFields["policy_input"] else {
+            throw DomainError(.conflict, code: "not_replayable", message: "Authorization \(raw) was decided before its policy inputs were recorded.")
+        }
+        return try PolicyReplay(authorization: id, inputs: inputs, recorded: stored.authorization.policy)
     }
 }

@@ -131,6 +131,8 @@ public enum AuthorizationService {
             "spend_before": usage.json,
             "available_before_minor": .int(card.availableMinor),
             "review_rules": .array(context.program.reviewRules.map(\.json)),
+            // Exactly what the policy core saw: `GET /authorizations/{id}/replay` decides again from it.
+            "policy_input": input.json,
             "timings": .object([
                 "received_at": .string(request.receivedAt.description), "decided_at": .string(tx.now.description),
                 "customer_decision_latency_ms": input.customer.map { .int(Int64($0.latencyMs)) } ?? .null,

@@ -12,7 +12,7 @@ struct Zentra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zentra",
         abstract: "Self-hostable card issuing: API, ledger, events and audit in one process.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, EvidenceCommand.self, BenchCommand.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, EvidenceCommand.self, ReplayCommand.self, BenchCommand.self])
 }
 
 /// `--database`, falling back to `ZENTRA_DATABASE_URL`, then to the embedded SQLite file.
@@ -126,6 +126,24 @@ struct EvidenceKeyOption: ParsableArguments {
     func load() throws -> EvidenceKeyRing {
         if let keys = ProcessInfo.processInfo.environment["ZENTRA_EVIDENCE_SIGNING_KEYS"] { return try EvidenceKeyRing(text: keys) }
         return try EvidenceKeyRing.loadOrCreate(file: evidenceKeyFile)
+    }
+}
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Decide an authorization again from the inputs its evidence recorded; exits 1 unless the decision and rule trace are the same.")
+    @Argument(help: "auth_…") var authorization: String
+    @Option var tenant: String
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        let id = authorization
+        let replay = try await withTenant(tenant, try database.url()) { store, tenant in
+            try await store.read(tenant: tenant) { try await AuthorizationReplay.run(id, scope: $0) }
+        }
+        try printJSON(replay)
+        if !replay.agrees { throw ExitCode.failure }
     }
 }
 

@@ -176,3 +176,46 @@ enum PolicyInputs {
         #expect(try JSONValue.from(input.spend) == input.spend.json)
     }
 }
+
+/// Replay: a decision decided again from its recorded inputs, after they went through their JSON form
+/// and back (as they are stored), is the same decision with the same rule trace, byte for byte.
+@Suite struct PolicyReplayTests {
+    @Test func thousandsOfRandomDecisionsReplayIdentically() throws {
+        var g = SeededGenerator(state: 8_583)
+        let decoder = JSONDecoder()
+        func stored(_ value: JSONValue) throws -> JSONValue { try decoder.decode(JSONValue.self, from: Data(value.serialized)) }
+        var statuses: [AuthorizationStatus: Int] = [:]
+        for index in 0..<2_000 {
+            var input = PolicyInputs.random(&g)
+            if index % 2 == 0 {   // half of them on a usable card, so that approvals and reviews are replayed too
+                input.card.status = .active
+                input.card.expYear = 2030
+                input.amount = Money(minor: input.amount.minor, currency: PolicyInputs.usd)
+            }
+            input.now = Timestamp(microseconds: Int64.random(in: 1_700_000_000_000_000...1_900_000_000_000_000, using: &g))
+            if Bool.random(using: &g) {
+                input.webhookConfigured = true
+                input.customer = Bool.random(using: &g) ? nil : CustomerDecision(
+                    decision: Bool.random(using: &g) ? .approve : .decline, source: Bool.random(using: &g) ? .webhook : .fallback,
+                    latencyMs: Int.random(in: 0...2_000, using: &g), failure: Bool.random(using: &g) ? nil : "timeout")
+            }
+            let decision = AuthorizationPolicy.evaluate(input)
+            statuses[decision.status, default: 0] += 1
+            let recordedInputs = try stored(input.json)
+            #expect(try PolicyInput(json: recordedInputs) == input, "input \(index) reads back as it was")
+            let replay = try PolicyReplay(authorization: AuthorizationID(unchecked: "auth_\(index)"), inputs: recordedInputs,
+                                          recorded: try stored(decision.json))
+            #expect(replay.agrees, "decision \(index) replays to the same bytes")
+        }
+        #expect(statuses[.approved, default: 0] > 50 && statuses[.declined, default: 0] > 50, "both outcomes are replayed: \(statuses)")
+    }
+
+    @Test func aChangedRecordedDecisionDoesNotAgree() throws {
+        var g = SeededGenerator(state: 42)
+        let input = PolicyInputs.random(&g)
+        var recorded = AuthorizationPolicy.evaluate(input).json.objectFields
+        recorded["decision"] = .string(recorded["decision"]?.stringValue == "approved" ? "declined" : "approved")
+        #expect(try !PolicyReplay(authorization: AuthorizationID(unchecked: "auth_x"), inputs: input.json, recorded: .object(recorded)).agrees)
+        #expect(throws: DomainError.self) { try PolicyInput(json: .object(["card": .object([:])])) }
+    }
+}

@@ -70,3 +70,37 @@ import ZentraCore
         }
     }
 }
+
+/// `GET /authorizations/{id}/replay` decides real decisions again from their recorded inputs.
+@Suite struct ReplayTests {
+    @Test(arguments: Backend.allCases)
+    func recordedDecisionsReplayToTheSameTraceAndATamperedOneDoesNot(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let controls = #", "spend_controls": {"daily_minor": 5000, "blocked_mccs": ["gambling"]}, "review_rules": [{"type": "amount_over", "amount_minor": 3000}]"#
+            let f = try await AuthorizationFixture.make(env, program: controls, card: #", "geofence_enabled": true, "geofence_radius_km": 50"#,
+                                                        type: "physical", fund: 10_000)
+            let decisions = [
+                try await f.authorize(1_000),
+                try await f.authorize(3_500),
+                try await f.authorize(100, mcc: "7995"),
+                try await f.authorize(100, channel: "in_store", merchantLocation: #", "lat": 52.52, "lon": 13.40"#,
+                                      device: #", "device_location": {"lat": 48.85, "lon": 2.35}"#),
+                try await f.authorize(100, channel: "in_store", merchantLocation: #", "lat": 52.52, "lon": 13.40"#),
+                try await f.authorize(9_000),
+            ]
+            #expect(Set(decisions.compactMap(\.status_)) == ["approved", "review", "declined"], "\(decisions.map(\.text))")
+            for decision in decisions {
+                let replay = try await env.get("/authorizations/\(decision.id)/replay")
+                #expect(replay.status == .ok && replay.json["agrees"] as? Bool == true, "\(decision.id): \(replay.text)")
+            }
+            let evidence = try await env.get("/authorizations/\(decisions[0].id)/evidence").json
+            #expect((evidence["policy_input"] as? [String: Any])?["amount_minor"] as? Int == 1_000)
+
+            try await env.store.engine.withTransaction { sql in
+                try await sql.execute("UPDATE authorizations SET policy = replace(policy, '\"decision\":\"approved\"', '\"decision\":\"declined\"') WHERE id = \(decisions[0].id)")
+            }
+            #expect(try await env.get("/authorizations/\(decisions[0].id)/replay").json["agrees"] as? Bool == false,
+                    "a recorded decision changed after the fact no longer agrees with its inputs")
+        }
+    }
+}

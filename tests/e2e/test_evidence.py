@@ -1,5 +1,5 @@
 """Evidence packets checked offline with an independent Ed25519 implementation (pyca/cryptography),
-across `zentra evidence rotate-key` and a restart."""
+across `zentra evidence rotate-key` and a restart; `zentra replay` decides a recorded decision again."""
 import base64
 import json
 import uuid
@@ -33,7 +33,8 @@ def test_evidence_verifies_offline_before_and_after_a_key_rotation(tmp_path, sql
     arguments = ["--card-data-key-file", str(tmp_path / "card.key"), "--evidence-key-file", str(key_file)]
     server = Server(sqlite_url, extra=arguments)
     try:
-        admin = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)["api_key"]
+        created = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
+        admin = created["api_key"]
         network = call(server.port, "POST", "/api-keys", {"role": "network"}, admin)[2]["api_key"]
         program = call(server.port, "POST", "/card-programs", {"name": "Plain", "currency": "USD", "bin": "424242"}, admin)[2]
         card = funded_card(server.port, admin, program["id"], 10_000)
@@ -45,6 +46,8 @@ def test_evidence_verifies_offline_before_and_after_a_key_rotation(tmp_path, sql
     finally:
         assert server.stop() == 0
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    replayed = zentra("replay", decided["id"], "--tenant", created["tenant"], "--database", sqlite_url)
+    assert json.loads(replayed.stdout)["agrees"] is True
 
     rotated = json.loads(zentra("evidence", "rotate-key", "--evidence-key-file", str(key_file)).stdout)
     server = Server(sqlite_url, extra=arguments)

@@ -40,6 +40,10 @@ struct AuthorizationsController {
             let raw = try context.pathID()
             return try await read.evidence(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
         }
+        group.get("/authorizations/{id}/replay") { _, context in
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in try await AuthorizationReplay.run(raw, scope: scope) }
+        }
         group.post("/authorizations/{id}/review") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.operator], input: ReviewDecisionInput.self) { tx, input in
