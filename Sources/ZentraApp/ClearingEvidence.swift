@@ -32,8 +32,10 @@ public struct ClearingEvidence: Sendable, Encodable {
     }
 
     static func load(_ clearing: Clearing, object: String, scope: some TenantScope) async throws -> ClearingEvidence {
-        let authorization = try await clearing.authorization.asyncMap { try await scope.authorization($0)?.authorization } ?? nil
-        let reconciliation = try await clearing.reconciliationCase.asyncMap { try await scope.reconciliationCase($0) } ?? nil
+        var authorization: Authorization?
+        if let id = clearing.authorization { authorization = try await scope.authorization(id)?.authorization }
+        var reconciliation: ReconciliationCase?
+        if let id = clearing.reconciliationCase { reconciliation = try await scope.reconciliationCase(id) }
         var entryIDs = [authorization?.hold?.journalEntry].compactMap { $0 }
         entryIDs += authorization?.adjustments.compactMap(\.journalEntry) ?? []
         if !entryIDs.contains(clearing.journalEntry) { entryIDs.append(clearing.journalEntry) }
@@ -59,7 +61,8 @@ public struct TransactionDetail: Sendable, Encodable {
     public static func load(_ raw: String, scope: some TenantScope) async throws -> TransactionDetail {
         let id: TransactionID = try Validate.id(raw, "id", "transaction")
         guard let transaction = try await scope.transaction(id) else { throw DomainError.resourceMissing("transaction", id: raw) }
-        let authorization = try await transaction.authorization.asyncMap { try await scope.authorization($0)?.authorization } ?? nil
+        var authorization: Authorization?
+        if let id = transaction.authorization { authorization = try await scope.authorization(id)?.authorization }
         let clearings = try await scope.clearings(transaction: id)
         let disputes = try await scope.disputes(transaction: id)
         var entryIDs = [authorization?.hold?.journalEntry].compactMap { $0 }

@@ -65,8 +65,7 @@ public enum ClearingService {
             throw DomainError.currencyMismatch(expected: card.currency.code, got: request.amount.currency.code)
         }
 
-        let (method, matchedID) = try await match(request, in: tx)
-        let stored = try await matchedID.asyncMap { try await tx.lockedAuthorization($0) }
+        let (method, stored) = try await match(request, in: tx)
         var authorization = stored?.authorization
         let held = authorization?.hold.flatMap { $0.status == .held ? $0.amountMinor : nil } ?? 0
         let plan = try ClearingPlan(heldMinor: held, clearedMinor: request.amount.minor, availableMinor: card.availableMinor)
@@ -138,23 +137,25 @@ public enum ClearingService {
 
     /// The matching rules in order: the authorization id, else the network reference, else the
     /// card's open hold closest in amount (`ClearingMatching`). An id or reference that names an
-    /// authorization of another card is refused rather than guessed around.
-    static func match(_ request: ClearingRequest, in tx: WriteTransaction) async throws -> (ClearingMatchMethod, AuthorizationID?) {
+    /// authorization of another card is refused rather than guessed around. The card is locked
+    /// already, so the authorization found is locked at once (one lock order).
+    static func match(_ request: ClearingRequest, in tx: WriteTransaction) async throws -> (ClearingMatchMethod, StoredAuthorization?) {
         if let id = request.authorization {
-            guard let found = try await tx.authorization(id) else {
+            guard let found = try await tx.authorizationForUpdate(id) else {
                 throw DomainError.resourceMissing("authorization", id: id.rawValue, param: "authorization")
             }
             try requireSameCard(found.authorization, request, param: "authorization")
-            return (.authorization, id)
+            return (.authorization, found)
         }
-        if let reference = request.networkReference, let id = try await tx.authorizationID(networkReference: reference) {
-            guard let found = try await tx.authorization(id) else { return (.none, nil) }
+        if let reference = request.networkReference, let found = try await tx.authorizationForUpdate(networkReference: reference) {
             try requireSameCard(found.authorization, request, param: "network_reference")
-            return (.networkReference, id)
+            return (.networkReference, found)
         }
         let candidates = try await tx.heldAuthorizations(
             card: request.card, currency: request.amount.currency, since: tx.now.adding(seconds: -ClearingMatching.window_days * 86_400))
-        if let id = ClearingMatching.best(candidates, clearedMinor: request.amount.minor, now: tx.now) { return (.cardAmount, id) }
+        if let id = ClearingMatching.best(candidates, clearedMinor: request.amount.minor, now: tx.now) {
+            return (.cardAmount, try await tx.lockedAuthorization(id))
+        }
         return (.none, nil)
     }
 
@@ -178,12 +179,5 @@ public enum ClearingService {
             merchant: request.merchant, disputedMinor: 0, createdAt: tx.now, updatedAt: tx.now)
         try await tx.insertTransaction(transaction)
         return transaction.id
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

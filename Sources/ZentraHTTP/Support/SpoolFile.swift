@@ -4,7 +4,8 @@ import NIOCore
 
 /// A temporary file written in order and then streamed out once: how an answer too large to hold
 /// in memory (a clearing file's line-by-line results) is built while the request is still read.
-/// The file is removed when the stream ends or the spool is dropped.
+/// The file is removed when the spool is dropped. Unchecked `Sendable`: one request writes it, and
+/// only after that its response reads it, never both at once.
 final class SpoolFile: @unchecked Sendable {
     private let url: URL
     private let handle: FileHandle

@@ -55,9 +55,20 @@ extension WriteTransaction {
 
     /// The authorization, row-locked until commit. Callers lock its card first (one lock order).
     public func lockedAuthorization(_ id: AuthorizationID) async throws -> StoredAuthorization {
-        guard let row = try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
-        else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
-        return try decodeStoredAuthorization(row)
+        guard let found = try await authorizationForUpdate(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
+        return found
+    }
+
+    /// The authorization if it is this tenant's, row-locked until commit.
+    public func authorizationForUpdate(_ id: AuthorizationID) async throws -> StoredAuthorization? {
+        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
+            .map(decodeStoredAuthorization)
+    }
+
+    /// The authorization a network reference names, if it is this tenant's, row-locked until commit.
+    public func authorizationForUpdate(networkReference: String) async throws -> StoredAuthorization? {
+        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)" + SQL.forUpdate)
+            .map(decodeStoredAuthorization)
     }
 
     /// Writes a new decision and, when it holds money, the card's new spend counters (one round trip

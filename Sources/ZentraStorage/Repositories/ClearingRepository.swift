@@ -21,12 +21,6 @@ extension WriteTransaction {
             """)
     }
 
-    /// The authorization a network reference names, if it is this tenant's.
-    public func authorizationID(networkReference: String) async throws -> AuthorizationID? {
-        try await sql.queryOne("SELECT id FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)")
-            .map { try $0.id("id") }
-    }
-
     /// The card's authorizations still holding money in `currency`, for matching by amount.
     public func heldAuthorizations(card: CardID, currency: Currency, since: Timestamp) async throws -> [ClearingMatching.Candidate] {
         try await sql.query("""
@@ -112,12 +106,6 @@ extension WriteTransaction {
             INSERT INTO settlements (id, tenant_id, currency, data, created_at)
             VALUES (\(s.id), \(tenant), \(s.currency), \(try ZentraJSON.encodeString(s)), \(s.createdAt))
             """)
-    }
-
-    /// The system ledger account for `purpose` and `currency` if it exists (never creates one).
-    public func existingSystemLedgerAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID? {
-        try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \("\(purpose.rawValue):\(currency.code)")")
-            .map { try $0.id("id") }
     }
 
     public func insertDispute(_ d: Dispute) async throws {

@@ -15,7 +15,7 @@ extension WriteTransaction {
     /// The tenant's system account for `purpose` in `currency`, created on first use.
     public func systemLedgerAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID {
         precondition(purpose.isSystem, "only system purposes have one account per tenant and currency")
-        let key = "\(purpose.rawValue):\(currency.code)"
+        let key = purpose.systemKey(currency)
         if let cached = cachedSystemAccount(key) { return cached }
         if let row = try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \(key)") {
             let id: LedgerAccountID = try row.id("id")
@@ -32,6 +32,12 @@ extension WriteTransaction {
         guard let row = try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \(key)")
         else { throw StoreError.retryable("system ledger account \(key) not visible yet") }
         return try row.id("id")
+    }
+
+    /// The system ledger account for `purpose` and `currency` if it exists (never creates one).
+    public func existingSystemLedgerAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID? {
+        try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \(purpose.systemKey(currency))")
+            .map { try $0.id("id") }
     }
 
     /// Writes a balanced journal entry: locks its accounts in id order (no deadlocks between two
@@ -170,4 +176,9 @@ extension TenantScope {
                     direction: try row.enumValue("direction"), amountMinor: try row.int("amount_minor"),
                     currency: try row.currency("currency"), createdAt: try row.timestamp("created_at"))
     }
+}
+
+extension LedgerAccountPurpose {
+    /// How a tenant's one system account of this purpose in `currency` is found.
+    func systemKey(_ currency: Currency) -> String { "\(rawValue):\(currency.code)" }
 }
