@@ -67,6 +67,40 @@ import ZentraStorage
         }
     }
 
+    /// A changed, a removed and two reordered records each break the chain exactly where they are,
+    /// and the verification names that record and why.
+    @Test(arguments: Backend.allCases, ["changed", "removed", "reordered"])
+    func everyKindOfTamperingIsFoundWhereItIs(_ backend: Backend, _ tampering: String) async throws {
+        try await TestEnvironment.run(backend) { env in
+            for _ in 0..<4 { _ = try await env.createCustomer() }
+            #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == true)
+            try await env.store.engine.withTransaction { sql in
+                switch tampering {
+                case "changed":
+                    try await sql.execute("UPDATE audit_log SET object_id = 'cus_forged' WHERE tenant_id = \(env.tenant) AND sequence = 3")
+                case "removed":
+                    try await sql.execute("DELETE FROM audit_log WHERE tenant_id = \(env.tenant) AND sequence = 3")
+                default:
+                    try await sql.execute("UPDATE audit_log SET sequence = -3 WHERE tenant_id = \(env.tenant) AND sequence = 3")
+                    try await sql.execute("UPDATE audit_log SET sequence = 3 WHERE tenant_id = \(env.tenant) AND sequence = 4")
+                    try await sql.execute("UPDATE audit_log SET sequence = 4 WHERE tenant_id = \(env.tenant) AND sequence = -3")
+                }
+            }
+            let verify = try await env.get("/audit-log/verify").json
+            #expect(verify["valid"] as? Bool == false)
+            #expect(verify["records_checked"] as? Int == 2, "the first two records still hold")
+            let reason = verify["reason"] as? String ?? ""
+            switch tampering {
+            case "changed":
+                #expect(verify["broken_at_sequence"] as? Int == 3 && reason.contains("content"), "\(verify)")
+            case "removed":
+                #expect(verify["broken_at_sequence"] as? Int == 4 && reason.contains("expected sequence 3"), "\(verify)")
+            default:
+                #expect(verify["broken_at_sequence"] as? Int == 3 && reason.contains("previous_hash"), "\(verify)")
+            }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func runtimeIntentsRecordEachStepWithItsEvidence(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in
