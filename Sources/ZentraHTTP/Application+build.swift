@@ -28,6 +28,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
                              authorizer: Authorizer(store: services.store, vault: vault, decider: services.customerDecider)).register(on: api)
     ClearingController(write: write, read: read).register(on: api)
     DisputesController(write: write, read: read).register(on: api)
+    WebhookEndpointsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy, vault: vault).register(on: api)
     return router
 }
 

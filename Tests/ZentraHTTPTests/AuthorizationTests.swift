@@ -100,7 +100,8 @@ extension TestReply {
     func everyDeclineReasonAnswersItsResponseCodeAndHoldsNothing(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T12:00:00Z")
         try await TestEnvironment.run(backend, clock: clock) { env in
-            let controls = #", "spend_controls": {"per_transaction_minor": 5000, "daily_minor": 8000, "weekly_minor": 9000, "monthly_minor": 9500, "lifetime_minor": 9800, "blocked_mccs": ["gambling"], "blocked_channels": ["atm"], "allowed_countries": ["US", "DE"]}"#
+            // Holds outlive the eight days the clock moves: the expiry worker must not give spend back meanwhile.
+            let controls = #", "hold_lifetime_hours": 720, "spend_controls": {"per_transaction_minor": 5000, "daily_minor": 8000, "weekly_minor": 9000, "monthly_minor": 9500, "lifetime_minor": 9800, "blocked_mccs": ["gambling"], "blocked_channels": ["atm"], "allowed_countries": ["US", "DE"]}"#
             let f = try await AuthorizationFixture.make(env, program: controls, fund: 20_000)
             func expectDecline(_ reply: TestReply, _ reason: String, _ code: String, _ rule: String) {
                 #expect(reply.status == .created, "\(reply.text)")

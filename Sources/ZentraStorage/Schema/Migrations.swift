@@ -216,6 +216,15 @@ public enum Migrations {
                 data TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, file_id))
             """,
         ]),
+        // Webhook endpoints: the object in `data`, its signing secrets sealed beside it.
+        Migration(version: 6, name: "webhook_endpoints", statements: [
+            """
+            CREATE TABLE webhook_endpoints (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL, sealed_secret {blob} NOT NULL,
+                sealed_previous_secret {blob}, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX webhook_endpoints_by_tenant ON webhook_endpoints (tenant_id, created_at, id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:

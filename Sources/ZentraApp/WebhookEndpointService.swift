@@ -1,0 +1,106 @@
+import ZentraCore
+import ZentraStorage
+
+public struct CreateWebhookEndpoint: Sendable, Decodable {
+    public var url: String
+    public var eventTypes: [String]
+    public var description: String?
+}
+
+public struct UpdateWebhookEndpoint: Sendable, Decodable {
+    public var url: String?
+    public var eventTypes: [String]?
+    public var description: String?
+}
+
+public struct RotateWebhookSecret: Sendable, Decodable {
+    /// How long deliveries are also signed with the old secret; default a day, at most a week.
+    public var gracePeriodSeconds: Int64?
+}
+
+/// Webhook endpoints (admin keys): the signing secret is shown once at creation and at each
+/// rotation, and stored sealed with the card data key. A rotation keeps the previous secret for a
+/// grace period, so a receiver can switch without missing a delivery (Standard Webhooks allows
+/// several signatures in one header).
+public enum WebhookEndpointService {
+    static let secretPurpose = "webhook_endpoint_secret"
+    static let previousSecretPurpose = "webhook_endpoint_previous_secret"
+    public static let defaultGrace_seconds: Int64 = 86_400
+    public static let maximumGrace_seconds: Int64 = 7 * 86_400
+
+    public static func create(_ input: CreateWebhookEndpoint, urlPolicy: OutboundURLPolicy, vault: CardVault, in tx: WriteTransaction)
+        async throws -> (WebhookEndpoint, secret: String)
+    {
+        let endpoint = WebhookEndpoint(
+            id: tx.newID(), url: try urlPolicy.validate(input.url, param: "url"), eventTypes: try WebhookEndpoint.validEventTypes(input.eventTypes),
+            description: try input.description.map { try Validate.text($0, "description", max: 500) }, status: .enabled,
+            previousSecretExpiresAt: nil, createdAt: tx.now, updatedAt: tx.now)
+        let secret = WebhookSignature.newSecret()
+        try await tx.insertWebhookEndpoint(endpoint, sealedSecret: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose))
+        try record(endpoint, event: "webhook_endpoint.created", in: tx)
+        return (endpoint, secret)
+    }
+
+    public static func update(_ raw: String, _ input: UpdateWebhookEndpoint, urlPolicy: OutboundURLPolicy, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        var (endpoint, _, _) = try await lock(raw, in: tx)
+        if let url = input.url { endpoint.url = try urlPolicy.validate(url, param: "url") }
+        if let types = input.eventTypes { endpoint.eventTypes = try WebhookEndpoint.validEventTypes(types) }
+        if let description = input.description { endpoint.description = try Validate.text(description, "description", max: 500) }
+        return try await save(endpoint, event: "webhook_endpoint.updated", in: tx)
+    }
+
+    public static func setStatus(_ raw: String, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        var (endpoint, _, _) = try await lock(raw, in: tx)
+        endpoint.status = status
+        return try await save(endpoint, event: "webhook_endpoint.\(status.rawValue)", in: tx)
+    }
+
+    public static func delete(_ raw: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        let (endpoint, _, _) = try await lock(raw, in: tx)
+        try await tx.deleteWebhookEndpoint(endpoint.id)
+        try record(endpoint, event: "webhook_endpoint.deleted", in: tx)
+        return endpoint
+    }
+
+    /// A new secret; the one it replaces stays valid for the grace period.
+    public static func rotate(_ raw: String, _ input: RotateWebhookSecret, vault: CardVault, in tx: WriteTransaction)
+        async throws -> (WebhookEndpoint, secret: String)
+    {
+        let grace = input.gracePeriodSeconds ?? defaultGrace_seconds
+        guard (0...maximumGrace_seconds).contains(grace) else {
+            throw DomainError.parameterInvalid("grace_period_seconds", "must be from 0 to \(maximumGrace_seconds)")
+        }
+        var (endpoint, sealed, _) = try await lock(raw, in: tx)
+        let previous = try vault.open(secret: sealed, tenant: tx.tenant, purpose: secretPurpose)
+        let secret = WebhookSignature.newSecret()
+        endpoint.previousSecretExpiresAt = grace > 0 ? tx.now.adding(seconds: grace) : nil
+        endpoint.updatedAt = tx.now
+        try await tx.updateWebhookEndpoint(endpoint, secrets: (
+            current: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose),
+            previous: grace > 0 ? try vault.seal(secret: previous, tenant: tx.tenant, purpose: previousSecretPurpose) : nil))
+        try record(endpoint, event: "webhook_endpoint.secret_rotated", in: tx)
+        return (endpoint, secret)
+    }
+
+    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (WebhookEndpoint, [UInt8], [UInt8]?) {
+        let id: WebhookEndpointID = try Validate.id(raw, "id", "webhook_endpoint")
+        guard let found = try await tx.lockedWebhookEndpoint(id) else { throw DomainError.resourceMissing("webhook_endpoint", id: raw) }
+        return (found.0, found.secret, found.previous)
+    }
+
+    static func save(_ endpoint: WebhookEndpoint, event: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        var endpoint = endpoint
+        endpoint.updatedAt = tx.now
+        try await tx.updateWebhookEndpoint(endpoint)
+        try record(endpoint, event: event, in: tx)
+        return endpoint
+    }
+
+    static func record(_ endpoint: WebhookEndpoint, event: String, in tx: WriteTransaction) throws {
+        try tx.emit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, data: endpoint)
+        tx.audit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
+            "url": .string(endpoint.url), "event_types": .array(endpoint.eventTypes.map(JSONValue.string)),
+            "status": .string(endpoint.status.rawValue),
+        ]))
+    }
+}

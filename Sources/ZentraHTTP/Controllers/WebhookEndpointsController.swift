@@ -1,0 +1,76 @@
+import Hummingbird
+import ZentraApp
+import ZentraCore
+import ZentraStorage
+
+/// Webhook endpoints: admin keys manage them; the signing secret is in the creation and rotation
+/// answers only.
+struct WebhookEndpointsController {
+    let write: WriteEndpoint
+    let read: ReadEndpoint
+    let urlPolicy: OutboundURLPolicy
+    let vault: CardVault
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("/webhook-endpoints") { request, context in
+            try await write.run(request, context, roles: [.admin], input: CreateWebhookEndpoint.self) { tx, input in
+                let (endpoint, secret) = try await WebhookEndpointService.create(input, urlPolicy: urlPolicy, vault: vault, in: tx)
+                return try Reply.json(WithSecret(endpoint: endpoint, secret: secret), status: .created)
+            }
+        }
+        group.get("/webhook-endpoints") { request, context in
+            _ = try context.require([.admin])
+            let page = try request.pageRequest()
+            return try await read.run(context) { try await $0.webhookEndpoints(page) }
+        }
+        group.get("/webhook-endpoints/{id}") { _, context in
+            _ = try context.require([.admin])
+            let raw = try context.pathID()
+            return try await read.run(context) { scope in
+                try await scope.webhookEndpoint(try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)).orMissing("webhook_endpoint", raw)
+            }
+        }
+        group.post("/webhook-endpoints/{id}") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.admin], input: UpdateWebhookEndpoint.self) { tx, input in
+                try Reply.json(try await WebhookEndpointService.update(raw, input, urlPolicy: urlPolicy, in: tx))
+            }
+        }
+        group.delete("/webhook-endpoints/{id}") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
+                try Reply.json(try await WebhookEndpointService.delete(raw, in: tx))
+            }
+        }
+        group.post("/webhook-endpoints/{id}/rotate-secret") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.admin], input: RotateWebhookSecret.self) { tx, input in
+                let (endpoint, secret) = try await WebhookEndpointService.rotate(raw, input, vault: vault, in: tx)
+                return try Reply.json(WithSecret(endpoint: endpoint, secret: secret))
+            }
+        }
+        for status in WebhookEndpoint.Status.allCases {
+            let path = status == .enabled ? "enable" : "disable"
+            group.post("/webhook-endpoints/{id}/\(path)") { request, context in
+                let raw = try context.pathID()
+                return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
+                    try Reply.json(try await WebhookEndpointService.setStatus(raw, status, in: tx))
+                }
+            }
+        }
+    }
+
+    /// The endpoint, plus its signing secret in this one answer (never again).
+    struct WithSecret: Encodable {
+        let endpoint: WebhookEndpoint
+        let secret: String
+
+        func encode(to encoder: any Encoder) throws {
+            try endpoint.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(secret, forKey: .secret)
+        }
+
+        enum Key: String, CodingKey { case secret }
+    }
+}

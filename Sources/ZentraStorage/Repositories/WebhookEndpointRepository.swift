@@ -1,0 +1,52 @@
+import ZentraCore
+
+/// Webhook endpoints, each with its signing secret (and, during a rotation's grace period, the one
+/// before) sealed beside it: never in `data`, never in an answer after the one that showed it.
+extension WriteTransaction {
+    public func insertWebhookEndpoint(_ endpoint: WebhookEndpoint, sealedSecret: [UInt8]) async throws {
+        try await sql.execute("""
+            INSERT INTO webhook_endpoints (id, tenant_id, status, data, sealed_secret, created_at)
+            VALUES (\(endpoint.id), \(tenant), \(endpoint.status.rawValue), \(try ZentraJSON.encodeString(endpoint)), \(sealedSecret),
+                    \(endpoint.createdAt))
+            """)
+    }
+
+    /// The endpoint and its sealed secrets, row-locked until commit.
+    public func lockedWebhookEndpoint(_ id: WebhookEndpointID) async throws -> (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?)? {
+        guard let row = try await sql.queryOne("""
+            SELECT data, sealed_secret, sealed_previous_secret FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)
+            """ + SQL.forUpdate) else { return nil }
+        let previous: [UInt8]? = if case .null = row["sealed_previous_secret"] { nil } else { try row.bytes("sealed_previous_secret") }
+        return (try row.json("data"), try row.bytes("sealed_secret"), previous)
+    }
+
+    /// Writes the endpoint; new sealed secrets when given (a rotation), else the stored ones stay.
+    public func updateWebhookEndpoint(_ endpoint: WebhookEndpoint, secrets: (current: [UInt8], previous: [UInt8]?)? = nil) async throws {
+        let data = try ZentraJSON.encodeString(endpoint)
+        if let secrets {
+            try await sql.execute("""
+                UPDATE webhook_endpoints SET status = \(endpoint.status.rawValue), data = \(data), sealed_secret = \(secrets.current),
+                       sealed_previous_secret = \(secrets.previous)
+                WHERE tenant_id = \(tenant) AND id = \(endpoint.id)
+                """)
+        } else {
+            try await sql.execute("""
+                UPDATE webhook_endpoints SET status = \(endpoint.status.rawValue), data = \(data) WHERE tenant_id = \(tenant) AND id = \(endpoint.id)
+                """)
+        }
+    }
+
+    public func deleteWebhookEndpoint(_ id: WebhookEndpointID) async throws {
+        try await sql.execute("DELETE FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)")
+    }
+}
+
+extension TenantScope {
+    public func webhookEndpoint(_ id: WebhookEndpointID) async throws -> WebhookEndpoint? {
+        try await sql.queryOne("SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)").map { try $0.json("data") }
+    }
+
+    public func webhookEndpoints(_ request: PageRequest) async throws -> Page<WebhookEndpoint> {
+        try await page(request, table: "webhook_endpoints", columns: "data") { try $0.json("data") }
+    }
+}
