@@ -14,7 +14,7 @@ struct CardProgramsController {
         group.post("/card-programs") { request, context in
             try await write.run(request, context, roles: [.developer], input: CreateCardProgram.self) { tx, input in
                 let (program, secret) = try await CardProgramService.create(input, urlPolicy: urlPolicy, vault: vault, in: tx)
-                return try Reply.json(CreatedProgram(program: program, authorizationWebhookSecret: secret), status: .created)
+                return try Reply.json(WithSecret(program, secret: secret, as: "authorization_webhook_secret"), status: .created)
             }
         }
         group.get("/card-programs") { request, context in
@@ -27,19 +27,5 @@ struct CardProgramsController {
                 try await scope.cardProgram(try CardProgramID(raw).orMissing("card program", raw)).orMissing("card program", raw)
             }
         }
-    }
-
-    /// The program, plus its webhook signing secret in this one answer (never again).
-    struct CreatedProgram: Encodable {
-        let program: CardProgram
-        let authorizationWebhookSecret: String?
-
-        func encode(to encoder: any Encoder) throws {
-            try program.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encodeIfPresent(authorizationWebhookSecret, forKey: .secret)
-        }
-
-        enum Key: String, CodingKey { case secret = "authorization_webhook_secret" }
     }
 }

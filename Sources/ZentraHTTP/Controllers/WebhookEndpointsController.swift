@@ -15,7 +15,7 @@ struct WebhookEndpointsController {
         group.post("/webhook-endpoints") { request, context in
             try await write.run(request, context, roles: [.admin], input: CreateWebhookEndpoint.self) { tx, input in
                 let (endpoint, secret) = try await WebhookEndpointService.create(input, urlPolicy: urlPolicy, vault: vault, in: tx)
-                return try Reply.json(WithSecret(endpoint: endpoint, secret: secret), status: .created)
+                return try Reply.json(WithSecret(endpoint, secret: secret, as: "secret"), status: .created)
             }
         }
         group.get("/webhook-endpoints") { request, context in
@@ -46,7 +46,7 @@ struct WebhookEndpointsController {
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.admin], input: RotateWebhookSecret.self) { tx, input in
                 let (endpoint, secret) = try await WebhookEndpointService.rotate(raw, input, vault: vault, in: tx)
-                return try Reply.json(WithSecret(endpoint: endpoint, secret: secret))
+                return try Reply.json(WithSecret(endpoint, secret: secret, as: "secret"))
             }
         }
         for status in WebhookEndpoint.Status.allCases {
@@ -58,19 +58,5 @@ struct WebhookEndpointsController {
                 }
             }
         }
-    }
-
-    /// The endpoint, plus its signing secret in this one answer (never again).
-    struct WithSecret: Encodable {
-        let endpoint: WebhookEndpoint
-        let secret: String
-
-        func encode(to encoder: any Encoder) throws {
-            try endpoint.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(secret, forKey: .secret)
-        }
-
-        enum Key: String, CodingKey { case secret }
     }
 }

@@ -100,3 +100,30 @@ extension Optional {
         return self
     }
 }
+
+/// An object plus a signing secret under `key`, in the one answer that shows the secret (creation,
+/// rotation); stored sealed, it is never shown again.
+struct WithSecret<Value: Encodable>: Encodable {
+    let value: Value
+    let secret: String?
+    let key: String
+
+    init(_ value: Value, secret: String?, as key: String) {
+        self.value = value
+        self.secret = secret
+        self.key = key
+    }
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(secret, forKey: Key(stringValue: key))
+    }
+}
