@@ -43,9 +43,7 @@ public struct AuthorizationEvidence: Sendable, Encodable {
         guard let stored = try await scope.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
         let a = stored.authorization
         let evidence = stored.evidence.objectFields
-        var entryIDs = [a.hold?.journalEntry].compactMap { $0 }
-        entryIDs += a.adjustments.compactMap(\.journalEntry)
-        let entries = try await scope.journalEntries(entryIDs)
+        let entries = try await scope.journalEntries(a.journalEntries)
         let firstDecision = a.policy.objectFields
         let firstStatus = AuthorizationStatus(rawValue: firstDecision["decision"]?.stringValue ?? "") ?? a.status
         return AuthorizationEvidence(

@@ -36,9 +36,8 @@ public struct ClearingEvidence: Sendable, Encodable {
         if let id = clearing.authorization { authorization = try await scope.authorization(id)?.authorization }
         var reconciliation: ReconciliationCase?
         if let id = clearing.reconciliationCase { reconciliation = try await scope.reconciliationCase(id) }
-        var entryIDs = [authorization?.hold?.journalEntry].compactMap { $0 }
-        entryIDs += authorization?.adjustments.compactMap(\.journalEntry) ?? []
-        if !entryIDs.contains(clearing.journalEntry) { entryIDs.append(clearing.journalEntry) }
+        // `journalEntries` lists each entry once, in the order given.
+        let entryIDs = (authorization?.journalEntries ?? []) + [clearing.journalEntry]
         var objects = [clearing.id.rawValue]
         if let authorization { objects.append(authorization.id.rawValue) }
         if let reconciliation { objects.append(reconciliation.id.rawValue) }
@@ -65,10 +64,7 @@ public struct TransactionDetail: Sendable, Encodable {
         if let id = transaction.authorization { authorization = try await scope.authorization(id)?.authorization }
         let clearings = try await scope.clearings(transaction: id)
         let disputes = try await scope.disputes(transaction: id)
-        var entryIDs = [authorization?.hold?.journalEntry].compactMap { $0 }
-        entryIDs += authorization?.adjustments.compactMap(\.journalEntry) ?? []
-        entryIDs += clearings.map(\.journalEntry).filter { !entryIDs.contains($0) }
-        entryIDs += disputes.flatMap(\.journalEntries)
+        let entryIDs = (authorization?.journalEntries ?? []) + clearings.map(\.journalEntry) + disputes.flatMap(\.journalEntries)
         return TransactionDetail(transaction: transaction, authorization: authorization, clearings: clearings, disputes: disputes,
                                  journalEntries: try await scope.journalEntries(entryIDs))
     }

@@ -118,12 +118,10 @@ public enum ClearingService {
         ]))
 
         if let caseID {
-            var entries = [authorization?.hold?.journalEntry].compactMap { $0 }
-            entries += authorization?.adjustments.compactMap(\.journalEntry).filter { $0 != entry.id } ?? []
             let opened = ReconciliationCase(
                 id: caseID, kind: status == .unmatched ? .unmatched : .amountMismatch, status: .open, clearing: id,
                 authorization: authorization?.id, transaction: transaction, card: card.id, amountMinor: request.amount.minor,
-                authorizedMinor: held, deltaMinor: plan.deltaMinor, currency: request.amount.currency, ledgerEntries: entries + [entry.id],
+                authorizedMinor: held, deltaMinor: plan.deltaMinor, currency: request.amount.currency, ledgerEntries: authorization?.journalEntries ?? [entry.id],
                 owner: nil, resolution: nil, note: nil, resolvedBy: nil, resolvedAt: nil, createdAt: tx.now, updatedAt: tx.now)
             let renderedCase = opened.json.serialized
             try await tx.insertReconciliationCase(opened, json: String(decoding: renderedCase, as: UTF8.self))

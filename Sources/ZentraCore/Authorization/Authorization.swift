@@ -216,6 +216,13 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
     }
 }
 
+extension Authorization {
+    /// Every journal entry of this authorization's money, in order: the hold, then each adjustment's.
+    public var journalEntries: [JournalEntryID] {
+        [hold?.journalEntry].compactMap { $0 } + adjustments.compactMap(\.journalEntry)
+    }
+}
+
 /// An authorization as the API answers it. Never a PAN: the card by id and last4.
 public struct Authorization: Sendable, Hashable, Codable {
     public let id: AuthorizationID

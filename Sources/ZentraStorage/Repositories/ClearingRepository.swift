@@ -39,8 +39,7 @@ extension WriteTransaction {
     }
 
     public func lockedTransaction(_ id: TransactionID) async throws -> CardTransaction? {
-        try await sql.queryOne("SELECT data FROM transactions WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
-            .map { try $0.json("data") }
+        try await stored("transactions", id, forUpdate: true)
     }
 
     public func insertTransaction(_ t: CardTransaction) async throws {
@@ -62,8 +61,7 @@ extension WriteTransaction {
     }
 
     public func lockedReconciliationCase(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
-        try await sql.queryOne("SELECT data FROM reconciliation_cases WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
-            .map { try $0.json("data") }
+        try await stored("reconciliation_cases", id, forUpdate: true)
     }
 
     public func updateReconciliationCase(_ c: ReconciliationCase, json: String) async throws {
@@ -117,8 +115,7 @@ extension WriteTransaction {
     }
 
     public func lockedDispute(_ id: DisputeID) async throws -> Dispute? {
-        try await sql.queryOne("SELECT data, settlement_id FROM disputes WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
-            .map(decodeDispute)
+        try await stored("disputes", id, columns: "data, settlement_id", forUpdate: true, decode: decodeDispute)
     }
 
     public func updateDispute(_ d: Dispute) async throws {
@@ -130,7 +127,7 @@ extension WriteTransaction {
 
 extension TenantScope {
     public func clearing(_ id: ClearingID) async throws -> Clearing? {
-        try await sql.queryOne("SELECT data, settlement_id FROM clearings WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeClearing)
+        try await stored("clearings", id, columns: "data, settlement_id", decode: decodeClearing)
     }
 
     public func clearings(_ request: PageRequest, status: ClearingStatus?) async throws -> Page<Clearing> {
@@ -148,7 +145,7 @@ extension TenantScope {
     }
 
     public func transaction(_ id: TransactionID) async throws -> CardTransaction? {
-        try await sql.queryOne("SELECT data FROM transactions WHERE tenant_id = \(tenant) AND id = \(id)").map { try $0.json("data") }
+        try await stored("transactions", id)
     }
 
     public func transactions(_ request: PageRequest, card: CardID?) async throws -> Page<CardTransaction> {
@@ -156,7 +153,7 @@ extension TenantScope {
     }
 
     public func reconciliationCase(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
-        try await sql.queryOne("SELECT data FROM reconciliation_cases WHERE tenant_id = \(tenant) AND id = \(id)").map { try $0.json("data") }
+        try await stored("reconciliation_cases", id)
     }
 
     public func reconciliationCases(_ request: PageRequest, status: ReconciliationStatus?) async throws -> Page<ReconciliationCase> {
@@ -166,7 +163,7 @@ extension TenantScope {
     }
 
     public func settlement(_ id: SettlementID) async throws -> Settlement? {
-        try await sql.queryOne("SELECT data FROM settlements WHERE tenant_id = \(tenant) AND id = \(id)").map { try $0.json("data") }
+        try await stored("settlements", id)
     }
 
     public func settlements(_ request: PageRequest) async throws -> Page<Settlement> {
@@ -174,7 +171,7 @@ extension TenantScope {
     }
 
     public func dispute(_ id: DisputeID) async throws -> Dispute? {
-        try await sql.queryOne("SELECT data, settlement_id FROM disputes WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeDispute)
+        try await stored("disputes", id, columns: "data, settlement_id", decode: decodeDispute)
     }
 
     public func disputes(_ request: PageRequest, transaction: TransactionID?) async throws -> Page<Dispute> {
@@ -188,6 +185,18 @@ extension TenantScope {
 
     public func disputes(settlement: SettlementID) async throws -> [Dispute] {
         try await all("disputes", where: "settlement_id", is: settlement.rawValue, decode: decodeDispute)
+    }
+
+    /// The object kept whole in `data` in `table` with this id, row-locked until commit when asked
+    /// (`table` and `columns` are code).
+    func stored<T>(_ table: String, _ id: some SQLBindable, columns: String = "data", forUpdate: Bool = false,
+                   decode: (SQLRow) throws -> T) async throws -> T? {
+        try await sql.queryOne("SELECT \(raw: columns) FROM \(raw: table) WHERE tenant_id = \(tenant) AND id = \(id)"
+            + (forUpdate ? SQL.forUpdate : "")).map(decode)
+    }
+
+    func stored<T: Decodable>(_ table: String, _ id: some SQLBindable, forUpdate: Bool = false) async throws -> T? {
+        try await stored(table, id, forUpdate: forUpdate) { try $0.json("data") }
     }
 
     /// Every row of `table` whose `column` is `value`, oldest first (`table` and `column` are code).

@@ -43,7 +43,7 @@ extension WriteTransaction {
 
 extension TenantScope {
     public func webhookEndpoint(_ id: WebhookEndpointID) async throws -> WebhookEndpoint? {
-        try await sql.queryOne("SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)").map { try $0.json("data") }
+        try await stored("webhook_endpoints", id)
     }
 
     public func webhookEndpoints(_ request: PageRequest) async throws -> Page<WebhookEndpoint> {
