@@ -37,6 +37,7 @@ public enum WebhookEndpointService {
             previousSecretExpiresAt: nil, createdAt: tx.now, updatedAt: tx.now)
         let secret = WebhookSignature.newSecret()
         try await tx.insertWebhookEndpoint(endpoint, sealedSecret: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose))
+        try await tx.startWebhookCursor()
         try record(endpoint, event: "webhook_endpoint.created", in: tx)
         return (endpoint, secret)
     }
@@ -52,12 +53,23 @@ public enum WebhookEndpointService {
     public static func setStatus(_ raw: String, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         var (endpoint, _, _) = try await lock(raw, in: tx)
         endpoint.status = status
+        endpoint.disabledReason = status == .disabled ? .manual : nil
         return try await save(endpoint, event: "webhook_endpoint.\(status.rawValue)", in: tx)
+    }
+
+    /// Disables an endpoint for delivery's own reasons (410 Gone, a spent schedule); nothing
+    /// happens when it is already disabled, so several failing deliveries say it once.
+    static func disable(_ id: WebhookEndpointID, reason: WebhookEndpoint.DisabledReason, in tx: WriteTransaction) async throws {
+        guard var endpoint = try await tx.webhookEndpointWithSecrets(id, forUpdate: true)?.0, endpoint.status == .enabled else { return }
+        endpoint.status = .disabled
+        endpoint.disabledReason = reason
+        _ = try await save(endpoint, event: "webhook_endpoint.disabled", in: tx)
     }
 
     public static func delete(_ raw: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         let (endpoint, _, _) = try await lock(raw, in: tx)
         try await tx.deleteWebhookEndpoint(endpoint.id)
+        try await tx.deleteWebhookDeliveries(endpoint: endpoint.id)
         try record(endpoint, event: "webhook_endpoint.deleted", in: tx)
         return endpoint
     }
@@ -84,7 +96,7 @@ public enum WebhookEndpointService {
 
     static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (WebhookEndpoint, [UInt8], [UInt8]?) {
         let id: WebhookEndpointID = try Validate.id(raw, "id", "webhook_endpoint")
-        guard let found = try await tx.lockedWebhookEndpoint(id) else { throw DomainError.resourceMissing("webhook_endpoint", id: raw) }
+        guard let found = try await tx.webhookEndpointWithSecrets(id, forUpdate: true) else { throw DomainError.resourceMissing("webhook_endpoint", id: raw) }
         return (found.0, found.secret, found.previous)
     }
 
@@ -100,7 +112,7 @@ public enum WebhookEndpointService {
         try tx.emit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, data: endpoint)
         tx.audit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
             "url": .string(endpoint.url), "event_types": .array(endpoint.eventTypes.map(JSONValue.string)),
-            "status": .string(endpoint.status.rawValue),
+            "status": .string(endpoint.status.rawValue), "disabled_reason": endpoint.disabledReason.map { .string($0.rawValue) } ?? .null,
         ]))
     }
 }

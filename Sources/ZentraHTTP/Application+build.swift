@@ -41,7 +41,8 @@ public func makeServices(
 }
 
 /// Builds the whole application: migrations before the server starts, the router, and the
-/// background services (the PostgreSQL pool, the idempotency purger) it needs running.
+/// background services (the PostgreSQL pool, the idempotency purger, hold expiry, webhook delivery)
+/// it needs running.
 public func buildApplication(services: AppServices, logger: Logger) throws -> some ApplicationProtocol {
     let store = services.store
     let configuration = services.configuration
@@ -49,7 +50,11 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
-        services: [store.engine.service].compactMap { $0 } + [IdempotencyPurger(store: store), HoldExpiryWorker(store: store)],
+        services: [store.engine.service].compactMap { $0 } + [
+            IdempotencyPurger(store: store), HoldExpiryWorker(store: store),
+            WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
+                                  vault: CardVault(key: configuration.cardDataKey)),
+        ],
         logger: logger)
     app.beforeServerStarts {
         try await Startup.migrate(engine: store.engine, clock: store.clock, database: configuration.database, logger: logger)

@@ -6,46 +6,37 @@ import NIOHTTP1
 import ZentraApp
 import ZentraCore
 
-/// Asks a program's decisioning endpoint over HTTP: a signed POST (Standard Webhooks headers), one
-/// deadline for connect, send and answer, and the program's fallback for anything but a valid answer.
+/// Asks a program's decisioning endpoint over HTTP: a signed POST (Standard Webhooks headers) to
+/// an address the URL policy allows, one deadline for connect, send and answer, and the program's
+/// fallback for anything but a valid answer.
 ///
 /// The endpoint answers 2xx with `{"decision": "approve" | "decline"}` (or `{"approved": true | false}`).
 public struct HTTPCustomerDecider: CustomerDecider {
     let client: HTTPClient
+    let policy: OutboundURLPolicy
     let clock: any WallClock
     let logger: Logger
     /// Largest answer read; a decision is a few bytes.
     static let response_max_bytes = 64 * 1024
 
-    public init(client: HTTPClient = .shared, clock: any WallClock, logger: Logger) {
+    public init(client: HTTPClient = OutboundHTTP.client, policy: OutboundURLPolicy, clock: any WallClock, logger: Logger) {
         self.client = client
+        self.policy = policy
         self.clock = clock
         self.logger = logger
     }
 
     public func decide(_ request: CustomerDecisionRequest) async -> CustomerDecision {
         let started = ContinuousClock.now
-        func elapsed_ms() -> Int {
-            let duration = ContinuousClock.now - started
-            return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-        }
+        func elapsed_ms() -> Int { OutboundHTTP.milliseconds(since: started) }
         func fallback(_ failure: String) -> CustomerDecision {
             logger.info("authorization webhook fell back", metadata: ["failure": "\(failure)", "message": "\(request.messageID)"])
             return CustomerDecision(decision: request.fallback, source: .fallback, latencyMs: elapsed_ms(), failure: failure)
         }
-        let timestamp = clock.now().microseconds / 1_000_000
-        guard let signature = WebhookSignature.sign(secret: request.secret, messageID: request.messageID,
-                                                    timestamp_seconds: timestamp, body: request.body) else {
-            return fallback("invalid_signing_secret")
-        }
-        var http = HTTPClientRequest(url: request.url)
-        http.method = .POST
-        http.headers.add(name: "Content-Type", value: "application/json")
-        http.headers.add(name: "User-Agent", value: "Zentra-Authorization/1")
-        http.headers.add(name: "webhook-id", value: request.messageID)
-        http.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        http.headers.add(name: "webhook-signature", value: signature)
-        http.body = .bytes(ByteBuffer(bytes: request.body))
+        if let refusal = await OutboundHTTP.refusal(for: request.url, policy: policy) { return fallback(refusal) }
+        guard let http = OutboundHTTP.signedPost(url: request.url, messageID: request.messageID, timestamp_seconds: clock.now().microseconds / 1_000_000,
+                                                 secrets: [request.secret], body: request.body, userAgent: "Zentra-Authorization/1")
+        else { return fallback("invalid_signing_secret") }
         do {
             let response = try await client.execute(http, timeout: .milliseconds(Int64(request.timeoutMs)))
             guard (200..<300).contains(Int(response.status.code)) else { return fallback("http_\(response.status.code)") }

@@ -176,18 +176,27 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger()
-        let networks = ProcessInfo.processInfo.environment["ZENTRA_WEBHOOK_ALLOWED_NETWORKS"] ?? ""
+        let environment = ProcessInfo.processInfo.environment
         let policy: OutboundURLPolicy
+        var delivery = WebhookDeliverySettings()
         do {
-            policy = try OutboundURLPolicy(allowedNetworksList: networks)
+            policy = try OutboundURLPolicy(allowedNetworksList: environment["ZENTRA_WEBHOOK_ALLOWED_NETWORKS"] ?? "")
+            if let schedule = environment["ZENTRA_WEBHOOK_RETRY_SCHEDULE"] { delivery.schedule = try WebhookRetrySchedule(parsing: schedule) }
         } catch {
             throw ValidationError(error.message)
         }
+        if let raw = environment["ZENTRA_WEBHOOK_TIMEOUT_MS"] {
+            guard let timeout = Int(raw), (100...60_000).contains(timeout) else {
+                throw ValidationError("ZENTRA_WEBHOOK_TIMEOUT_MS: '\(raw)' is not a whole number of milliseconds from 100 to 60000")
+            }
+            delivery.timeout_ms = timeout
+        }
         do {
             let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
-            let configuration = AppConfiguration(
+            var configuration = AppConfiguration(
                 host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey,
                 evidenceKeys: try evidenceKeys.load())
+            configuration.webhookDelivery = delivery
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

@@ -28,23 +28,32 @@ public struct OutboundURLPolicy: Sendable, Hashable {
             scheme == "https" || scheme == "http", let host = components.host?.lowercased(), !host.isEmpty,
             components.user == nil, components.password == nil
         else { throw DomainError.parameterInvalid(param, "must be an http or https URL without credentials") }
-        if let address = IPv4Address(host) {
-            guard !address.isInternal || allowedNetworks.contains(where: { $0.contains(address) }) else {
+        if host == "localhost" || host.hasSuffix(".localhost") {
+            guard permits(address: "127.0.0.1") else { throw DomainError.parameterInvalid(param, "\(host) is a loopback address") }
+        } else if IPv4Address(host) != nil || host.contains(":") {
+            guard permits(address: host) else {
                 throw DomainError.parameterInvalid(param, "\(host) is a loopback, private or link-local address")
-            }
-        } else if host.contains(":") || host.hasPrefix("[") {
-            // IPv6 literals: only public ones; internal ranges cannot be allowed by an IPv4 list.
-            let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            if bare == "::1" || bare == "::" || bare.hasPrefix("fc") || bare.hasPrefix("fd") || bare.hasPrefix("fe8")
-                || bare.hasPrefix("fe9") || bare.hasPrefix("fea") || bare.hasPrefix("feb") || bare.hasPrefix("::ffff:") {
-                throw DomainError.parameterInvalid(param, "\(host) is a loopback, private or link-local address")
-            }
-        } else if host == "localhost" || host.hasSuffix(".localhost") {
-            guard allowedNetworks.contains(where: { $0.contains(IPv4Address(127, 0, 0, 1)) }) else {
-                throw DomainError.parameterInvalid(param, "\(host) is a loopback address")
             }
         }
         return raw
+    }
+
+    /// Whether Zentra may connect to this address: an IPv4 dotted quad or an IPv6 literal (with or
+    /// without brackets), as written in a URL or as a host name resolved to at call time. Internal
+    /// IPv6 addresses are refused unless they stand for an allowed IPv4 one (`::1` for 127.0.0.1,
+    /// `::ffff:a.b.c.d` for a.b.c.d); anything that is not an address is refused.
+    public func permits(address text: String) -> Bool {
+        let bare = text.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if let address = IPv4Address(bare) {
+            return !address.isInternal || allowedNetworks.contains { $0.contains(address) }
+        }
+        guard bare.contains(":"), bare.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" }) else { return false }
+        if bare == "::1" { return permits(address: "127.0.0.1") }
+        if bare.hasPrefix("::ffff:"), let mapped = IPv4Address(String(bare.dropFirst(7))) {
+            return permits(address: "\(mapped.value >> 24).\(mapped.value >> 16 & 255).\(mapped.value >> 8 & 255).\(mapped.value & 255)")
+        }
+        let internalPrefixes = ["fc", "fd", "fe8", "fe9", "fea", "feb", "ff", "::ffff:"]
+        return bare != "::" && !internalPrefixes.contains { bare.hasPrefix($0) }
     }
 }
 

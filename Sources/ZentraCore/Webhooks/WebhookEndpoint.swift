@@ -9,6 +9,14 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
         case disabled
     }
 
+    /// Why an endpoint is disabled: by an admin, by its own `410 Gone`, or by failing every attempt
+    /// of a delivery's whole retry schedule.
+    public enum DisabledReason: String, Sendable, Codable, Hashable {
+        case manual
+        case gone
+        case failing
+    }
+
     public let id: WebhookEndpointID
     public let object: String
     public var url: String
@@ -16,6 +24,7 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
     public var eventTypes: [String]
     public var description: String?
     public var status: Status
+    public var disabledReason: DisabledReason?
     /// Until when deliveries are also signed with the secret before the last rotation.
     public var previousSecretExpiresAt: Timestamp?
     public let createdAt: Timestamp
@@ -29,6 +38,7 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
         self.eventTypes = eventTypes
         self.description = description
         self.status = status
+        self.disabledReason = nil
         self.previousSecretExpiresAt = previousSecretExpiresAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -19,6 +19,8 @@ public struct AppConfiguration: Sendable {
     public var databaseLease_timeout: Duration = .seconds(5)
     /// Which URLs clients may ask Zentra to call (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`).
     public var outboundURLPolicy: OutboundURLPolicy
+    /// Retry schedule, timeout and concurrency of webhook delivery.
+    public var webhookDelivery = WebhookDeliverySettings()
     /// Protects PAN and CVV at rest; every process of a deployment needs the same one.
     public var cardDataKey: CardDataKey
     /// Signs evidence packets; every process of a deployment needs the same ring.

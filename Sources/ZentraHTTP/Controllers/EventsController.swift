@@ -3,7 +3,8 @@ import ZentraApp
 import ZentraCore
 import ZentraStorage
 
-/// Events, the audit log with its verification, and runtime intents.
+/// Events (and their redelivery to webhook endpoints), the audit log with its verification, and
+/// runtime intents.
 struct EventsController {
     let write: WriteEndpoint
     let read: ReadEndpoint
@@ -18,6 +19,12 @@ struct EventsController {
             let raw = try context.pathID()
             return try await read.run(context) { scope in
                 try await scope.event(try EventID(raw).orMissing("event", raw)).orMissing("event", raw)
+            }
+        }
+        group.post("/events/{id}/redeliver") { request, context in
+            let raw = try context.pathID()
+            return try await write.run(request, context, roles: [.admin, .operator], input: RedeliverEvent.self) { tx, input in
+                try Reply.json(Page(data: try await WebhookDeliveryService.redeliver(raw, input, in: tx), hasMore: false), status: .accepted)
             }
         }
         group.get("/audit-log") { request, context in

@@ -4,7 +4,7 @@ import ZentraCore
 import ZentraStorage
 
 /// Webhook endpoints: admin keys manage them; the signing secret is in the creation and rotation
-/// answers only.
+/// answers only. Their deliveries, with every attempt, are open to operators too.
 struct WebhookEndpointsController {
     let write: WriteEndpoint
     let read: ReadEndpoint
@@ -47,6 +47,17 @@ struct WebhookEndpointsController {
             return try await write.run(request, context, roles: [.admin], input: RotateWebhookSecret.self) { tx, input in
                 let (endpoint, secret) = try await WebhookEndpointService.rotate(raw, input, vault: vault, in: tx)
                 return try Reply.json(WithSecret(endpoint, secret: secret, as: "secret"))
+            }
+        }
+        group.get("/webhook-endpoints/{id}/deliveries") { request, context in
+            _ = try context.require([.admin, .operator])
+            let raw = try context.pathID()
+            let page = try request.pageRequest()
+            let status = try request.query("status", as: WebhookDelivery.Status.self)
+            return try await read.run(context) { scope in
+                let id = try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)
+                _ = try await scope.webhookEndpoint(id).orMissing("webhook_endpoint", raw)
+                return try await scope.webhookDeliveries(endpoint: id, page, status: status)
             }
         }
         for status in WebhookEndpoint.Status.allCases {

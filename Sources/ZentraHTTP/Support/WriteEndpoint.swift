@@ -14,7 +14,7 @@ public struct AppServices: Sendable {
     public init(store: Store, configuration: AppConfiguration, customerDecider: (any CustomerDecider)? = nil) {
         self.store = store
         self.configuration = configuration
-        self.customerDecider = customerDecider ?? HTTPCustomerDecider(clock: store.clock, logger: store.logger)
+        self.customerDecider = customerDecider ?? HTTPCustomerDecider(policy: configuration.outboundURLPolicy, clock: store.clock, logger: store.logger)
     }
 }
 

@@ -11,11 +11,13 @@ extension WriteTransaction {
             """)
     }
 
-    /// The endpoint and its sealed secrets, row-locked until commit.
-    public func lockedWebhookEndpoint(_ id: WebhookEndpointID) async throws -> (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?)? {
+    /// The endpoint and its sealed secrets, row-locked until commit when `forUpdate`.
+    public func webhookEndpointWithSecrets(_ id: WebhookEndpointID, forUpdate: Bool)
+        async throws -> (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?)?
+    {
         guard let row = try await sql.queryOne("""
             SELECT data, sealed_secret, sealed_previous_secret FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)
-            """ + SQL.forUpdate) else { return nil }
+            """ + (forUpdate ? SQL.forUpdate : "")) else { return nil }
         let previous: [UInt8]? = if case .null = row["sealed_previous_secret"] { nil } else { try row.bytes("sealed_previous_secret") }
         return (try row.json("data"), try row.bytes("sealed_secret"), previous)
     }
@@ -44,6 +46,13 @@ extension WriteTransaction {
 extension TenantScope {
     public func webhookEndpoint(_ id: WebhookEndpointID) async throws -> WebhookEndpoint? {
         try await stored("webhook_endpoints", id)
+    }
+
+    /// Every endpoint of the tenant in one status, oldest first (delivery fans events out to them).
+    public func webhookEndpoints(status: WebhookEndpoint.Status) async throws -> [WebhookEndpoint] {
+        try await sql.query("""
+            SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND status = \(status.rawValue) ORDER BY created_at, id
+            """).map { try $0.json("data") }
     }
 
     public func webhookEndpoints(_ request: PageRequest) async throws -> Page<WebhookEndpoint> {

@@ -63,6 +63,9 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE` already serializes writers.
     public static let forUpdate = SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE")])
 
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another process holds are passed over, not waited for.
+    public static let forUpdateSkipLocked = SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE SKIP LOCKED")])
+
     /// `FOR UPDATE OF alias`: locks only that table's rows of a join.
     public static func forUpdate(of alias: String) -> SQL {
         SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE OF \(alias)")])

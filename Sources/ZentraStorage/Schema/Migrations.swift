@@ -225,6 +225,21 @@ public enum Migrations {
             """,
             "CREATE INDEX webhook_endpoints_by_tenant ON webhook_endpoints (tenant_id, created_at, id)",
         ]),
+        // Webhook delivery: the events table is the outbox. A tenant's cursor says up to which event
+        // deliveries exist; a delivery row is claimed (`claim`, with `next_attempt_at` as the lease's
+        // end) while one process sends it, and holds its attempts in `data`.
+        Migration(version: 7, name: "webhook_deliveries", statements: [
+            "CREATE TABLE webhook_cursors (tenant_id TEXT PRIMARY KEY, event_sequence BIGINT NOT NULL)",
+            """
+            CREATE TABLE webhook_deliveries (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL, status TEXT NOT NULL,
+                next_attempt_at BIGINT, claim TEXT, claimed_at BIGINT, succeeded_at BIGINT, data TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+            "CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (tenant_id, endpoint_id, created_at, id)",
+            "CREATE INDEX webhook_deliveries_succeeded ON webhook_deliveries (tenant_id, endpoint_id, succeeded_at)",
+            "CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (tenant_id, event_id)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:

@@ -1,0 +1,199 @@
+import ZentraCore
+import ZentraStorage
+
+/// How deliveries are scheduled, leased and run.
+public struct WebhookDeliverySettings: Sendable {
+    public var schedule: WebhookRetrySchedule
+    /// How long one attempt may take, connect to last byte (`ZENTRA_WEBHOOK_TIMEOUT_MS`).
+    public var timeout_ms: Int
+    /// How often a process looks for new events and due deliveries.
+    public var poll_interval: Duration = .milliseconds(500)
+    /// Attempts one process has in flight at once, in all and per endpoint: a slow or dead
+    /// endpoint holds at most its share, never the whole process.
+    public var inFlight_max = 64
+    public var inFlightPerEndpoint_max = 8
+    /// How long a claimed delivery stays with the process that claimed it: the attempt's timeout
+    /// and a margin to record it. A process that stops sooner leaves it to be retried after this.
+    public var lease_seconds: Int64 { Int64(timeout_ms / 1000) + 60 }
+
+    public init(schedule: WebhookRetrySchedule = .default, timeout_ms: Int = 10_000) {
+        self.schedule = schedule
+        self.timeout_ms = timeout_ms
+    }
+}
+
+/// A delivery one process holds and is about to send: where, signed with which secrets, and the
+/// exact body. The `webhook-id` is the event's id.
+public struct ClaimedWebhookDelivery: Sendable {
+    public let tenant: TenantID
+    public let delivery: WebhookDelivery
+    public let claim: String
+    public let url: String
+    /// The current secret, then during a rotation's grace period the one before it.
+    public let secrets: [String]
+    public let body: [UInt8]
+    public var messageID: String { delivery.event.rawValue }
+}
+
+public struct RedeliverEvent: Sendable, Decodable {
+    /// Only this endpoint; by default every enabled endpoint that subscribes to the event's type.
+    public var webhookEndpoint: String?
+}
+
+/// Webhook delivery from the events table, a transactional outbox: an event exists exactly when
+/// the change it reports committed, so turning events into deliveries after the fact never sends
+/// one for a rolled-back change and never loses one. Deliveries are claimed row by row with a
+/// lease, sent with no database lock held, and their attempts recorded against the claim, so two
+/// processes never send the same attempt and a stopped process's claims are retried.
+public enum WebhookDeliveryService {
+    static let actor = "system:webhook_delivery"
+    static let fanOutBatch_max = 500
+
+    static func scope(_ tenant: TenantID) -> WriteScope { WriteScope(tenant: tenant, actor: actor, requestID: nil) }
+
+    /// Turns a tenant's events past its cursor into deliveries, for every enabled endpoint that
+    /// subscribes to them and existed when they happened. Answers how many deliveries it made.
+    @discardableResult
+    public static func fanOut(tenant: TenantID, store: Store) async throws -> Int {
+        var made = 0
+        while true {
+            let (count, more) = try await store.write(scope(tenant)) { tx -> (Int, Bool) in
+                guard let cursor = try await tx.lockedWebhookCursor() else { return (0, false) }
+                let events = try await tx.eventHeads(after: cursor, limit: fanOutBatch_max)
+                guard let last = events.last else { return (0, false) }
+                let endpoints = try await tx.webhookEndpoints(status: .enabled)
+                var deliveries: [WebhookDelivery] = []
+                for event in events {
+                    for endpoint in endpoints where endpoint.subscribes(to: event.type) && event.createdAt >= endpoint.createdAt {
+                        deliveries.append(WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type,
+                                                          redelivery: false, createdAt: tx.now))
+                    }
+                }
+                try await tx.insertWebhookDeliveries(deliveries)
+                try await tx.setWebhookCursor(last.sequence)
+                return (deliveries.count, events.count == fanOutBatch_max)
+            }
+            made += count
+            if !more { return made }
+        }
+    }
+
+    /// Claims up to `limit` due deliveries of one endpoint for this process. A claim left by a
+    /// process that stopped mid-attempt is recorded as an `interrupted` attempt first.
+    public static func claim(tenant: TenantID, endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings,
+                             vault: CardVault, random: @escaping @Sendable () -> UInt64, store: Store) async throws -> [ClaimedWebhookDelivery] {
+        try await store.write(scope(tenant)) { tx in
+            guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpointWithSecrets(endpoint, forUpdate: false),
+                found.status == .enabled else { return [] }
+            var secrets = [try vault.open(secret: sealed, tenant: tenant, purpose: WebhookEndpointService.secretPurpose)]
+            if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
+                secrets.append(try vault.open(secret: sealedPrevious, tenant: tenant, purpose: WebhookEndpointService.previousSecretPurpose))
+            }
+            var claimed: [(WebhookDelivery, claim: String)] = []
+            for stored in try await tx.dueWebhookDeliveries(endpoint: endpoint, limit: limit) {
+                var delivery = stored.delivery
+                if stored.claim != nil {
+                    let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
+                                                            retryAfter_seconds: nil)
+                    delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
+                    if case .exhausted = WebhookDeliveryStep.after(interrupted, attemptsMade: delivery.attempts.count, schedule: settings.schedule,
+                                                                  now: tx.now, random: random()) {
+                        try await finish(&delivery, .exhausted, in: tx)
+                        continue
+                    }
+                }
+                delivery.nextAttemptAt = tx.now
+                delivery.updatedAt = tx.now
+                let claim = tx.newID(WebhookDeliveryKind.self).rawValue
+                try await tx.updateWebhookDelivery(delivery, claim: claim, due: tx.now.adding(seconds: settings.lease_seconds))
+                claimed.append((delivery, claim))
+            }
+            let events = try await tx.events(claimed.map(\.0.event))
+            return try claimed.compactMap { delivery, claim -> ClaimedWebhookDelivery? in
+                guard let event = events[delivery.event] else { return nil }
+                return ClaimedWebhookDelivery(tenant: tenant, delivery: delivery, claim: claim, url: found.url, secrets: secrets,
+                                              body: try ZentraJSON.encode(event))
+            }
+        }
+    }
+
+    /// Records what an attempt came to and decides what follows: done, the next attempt's time,
+    /// or giving up (disabling the endpoint on `410 Gone`, or when the whole schedule failed and no
+    /// other delivery to it succeeded meanwhile). Nothing is written when the claim was lost.
+    public static func record(_ outcome: WebhookAttemptOutcome, for claimed: ClaimedWebhookDelivery, settings: WebhookDeliverySettings,
+                              random: UInt64, store: Store) async throws {
+        try await store.write(scope(claimed.tenant)) { tx in
+            guard var delivery = try await tx.claimedWebhookDelivery(claimed.delivery.id, claim: claimed.claim)?.delivery else { return }
+            delivery.attempts.append(attempt(outcome, number: delivery.attempts.count + 1, at: delivery.nextAttemptAt ?? tx.now))
+            let step = WebhookDeliveryStep.after(outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
+                                                 random: random)
+            try await finish(&delivery, step, in: tx)
+        }
+    }
+
+    static func attempt(_ outcome: WebhookAttemptOutcome, number: Int, at time: Timestamp) -> WebhookAttempt {
+        WebhookAttempt(number: number, attemptedAt: time, result: outcome.succeeded ? .succeeded : .failed, statusCode: outcome.statusCode,
+                       latencyMs: outcome.latencyMs, error: outcome.error, responseExcerpt: outcome.responseExcerpt)
+    }
+
+    static func finish(_ delivery: inout WebhookDelivery, _ step: WebhookDeliveryStep, in tx: WriteTransaction) async throws {
+        delivery.updatedAt = tx.now
+        switch step {
+        case .succeeded:
+            delivery.status = .succeeded
+            delivery.nextAttemptAt = nil
+        case .retry(let at):
+            delivery.status = .pending
+            delivery.nextAttemptAt = at
+        case .gone, .exhausted:
+            delivery.status = .failed
+            delivery.nextAttemptAt = nil
+        }
+        try await tx.updateWebhookDelivery(delivery, claim: nil, due: delivery.nextAttemptAt)
+        switch step {
+        case .gone:
+            try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .gone, in: tx)
+        case .exhausted:
+            let since = delivery.attempts.first?.attemptedAt ?? delivery.createdAt
+            if try await !tx.webhookEndpointSucceeded(delivery.webhookEndpoint, since: since) {
+                try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .failing, in: tx)
+            }
+        case .succeeded, .retry:
+            break
+        }
+    }
+
+    /// `POST /events/{id}/redeliver`: the same event (same `webhook-id`, same body) sent again as a
+    /// new delivery. No financial state is touched: nothing but delivery rows and the audit record.
+    public static func redeliver(_ raw: String, _ input: RedeliverEvent, in tx: WriteTransaction) async throws -> [WebhookDelivery] {
+        let id: EventID = try Validate.id(raw, "id", "event")
+        guard let event = try await tx.events([id])[id] else { throw DomainError.resourceMissing("event", id: raw) }
+        let endpoints: [WebhookEndpoint]
+        if let named = input.webhookEndpoint {
+            let endpointID: WebhookEndpointID = try Validate.id(named, "webhook_endpoint", "webhook_endpoint")
+            guard let endpoint = try await tx.webhookEndpoint(endpointID) else {
+                throw DomainError.resourceMissing("webhook_endpoint", id: named, param: "webhook_endpoint")
+            }
+            guard endpoint.status == .enabled else {
+                throw DomainError(.conflict, code: "webhook_endpoint_disabled", message: "Webhook endpoint \(named) is disabled; enable it first.",
+                                  param: "webhook_endpoint")
+            }
+            guard endpoint.subscribes(to: event.type) else {
+                throw DomainError(.conflict, code: "webhook_endpoint_not_subscribed",
+                                  message: "Webhook endpoint \(named) does not subscribe to \(event.type) events.", param: "webhook_endpoint")
+            }
+            endpoints = [endpoint]
+        } else {
+            endpoints = try await tx.webhookEndpoints(status: .enabled).filter { $0.subscribes(to: event.type) }
+        }
+        let deliveries = endpoints.map { endpoint in
+            WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type, redelivery: true, createdAt: tx.now)
+        }
+        try await tx.insertWebhookDeliveries(deliveries)
+        tx.audit("event.redelivered", objectType: "event", objectID: event.id.rawValue, context: .object([
+            "type": .string(event.type), "deliveries": .array(deliveries.map { .string($0.id.rawValue) }),
+            "webhook_endpoints": .array(deliveries.map { .string($0.webhookEndpoint.rawValue) }),
+        ]))
+        return deliveries
+    }
+}

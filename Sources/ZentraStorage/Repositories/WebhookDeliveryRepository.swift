@@ -1,0 +1,139 @@
+import ZentraCore
+
+/// A delivery as stored: the object, and who (if anyone) is sending it now.
+public struct StoredWebhookDelivery: Sendable {
+    public var delivery: WebhookDelivery
+    /// The claim of the process sending it; set while an attempt is in flight.
+    public let claim: String?
+    public let claimedAt: Timestamp?
+}
+
+/// The outbox's cross-tenant questions, asked by the delivery worker of every process.
+public enum WebhookOutbox {
+    /// Tenants with events their webhook cursor has not passed yet.
+    public static func tenantsBehind(engine: any DatabaseEngine) async throws -> [TenantID] {
+        try await engine.withReader { sql in
+            try await sql.query("""
+                SELECT c.tenant_id FROM webhook_cursors c JOIN tenants t ON t.id = c.tenant_id WHERE t.event_sequence > c.event_sequence
+                """).map { try $0.id("tenant_id") }
+        }
+    }
+
+    /// Endpoints with deliveries due (pending, next attempt or lease end passed), earliest first.
+    public static func dueEndpoints(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, WebhookEndpointID)] {
+        try await engine.withReader { sql in
+            try await sql.query("""
+                SELECT tenant_id, endpoint_id, MIN(next_attempt_at) AS due FROM webhook_deliveries
+                WHERE status = 'pending' AND next_attempt_at <= \(now)
+                GROUP BY tenant_id, endpoint_id ORDER BY due LIMIT \(limit)
+                """).map { (try $0.id("tenant_id"), try $0.id("endpoint_id")) }
+        }
+    }
+}
+
+extension WriteTransaction {
+    /// Starts the tenant's webhook cursor at its latest event, once: events before the tenant's
+    /// first endpoint are never delivered.
+    public func startWebhookCursor() async throws {
+        try await sql.execute("""
+            INSERT INTO webhook_cursors (tenant_id, event_sequence) SELECT id, event_sequence FROM tenants WHERE id = \(tenant)
+            ON CONFLICT (tenant_id) DO NOTHING
+            """)
+    }
+
+    /// The cursor, row-locked: one process at a time turns a tenant's events into deliveries.
+    public func lockedWebhookCursor() async throws -> Int64? {
+        try await sql.queryOne("SELECT event_sequence FROM webhook_cursors WHERE tenant_id = \(tenant)" + SQL.forUpdate)
+            .map { try $0.int("event_sequence") }
+    }
+
+    public func setWebhookCursor(_ sequence: Int64) async throws {
+        try await sql.execute("UPDATE webhook_cursors SET event_sequence = \(sequence) WHERE tenant_id = \(tenant)")
+    }
+
+    /// Events after `sequence`, in order: id, type, sequence and time (their bodies are read when sent).
+    public func eventHeads(after sequence: Int64, limit: Int) async throws -> [(id: EventID, type: String, sequence: Int64, createdAt: Timestamp)] {
+        try await sql.query("""
+            SELECT id, type, sequence, created_at FROM events WHERE tenant_id = \(tenant) AND sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
+            """).map { (try $0.id("id"), try $0.string("type"), try $0.int("sequence"), try $0.timestamp("created_at")) }
+    }
+
+    public func insertWebhookDeliveries(_ deliveries: [WebhookDelivery]) async throws {
+        guard !deliveries.isEmpty else { return }
+        var rows: [SQL] = []
+        for delivery in deliveries {
+            rows.append("""
+                (\(delivery.id), \(tenant), \(delivery.webhookEndpoint), \(delivery.event), \(delivery.status.rawValue), \(delivery.nextAttemptAt),
+                 \(try ZentraJSON.encodeString(delivery)), \(delivery.createdAt))
+                """)
+        }
+        // Bounded batches: SQLite caps a statement's parameters.
+        for start in stride(from: 0, to: rows.count, by: 100) {
+            try await sql.execute("""
+                INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, next_attempt_at, data, created_at) VALUES
+                """ + SQL.joined(Array(rows[start..<min(start + 100, rows.count)]), separator: ", "))
+        }
+    }
+
+    /// Up to `limit` due deliveries of one endpoint, row-locked; rows another process is claiming
+    /// are skipped rather than waited for.
+    public func dueWebhookDeliveries(endpoint: WebhookEndpointID, limit: Int) async throws -> [StoredWebhookDelivery] {
+        try await sql.query("""
+            SELECT data, claim, claimed_at FROM webhook_deliveries
+            WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint) AND status = 'pending' AND next_attempt_at <= \(now)
+            ORDER BY next_attempt_at LIMIT \(limit)
+            """ + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
+    }
+
+    /// The delivery if `claim` still holds it (its lease may have passed to another process), locked.
+    public func claimedWebhookDelivery(_ id: WebhookDeliveryID, claim: String) async throws -> StoredWebhookDelivery? {
+        try await sql.queryOne("""
+            SELECT data, claim, claimed_at FROM webhook_deliveries WHERE tenant_id = \(tenant) AND id = \(id) AND claim = \(claim)
+            """ + SQL.forUpdate).map(decodeStoredDelivery)
+    }
+
+    /// Writes the delivery; `claim` is the sender's hold on it (nil when no attempt is in flight),
+    /// `due` when it may next be picked up (the lease's end while claimed).
+    public func updateWebhookDelivery(_ delivery: WebhookDelivery, claim: String?, due: Timestamp?) async throws {
+        try await sql.execute("""
+            UPDATE webhook_deliveries SET status = \(delivery.status.rawValue), next_attempt_at = \(due), claim = \(claim),
+                   claimed_at = \(claim == nil ? nil : now), succeeded_at = \(delivery.status == .succeeded ? now : nil),
+                   data = \(try ZentraJSON.encodeString(delivery))
+            WHERE tenant_id = \(tenant) AND id = \(delivery.id)
+            """)
+    }
+
+    /// Whether any delivery to the endpoint succeeded at or after `since`.
+    public func webhookEndpointSucceeded(_ endpoint: WebhookEndpointID, since: Timestamp) async throws -> Bool {
+        try await sql.queryOne("""
+            SELECT 1 AS found FROM webhook_deliveries WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint) AND succeeded_at >= \(since) LIMIT 1
+            """) != nil
+    }
+
+    public func deleteWebhookDeliveries(endpoint: WebhookEndpointID) async throws {
+        try await sql.execute("DELETE FROM webhook_deliveries WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint)")
+    }
+
+    private func decodeStoredDelivery(_ row: SQLRow) throws -> StoredWebhookDelivery {
+        StoredWebhookDelivery(delivery: try row.json("data"), claim: try row.optionalString("claim"), claimedAt: try row.optionalTimestamp("claimed_at"))
+    }
+}
+
+extension TenantScope {
+    /// An endpoint's deliveries, newest first, optionally of one status.
+    public func webhookDeliveries(endpoint: WebhookEndpointID, _ request: PageRequest, status: WebhookDelivery.Status? = nil)
+        async throws -> Page<WebhookDelivery>
+    {
+        var filter: SQL = "endpoint_id = \(endpoint)"
+        if let status { filter = filter + " AND status = \(status.rawValue)" }
+        return try await page(request, table: "webhook_deliveries", columns: "data", filter: filter) { try $0.json("data") }
+    }
+
+    /// Events by id, as `GET /events/{id}` answers them.
+    public func events(_ ids: [EventID]) async throws -> [EventID: Event] {
+        guard !ids.isEmpty else { return [:] }
+        let events = try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id IN ("
+            + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")").map(decodeEvent)
+        return Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}

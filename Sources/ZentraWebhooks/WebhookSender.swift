@@ -1,0 +1,56 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import ZentraApp
+import ZentraCore
+
+/// Sends one claimed delivery: the event's exact body, signed, within the timeout; reads at most
+/// `responseMax_bytes` of the answer and keeps its first kilobyte as the attempt's excerpt.
+public struct WebhookSender: Sendable {
+    let client: HTTPClient
+    let policy: OutboundURLPolicy
+    let clock: any WallClock
+    let timeout_ms: Int
+    public static let responseMax_bytes = 64 * 1024
+    static let excerpt_bytes = 1024
+
+    public init(client: HTTPClient = OutboundHTTP.client, policy: OutboundURLPolicy, clock: any WallClock, timeout_ms: Int) {
+        self.client = client
+        self.policy = policy
+        self.clock = clock
+        self.timeout_ms = timeout_ms
+    }
+
+    public func send(_ delivery: ClaimedWebhookDelivery) async -> WebhookAttemptOutcome {
+        let started = ContinuousClock.now
+        func failed(_ failure: String) -> WebhookAttemptOutcome {
+            WebhookAttemptOutcome(statusCode: nil, latencyMs: OutboundHTTP.milliseconds(since: started), failure: failure, responseExcerpt: nil,
+                                  retryAfter_seconds: nil)
+        }
+        if let refusal = await OutboundHTTP.refusal(for: delivery.url, policy: policy) { return failed(refusal) }
+        let now = clock.now()
+        guard let request = OutboundHTTP.signedPost(url: delivery.url, messageID: delivery.messageID, timestamp_seconds: now.microseconds / 1_000_000,
+                                                    secrets: delivery.secrets, body: delivery.body, userAgent: "Zentra-Webhooks/1")
+        else { return failed("invalid_signing_secret") }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout_ms))
+        do {
+            let response = try await client.execute(request, deadline: deadline)
+            let latency = OutboundHTTP.milliseconds(since: started)
+            var excerpt: [UInt8] = []
+            var read = 0
+            for try await chunk in response.body {
+                if excerpt.count < Self.excerpt_bytes { excerpt.append(contentsOf: chunk.readableBytesView.prefix(Self.excerpt_bytes - excerpt.count)) }
+                read += chunk.readableBytes
+                if read >= Self.responseMax_bytes { break }
+            }
+            return WebhookAttemptOutcome(
+                statusCode: Int(response.status.code), latencyMs: latency, failure: nil,
+                responseExcerpt: excerpt.isEmpty ? nil : String(decoding: excerpt, as: UTF8.self),
+                retryAfter_seconds: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0, now: now) })
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return failed("timeout")
+        } catch {
+            return failed(NIODeadline.now() >= deadline ? "timeout" : "connection_failed")
+        }
+    }
+}

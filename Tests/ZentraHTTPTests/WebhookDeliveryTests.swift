@@ -1,0 +1,393 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Synchronization
+import Testing
+import ZentraApp
+import ZentraCore
+@testable import ZentraHTTP
+import ZentraStorage
+
+/// A customer's webhook receiver served for real on loopback. Each path answers from its script in
+/// order (the last answer repeats) and every call is kept with its headers and exact body.
+final class WebhookReceiver: Sendable {
+    struct Answer: Sendable {
+        var status: HTTPResponse.Status = .ok
+        var headers: [String: String] = [:]
+        var body = "ok"
+        var delay: Duration = .zero
+    }
+
+    struct Call: Sendable {
+        let path: String
+        let id: String
+        let timestamp: Int64
+        let signature: String
+        let body: [UInt8]
+    }
+
+    let scripts = Mutex<[String: [Answer]]>([:])
+    let calls = Mutex<[Call]>([])
+
+    func script(_ path: String, _ answers: Answer...) { scripts.withLock { $0[path] = answers } }
+
+    func calls(to path: String) -> [Call] { calls.withLock { $0.filter { $0.path == path } } }
+
+    func run(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let router = Router()
+        router.post("{name}") { request, context -> Response in
+            let path = "/" + (context.parameters.get("name") ?? "")
+            let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+            func header(_ name: String) -> String { request.headers[HTTPField.Name(name)!] ?? "" }
+            let answer = self.scripts.withLock { scripts -> Answer in
+                guard var answers = scripts[path], !answers.isEmpty else { return Answer() }
+                let next = answers.count > 1 ? answers.removeFirst() : answers[0]
+                scripts[path] = answers
+                return next
+            }
+            self.calls.withLock {
+                $0.append(Call(path: path, id: header("webhook-id"), timestamp: Int64(header("webhook-timestamp")) ?? 0,
+                               signature: header("webhook-signature"), body: bytes))
+            }
+            try await Task.sleep(for: answer.delay)
+            var headers: HTTPFields = [.contentType: "text/plain"]
+            for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
+            return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in try await body(try #require(client.port)) }
+    }
+}
+
+@Suite struct WebhookDeliveryTests {
+    static let settings: WebhookDeliverySettings = {
+        var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeout_ms: 2_000)
+        settings.poll_interval = .milliseconds(20)
+        return settings
+    }()
+
+    static func configure(_ configuration: inout AppConfiguration) {
+        configuration.outboundURLPolicy = try! OutboundURLPolicy(allowedNetworksList: "127.0.0.0/8")
+        configuration.webhookDelivery = settings
+    }
+
+    /// Runs delivery workers (each one stands for a process) beside `body`.
+    static func withWorkers(_ env: TestEnvironment, count: Int = 1, settings: WebhookDeliverySettings? = nil,
+                            _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let configuration = env.services.configuration
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<count {
+                let worker = WebhookDeliveryWorker(store: env.store, settings: settings ?? configuration.webhookDelivery,
+                                                   policy: configuration.outboundURLPolicy, vault: CardVault(key: configuration.cardDataKey))
+                group.addTask { try await worker.run() }
+            }
+            try await body()
+            group.cancelAll()
+        }
+    }
+
+    /// Waits (real time) until `condition` holds.
+    static func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting until \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static func createEndpoint(_ env: TestEnvironment, url: String, types: [String] = ["customer.*"]) async throws -> (id: String, secret: String) {
+        let types = types.map { "\"\($0)\"" }.joined(separator: ", ")
+        let reply = try await env.post("/webhook-endpoints", #"{"url": "\#(url)", "event_types": [\#(types)]}"#)
+        #expect(reply.status == .created, "\(reply.text)")
+        return (reply.id, reply.json["secret"] as? String ?? "")
+    }
+
+    static func deliveries(_ env: TestEnvironment, _ endpoint: String, status: String? = nil) async throws -> [[String: Any]] {
+        try await env.get("/webhook-endpoints/\(endpoint)/deliveries?limit=100" + (status.map { "&status=\($0)" } ?? "")).list
+    }
+
+    static func attempts(_ delivery: [String: Any]) -> [[String: Any]] { delivery["attempts"] as? [[String: Any]] ?? [] }
+
+    @Test(arguments: Backend.allCases)
+    func deliversCommittedEventsSignedWithTheirExactBody(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, configure: Self.configure) { env in
+                let before = try await env.createCustomer()
+                let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/hooks", types: ["customer.*"])
+                let other = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/accounts", types: ["account.created"])
+                // A unit of work that rolls back leaves no event, so nothing can be delivered for it.
+                await #expect(throws: DomainError.self) {
+                    try await env.store.write(WriteScope(tenant: env.tenant, actor: "test", requestID: nil)) { tx in
+                        try tx.emit("customer.created", objectType: "customer", objectID: "cus_rolled_back", data: ["id": "cus_rolled_back"])
+                        throw DomainError.invalidRequest("rolled back")
+                    }
+                }
+                let customer = try await env.createCustomer()
+                try await Self.withWorkers(env) {
+                    try await Self.eventually("the customer event is delivered") { receiver.calls(to: "/hooks").count >= 1 }
+                }
+                let calls = receiver.calls(to: "/hooks")
+                #expect(calls.count == 1, "one event after the endpoint existed, none for the earlier customer \(before) or the rollback")
+                let call = try #require(calls.first)
+                let event = try await env.get("/events/\(call.id)")
+                #expect(event.status == .ok && event.json["type"] as? String == "customer.created")
+                #expect((event.json["data"] as? [String: Any])?["object"].flatMap { ($0 as? [String: Any])?["id"] as? String } == customer)
+                #expect(call.body == event.body, "the body is the event exactly as GET /events/{id} answers it")
+                let expected = WebhookSignature.sign(secret: endpoint.secret, messageID: call.id, timestamp_seconds: call.timestamp, body: call.body)
+                #expect(call.signature == expected)
+                #expect(abs(call.timestamp - Int64(Date().timeIntervalSince1970)) < 60)
+                #expect(receiver.calls(to: "/accounts").isEmpty, "no account event happened")
+
+                let delivered = try await Self.deliveries(env, endpoint.id)
+                #expect(delivered.count == 1)
+                let delivery = try #require(delivered.first)
+                #expect((delivery["id"] as? String)?.hasPrefix("msg_") == true)
+                #expect(delivery["status"] as? String == "succeeded" && delivery["event"] as? String == call.id)
+                #expect(delivery["next_attempt_at"] == nil && delivery["redelivery"] as? Bool == false)
+                let attempt = try #require(Self.attempts(delivery).first)
+                #expect(attempt["status_code"] as? Int == 200 && attempt["result"] as? String == "succeeded")
+                #expect(attempt["latency_ms"] as? Int != nil && attempt["response_excerpt"] as? String == "ok")
+                #expect(try await Self.deliveries(env, other.id).isEmpty)
+                #expect(try await env.get("/webhook-endpoints/\(endpoint.id)/deliveries", key: try await env.createKey(role: "developer")).status == .forbidden)
+                #expect(try await env.get("/webhook-endpoints/we_missing/deliveries").status == .notFound)
+                #expect(try await env.get("/webhook-endpoints/\(endpoint.id)/deliveries?status=lost").errorParam == "status")
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func failuresAreRetriedOnTheScheduleHonouringRetryAfter(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        receiver.script("/flaky", .init(status: .internalServerError, body: "database down"),
+                        .init(status: .serviceUnavailable, headers: ["Retry-After": "120"]), .init(status: .noContent, body: ""))
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, clock: clock, configure: Self.configure) { env in
+                let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/flaky")
+                _ = try await env.createCustomer()
+                try await Self.withWorkers(env) {
+                    func delivery() async throws -> [String: Any] { try await Self.deliveries(env, endpoint.id).first ?? [:] }
+                    try await Self.eventually("the first attempt fails") { Self.attempts(try await delivery()).count == 1 }
+                    var pending = try await delivery()
+                    #expect(pending["status"] as? String == "pending")
+                    let first = try #require(Self.attempts(pending).first)
+                    #expect(first["status_code"] as? Int == 500 && first["error"] as? String == "http_500")
+                    #expect(first["response_excerpt"] as? String == "database down")
+                    // 5 s ± 10% after the failure.
+                    let next = try #require(Timestamp(rfc3339: pending["next_attempt_at"] as? String ?? ""))
+                    let base = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!.microseconds
+                    #expect((base + 4_500_000...base + 5_500_000).contains(next.microseconds), "\(next)")
+
+                    clock.set("2026-11-23T10:00:06Z")
+                    try await Self.eventually("the second attempt fails") { Self.attempts(try await delivery()).count == 2 }
+                    pending = try await delivery()
+                    #expect(Self.attempts(pending)[1]["status_code"] as? Int == 503)
+                    // The schedule says a minute; the receiver asked for two.
+                    let after = try #require(Timestamp(rfc3339: pending["next_attempt_at"] as? String ?? ""))
+                    #expect(after >= Timestamp(rfc3339: "2026-11-23T10:02:06Z")!, "\(after)")
+
+                    clock.set("2026-11-23T10:01:30Z")
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(Self.attempts(try await delivery()).count == 2, "not before Retry-After")
+                    clock.set("2026-11-23T10:02:07Z")
+                    try await Self.eventually("the third attempt succeeds") { try await delivery()["status"] as? String == "succeeded" }
+                }
+                let calls = receiver.calls(to: "/flaky")
+                #expect(calls.count == 3 && Set(calls.map(\.id)).count == 1, "every retry carries the same webhook-id")
+                #expect(Self.attempts(try await Self.deliveries(env, endpoint.id)[0]).map { $0["status_code"] as? Int } == [500, 503, 204])
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func goneOrASpentScheduleDisablesTheEndpoint(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        receiver.script("/gone", .init(status: .gone))
+        receiver.script("/down", .init(status: .badGateway))
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, clock: clock, configure: Self.configure) { env in
+                let gone = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/gone")
+                let down = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/down")
+                let watcher = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/watch", types: ["webhook_endpoint.disabled"])
+                _ = try await env.createCustomer()
+                try await Self.withWorkers(env) {
+                    try await Self.eventually("410 disables its endpoint") {
+                        try await env.get("/webhook-endpoints/\(gone.id)").json["status"] as? String == "disabled"
+                    }
+                    func attempts() async throws -> Int { Self.attempts(try await Self.deliveries(env, down.id).first ?? [:]).count }
+                    try await Self.eventually("the failing endpoint's first attempt is recorded") { try await attempts() == 1 }
+                    clock.set("2026-11-23T10:00:10Z")
+                    try await Self.eventually("the second attempt is recorded") { try await attempts() == 2 }
+                    clock.set("2026-11-23T10:02:00Z")
+                    try await Self.eventually("the spent schedule disables the endpoint") {
+                        try await env.get("/webhook-endpoints/\(down.id)").json["status"] as? String == "disabled"
+                    }
+                    try await Self.eventually("both disablings are delivered") { receiver.calls(to: "/watch").count == 2 }
+                }
+                #expect(receiver.calls(to: "/gone").count == 1, "410 is not retried")
+                #expect(receiver.calls(to: "/down").count == 3, "the whole schedule: one attempt and two retries")
+                #expect(try await env.get("/webhook-endpoints/\(gone.id)").json["disabled_reason"] as? String == "gone")
+                #expect(try await env.get("/webhook-endpoints/\(down.id)").json["disabled_reason"] as? String == "failing")
+                #expect(try await Self.deliveries(env, down.id, status: "failed").count == 1)
+                #expect(try await Self.deliveries(env, gone.id, status: "failed").count == 1)
+                let disabled = try await env.get("/events?type=webhook_endpoint.disabled").list
+                #expect(Set(disabled.compactMap { ($0["data"] as? [String: Any])?["object"] as? [String: Any] }.compactMap { $0["id"] as? String })
+                        == [gone.id, down.id])
+                #expect(try await Self.deliveries(env, watcher.id, status: "succeeded").count == 2)
+                // Enabled again, an endpoint is clean and gets new events.
+                let enabled = try await env.post("/webhook-endpoints/\(gone.id)/enable")
+                #expect(enabled.json["status"] as? String == "enabled" && enabled.json["disabled_reason"] == nil)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aSlowEndpointTimesOutWithoutHoldingUpOthers(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        receiver.script("/slow", .init(delay: .seconds(5)))
+        let settings = {
+            var settings = Self.settings
+            settings.timeout_ms = 1_000
+            settings.inFlightPerEndpoint_max = 2
+            return settings
+        }()
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, configure: Self.configure) { env in
+                let slow = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/slow")
+                let fast = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/fast")
+                for _ in 0..<8 { _ = try await env.createCustomer() }
+                try await Self.withWorkers(env, settings: settings) {
+                    try await Self.eventually("every event reaches the fast endpoint") {
+                        try await Self.deliveries(env, fast.id, status: "succeeded").count == 8
+                    }
+                    let waiting = try await Self.deliveries(env, slow.id).filter { Self.attempts($0).isEmpty }
+                    #expect(waiting.count >= 4, "the slow endpoint holds two sends at a time, no more")
+                    try await Self.eventually("the slow endpoint's first attempts time out") {
+                        try await Self.deliveries(env, slow.id).contains { Self.attempts($0).first?["error"] as? String == "timeout" }
+                    }
+                }
+                let timedOut = try await Self.deliveries(env, slow.id).compactMap { Self.attempts($0).first }.first { $0["error"] as? String == "timeout" }
+                #expect((timedOut?["latency_ms"] as? Int).map { (900...5_000).contains($0) } == true)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func redeliveryReplaysTheSameEventAndNothingElse(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, configure: Self.configure) { env in
+                let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/hooks")
+                let unsubscribed = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/accounts", types: ["account.*"])
+                _ = try await env.createCustomer()
+                let operatorKey = try await env.createKey(role: "operator")
+                try await Self.withWorkers(env) {
+                    try await Self.eventually("the first delivery") { receiver.calls(to: "/hooks").count == 1 }
+                    let first = try #require(receiver.calls(to: "/hooks").first)
+                    let before = try await env.footprint()
+                    let redelivered = try await env.post("/events/\(first.id)/redeliver", key: operatorKey)
+                    #expect(redelivered.status == .accepted, "\(redelivered.text)")
+                    #expect(redelivered.list.count == 1 && redelivered.list.first?["redelivery"] as? Bool == true)
+                    try await Self.eventually("the redelivery") { receiver.calls(to: "/hooks").count == 2 }
+                    let second = receiver.calls(to: "/hooks")[1]
+                    #expect(second.id == first.id && second.body == first.body, "same webhook-id, same body")
+                    var after = try await env.footprint()
+                    #expect(after["audit_log"] == before["audit_log"]! + 1, "the redelivery is audited")
+                    after["audit_log"] = before["audit_log"]
+                    #expect(after == before, "a redelivery creates no event and no financial state")
+
+                    let named = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(unsubscribed.id)"}"#)
+                    #expect(named.status == .conflict && named.errorCode == "webhook_endpoint_not_subscribed")
+                    _ = try await env.post("/webhook-endpoints/\(endpoint.id)/disable")
+                    let disabled = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(endpoint.id)"}"#)
+                    #expect(disabled.status == .conflict && disabled.errorCode == "webhook_endpoint_disabled")
+                    #expect(try await env.post("/events/evt_missing/redeliver").status == .notFound)
+                    #expect(try await env.post("/events/\(first.id)/redeliver", key: try await env.createKey(role: "developer")).status == .forbidden)
+                }
+                let stored = try await Self.deliveries(env, endpoint.id)
+                #expect(stored.count == 2 && stored.allSatisfy { $0["status"] as? String == "succeeded" })
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aRotatedSecretSignsBesideTheOldOneDuringItsGracePeriod(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, configure: Self.configure) { env in
+                let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/hooks")
+                let rotated = try await env.post("/webhook-endpoints/\(endpoint.id)/rotate-secret", #"{"grace_period_seconds": 3600}"#)
+                let newSecret = try #require(rotated.json["secret"] as? String)
+                _ = try await env.createCustomer()
+                try await Self.withWorkers(env) {
+                    try await Self.eventually("the delivery") { !receiver.calls(to: "/hooks").isEmpty }
+                }
+                let call = try #require(receiver.calls(to: "/hooks").first)
+                let signatures = call.signature.split(separator: " ").map(String.init)
+                #expect(signatures == [newSecret, endpoint.secret].map {
+                    WebhookSignature.sign(secret: $0, messageID: call.id, timestamp_seconds: call.timestamp, body: call.body)!
+                })
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func theResolvedAddressIsCheckedWhenSending(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, configure: { Self.configure(&$0); $0.outboundURLPolicy = OutboundURLPolicy() }) { env in
+                // `127.1` is not written as an address, so it passes the URL check; it resolves to 127.0.0.1.
+                let endpoint = try await Self.createEndpoint(env, url: "http://127.1:\(port)/hooks")
+                #expect(try await env.post("/webhook-endpoints", #"{"url": "http://127.0.0.1:\#(port)/hooks", "event_types": ["*"]}"#).status == .badRequest)
+                _ = try await env.createCustomer()
+                try await Self.withWorkers(env) {
+                    try await Self.eventually("the attempt is refused") { !Self.attempts(try await Self.deliveries(env, endpoint.id).first ?? [:]).isEmpty }
+                }
+                #expect(Self.attempts(try await Self.deliveries(env, endpoint.id)[0]).first?["error"] as? String == "destination_refused")
+                #expect(receiver.calls(to: "/hooks").isEmpty)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func twoProcessesDeliverEachEventOnceAndTakeOverAStoppedOnesClaims(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, clock: clock, configure: Self.configure) { env in
+                let endpoints = [
+                    try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/a"),
+                    try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/b"),
+                ]
+                for _ in 0..<30 { _ = try await env.createCustomer() }
+                // A process claims one delivery and stops before sending it.
+                try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
+                let first = try #require(WebhookEndpointID(endpoints[0].id))
+                let claimed = try await WebhookDeliveryService.claim(
+                    tenant: env.tenant, endpoint: first, limit: 1, settings: Self.settings,
+                    vault: CardVault(key: env.services.configuration.cardDataKey), random: { 0 }, store: env.store)
+                let orphan = try #require(claimed.first)
+                try await Self.withWorkers(env, count: 2) {
+                    try await Self.eventually("all but the orphan are delivered") { receiver.calls.withLock { $0.count } == 59 }
+                    try await Task.sleep(for: .milliseconds(200))
+                    #expect(receiver.calls.withLock { $0.count } == 59, "the orphan waits for its lease")
+                    clock.set("2026-11-23T10:02:00Z")
+                    try await Self.eventually("the orphan is taken over") { receiver.calls.withLock { $0.count } == 60 }
+                }
+                for (endpoint, path) in zip(endpoints, ["/a", "/b"]) {
+                    let ids = receiver.calls(to: path).map(\.id)
+                    #expect(ids.count == 30 && Set(ids).count == 30, "each event once per endpoint")
+                }
+                let taken = try await Self.deliveries(env, endpoints[0].id).first { $0["id"] as? String == orphan.delivery.id.rawValue }
+                #expect(Self.attempts(try #require(taken)).map { $0["error"] as? String } == ["interrupted", nil])
+            }
+        }
+    }
+}
