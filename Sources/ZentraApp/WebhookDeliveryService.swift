@@ -59,9 +59,14 @@ public enum WebhookDeliveryService {
         while true {
             let (count, more) = try await store.write(scope(tenant)) { tx -> (Int, Bool) in
                 guard let cursor = try await tx.lockedWebhookCursor() else { return (0, false) }
+                let endpoints = try await tx.webhookEndpoints(status: .enabled)
+                guard !endpoints.isEmpty else {
+                    // No one to deliver to: what happened meanwhile is never sent, so skip it at once.
+                    try await tx.moveWebhookCursorToLatestEvent()
+                    return (0, false)
+                }
                 let events = try await tx.eventHeads(after: cursor, limit: fanOutBatch_max)
                 guard let last = events.last else { return (0, false) }
-                let endpoints = try await tx.webhookEndpoints(status: .enabled)
                 var deliveries: [WebhookDelivery] = []
                 for event in events {
                     for endpoint in endpoints where endpoint.subscribes(to: event.type) && event.createdAt >= endpoint.createdAt {

@@ -12,10 +12,12 @@ import Glibc
 /// could point anywhere), the destination's resolved addresses checked against the URL policy
 /// right before the call, and Standard Webhooks signing.
 public enum OutboundHTTP {
-    /// Process-wide, like `HTTPClient.shared`, but refusing redirects.
+    /// Process-wide, like `HTTPClient.shared`, but refusing redirects, and with room for as many
+    /// connections to one host as delivery keeps in flight (endpoints often share a host).
     public static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 

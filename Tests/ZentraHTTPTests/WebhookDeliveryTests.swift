@@ -68,19 +68,22 @@ final class WebhookReceiver: Sendable {
         return settings
     }()
 
+    /// The application runs its delivery worker (as `zentra serve` does) with these settings.
     static func configure(_ configuration: inout AppConfiguration) {
         configuration.outboundURLPolicy = try! OutboundURLPolicy(allowedNetworksList: "127.0.0.0/8")
         configuration.webhookDelivery = settings
     }
 
-    /// Runs delivery workers (each one stands for a process) beside `body`.
-    static func withWorkers(_ env: TestEnvironment, count: Int = 1, settings: WebhookDeliverySettings? = nil,
-                            _ body: @escaping @Sendable () async throws -> Void) async throws {
+    /// Runs more delivery workers beside the application's own (each one stands for another
+    /// process on the same database) while `body` runs.
+    static func withMoreWorkers(_ env: TestEnvironment, count: Int, _ body: @escaping @Sendable () async throws -> Void) async throws {
         let configuration = env.services.configuration
+        var settings = configuration.webhookDelivery
+        settings.poll_interval = .milliseconds(20)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<count {
-                let worker = WebhookDeliveryWorker(store: env.store, settings: settings ?? configuration.webhookDelivery,
-                                                   policy: configuration.outboundURLPolicy, vault: CardVault(key: configuration.cardDataKey))
+                let worker = WebhookDeliveryWorker(store: env.store, settings: settings, policy: configuration.outboundURLPolicy,
+                                                   vault: CardVault(key: configuration.cardDataKey))
                 group.addTask { try await worker.run() }
             }
             try await body()
@@ -129,8 +132,10 @@ final class WebhookReceiver: Sendable {
                     }
                 }
                 let customer = try await env.createCustomer()
-                try await Self.withWorkers(env) {
-                    try await Self.eventually("the customer event is delivered") { receiver.calls(to: "/hooks").count >= 1 }
+                do {
+                    try await Self.eventually("the customer event is delivered and recorded") {
+                        try await Self.deliveries(env, endpoint.id, status: "succeeded").count == 1
+                    }
                 }
                 let calls = receiver.calls(to: "/hooks")
                 #expect(calls.count == 1, "one event after the endpoint existed, none for the earlier customer \(before) or the rollback")
@@ -171,7 +176,7 @@ final class WebhookReceiver: Sendable {
             try await TestEnvironment.run(backend, clock: clock, configure: Self.configure) { env in
                 let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/flaky")
                 _ = try await env.createCustomer()
-                try await Self.withWorkers(env) {
+                do {
                     func delivery() async throws -> [String: Any] { try await Self.deliveries(env, endpoint.id).first ?? [:] }
                     try await Self.eventually("the first attempt fails") { Self.attempts(try await delivery()).count == 1 }
                     var pending = try await delivery()
@@ -217,7 +222,7 @@ final class WebhookReceiver: Sendable {
                 let down = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/down")
                 let watcher = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/watch", types: ["webhook_endpoint.disabled"])
                 _ = try await env.createCustomer()
-                try await Self.withWorkers(env) {
+                do {
                     try await Self.eventually("410 disables its endpoint") {
                         try await env.get("/webhook-endpoints/\(gone.id)").json["status"] as? String == "disabled"
                     }
@@ -229,7 +234,9 @@ final class WebhookReceiver: Sendable {
                     try await Self.eventually("the spent schedule disables the endpoint") {
                         try await env.get("/webhook-endpoints/\(down.id)").json["status"] as? String == "disabled"
                     }
-                    try await Self.eventually("both disablings are delivered") { receiver.calls(to: "/watch").count == 2 }
+                    try await Self.eventually("both disablings are delivered") {
+                        try await Self.deliveries(env, watcher.id, status: "succeeded").count == 2
+                    }
                 }
                 #expect(receiver.calls(to: "/gone").count == 1, "410 is not retried")
                 #expect(receiver.calls(to: "/down").count == 3, "the whole schedule: one attempt and two retries")
@@ -240,7 +247,7 @@ final class WebhookReceiver: Sendable {
                 let disabled = try await env.get("/events?type=webhook_endpoint.disabled").list
                 #expect(Set(disabled.compactMap { ($0["data"] as? [String: Any])?["object"] as? [String: Any] }.compactMap { $0["id"] as? String })
                         == [gone.id, down.id])
-                #expect(try await Self.deliveries(env, watcher.id, status: "succeeded").count == 2)
+                #expect(receiver.calls(to: "/watch").count == 2)
                 // Enabled again, an endpoint is clean and gets new events.
                 let enabled = try await env.post("/webhook-endpoints/\(gone.id)/enable")
                 #expect(enabled.json["status"] as? String == "enabled" && enabled.json["disabled_reason"] == nil)
@@ -251,30 +258,29 @@ final class WebhookReceiver: Sendable {
     @Test(arguments: Backend.allCases)
     func aSlowEndpointTimesOutWithoutHoldingUpOthers(_ backend: Backend) async throws {
         let receiver = WebhookReceiver()
-        receiver.script("/slow", .init(delay: .seconds(5)))
-        let settings = {
-            var settings = Self.settings
-            settings.timeout_ms = 1_000
-            settings.inFlightPerEndpoint_max = 2
-            return settings
-        }()
+        receiver.script("/slow", .init(delay: .seconds(9)))
         try await receiver.run { port in
-            try await TestEnvironment.run(backend, configure: Self.configure) { env in
+            try await TestEnvironment.run(backend, configure: {
+                Self.configure(&$0)
+                $0.webhookDelivery.timeout_ms = 6_000
+                $0.webhookDelivery.inFlightPerEndpoint_max = 2
+            }) { env in
                 let slow = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/slow")
                 let fast = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/fast")
                 for _ in 0..<8 { _ = try await env.createCustomer() }
-                try await Self.withWorkers(env, settings: settings) {
+                do {
                     try await Self.eventually("every event reaches the fast endpoint") {
                         try await Self.deliveries(env, fast.id, status: "succeeded").count == 8
                     }
-                    let waiting = try await Self.deliveries(env, slow.id).filter { Self.attempts($0).isEmpty }
-                    #expect(waiting.count >= 4, "the slow endpoint holds two sends at a time, no more")
+                    // Well before the slow endpoint's first answers are due, it holds its two sends.
+                    #expect(receiver.calls(to: "/slow").count == 2, "the slow endpoint holds two sends at a time, no more")
+                    #expect(try await Self.deliveries(env, slow.id).allSatisfy { Self.attempts($0).isEmpty })
                     try await Self.eventually("the slow endpoint's first attempts time out") {
-                        try await Self.deliveries(env, slow.id).contains { Self.attempts($0).first?["error"] as? String == "timeout" }
+                        try await Self.deliveries(env, slow.id).filter { Self.attempts($0).first?["error"] as? String == "timeout" }.count == 2
                     }
                 }
-                let timedOut = try await Self.deliveries(env, slow.id).compactMap { Self.attempts($0).first }.first { $0["error"] as? String == "timeout" }
-                #expect((timedOut?["latency_ms"] as? Int).map { (900...5_000).contains($0) } == true)
+                let timedOut = try await Self.deliveries(env, slow.id).compactMap { Self.attempts($0).first }
+                #expect(timedOut.allSatisfy { ($0["latency_ms"] as? Int).map { $0 >= 5_900 } == true && $0["status_code"] == nil }, "\(timedOut)")
             }
         }
     }
@@ -288,14 +294,16 @@ final class WebhookReceiver: Sendable {
                 let unsubscribed = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/accounts", types: ["account.*"])
                 _ = try await env.createCustomer()
                 let operatorKey = try await env.createKey(role: "operator")
-                try await Self.withWorkers(env) {
+                do {
                     try await Self.eventually("the first delivery") { receiver.calls(to: "/hooks").count == 1 }
                     let first = try #require(receiver.calls(to: "/hooks").first)
                     let before = try await env.footprint()
                     let redelivered = try await env.post("/events/\(first.id)/redeliver", key: operatorKey)
                     #expect(redelivered.status == .accepted, "\(redelivered.text)")
                     #expect(redelivered.list.count == 1 && redelivered.list.first?["redelivery"] as? Bool == true)
-                    try await Self.eventually("the redelivery") { receiver.calls(to: "/hooks").count == 2 }
+                    try await Self.eventually("the redelivery is recorded") {
+                        try await Self.deliveries(env, endpoint.id, status: "succeeded").count == 2
+                    }
                     let second = receiver.calls(to: "/hooks")[1]
                     #expect(second.id == first.id && second.body == first.body, "same webhook-id, same body")
                     var after = try await env.footprint()
@@ -326,7 +334,7 @@ final class WebhookReceiver: Sendable {
                 let rotated = try await env.post("/webhook-endpoints/\(endpoint.id)/rotate-secret", #"{"grace_period_seconds": 3600}"#)
                 let newSecret = try #require(rotated.json["secret"] as? String)
                 _ = try await env.createCustomer()
-                try await Self.withWorkers(env) {
+                do {
                     try await Self.eventually("the delivery") { !receiver.calls(to: "/hooks").isEmpty }
                 }
                 let call = try #require(receiver.calls(to: "/hooks").first)
@@ -347,7 +355,7 @@ final class WebhookReceiver: Sendable {
                 let endpoint = try await Self.createEndpoint(env, url: "http://127.1:\(port)/hooks")
                 #expect(try await env.post("/webhook-endpoints", #"{"url": "http://127.0.0.1:\#(port)/hooks", "event_types": ["*"]}"#).status == .badRequest)
                 _ = try await env.createCustomer()
-                try await Self.withWorkers(env) {
+                do {
                     try await Self.eventually("the attempt is refused") { !Self.attempts(try await Self.deliveries(env, endpoint.id).first ?? [:]).isEmpty }
                 }
                 #expect(Self.attempts(try await Self.deliveries(env, endpoint.id)[0]).first?["error"] as? String == "destination_refused")
@@ -361,7 +369,9 @@ final class WebhookReceiver: Sendable {
         let receiver = WebhookReceiver()
         let clock = TestClock("2026-11-23T10:00:00Z")
         try await receiver.run { port in
-            try await TestEnvironment.run(backend, clock: clock, configure: Self.configure) { env in
+            // The application's own worker passes once at start and then sleeps, so that the test's
+            // claim and the two workers below (two processes) are the only senders.
+            try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.poll_interval = .seconds(3600) }) { env in
                 let endpoints = [
                     try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/a"),
                     try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/b"),
@@ -374,12 +384,14 @@ final class WebhookReceiver: Sendable {
                     tenant: env.tenant, endpoint: first, limit: 1, settings: Self.settings,
                     vault: CardVault(key: env.services.configuration.cardDataKey), random: { 0 }, store: env.store)
                 let orphan = try #require(claimed.first)
-                try await Self.withWorkers(env, count: 2) {
+                try await Self.withMoreWorkers(env, count: 2) {
                     try await Self.eventually("all but the orphan are delivered") { receiver.calls.withLock { $0.count } == 59 }
                     try await Task.sleep(for: .milliseconds(200))
                     #expect(receiver.calls.withLock { $0.count } == 59, "the orphan waits for its lease")
                     clock.set("2026-11-23T10:02:00Z")
-                    try await Self.eventually("the orphan is taken over") { receiver.calls.withLock { $0.count } == 60 }
+                    try await Self.eventually("the orphan is taken over and recorded") {
+                        try await Self.deliveries(env, endpoints[0].id, status: "succeeded").count == 30
+                    }
                 }
                 for (endpoint, path) in zip(endpoints, ["/a", "/b"]) {
                     let ids = receiver.calls(to: path).map(\.id)

@@ -55,7 +55,7 @@ def call(port, method, path, body=None, key=None, headers=None):
 class Server:
     """`zentra serve` as a child process, stopped with SIGTERM."""
 
-    def __init__(self, database, port=None, extra=()):
+    def __init__(self, database, port=None, extra=(), env=None):
         self.port = port or free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="zentra-serve-", suffix=".log", delete=False)
         # One card-data key per database, as every process of a deployment shares one.
@@ -65,7 +65,7 @@ class Server:
             arguments += ["--evidence-key-file", str(key_file) + ".evidence"]
         self.process = subprocess.Popen(
             [str(BINARY), "serve", "--port", str(self.port), "--database", database, *arguments],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.process.poll() is not None:

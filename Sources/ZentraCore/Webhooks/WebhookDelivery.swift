@@ -54,7 +54,7 @@ public struct WebhookAttempt: Sendable, Hashable, Codable {
     public let result: Result
     public let statusCode: Int?
     public let latencyMs: Int
-    /// `http_<status>`, `timeout`, `connection_failed`, `destination_refused`, `invalid_url`,
+    /// `http_<status>`, `timeout`, `connection_failed`, `dns_failed`, `destination_refused`, `invalid_url`,
     /// `interrupted` (the process sending it stopped before it could record the answer).
     public let error: String?
     public let responseExcerpt: String?

@@ -51,6 +51,12 @@ extension WriteTransaction {
         try await sql.execute("UPDATE webhook_cursors SET event_sequence = \(sequence) WHERE tenant_id = \(tenant)")
     }
 
+    public func moveWebhookCursorToLatestEvent() async throws {
+        try await sql.execute("""
+            UPDATE webhook_cursors SET event_sequence = (SELECT event_sequence FROM tenants WHERE id = \(tenant)) WHERE tenant_id = \(tenant)
+            """)
+    }
+
     /// Events after `sequence`, in order: id, type, sequence and time (their bodies are read when sent).
     public func eventHeads(after sequence: Int64, limit: Int) async throws -> [(id: EventID, type: String, sequence: Int64, createdAt: Timestamp)] {
         try await sql.query("""
