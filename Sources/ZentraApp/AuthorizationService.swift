@@ -23,6 +23,11 @@ public struct IncrementInput: Sendable, Decodable {
 public struct ReviewDecisionInput: Sendable, Decodable {
     public var decision: String
     public var note: String?
+
+    public init(decision: String, note: String?) {
+        self.decision = decision
+        self.note = note
+    }
 }
 
 /// A decision and its JSON, rendered once for its event and its answer.

@@ -64,6 +64,21 @@ public struct EvidenceKeyRing: Sendable {
         return "keyid=\(current.id),ed25519=\(try key.signature(for: body).base64EncodedString())"
     }
 
+    /// The id of the ring's key whose Ed25519 signature in `header` covers `body`, or nil: the check
+    /// a receiver makes with the keys `GET /evidence/keys` publishes.
+    public func verify(body: [UInt8], header: String) -> String? {
+        var fields: [Substring: Substring] = [:]
+        for part in header.split(separator: ",") {
+            guard let equals = part.firstIndex(of: "=") else { return nil }
+            fields[part[..<equals]] = part[part.index(after: equals)...]
+        }
+        guard let keyID = fields["keyid"], let signature = fields["ed25519"].flatMap({ Data(base64Encoded: String($0)) }),
+            let key = keys.first(where: { $0.id == keyID }), let publicBytes = Data(base64Encoded: key.publicKey),
+            let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: publicBytes),
+            publicKey.isValidSignature(signature, for: body) else { return nil }
+        return key.id
+    }
+
     /// Reads the key file, or creates it (0600, one new key) when it does not exist.
     public static func loadOrCreate(file path: String) throws -> EvidenceKeyRing {
         if FileManager.default.fileExists(atPath: path) {

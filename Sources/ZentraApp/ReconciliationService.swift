@@ -3,11 +3,18 @@ import ZentraStorage
 
 public struct AssignCaseInput: Sendable, Decodable {
     public var owner: String
+
+    public init(owner: String) { self.owner = owner }
 }
 
 public struct ResolveCaseInput: Sendable, Decodable {
     public var resolution: String
     public var note: String?
+
+    public init(resolution: String, note: String?) {
+        self.resolution = resolution
+        self.note = note
+    }
 }
 
 /// The operator's side of reconciliation: a case is assigned to an owner and resolved with a

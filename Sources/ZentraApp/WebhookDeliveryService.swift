@@ -38,6 +38,8 @@ public struct ClaimedWebhookDelivery: Sendable {
 public struct RedeliverEvent: Sendable, Decodable {
     /// Only this endpoint; by default every enabled endpoint that subscribes to the event's type.
     public var webhookEndpoint: String?
+
+    public init(webhookEndpoint: String?) { self.webhookEndpoint = webhookEndpoint }
 }
 
 /// Webhook delivery from the events table, a transactional outbox: an event exists exactly when

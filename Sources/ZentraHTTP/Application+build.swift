@@ -4,9 +4,10 @@ import ZentraApp
 import ZentraCore
 import ZentraStorage
 
-/// Builds the router: operations endpoints in the open, everything else behind API-key auth.
+/// Builds the router: operations endpoints in the open, the API behind API-key auth, the operator
+/// console behind its session cookie.
 /// Tests call this to build the very router `zentra serve` runs.
-public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: OpenAPIDocument) -> Router<AppRequestContext> {
+public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: OpenAPIDocument, views: ConsoleViews) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware(ids: services.store.ids, bodyLimit_bytes: services.configuration.bodyLimit_bytes))
@@ -29,6 +30,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     ClearingController(write: write, read: read).register(on: api)
     DisputesController(write: write, read: read).register(on: api)
     WebhookEndpointsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy, vault: vault).register(on: api)
+    ConsoleController(services: services, views: views, vault: vault).register(on: router)
     return router
 }
 
@@ -46,7 +48,7 @@ public func makeServices(
 public func buildApplication(services: AppServices, logger: Logger) throws -> some ApplicationProtocol {
     let store = services.store
     let configuration = services.configuration
-    let router = buildRouter(services: services, metrics: HTTPMetrics(), openAPI: try OpenAPIDocument.load())
+    let router = buildRouter(services: services, metrics: HTTPMetrics(), openAPI: try OpenAPIDocument.load(), views: try ConsoleViews.load())
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),

@@ -1,11 +1,14 @@
 import Hummingbird
 import ZentraCore
+import ZentraStorage
 
 /// Per-request state: the request id, the authenticated caller, and the body limit in force.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String = ""
     public var principal: Principal?
+    /// The console session a signed-in operator's request carries (its CSRF token with it).
+    public var consoleSession: ConsoleSession?
     public var bodyLimit_bytes: Int = AppConfiguration.defaultBodyLimit_bytes
 
     public init(source: ApplicationRequestContextSource) {

@@ -179,6 +179,12 @@ extension TenantScope {
                        decode: decodeDispute)
     }
 
+    /// Disputes still waiting for an outcome (opened or submitted), newest first: the console's queue.
+    public func openDisputes(_ request: PageRequest) async throws -> Page<Dispute> {
+        try await page(request, table: "disputes", columns: "data, settlement_id", filter: "status IN ('opened', 'submitted')",
+                       decode: decodeDispute)
+    }
+
     public func disputes(transaction: TransactionID) async throws -> [Dispute] {
         try await all("disputes", where: "transaction_id", is: transaction.rawValue, decode: decodeDispute)
     }

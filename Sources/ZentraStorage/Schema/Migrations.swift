@@ -240,6 +240,16 @@ public enum Migrations {
             "CREATE INDEX webhook_deliveries_succeeded ON webhook_deliveries (tenant_id, endpoint_id, succeeded_at)",
             "CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (tenant_id, event_id)",
         ]),
+        // Operator console sessions: only the token's SHA-256 is stored, with the key that signed in
+        // (revoking the key ends the session) and the CSRF token every form carries.
+        Migration(version: 8, name: "console_sessions", statements: [
+            """
+            CREATE TABLE console_sessions (
+                token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, key_id TEXT NOT NULL, csrf_token TEXT NOT NULL,
+                created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded. Safe to run from several processes at once:
