@@ -11,11 +11,18 @@ public struct OpenDisputeInput: Sendable, Decodable {
 
 public struct SubmitDisputeInput: Sendable, Decodable {
     public var evidence: JSONValue?
+
+    public init(evidence: JSONValue?) { self.evidence = evidence }
 }
 
 public struct DisputeOutcomeInput: Sendable, Decodable {
     public var outcome: String
     public var note: String?
+
+    public init(outcome: String, note: String?) {
+        self.outcome = outcome
+        self.note = note
+    }
 }
 
 public struct WithdrawDisputeInput: Sendable, Decodable {

@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import Server, call, zentra
 from test_authorizations import authorize, funded_card
+from test_webhooks import WEBHOOK_ENV, Receiver, wait_until
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
@@ -66,7 +67,8 @@ def post_form(port, path, fields, cookie):
 
 
 def test_console_in_a_real_browser(browser, sqlite_url):
-    server = Server(sqlite_url)
+    server = Server(sqlite_url, env=WEBHOOK_ENV)
+    receiver = Receiver()
     try:
         port = server.port
         tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
@@ -77,6 +79,7 @@ def test_console_in_a_real_browser(browser, sqlite_url):
             "name": "Reviewed", "currency": "USD", "bin": "424242", "review_rules": [{"type": "amount_over", "amount_minor": 5000}],
             "spend_controls": {"daily_minor": 20000}}, admin)[2]
         card = funded_card(port, admin, program["id"], 50_000)
+        endpoint = call(port, "POST", "/webhook-endpoints", {"url": receiver.url, "event_types": ["authorization.review"]}, admin)[2]
         approved = authorize(port, network, card, 1_200)[2]
         assert approved["status"] == "approved", approved
         held = authorize(port, network, card, 7_500)[2]
@@ -116,10 +119,48 @@ def test_console_in_a_real_browser(browser, sqlite_url):
         WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".card-actions button.approve")))
         assert call(port, "GET", f"/cards/{card}", key=admin)[2]["status"] == "locked"
 
-        for path, name in [("/console/webhooks", "webhooks"), ("/console/audit", "audit-log")]:
-            browser.get(f"http://127.0.0.1:{port}{path}")
-            assert browser.find_element(By.TAG_NAME, "h1").text
-            shot(browser, name)
+        # A clearing for more than was authorized opens a case; its transaction gets a dispute.
+        status, _, clearing = call(port, "POST", "/clearings", {
+            "clearing_id": str(uuid.uuid4()), "authorization": approved["id"], "card": card, "amount_minor": 1_350, "currency": "USD",
+            "merchant": {"id": "m_1", "name": "Shop", "mcc": "5411", "country": "US"}}, network)
+        assert status == 201 and clearing["reconciliation_case"], clearing
+        status, _, dispute = call(port, "POST", "/disputes", {
+            "transaction": clearing["transaction"], "reason": "fraudulent", "amount_minor": 1_350}, admin)
+        assert status == 201, dispute
+        browser.get(f"http://127.0.0.1:{port}/console/review")
+        browser.find_element(By.LINK_TEXT, clearing["reconciliation_case"]).click()
+        browser.find_element(By.XPATH, "//button[text()='Assign to me']").click()
+        WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.ID, "case-status"), "assigned"))
+        browser.find_element(By.NAME, "note").send_keys("tip added at the counter")
+        browser.find_element(By.XPATH, "//button[text()='Resolve']").click()
+        WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
+        WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.ID, "case-status"), "resolved"))
+        shot(browser, "reconciliation-case")
+        case = call(port, "GET", f"/reconciliation-cases/{clearing['reconciliation_case']}", key=admin)[2]
+        assert case["status"] == "resolved" and case["owner"] == operator["id"], case
+        browser.get(f"http://127.0.0.1:{port}/console/disputes/{dispute['id']}")
+        browser.find_element(By.XPATH, "//button[text()='Submit to the network']").click()
+        WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.ID, "dispute-status"), "submitted"))
+        browser.find_element(By.XPATH, "//button[text()='Won']").click()
+        WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
+        WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.ID, "dispute-status"), "won"))
+        shot(browser, "dispute")
+        assert call(port, "GET", f"/disputes/{dispute['id']}", key=admin)[2]["status"] == "won"
+
+        # Webhook deliveries with their attempts; a replay sends the same webhook-id again.
+        wait_until("the review event is delivered", lambda: len(receiver.calls) == 1)
+        browser.get(f"http://127.0.0.1:{port}/console/webhooks")
+        wait_until("the attempt is recorded", lambda: call(port, "GET", f"/webhook-endpoints/{endpoint['id']}/deliveries", key=admin)[2]["data"][0]["attempts"])
+        browser.refresh()
+        assert "HTTP 200" in browser.find_element(By.CSS_SELECTOR, "ol.attempts").text
+        shot(browser, "webhooks")
+        browser.find_element(By.XPATH, "//button[text()='Replay']").click()
+        assert "same webhook-id" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        wait_until("the replay arrives", lambda: len(receiver.calls) == 2)
+        assert receiver.ids()[0] == receiver.ids()[1]
+
+        browser.get(f"http://127.0.0.1:{port}/console/audit")
+        shot(browser, "audit-log")
         assert "Chain verified" in browser.find_element(By.ID, "chain-status").text
 
         # CSRF: the session cookie alone does not make a form count.
@@ -153,3 +194,4 @@ def test_console_in_a_real_browser(browser, sqlite_url):
         shot(browser, "sign-in")
     finally:
         assert server.stop() == 0
+        receiver.close()

@@ -103,6 +103,7 @@ struct ConsoleController {
     struct AssignForm: Decodable { let owner: String }
     struct ResolveForm: Decodable { let resolution: String; let note: String? }
     struct RedeliverForm: Decodable { let webhook_endpoint: String? }
+    struct OutcomeForm: Decodable { let outcome: String }
 
     private func actions(on pages: RouterGroup<AppRequestContext>) {
         pages.post("authorizations/{id}/review") { request, context in
@@ -141,6 +142,22 @@ struct ConsoleController {
             }
             return redirect("/console/reconciliation-cases/\(raw)", notice: "case_resolved")
         }
+        pages.post("disputes/{id}/submit") { request, context in
+            let raw = try context.pathID()
+            _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
+            _ = try context.require([.developer, .operator])
+            try await write(context) { tx in _ = try await DisputeService.submit(raw, SubmitDisputeInput(evidence: nil), in: tx) }
+            return redirect("/console/disputes/\(raw)", notice: "dispute_submitted")
+        }
+        pages.post("disputes/{id}/resolve") { request, context in
+            let raw = try context.pathID()
+            let form = try await ConsoleForm.read(request, context, as: OutcomeForm.self)
+            _ = try context.require([.operator])
+            try await write(context) { tx in
+                _ = try await DisputeService.resolve(raw, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
+            }
+            return redirect("/console/disputes/\(raw)", notice: "dispute_resolved")
+        }
         pages.post("events/{id}/redeliver") { request, context in
             let raw = try context.pathID()
             let form = try await ConsoleForm.read(request, context, as: RedeliverForm.self)
@@ -166,6 +183,7 @@ struct ConsoleController {
         "review_settled": "The review decision is recorded.", "card_locked": "The card is locked.", "card_unlocked": "The card is unlocked.",
         "case_assigned": "The case is assigned.", "case_resolved": "The case is resolved.",
         "event_redelivered": "The event is queued for delivery again, with the same webhook-id.",
+        "dispute_submitted": "The dispute is submitted to the network.", "dispute_resolved": "The dispute's outcome is recorded.",
     ]
 
     private func render(_ template: String, title: String, _ request: Request, _ context: AppRequestContext, _ values: [String: Any]) -> Response {
@@ -355,6 +373,7 @@ struct ConsoleController {
         return render("dispute", title: "Dispute \(raw)", request, context, [
             "id": d.id.rawValue, "status": d.status.rawValue, "reason": d.reason.rawValue, "amount": ConsoleViews.money(d.amountMinor, d.currency),
             "transaction": d.transaction.rawValue, "evidence": ConsoleViews.pretty(try ZentraJSON.encode(evidence)),
+            "canSubmit": d.status == .opened, "canResolve": d.status == .submitted,
         ])
     }
 
