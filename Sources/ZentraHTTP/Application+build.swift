@@ -30,7 +30,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     ClearingController(write: write, read: read).register(on: api)
     DisputesController(write: write, read: read).register(on: api)
     WebhookEndpointsController(write: write, read: read, urlPolicy: services.configuration.outboundURLPolicy, vault: vault).register(on: api)
-    ConsoleController(services: services, views: views, vault: vault).register(on: router)
+    ConsoleController(services: services, views: views).register(on: router)
     return router
 }
 

@@ -11,7 +11,6 @@ import ZentraStorage
 struct ConsoleController {
     let services: AppServices
     let views: ConsoleViews
-    let vault: CardVault
     static let session_seconds: Int64 = 8 * 3600
 
     var store: Store { services.store }

@@ -19,13 +19,15 @@ public enum WebhookOutbox {
         }
     }
 
-    /// Endpoints with deliveries due (pending, next attempt or lease end passed), earliest first.
+    /// Enabled endpoints with deliveries due (pending, next attempt or lease end passed), earliest
+    /// first. A disabled endpoint's deliveries wait, unclaimed, until it is enabled again.
     public static func dueEndpoints(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, WebhookEndpointID)] {
         try await engine.withReader { sql in
             try await sql.query("""
-                SELECT tenant_id, endpoint_id, MIN(next_attempt_at) AS due FROM webhook_deliveries
-                WHERE status = 'pending' AND next_attempt_at <= \(now)
-                GROUP BY tenant_id, endpoint_id ORDER BY due LIMIT \(limit)
+                SELECT d.tenant_id, d.endpoint_id, MIN(d.next_attempt_at) AS due FROM webhook_deliveries d
+                JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.tenant_id = d.tenant_id AND e.status = 'enabled'
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
+                GROUP BY d.tenant_id, d.endpoint_id ORDER BY due LIMIT \(limit)
                 """).map { (try $0.id("tenant_id"), try $0.id("endpoint_id")) }
         }
     }
