@@ -88,7 +88,7 @@ public enum WebhookDeliveryService {
     /// Claims up to `limit` due deliveries of one endpoint for this process. A claim left by a
     /// process that stopped mid-attempt is recorded as an `interrupted` attempt first.
     public static func claim(tenant: TenantID, endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings,
-                             vault: CardVault, random: @escaping @Sendable () -> UInt64, store: Store) async throws -> [ClaimedWebhookDelivery] {
+                             vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
             guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpointWithSecrets(endpoint, forUpdate: false),
                 found.status == .enabled else { return [] }
@@ -103,8 +103,8 @@ public enum WebhookDeliveryService {
                     let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
                                                             retryAfter_seconds: nil)
                     delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
-                    if case .exhausted = WebhookDeliveryStep.after(interrupted, attemptsMade: delivery.attempts.count, schedule: settings.schedule,
-                                                                  now: tx.now, random: random()) {
+                    // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
+                    if delivery.attempts.count >= settings.schedule.attempts_max {
                         try await finish(&delivery, .exhausted, in: tx)
                         continue
                     }
@@ -130,8 +130,9 @@ public enum WebhookDeliveryService {
     public static func record(_ outcome: WebhookAttemptOutcome, for claimed: ClaimedWebhookDelivery, settings: WebhookDeliverySettings,
                               random: UInt64, store: Store) async throws {
         try await store.write(scope(claimed.tenant)) { tx in
-            guard var delivery = try await tx.claimedWebhookDelivery(claimed.delivery.id, claim: claimed.claim)?.delivery else { return }
-            delivery.attempts.append(attempt(outcome, number: delivery.attempts.count + 1, at: delivery.nextAttemptAt ?? tx.now))
+            guard let stored = try await tx.claimedWebhookDelivery(claimed.delivery.id, claim: claimed.claim) else { return }
+            var delivery = stored.delivery
+            delivery.attempts.append(attempt(outcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
             let step = WebhookDeliveryStep.after(outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
                                                  random: random)
             try await finish(&delivery, step, in: tx)

@@ -19,6 +19,9 @@ final class WebhookDeliveryWorker: Service {
 
     /// Sends in flight in this process, per endpoint.
     private let inFlight = Mutex<[WebhookEndpointID: Int]>([:])
+    /// Rung when a send finishes, so a busy endpoint's next deliveries are claimed at once rather
+    /// than at the next poll.
+    private let slotFreed = WakeSignal()
 
     init(store: Store, settings: WebhookDeliverySettings, policy: OutboundURLPolicy, vault: CardVault) {
         self.store = store
@@ -35,11 +38,8 @@ final class WebhookDeliveryWorker: Service {
                 } catch {
                     store.logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
                 }
-                do {
-                    try await cancelWhenGracefulShutdown { [settings] in try await Task.sleep(for: settings.poll_interval) }
-                } catch {
-                    return
-                }
+                // Until a send finishes or the poll interval passes; shutdown cuts the wait short.
+                try? await cancelWhenGracefulShutdown { [settings, slotFreed] in await slotFreed.wait(upTo: settings.poll_interval) }
             }
         }
     }
@@ -55,8 +55,7 @@ final class WebhookDeliveryWorker: Service {
             }
             guard free > 0 else { continue }
             let claimed = try await WebhookDeliveryService.claim(
-                tenant: tenant, endpoint: endpoint, limit: free, settings: settings, vault: vault, random: { UInt64.random(in: .min ... .max) },
-                store: store)
+                tenant: tenant, endpoint: endpoint, limit: free, settings: settings, vault: vault, store: store)
             for delivery in claimed {
                 inFlight.withLock { $0[endpoint, default: 0] += 1 }
                 group.addTask { [self] in
@@ -65,6 +64,7 @@ final class WebhookDeliveryWorker: Service {
                         counts[endpoint, default: 1] -= 1
                         if counts[endpoint] == 0 { counts[endpoint] = nil }
                     }
+                    slotFreed.signal()
                 }
             }
         }
@@ -77,6 +77,51 @@ final class WebhookDeliveryWorker: Service {
         } catch {
             // The claim stays; once its lease ends the delivery is attempted again.
             store.logger.warning("webhook attempt not recorded", metadata: ["delivery": "\(delivery.delivery.id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// One waiter, woken by a signal or after a timeout; a signal with no one waiting wakes the next wait.
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait(upTo timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            // Also rings when cancelled, so a cancelled wait returns at once; a spare signal only
+            // makes one pass early.
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.signal()
+            }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+            group.cancelAll()
         }
     }
 }

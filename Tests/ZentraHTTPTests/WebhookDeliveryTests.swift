@@ -382,7 +382,7 @@ final class WebhookReceiver: Sendable {
                 let first = try #require(WebhookEndpointID(endpoints[0].id))
                 let claimed = try await WebhookDeliveryService.claim(
                     tenant: env.tenant, endpoint: first, limit: 1, settings: Self.settings,
-                    vault: CardVault(key: env.services.configuration.cardDataKey), random: { 0 }, store: env.store)
+                    vault: CardVault(key: env.services.configuration.cardDataKey), store: env.store)
                 let orphan = try #require(claimed.first)
                 try await Self.withMoreWorkers(env, count: 2) {
                     try await Self.eventually("all but the orphan are delivered") { receiver.calls.withLock { $0.count } == 59 }

@@ -17,9 +17,11 @@ struct ConsoleController {
 
     func register(on router: Router<AppRequestContext>) {
         let console = router.group("console")
-        console.get("assets/console.css") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
-                     body: .init(byteBuffer: ByteBuffer(string: views.stylesheet)))
+        for (name, type) in [("console.css", "text/css; charset=utf-8"), ("console.js", "text/javascript; charset=utf-8")] {
+            console.get(RouterPath("assets/\(name)")) { _, _ -> Response in
+                Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300"],
+                         body: .init(byteBuffer: ByteBuffer(string: views.assets[name] ?? "")))
+            }
         }
         console.get("sign-in") { request, _ in signInForm(request, error: nil, status: .ok) }
         console.post("sign-in") { request, context in try await signIn(request, context) }

@@ -73,6 +73,7 @@ extension TenantScope {
             let count = try row.int("n")
             board.authorizationsToday += count
             switch try row.string("status") {
+            // Reversed, expired and cleared authorizations were approved first.
             case "approved", "cleared", "reversed", "expired": board.approvedToday += count
             case "declined": board.declinedToday += count
             default: break
