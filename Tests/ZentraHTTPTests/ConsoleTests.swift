@@ -97,4 +97,29 @@ import ZentraCore
             #expect(forged.status == .forbidden && forged.cookies["zentra_console"] == nil)
         }
     }
+
+    @Test(arguments: Backend.allCases)
+    func theDashboardCountsTheTenantsDayAndChartsItsSpend(_ backend: Backend) async throws {
+        let clock = TestClock("2026-01-15T04:30:00Z")   // 23:30 on the 14th in New York
+        try await TestEnvironment.run(backend, clock: clock) { env in
+            _ = try await env.post("/tenant", #"{"time_zone": "America/New_York"}"#)
+            let f = try await AuthorizationFixture.make(env, program: #", "review_rules": [{"type": "amount_over", "amount_minor": 5000}]"#)
+            #expect(try await f.authorize(700).status_ == "approved")       // the 14th, local
+            clock.set("2026-01-15T05:30:00Z")                              // 00:30 on the 15th, local
+            #expect(try await f.authorize(300).status_ == "approved")
+            #expect(try await f.authorize(6_000).status_ == "review")
+            #expect(try await f.authorize(200).status_ == "approved")
+            let (_, cookie) = try await Self.signIn(env, key: f.operatorKey)
+            let page = try await Self.send(env, .get, "/console", cookie: cookie)
+            #expect(page.status == .ok)
+            func tile(_ id: String, _ value: String) -> Bool { page.html.contains("id=\"\(id)\">\(value)<") }
+            #expect(tile("authorizations-today", "3"), "the 23:30 authorization was yesterday in New York")
+            #expect(tile("approval-rate", "66.6%"))
+            #expect(tile("review-size", "1"))
+            #expect(page.html.contains("America/New_York"))
+            // One bar per local day; the 14th holds 7.00 USD and the 15th 3.00 + 2.00 approved.
+            #expect(page.html.contains("<title>2026-01-14: 7.00 USD</title>"), "\(page.html)")
+            #expect(page.html.contains("<title>2026-01-15: 5.00 USD</title>"))
+        }
+    }
 }

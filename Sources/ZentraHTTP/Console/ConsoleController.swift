@@ -200,13 +200,18 @@ struct ConsoleController {
 
     private func dashboard(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let now = store.clock.now()
-        let today = now.microseconds / 86_400_000_000
-        let days = Array((today - 13)...today)
-        let board = try await read(context) { scope in
-            try await scope.consoleDashboard(since: Timestamp(microseconds: today * 86_400_000_000),
-                                             chartFrom: Timestamp(microseconds: (today - 13) * 86_400_000_000))
+        // Days in the tenant's time zone, at its offset now.
+        let (board, timeZone, today) = try await read(context) { scope in
+            let timeZone = try await scope.tenantRecord().timeZone
+            let offset_us = Int64(TimeZones.utcOffset_seconds(timeZone, at: now)) * 1_000_000
+            let today = (now.microseconds + offset_us) / 86_400_000_000
+            return (try await scope.consoleDashboard(since: Timestamp(microseconds: today * 86_400_000_000 - offset_us),
+                                                     chartFrom: Timestamp(microseconds: (today - 13) * 86_400_000_000 - offset_us),
+                                                     utcOffset_seconds: offset_us / 1_000_000), timeZone, today)
         }
-        let decided = board.approvedToday + board.declinedToday
+        let days = Array((today - 13)...today)
+        // Approved (then perhaps cleared, reversed or expired) out of every authorization today.
+        let decided = board.authorizationsToday
         var byCurrency: [String: [Int64: Int64]] = [:]
         for point in board.spendByDay { byCurrency[point.currency, default: [:]][point.day] = point.amountMinor }
         let charts: [[String: Any]] = byCurrency.keys.sorted().compactMap { code in
@@ -218,7 +223,7 @@ struct ConsoleController {
             "authorizationsToday": board.authorizationsToday,
             "approvalRate": decided == 0 ? "–" : "\(board.approvedToday * 1000 / decided / 10).\(board.approvedToday * 1000 / decided % 10)%",
             "inReview": board.inReview, "openCases": board.openCases, "openDisputes": board.openDisputes,
-            "failingEndpoints": board.failingEndpoints, "failing": board.failingEndpoints > 0, "charts": charts,
+            "failingEndpoints": board.failingEndpoints, "failing": board.failingEndpoints > 0, "charts": charts, "timeZone": timeZone,
         ])
     }
 

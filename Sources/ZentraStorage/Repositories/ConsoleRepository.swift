@@ -54,30 +54,26 @@ extension WriteTransaction {
 public struct ConsoleDashboard: Sendable {
     public var authorizationsToday: Int64 = 0
     public var approvedToday: Int64 = 0
-    public var declinedToday: Int64 = 0
     public var inReview: Int64 = 0
     public var openCases: Int64 = 0
     public var openDisputes: Int64 = 0
     /// Endpoints disabled by delivery (410, a spent schedule), or with deliveries waiting to retry.
     public var failingEndpoints: Int64 = 0
-    /// Approved and cleared amounts per UTC day (days since the epoch) and currency.
+    /// Approved and cleared amounts per day in the tenant's time zone (days since the epoch) and currency.
     public var spendByDay: [(day: Int64, currency: String, amountMinor: Int64)] = []
 }
 
 extension TenantScope {
-    public func consoleDashboard(since dayStart: Timestamp, chartFrom: Timestamp) async throws -> ConsoleDashboard {
+    /// - Parameter utcOffset_seconds: the tenant's offset now; days are counted in it.
+    public func consoleDashboard(since dayStart: Timestamp, chartFrom: Timestamp, utcOffset_seconds: Int64) async throws -> ConsoleDashboard {
         var board = ConsoleDashboard()
         for row in try await sql.query("""
             SELECT status, COUNT(*) AS n FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(dayStart) GROUP BY status
             """) {
             let count = try row.int("n")
             board.authorizationsToday += count
-            switch try row.string("status") {
             // Reversed, expired and cleared authorizations were approved first.
-            case "approved", "cleared", "reversed", "expired": board.approvedToday += count
-            case "declined": board.declinedToday += count
-            default: break
-            }
+            if ["approved", "cleared", "reversed", "expired"].contains(try row.string("status")) { board.approvedToday += count }
         }
         board.inReview = try await count("SELECT COUNT(*) AS n FROM authorizations WHERE tenant_id = \(tenant) AND status = 'review'")
         board.openCases = try await count("SELECT COUNT(*) AS n FROM reconciliation_cases WHERE tenant_id = \(tenant) AND status <> 'resolved'")
@@ -94,9 +90,10 @@ extension TenantScope {
             """)
         board.failingEndpoints = Int64(disabledByDelivery) + retrying
         board.spendByDay = try await sql.query("""
-            SELECT created_at / 86400000000 AS day, currency, SUM(amount_minor) AS total FROM authorizations
-            WHERE tenant_id = \(tenant) AND created_at >= \(chartFrom) AND status IN ('approved', 'cleared')
-            GROUP BY created_at / 86400000000, currency ORDER BY day
+            SELECT (created_at + \(utcOffset_seconds * 1_000_000)) / 86400000000 AS day, currency,
+                   CAST(SUM(amount_minor) AS BIGINT) AS total
+            FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(chartFrom) AND status IN ('approved', 'cleared')
+            GROUP BY day, currency ORDER BY day
             """).map { (try $0.int("day"), try $0.string("currency"), try $0.int("total")) }
         return board
     }
