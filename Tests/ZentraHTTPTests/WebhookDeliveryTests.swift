@@ -64,7 +64,7 @@ final class WebhookReceiver: Sendable {
 
 @Suite struct WebhookDeliveryTests {
     static let settings: WebhookDeliverySettings = {
-        var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeout_ms: 2_000)
+        var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeout_ms: 10_000)
         settings.poll_interval = .milliseconds(20)
         return settings
     }()
