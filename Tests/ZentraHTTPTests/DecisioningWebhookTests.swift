@@ -9,53 +9,25 @@ import ZentraApp
 import ZentraCore
 @testable import ZentraHTTP
 
-/// A customer's decisioning endpoint, served for real on loopback: it checks every signature and
-/// answers approve, decline, slowly, or with a 500.
-final class CustomerEndpoint: Sendable {
-    struct Call: Sendable {
-        let path: String
-        let signatureValid: Bool
-        let body: String
-    }
-
-    let secret = Mutex<String?>(nil)
-    let calls = Mutex<[Call]>([])
-
-    func run(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-        let router = Router()
-        let answers: [(String, HTTPResponse.Status, String, Duration)] = [
-            ("/approve", .ok, #"{"decision": "approve"}"#, .zero),
-            ("/decline", .ok, #"{"approved": false}"#, .zero),
-            ("/slow", .ok, #"{"decision": "decline"}"#, .seconds(2)),
-            ("/fail", .internalServerError, "{}", .zero),
-        ]
-        for (path, status, json, delay) in answers {
-            router.post(RouterPath(path)) { request, _ -> Response in
-                let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
-                let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
-                let timestamp = Int64(request.headers[HTTPField.Name("webhook-timestamp")!] ?? "") ?? 0
-                let presented = request.headers[HTTPField.Name("webhook-signature")!]
-                let expected = self.secret.withLock { $0 }.flatMap { WebhookSignature.sign(secret: $0, messageID: id, timestamp_seconds: timestamp, body: bytes) }
-                self.calls.withLock {
-                    $0.append(Call(path: path, signatureValid: presented != nil && presented == expected, body: String(decoding: bytes, as: UTF8.self)))
-                }
-                try await Task.sleep(for: delay)
-                return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
-            }
-        }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in try await body(try #require(client.port)) }
-    }
-}
-
 @Suite struct DecisioningWebhookTests {
+    /// A customer's decisioning endpoint on loopback: it approves, declines, answers slowly, or fails.
+    static func customerEndpoint() -> WebhookReceiver {
+        let receiver = WebhookReceiver()
+        let json = ["Content-Type": "application/json"]
+        receiver.script("/approve", .init(headers: json, body: #"{"decision": "approve"}"#))
+        receiver.script("/decline", .init(headers: json, body: #"{"approved": false}"#))
+        receiver.script("/slow", .init(headers: json, body: #"{"decision": "decline"}"#, delay: .seconds(2)))
+        receiver.script("/fail", .init(status: .internalServerError, headers: json, body: "{}"))
+        return receiver
+    }
+
     static func loopbackAllowed(_ configuration: inout AppConfiguration) {
         configuration.outboundURLPolicy = try! OutboundURLPolicy(allowedNetworksList: "127.0.0.0/8")
     }
 
     @Test(arguments: Backend.allCases)
     func theCustomersAnswerDecidesAndIsEvidence(_ backend: Backend) async throws {
-        let endpoint = CustomerEndpoint()
+        let endpoint = Self.customerEndpoint()
         try await endpoint.run { port in
             try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
                 func fixture(_ path: String, timeout: Int = 1500, fallback: String = "decline") async throws -> AuthorizationFixture {
@@ -69,7 +41,6 @@ final class CustomerEndpoint: Sendable {
                 let approving = try await fixture("/approve")
                 let secret = try #require(approving.programSecret)
                 #expect(secret.hasPrefix("whsec_"))
-                endpoint.secret.withLock { $0 = secret }
                 let unsigned = try await approving.authorize(100)
                 #expect(unsigned.status_ == "approved", "\(unsigned.text)")
                 let decision = try #require(unsigned.json["customer_decision"] as? [String: Any])
@@ -77,9 +48,11 @@ final class CustomerEndpoint: Sendable {
                 #expect(decision["latency_ms"] as? Int != nil)
                 #expect(unsigned.rule("customer_decision")?["result"] as? String == "pass")
                 let call = try #require(endpoint.calls.withLock { $0.last })
-                #expect(call.body.contains("\"last4\"") && call.body.contains(approving.card))
-                #expect(call.signatureValid, "Standard Webhooks signature with the program's secret")
-                #expect(!call.body.contains("\"pan\""))
+                let body = String(decoding: call.body, as: UTF8.self)
+                #expect(body.contains("\"last4\"") && body.contains(approving.card))
+                #expect(call.signature == WebhookSignature.sign(secret: secret, messageID: call.id, timestamp_seconds: call.timestamp, body: call.body),
+                        "Standard Webhooks signature with the program's secret")
+                #expect(!body.contains("\"pan\""))
 
                 let declining = try await fixture("/decline")
                 let declined = try await declining.authorize(100)
@@ -101,7 +74,7 @@ final class CustomerEndpoint: Sendable {
 
     @Test(arguments: Backend.allCases)
     func aSlowEndpointFallsBackAtTheDeadlineWithoutHoldingLocks(_ backend: Backend) async throws {
-        let endpoint = CustomerEndpoint()
+        let endpoint = Self.customerEndpoint()
         try await endpoint.run { port in
             try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
                 let slow = try await AuthorizationFixture.make(env, program: #"""

@@ -10,58 +10,6 @@ import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
 
-/// A customer's webhook receiver served for real on loopback. Each path answers from its script in
-/// order (the last answer repeats) and every call is kept with its headers and exact body.
-final class WebhookReceiver: Sendable {
-    struct Answer: Sendable {
-        var status: HTTPResponse.Status = .ok
-        var headers: [String: String] = [:]
-        var body = "ok"
-        var delay: Duration = .zero
-    }
-
-    struct Call: Sendable {
-        let path: String
-        let id: String
-        let timestamp: Int64
-        let signature: String
-        let body: [UInt8]
-        let at = ContinuousClock.now
-    }
-
-    let scripts = Mutex<[String: [Answer]]>([:])
-    let calls = Mutex<[Call]>([])
-
-    func script(_ path: String, _ answers: Answer...) { scripts.withLock { $0[path] = answers } }
-
-    func calls(to path: String) -> [Call] { calls.withLock { $0.filter { $0.path == path } } }
-
-    func run(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-        let router = Router()
-        router.post("{name}") { request, context -> Response in
-            let path = "/" + (context.parameters.get("name") ?? "")
-            let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
-            func header(_ name: String) -> String { request.headers[HTTPField.Name(name)!] ?? "" }
-            let answer = self.scripts.withLock { scripts -> Answer in
-                guard var answers = scripts[path], !answers.isEmpty else { return Answer() }
-                let next = answers.count > 1 ? answers.removeFirst() : answers[0]
-                scripts[path] = answers
-                return next
-            }
-            self.calls.withLock {
-                $0.append(Call(path: path, id: header("webhook-id"), timestamp: Int64(header("webhook-timestamp")) ?? 0,
-                               signature: header("webhook-signature"), body: bytes))
-            }
-            try await Task.sleep(for: answer.delay)
-            var headers: HTTPFields = [.contentType: "text/plain"]
-            for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
-            return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
-        }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in try await body(try #require(client.port)) }
-    }
-}
-
 @Suite struct WebhookDeliveryTests {
     static let settings: WebhookDeliverySettings = {
         var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeout_ms: 10_000)
@@ -133,10 +81,8 @@ final class WebhookReceiver: Sendable {
                     }
                 }
                 let customer = try await env.createCustomer()
-                do {
-                    try await Self.eventually("the customer event is delivered and recorded") {
-                        try await Self.deliveries(env, endpoint.id, status: "succeeded").count == 1
-                    }
+                try await Self.eventually("the customer event is delivered and recorded") {
+                    try await Self.deliveries(env, endpoint.id, status: "succeeded").count == 1
                 }
                 let calls = receiver.calls(to: "/hooks")
                 #expect(calls.count == 1, "one event after the endpoint existed, none for the earlier customer \(before) or the rollback")
@@ -177,33 +123,31 @@ final class WebhookReceiver: Sendable {
             try await TestEnvironment.run(backend, clock: clock, configure: Self.configure) { env in
                 let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/flaky")
                 _ = try await env.createCustomer()
-                do {
-                    func delivery() async throws -> [String: Any] { try await Self.deliveries(env, endpoint.id).first ?? [:] }
-                    try await Self.eventually("the first attempt fails") { Self.attempts(try await delivery()).count == 1 }
-                    var pending = try await delivery()
-                    #expect(pending["status"] as? String == "pending")
-                    let first = try #require(Self.attempts(pending).first)
-                    #expect(first["status_code"] as? Int == 500 && first["error"] as? String == "http_500")
-                    #expect(first["response_excerpt"] as? String == "database down")
-                    // 5 s ± 10% after the failure.
-                    let next = try #require(Timestamp(rfc3339: pending["next_attempt_at"] as? String ?? ""))
-                    let base = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!.microseconds
-                    #expect((base + 4_500_000...base + 5_500_000).contains(next.microseconds), "\(next)")
+                func delivery() async throws -> [String: Any] { try await Self.deliveries(env, endpoint.id).first ?? [:] }
+                try await Self.eventually("the first attempt fails") { Self.attempts(try await delivery()).count == 1 }
+                var pending = try await delivery()
+                #expect(pending["status"] as? String == "pending")
+                let first = try #require(Self.attempts(pending).first)
+                #expect(first["status_code"] as? Int == 500 && first["error"] as? String == "http_500")
+                #expect(first["response_excerpt"] as? String == "database down")
+                // 5 s ± 10% after the failure.
+                let next = try #require(Timestamp(rfc3339: pending["next_attempt_at"] as? String ?? ""))
+                let base = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!.microseconds
+                #expect((base + 4_500_000...base + 5_500_000).contains(next.microseconds), "\(next)")
 
-                    clock.set("2026-11-23T10:00:06Z")
-                    try await Self.eventually("the second attempt fails") { Self.attempts(try await delivery()).count == 2 }
-                    pending = try await delivery()
-                    #expect(Self.attempts(pending)[1]["status_code"] as? Int == 503)
-                    // The schedule says a minute; the receiver asked for two.
-                    let after = try #require(Timestamp(rfc3339: pending["next_attempt_at"] as? String ?? ""))
-                    #expect(after >= Timestamp(rfc3339: "2026-11-23T10:02:06Z")!, "\(after)")
+                clock.set("2026-11-23T10:00:06Z")
+                try await Self.eventually("the second attempt fails") { Self.attempts(try await delivery()).count == 2 }
+                pending = try await delivery()
+                #expect(Self.attempts(pending)[1]["status_code"] as? Int == 503)
+                // The schedule says a minute; the receiver asked for two.
+                let after = try #require(Timestamp(rfc3339: pending["next_attempt_at"] as? String ?? ""))
+                #expect(after >= Timestamp(rfc3339: "2026-11-23T10:02:06Z")!, "\(after)")
 
-                    clock.set("2026-11-23T10:01:30Z")
-                    try await Task.sleep(for: .milliseconds(300))
-                    #expect(Self.attempts(try await delivery()).count == 2, "not before Retry-After")
-                    clock.set("2026-11-23T10:02:07Z")
-                    try await Self.eventually("the third attempt succeeds") { try await delivery()["status"] as? String == "succeeded" }
-                }
+                clock.set("2026-11-23T10:01:30Z")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(Self.attempts(try await delivery()).count == 2, "not before Retry-After")
+                clock.set("2026-11-23T10:02:07Z")
+                try await Self.eventually("the third attempt succeeds") { try await delivery()["status"] as? String == "succeeded" }
                 let calls = receiver.calls(to: "/flaky")
                 #expect(calls.count == 3 && Set(calls.map(\.id)).count == 1, "every retry carries the same webhook-id")
                 #expect(Self.attempts(try await Self.deliveries(env, endpoint.id)[0]).map { $0["status_code"] as? Int } == [500, 503, 204])
@@ -223,21 +167,19 @@ final class WebhookReceiver: Sendable {
                 let down = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/down")
                 let watcher = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/watch", types: ["webhook_endpoint.disabled"])
                 _ = try await env.createCustomer()
-                do {
-                    try await Self.eventually("410 disables its endpoint") {
-                        try await env.get("/webhook-endpoints/\(gone.id)").json["status"] as? String == "disabled"
-                    }
-                    func attempts() async throws -> Int { Self.attempts(try await Self.deliveries(env, down.id).first ?? [:]).count }
-                    try await Self.eventually("the failing endpoint's first attempt is recorded") { try await attempts() == 1 }
-                    clock.set("2026-11-23T10:00:10Z")
-                    try await Self.eventually("the second attempt is recorded") { try await attempts() == 2 }
-                    clock.set("2026-11-23T10:02:00Z")
-                    try await Self.eventually("the spent schedule disables the endpoint") {
-                        try await env.get("/webhook-endpoints/\(down.id)").json["status"] as? String == "disabled"
-                    }
-                    try await Self.eventually("both disablings are delivered") {
-                        try await Self.deliveries(env, watcher.id, status: "succeeded").count == 2
-                    }
+                try await Self.eventually("410 disables its endpoint") {
+                    try await env.get("/webhook-endpoints/\(gone.id)").json["status"] as? String == "disabled"
+                }
+                func attempts() async throws -> Int { Self.attempts(try await Self.deliveries(env, down.id).first ?? [:]).count }
+                try await Self.eventually("the failing endpoint's first attempt is recorded") { try await attempts() == 1 }
+                clock.set("2026-11-23T10:00:10Z")
+                try await Self.eventually("the second attempt is recorded") { try await attempts() == 2 }
+                clock.set("2026-11-23T10:02:00Z")
+                try await Self.eventually("the spent schedule disables the endpoint") {
+                    try await env.get("/webhook-endpoints/\(down.id)").json["status"] as? String == "disabled"
+                }
+                try await Self.eventually("both disablings are delivered") {
+                    try await Self.deliveries(env, watcher.id, status: "succeeded").count == 2
                 }
                 #expect(receiver.calls(to: "/gone").count == 1, "410 is not retried")
                 #expect(receiver.calls(to: "/down").count == 3, "the whole schedule: one attempt and two retries")
@@ -269,15 +211,13 @@ final class WebhookReceiver: Sendable {
                 let slow = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/slow")
                 let fast = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/fast")
                 for _ in 0..<8 { _ = try await env.createCustomer() }
-                do {
-                    try await Self.eventually("every event reaches the fast endpoint") {
-                        try await Self.deliveries(env, fast.id, status: "succeeded").count == 8
-                    }
-                    // The slow endpoint needs four rounds of 6 s timeouts for its eight; the fast one was not kept waiting.
-                    #expect(try await Self.deliveries(env, slow.id).contains { Self.attempts($0).isEmpty })
-                    try await Self.eventually("the slow endpoint's first attempts time out") {
-                        try await Self.deliveries(env, slow.id).filter { Self.attempts($0).first?["error"] as? String == "timeout" }.count == 2
-                    }
+                try await Self.eventually("every event reaches the fast endpoint") {
+                    try await Self.deliveries(env, fast.id, status: "succeeded").count == 8
+                }
+                // The slow endpoint needs four rounds of 6 s timeouts for its eight; the fast one was not kept waiting.
+                #expect(try await Self.deliveries(env, slow.id).contains { Self.attempts($0).isEmpty })
+                try await Self.eventually("the slow endpoint's first attempts time out") {
+                    try await Self.deliveries(env, slow.id).filter { Self.attempts($0).first?["error"] as? String == "timeout" }.count == 2
                 }
                 // Before the first sends could time out (6 s), the slow endpoint had two, no more.
                 let slowCalls = receiver.calls(to: "/slow").map(\.at)
@@ -298,31 +238,29 @@ final class WebhookReceiver: Sendable {
                 let unsubscribed = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/accounts", types: ["account.*"])
                 _ = try await env.createCustomer()
                 let operatorKey = try await env.createKey(role: "operator")
-                do {
-                    try await Self.eventually("the first delivery") { receiver.calls(to: "/hooks").count == 1 }
-                    let first = try #require(receiver.calls(to: "/hooks").first)
-                    let before = try await env.footprint()
-                    let redelivered = try await env.post("/events/\(first.id)/redeliver", key: operatorKey)
-                    #expect(redelivered.status == .accepted, "\(redelivered.text)")
-                    #expect(redelivered.list.count == 1 && redelivered.list.first?["redelivery"] as? Bool == true)
-                    try await Self.eventually("the redelivery is recorded") {
-                        try await Self.deliveries(env, endpoint.id, status: "succeeded").count == 2
-                    }
-                    let second = receiver.calls(to: "/hooks")[1]
-                    #expect(second.id == first.id && second.body == first.body, "same webhook-id, same body")
-                    var after = try await env.footprint()
-                    #expect(after["audit_log"] == before["audit_log"]! + 1, "the redelivery is audited")
-                    after["audit_log"] = before["audit_log"]
-                    #expect(after == before, "a redelivery creates no event and no financial state")
-
-                    let named = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(unsubscribed.id)"}"#)
-                    #expect(named.status == .conflict && named.errorCode == "webhook_endpoint_not_subscribed")
-                    _ = try await env.post("/webhook-endpoints/\(endpoint.id)/disable")
-                    let disabled = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(endpoint.id)"}"#)
-                    #expect(disabled.status == .conflict && disabled.errorCode == "webhook_endpoint_disabled")
-                    #expect(try await env.post("/events/evt_missing/redeliver").status == .notFound)
-                    #expect(try await env.post("/events/\(first.id)/redeliver", key: try await env.createKey(role: "developer")).status == .forbidden)
+                try await Self.eventually("the first delivery") { receiver.calls(to: "/hooks").count == 1 }
+                let first = try #require(receiver.calls(to: "/hooks").first)
+                let before = try await env.footprint()
+                let redelivered = try await env.post("/events/\(first.id)/redeliver", key: operatorKey)
+                #expect(redelivered.status == .accepted, "\(redelivered.text)")
+                #expect(redelivered.list.count == 1 && redelivered.list.first?["redelivery"] as? Bool == true)
+                try await Self.eventually("the redelivery is recorded") {
+                    try await Self.deliveries(env, endpoint.id, status: "succeeded").count == 2
                 }
+                let second = receiver.calls(to: "/hooks")[1]
+                #expect(second.id == first.id && second.body == first.body, "same webhook-id, same body")
+                var after = try await env.footprint()
+                #expect(after["audit_log"] == before["audit_log"]! + 1, "the redelivery is audited")
+                after["audit_log"] = before["audit_log"]
+                #expect(after == before, "a redelivery creates no event and no financial state")
+
+                let named = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(unsubscribed.id)"}"#)
+                #expect(named.status == .conflict && named.errorCode == "webhook_endpoint_not_subscribed")
+                _ = try await env.post("/webhook-endpoints/\(endpoint.id)/disable")
+                let disabled = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(endpoint.id)"}"#)
+                #expect(disabled.status == .conflict && disabled.errorCode == "webhook_endpoint_disabled")
+                #expect(try await env.post("/events/evt_missing/redeliver").status == .notFound)
+                #expect(try await env.post("/events/\(first.id)/redeliver", key: try await env.createKey(role: "developer")).status == .forbidden)
                 let stored = try await Self.deliveries(env, endpoint.id)
                 #expect(stored.count == 2 && stored.allSatisfy { $0["status"] as? String == "succeeded" })
             }
@@ -338,9 +276,7 @@ final class WebhookReceiver: Sendable {
                 let rotated = try await env.post("/webhook-endpoints/\(endpoint.id)/rotate-secret", #"{"grace_period_seconds": 3600}"#)
                 let newSecret = try #require(rotated.json["secret"] as? String)
                 _ = try await env.createCustomer()
-                do {
-                    try await Self.eventually("the delivery") { !receiver.calls(to: "/hooks").isEmpty }
-                }
+                try await Self.eventually("the delivery") { !receiver.calls(to: "/hooks").isEmpty }
                 let call = try #require(receiver.calls(to: "/hooks").first)
                 let signatures = call.signature.split(separator: " ").map(String.init)
                 #expect(signatures == [newSecret, endpoint.secret].map {
@@ -359,9 +295,7 @@ final class WebhookReceiver: Sendable {
                 let endpoint = try await Self.createEndpoint(env, url: "http://127.1:\(port)/hooks")
                 #expect(try await env.post("/webhook-endpoints", #"{"url": "http://127.0.0.1:\#(port)/hooks", "event_types": ["*"]}"#).status == .badRequest)
                 _ = try await env.createCustomer()
-                do {
-                    try await Self.eventually("the attempt is refused") { !Self.attempts(try await Self.deliveries(env, endpoint.id).first ?? [:]).isEmpty }
-                }
+                try await Self.eventually("the attempt is refused") { !Self.attempts(try await Self.deliveries(env, endpoint.id).first ?? [:]).isEmpty }
                 #expect(Self.attempts(try await Self.deliveries(env, endpoint.id)[0]).first?["error"] as? String == "destination_refused")
                 #expect(receiver.calls(to: "/hooks").isEmpty)
             }
