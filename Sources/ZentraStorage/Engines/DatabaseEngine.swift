@@ -5,9 +5,12 @@ public protocol SQLExecutor: Sendable {
     var dialect: Dialect { get }
     func query(_ sql: SQL) async throws -> [SQLRow]
     func execute(_ sql: SQL) async throws
+    /// The write transaction's batch, where units queue what is written at its end; nil for reads.
+    var batch: CommitBatch? { get }
 }
 
 extension SQLExecutor {
+    public var batch: CommitBatch? { nil }
     public func queryOne(_ sql: SQL) async throws -> SQLRow? { try await query(sql).first }
 }
 
@@ -52,12 +55,4 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .other(let m): "database error: \(m)"
         }
     }
-}
-
-/// Runs a begun transaction to its end (commit or rollback) even when the caller is cancelled,
-/// for example by a client hanging up. Cancellation reaching the middle of a transaction would
-/// otherwise skip its ROLLBACK (GRDB refuses statements from a cancelled task) and leave a
-/// connection inside it. An unstructured task does not inherit its caller's cancellation.
-func runToCompletion<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await Task { try await body() }.value
 }

@@ -1,13 +1,15 @@
 import Synchronization
 
-/// Group commit for the one SQLite writer: units of work that arrive while a transaction runs are
-/// run together in the next one, each inside its own savepoint, and committed with one `COMMIT`.
+/// Group commit: units of work that arrive while a transaction runs are run together in the next
+/// one, each inside its own savepoint, and committed with one `COMMIT`. Both engines write this
+/// way, one transaction at a time per process: SQLite's one writer, and one PostgreSQL connection.
 ///
 /// Each unit stays atomic: a unit that fails is rolled back to its savepoint and answered with its
 /// error, and the others go on. Nothing is acknowledged before it is durable: results are handed
 /// back only after the `COMMIT` that contains them returned. What is saved is per commit, not per
 /// statement: the fsync, and above all the WAL pages, since every page a commit touched is written
-/// to the log again (an authorization touches about twenty: its rows and their index pages).
+/// to the log again (an authorization touches about twenty: its rows and their index pages). The
+/// tenant head row is taken once, at the end (`CommitBatch`).
 final class GroupCommit: Sendable {
     /// A unit waiting for a transaction: its body and the caller to answer.
     final class Job: Sendable {
@@ -65,5 +67,48 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             await transaction(batch)
         }
+    }
+
+    /// Runs `jobs` in one transaction on `sql`, whose `batch` collects what they queue for its end,
+    /// and answers each of them: a failed unit with its error, the others once `COMMIT` returned.
+    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL) async {
+        do {
+            try await sql.execute(begin)
+        } catch {
+            for job in jobs { job.continuation.resume(throwing: error) }
+            return
+        }
+        var committed: [(Job, any Sendable)] = []
+        for job in jobs {
+            let mark = batch.mark
+            do {
+                try await sql.execute("SAVEPOINT unit")
+                let result = try await job.body(sql)
+                try await sql.execute("RELEASE unit")
+                committed.append((job, result))
+            } catch {
+                // This unit wrote nothing that stays; the others are unaffected.
+                batch.truncate(to: mark)
+                do {
+                    try await sql.execute("ROLLBACK TO unit")
+                    try await sql.execute("RELEASE unit")
+                    job.continuation.resume(throwing: error)
+                } catch let rollbackError {
+                    try? await sql.execute("ROLLBACK")
+                    job.continuation.resume(throwing: error)
+                    for (other, _) in committed { other.continuation.resume(throwing: rollbackError) }
+                    return
+                }
+            }
+        }
+        do {
+            try await batch.write(sql)
+            try await sql.execute("COMMIT")
+        } catch {
+            try? await sql.execute("ROLLBACK")
+            for (job, _) in committed { job.continuation.resume(throwing: error) }
+            return
+        }
+        for (job, result) in committed { job.continuation.resume(returning: result) }
     }
 }

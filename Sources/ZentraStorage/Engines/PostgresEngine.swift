@@ -9,13 +9,14 @@ import Synchronization
 ///
 /// Isolation is READ COMMITTED with explicit row locks (`SELECT … FOR UPDATE`, always taken in id
 /// order) on the rows a decision depends on, plus unique constraints for everything keyed by the
-/// client. A transaction that still loses a race (deadlock, serialization failure) is retried whole
-/// by `Store`, which is safe because a unit of work only touches its transaction.
+/// client. A unit of work that still loses a race (deadlock, serialization failure) is rolled back to
+/// its savepoint and run again by `Store`, which is safe because a unit only touches its transaction.
 public final class PostgresEngine: DatabaseEngine {
     public let dialect = Dialect.postgres
     public let client: PostgresClient
     private let logger: Logger
     private let inUse = Atomic<Int>(0)
+    private let groupCommit = GroupCommit()
     private let maximumConnections: Int
     /// How long a request waits for a connection before it answers 503.
     let lease_timeout: Duration
@@ -40,23 +41,23 @@ public final class PostgresEngine: DatabaseEngine {
     public var poolUsage: PoolUsage { PoolUsage(inUse: inUse.load(ordering: .relaxed), size: maximumConnections) }
 
     public func withReader<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await lease { connection in try await body(Executor(connection: connection, logger: self.logger)) }
+        try await lease { connection in try await body(Executor(connection: connection, logger: self.logger, batch: nil)) }
     }
 
+    /// Units of work share transactions (`GroupCommit`): one at a time per process, on one connection.
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await lease { connection in
-            try await runToCompletion {
-                let executor = Executor(connection: connection, logger: self.logger)
-                try await executor.execute("BEGIN")
-                do {
-                    let result = try await body(executor)
-                    try await executor.execute("COMMIT")
-                    return result
-                } catch {
-                    try? await executor.execute("ROLLBACK")
-                    throw error
-                }
+        try await groupCommit.submit(body) { jobs in await self.transaction(jobs) }
+    }
+
+    private func transaction(_ jobs: [GroupCommit.Job]) async {
+        do {
+            try await lease { connection in
+                let batch = CommitBatch()
+                await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch), batch: batch,
+                                      begin: "BEGIN")
             }
+        } catch {
+            for job in jobs { job.continuation.resume(throwing: error) }
         }
     }
 
@@ -105,6 +106,7 @@ public final class PostgresEngine: DatabaseEngine {
     struct Executor: SQLExecutor {
         let connection: PostgresConnection
         let logger: Logger
+        let batch: CommitBatch?
         var dialect: Dialect { .postgres }
 
         func query(_ sql: SQL) async throws -> [SQLRow] {

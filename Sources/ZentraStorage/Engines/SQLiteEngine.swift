@@ -68,42 +68,8 @@ public final class SQLiteEngine: DatabaseEngine {
         try? await writeLock.withLock {
             self.inUse.add(1, ordering: .relaxed)
             defer { self.inUse.subtract(1, ordering: .relaxed) }
-            let writer = Writer(pool: self.pool)
-            do {
-                try await writer.execute("BEGIN IMMEDIATE")
-            } catch {
-                for job in jobs { job.continuation.resume(throwing: error) }
-                return
-            }
-            var committed: [(GroupCommit.Job, any Sendable)] = []
-            for job in jobs {
-                do {
-                    try await writer.execute("SAVEPOINT unit")
-                    let result = try await job.body(writer)
-                    try await writer.execute("RELEASE unit")
-                    committed.append((job, result))
-                } catch {
-                    // This unit wrote nothing that stays; the others are unaffected.
-                    do {
-                        try await writer.execute("ROLLBACK TO unit")
-                        try await writer.execute("RELEASE unit")
-                        job.continuation.resume(throwing: error)
-                    } catch let rollbackError {
-                        try? await writer.execute("ROLLBACK")
-                        job.continuation.resume(throwing: error)
-                        for (other, _) in committed { other.continuation.resume(throwing: rollbackError) }
-                        return
-                    }
-                }
-            }
-            do {
-                try await writer.execute("COMMIT")
-            } catch {
-                try? await writer.execute("ROLLBACK")
-                for (job, _) in committed { job.continuation.resume(throwing: error) }
-                return
-            }
-            for (job, result) in committed { job.continuation.resume(returning: result) }
+            let batch = CommitBatch()
+            await GroupCommit.run(jobs, on: Writer(pool: self.pool, batch: batch), batch: batch, begin: "BEGIN IMMEDIATE")
         }
     }
 
@@ -139,6 +105,7 @@ public final class SQLiteEngine: DatabaseEngine {
     /// which (perf) was most of the wall time of a short transaction, spent with the write lock held.
     struct Writer: SQLExecutor {
         let pool: DatabasePool
+        let batch: CommitBatch?
         var dialect: Dialect { .sqlite }
 
         func query(_ sql: SQL) async throws -> [SQLRow] {

@@ -2,9 +2,9 @@ import Foundation
 import Synchronization
 import ZentraCore
 
-/// One unit of work in flight. Domain rows are written as the use case goes; events, audit records,
-/// runtime intents and the idempotency result are collected and written by `commitPending()` at the
-/// end, after the tenant head row is locked, so that numbering and the audit chain stay gap-free.
+/// One unit of work in flight. Domain rows are written as the use case goes; runtime intents and the
+/// idempotency result are collected and written by `commitPending()` at the end; events and audit
+/// records go from there to the transaction's `CommitBatch`, numbered and chained at its end.
 public final class WriteTransaction: TenantScope {
     public let scope: WriteScope
     public let sql: any SQLExecutor
@@ -14,28 +14,12 @@ public final class WriteTransaction: TenantScope {
     public var tenant: TenantID { scope.tenant }
 
     private struct Pending {
-        var events: [PendingEvent] = []
-        var audits: [PendingAudit] = []
+        var events: [CommitBatch.PendingEvent] = []
+        var audits: [CommitBatch.PendingAudit] = []
         var intents: [RuntimeIntent] = []
         var idempotentResponse: StoredResponse?
         /// System ledger account ids by system key, read once per unit of work.
         var systemAccounts: [String: LedgerAccountID] = [:]
-    }
-
-    private struct PendingEvent {
-        let id: EventID
-        let type: String
-        let objectType: String
-        let objectID: String
-        let data: String
-    }
-
-    private struct PendingAudit {
-        let id: AuditRecordID
-        let action: String
-        let objectType: String
-        let objectID: String
-        let context: JSONValue
     }
 
     /// Guards the collected rows; a unit of work runs in one task, the lock makes that checkable.
@@ -66,7 +50,7 @@ public final class WriteTransaction: TenantScope {
     private func queue(_ type: String, objectType: String, objectID: String, rendered json: String) -> EventID {
         let id: EventID = newID()
         pending.withLock {
-            $0.events.append(PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json))
+            $0.events.append(CommitBatch.PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json))
         }
         return id
     }
@@ -76,7 +60,7 @@ public final class WriteTransaction: TenantScope {
     public func audit(_ action: String, objectType: String, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
         let id: AuditRecordID = newID()
         pending.withLock {
-            $0.audits.append(PendingAudit(id: id, action: action, objectType: objectType, objectID: objectID, context: context))
+            $0.audits.append(CommitBatch.PendingAudit(id: id, action: action, objectType: objectType, objectID: objectID, context: context))
         }
         return id
     }
@@ -129,64 +113,9 @@ public final class WriteTransaction: TenantScope {
         if let claim = scope.idempotency, let response = work.idempotentResponse {
             try await IdempotencyRecords.complete(claim, tenant: tenant, response: response, sql: sql)
         }
-        guard !work.events.isEmpty || !work.audits.isEmpty else { return }
-
-        // Last lock of the unit of work, so no transaction waits for it while holding it. One UPDATE
-        // locks the head row, reserves the event and audit numbers and answers the previous audit
-        // hash; one more statement (on PostgreSQL) writes the events, the audit records and the new
-        // head hash. The row is held for two round trips and the commit.
-        guard let head = try await sql.queryOne("""
-            UPDATE tenants SET event_sequence = event_sequence + \(work.events.count),
-                               audit_sequence = audit_sequence + \(work.audits.count)
-            WHERE id = \(tenant) RETURNING event_sequence, audit_sequence, audit_head_hash
-            """)
-        else { throw DomainError.resourceMissing("tenant", id: tenant.rawValue) }
-        var eventSequence = try head.int("event_sequence") - Int64(work.events.count)
-        var auditSequence = try head.int("audit_sequence") - Int64(work.audits.count)
-        var auditHash = try head.string("audit_head_hash")
-
-        var statements: [SQL] = []
-        if !work.events.isEmpty {
-            statements.append("""
-                INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at) VALUES
-                """ + SQL.joined(work.events.map { event in
-                    eventSequence += 1
-                    return """
-                        (\(event.id), \(tenant), \(eventSequence), \(event.type), \(event.objectType), \(event.objectID),
-                         \(event.data), \(scope.requestID), \(now))
-                        """
-                }, separator: ", "))
-        }
-        if !work.audits.isEmpty {
-            var rows: [SQL] = []
-            for audit in work.audits {
-                auditSequence += 1
-                let entry = AuditEntry(
-                    id: audit.id, sequence: auditSequence, tenant: tenant, actor: scope.actor, action: audit.action,
-                    objectType: audit.objectType, objectID: audit.objectID, requestID: scope.requestID,
-                    idempotencyKey: scope.idempotency?.key, context: audit.context, createdAt: now)
-                let hash = try AuditChain.hash(previous: auditHash, entry: entry)
-                rows.append("""
-                    (\(entry.id), \(tenant), \(entry.sequence), \(entry.actor), \(entry.action), \(entry.objectType),
-                     \(entry.objectID), \(entry.requestID), \(entry.idempotencyKey), \(entry.context.serializedString), \(now),
-                     \(auditHash), \(hash))
-                    """)
-                auditHash = hash
-            }
-            statements.append("""
-                INSERT INTO audit_log (id, tenant_id, sequence, actor, action, object_type, object_id, request_id,
-                                       idempotency_key, context, created_at, previous_hash, hash) VALUES
-                """ + SQL.joined(rows, separator: ", "))
-            statements.append("UPDATE tenants SET audit_head_hash = \(auditHash) WHERE id = \(tenant)")
-        }
-        switch sql.dialect {
-        case .postgres:
-            // Data-modifying CTEs: every part runs, in one round trip.
-            let ctes = statements.dropLast().enumerated().map { index, statement in "w\(raw: String(index)) AS (" + statement + ")" }
-            try await sql.execute((ctes.isEmpty ? "" : "WITH " + SQL.joined(Array(ctes), separator: ", ") + " ") + statements.last!)
-        case .sqlite:
-            for statement in statements { try await sql.execute(statement) }
-        }
+        // Numbered and chained at the end of the database transaction this unit shares.
+        guard let batch = sql.batch else { throw StoreError.other("a unit of work ran outside a write transaction") }
+        batch.append(CommitBatch.Unit(scope: scope, now: now, events: work.events, audits: work.audits))
     }
 
     private func insertIntent(_ intent: RuntimeIntent) async throws {
