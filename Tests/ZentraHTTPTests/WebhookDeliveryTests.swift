@@ -323,7 +323,11 @@ import ZentraStorage
                     vault: CardVault(key: env.services.configuration.cardDataKey), store: env.store)
                 let orphan = try #require(claimed.first)
                 try await Self.withMoreWorkers(env, count: 2) {
-                    try await Self.eventually("all but the orphan are delivered") { receiver.calls.withLock { $0.count } == 59 }
+                    // Recorded, not only received: past the lease below, a claim still open would be taken over.
+                    try await Self.eventually("all but the orphan are delivered and recorded") {
+                        try await Self.deliveries(env, endpoints[0].id, status: "succeeded").count
+                            + Self.deliveries(env, endpoints[1].id, status: "succeeded").count == 59
+                    }
                     try await Task.sleep(for: .milliseconds(200))
                     #expect(receiver.calls.withLock { $0.count } == 59, "the orphan waits for its lease")
                     clock.set("2026-11-23T10:02:00Z")

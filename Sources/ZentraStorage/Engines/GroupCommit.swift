@@ -25,15 +25,18 @@ final class GroupCommit: Sendable {
 
     private struct State {
         var queue: [Job] = []
-        var draining = false
+        var draining = 0
     }
 
     private let state = Mutex(State())
     /// Most units in one transaction: bounds how long the first of them waits for its answer.
     let batch_max: Int
+    /// Transactions run at once (SQLite has one writer; PostgreSQL may run several).
+    let lanes: Int
 
-    init(batch_max: Int = 256) {
+    init(batch_max: Int = 256, lanes: Int = 1) {
         self.batch_max = batch_max
+        self.lanes = lanes
     }
 
     /// - Parameter transaction: runs jobs in one transaction and answers every one of them.
@@ -44,8 +47,8 @@ final class GroupCommit: Sendable {
             let job = Job(body: { executor in try await body(executor) }, continuation: continuation)
             let startDrain = state.withLock { state -> Bool in
                 state.queue.append(job)
-                guard !state.draining else { return false }
-                state.draining = true
+                guard state.draining < lanes else { return false }
+                state.draining += 1
                 return true
             }
             // The drain runs in a task of its own: a caller that goes away (a client hang-up) can
@@ -61,7 +64,7 @@ final class GroupCommit: Sendable {
             let batch = state.withLock { state -> [Job] in
                 let batch = Array(state.queue.prefix(batch_max))
                 state.queue.removeFirst(batch.count)
-                if batch.isEmpty { state.draining = false }
+                if batch.isEmpty { state.draining -= 1 }
                 return batch
             }
             guard !batch.isEmpty else { return }

@@ -16,7 +16,11 @@ public final class PostgresEngine: DatabaseEngine {
     public let client: PostgresClient
     private let logger: Logger
     private let inUse = Atomic<Int>(0)
-    private let groupCommit = GroupCommit()
+    /// Four transactions at once per process, each with the units that arrived while the others ran.
+    /// One at a time waited on every statement's round trip; many at once would each hold their
+    /// units' row locks longer and deadlock more often (PostgreSQL breaks a deadlock after
+    /// `deadlock_timeout` by failing one unit, which `Store` runs again).
+    private let groupCommit = GroupCommit(lanes: 4)
     private let maximumConnections: Int
     /// How long a request waits for a connection before it answers 503.
     let lease_timeout: Duration
