@@ -72,13 +72,8 @@ public enum JSONValue: Hashable, Sendable, Codable {
 
     /// Converts any encodable value (a model, a payload) to a JSON value with the project's key style.
     public static func from<T: Encodable>(_ value: T) throws -> JSONValue {
-        try ZentraJSON.decoderPlain.decode(JSONValue.self, from: ZentraJSON.encoder().encode(value))
+        try JSONValue.parse(ZentraJSON.encode(value))
     }
-}
-
-extension ZentraJSON {
-    /// Decodes without key conversion: for values whose keys are already in wire form.
-    static var decoderPlain: JSONDecoder { JSONDecoder() }
 }
 
 /// A direct writer for `JSONValue`, byte-compatible with `ZentraJSON.encoder()` for the values the

@@ -36,7 +36,7 @@ struct ParsedBody: Sendable {
 
     static func parse(_ bytes: [UInt8]) throws -> ParsedBody {
         let data = bytes.isEmpty ? Data("{}".utf8) : Data(bytes)
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+        guard let value = try? JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
             throw DomainError.invalidRequest("The body is not valid JSON.")
         }
         guard case .object(var object) = value else {

@@ -70,7 +70,7 @@ extension TenantScope {
             id: try row.id("id"), sequence: try row.int("sequence"), tenant: tenant, actor: try row.string("actor"),
             action: try row.string("action"), objectType: try row.string("object_type"), objectID: try row.string("object_id"),
             requestID: try row.optionalString("request_id"), idempotencyKey: try row.optionalString("idempotency_key"),
-            context: try JSONDecoder().decode(JSONValue.self, from: Data(try row.bytes("context"))),
+            context: try row.json("context", as: JSONValue.self),
             createdAt: try row.timestamp("created_at"))
         return AuditChain.Link(entry: entry, previousHash: try row.string("previous_hash"), hash: try row.string("hash"))
     }

@@ -20,7 +20,7 @@ extension TenantScope {
 
     func decodeEvent(_ row: SQLRow) throws -> Event {
         Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"),
-              object: try JSONDecoder().decode(JSONValue.self, from: Data(try row.bytes("data"))),
+              object: try row.json("data", as: JSONValue.self),
               requestID: try row.optionalString("request_id"), createdAt: try row.timestamp("created_at"))
     }
 }

@@ -65,7 +65,8 @@ public struct SQLRow: Sendable {
     }
 
     public func json<T: Decodable>(_ column: String, as _: T.Type = T.self) throws -> T {
-        try ZentraJSON.decoder().decode(T.self, from: Data(try bytes(column)))
+        if T.self == JSONValue.self { return try JSONValue.parse(try bytes(column)) as! T }
+        return try ZentraJSON.decoder().decode(T.self, from: Data(try bytes(column)))
     }
 
     /// A small configuration value (spend controls, review rules, a webhook) stored as JSON. The same
