@@ -5,7 +5,9 @@
 ///
 /// Integers that fit in 64 bits and have no fraction or exponent are `.int`; any other number is
 /// `.double` (so `1.0` in a `*_minor` field is refused as not an integer count). A repeated key
-/// keeps its last value. Strings must be valid UTF-8 without raw control characters.
+/// keeps its last value. Strings must be valid UTF-8 without raw control characters. Errors are
+/// `ParseError`, thrown untyped: with typed throws, inlining into async callers crashed the release
+/// compiler (Swift 6.3.1, coroutine splitting).
 extension JSONValue {
     public struct ParseError: Error, Sendable, Equatable {
         public let offset: Int
@@ -15,8 +17,8 @@ extension JSONValue {
     /// Nesting deeper than this is refused rather than recursed into.
     public static let parseDepth_max = 256
 
-    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
-        try bytes.withUnsafeBufferPointer { buffer throws(ParseError) in
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws in
             var parser = JSONParser(bytes: buffer)
             parser.skipWhitespace()
             let value = try parser.value(depth: 0)
@@ -48,7 +50,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func value(depth: Int) throws(JSONValue.ParseError) -> JSONValue {
+    mutating func value(depth: Int) throws -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth + 1)
@@ -62,7 +64,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func literal(_ word: StaticString) throws(JSONValue.ParseError) {
+    mutating func literal(_ word: StaticString) throws {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw error("unexpected end of input") }
         for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] {
@@ -71,7 +73,7 @@ private struct JSONParser {
         index += count
     }
 
-    mutating func object(depth: Int) throws(JSONValue.ParseError) -> JSONValue {
+    mutating func object(depth: Int) throws -> JSONValue {
         guard depth <= JSONValue.parseDepth_max else { throw error("nested too deeply") }
         index += 1
         var fields: [String: JSONValue] = [:]
@@ -99,7 +101,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func array(depth: Int) throws(JSONValue.ParseError) -> JSONValue {
+    mutating func array(depth: Int) throws -> JSONValue {
         guard depth <= JSONValue.parseDepth_max else { throw error("nested too deeply") }
         index += 1
         var values: [JSONValue] = []
@@ -121,7 +123,7 @@ private struct JSONParser {
         }
     }
 
-    mutating func string() throws(JSONValue.ParseError) -> String {
+    mutating func string() throws -> String {
         index += 1
         let start = index
         // The common case: no escapes, the bytes are the string.
@@ -171,7 +173,7 @@ private struct JSONParser {
     }
 
     /// `\uXXXX` (index after the `u`), a surrogate pair as two of them; answers its UTF-8 bytes.
-    mutating func unicodeEscape() throws(JSONValue.ParseError) -> [UInt8] {
+    mutating func unicodeEscape() throws -> [UInt8] {
         var scalar = try hex4()
         if (0xD800..<0xDC00).contains(scalar) {
             guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
@@ -188,7 +190,7 @@ private struct JSONParser {
         return Array(String(Character(unicode)).utf8)
     }
 
-    mutating func hex4() throws(JSONValue.ParseError) -> UInt32 {
+    mutating func hex4() throws -> UInt32 {
         guard index + 4 <= bytes.count else { throw error("unexpected end of input") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -206,7 +208,7 @@ private struct JSONParser {
         return value
     }
 
-    mutating func number() throws(JSONValue.ParseError) -> JSONValue {
+    mutating func number() throws -> JSONValue {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
