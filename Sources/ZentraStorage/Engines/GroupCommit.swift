@@ -2,7 +2,7 @@ import Synchronization
 
 /// Group commit: units of work that arrive while a transaction runs are run together in the next
 /// one, each inside its own savepoint, and committed with one `COMMIT`. Both engines write this
-/// way, one transaction at a time per process: SQLite's one writer, and one PostgreSQL connection.
+/// way: SQLite one transaction at a time (its one writer), PostgreSQL a few at once (`lanes`).
 ///
 /// Each unit stays atomic: a unit that fails is rolled back to its savepoint and answered with its
 /// error, and the others go on. Nothing is acknowledged before it is durable: results are handed

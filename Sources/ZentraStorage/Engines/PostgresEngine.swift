@@ -48,19 +48,23 @@ public final class PostgresEngine: DatabaseEngine {
         try await lease { connection in try await body(Executor(connection: connection, logger: self.logger, batch: nil)) }
     }
 
-    /// Units of work share transactions (`GroupCommit`): one at a time per process, on one connection.
+    /// Units of work share transactions (`GroupCommit`), each on a connection of its own.
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await groupCommit.submit(body) { jobs in await self.transaction(jobs) }
     }
 
     private func transaction(_ jobs: [GroupCommit.Job]) async {
+        let started = LeaseFlag()
         do {
             try await lease { connection in
+                started.value.store(true, ordering: .sequentiallyConsistent)
                 let batch = CommitBatch()
                 await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch), batch: batch,
                                       begin: "BEGIN")
             }
         } catch {
+            // Once the batch began, `run` answered every job, even if the lease reports a failure after.
+            guard !started.value.load(ordering: .sequentiallyConsistent) else { return }
             for job in jobs { job.continuation.resume(throwing: error) }
         }
     }
@@ -102,7 +106,7 @@ public final class PostgresEngine: DatabaseEngine {
         }
     }
 
-    /// Set once the pool has handed over a connection.
+    /// Set once: the pool has handed over a connection, or a batch has begun.
     private final class LeaseFlag: Sendable {
         let value = Atomic<Bool>(false)
     }
