@@ -1,7 +1,8 @@
 /// A direct reader of JSON text into `JSONValue` (RFC 8259, strict): request bodies, and the JSON
 /// columns read back (policy traces, evidence, event payloads). `JSONValue`'s `Decodable` path asks
-/// Foundation's decoder for each type in turn and every miss builds and throws an error: reading one
-/// authorization's evidence that way was two fifths of a clearing file's CPU.
+/// Foundation's decoder for each type in turn and every miss builds and throws an error: in a profile
+/// of a clearing file's matched records, reading back their authorizations' evidence that way took
+/// two fifths of the server's CPU.
 ///
 /// Integers that fit in 64 bits and have no fraction or exponent are `.int`; any other number is
 /// `.double` (so `1.0` in a `*_minor` field is refused as not an integer count). A repeated key
