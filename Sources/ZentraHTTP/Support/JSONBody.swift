@@ -35,8 +35,9 @@ struct ParsedBody: Sendable {
     let canonical: [UInt8]
 
     static func parse(_ bytes: [UInt8]) throws -> ParsedBody {
-        let data = bytes.isEmpty ? Data("{}".utf8) : Data(bytes)
-        guard let value = try? JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
+        let body = bytes.isEmpty ? Array("{}".utf8) : bytes
+        let data = Data(body)
+        guard let value = try? JSONValue.parse(body) else {
             throw DomainError.invalidRequest("The body is not valid JSON.")
         }
         guard case .object(var object) = value else {

@@ -1,4 +1,3 @@
-import Foundation
 import ZentraCore
 
 /// An audit record as served: its content and its chain links.
