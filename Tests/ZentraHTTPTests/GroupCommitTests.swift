@@ -119,6 +119,15 @@ import ZentraCore
             #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == true, "the chain has no gap where parts were dropped")
         }
     }
+
+    /// An answered unit of work is on disk: SQLite's writer syncs the WAL at every commit
+    /// (`synchronous = FULL`, 2), not only at checkpoints as GRDB's pool sets it up (NORMAL, 1).
+    @Test func theSQLiteWriterSyncsEveryCommit() async throws {
+        try await TestEnvironment.run(.sqlite) { env in
+            let rows = try await env.store.engine.withTransaction { sql in try await sql.query("PRAGMA synchronous") }
+            #expect(try rows.first?.int("synchronous") == 2)
+        }
+    }
 }
 
 @Suite struct IdentifierTests {

@@ -42,6 +42,10 @@ public final class SQLiteEngine: DatabaseEngine {
         self.maximumReaders = maximumReaders
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB turns its writer to `synchronous = NORMAL` after `prepareDatabase` (WAL's usual
+            // choice, where a commit reaches the disk only at the next checkpoint). A decision is
+            // answered only once it is durable, so the writer syncs the WAL at every commit again.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             checkpointer = Checkpointer(connection: try DatabaseQueue(path: path))
         } catch {
             throw StoreError.unavailable("cannot open SQLite database at \(path): \(error)")
