@@ -131,12 +131,11 @@ public final class PostgresEngine: DatabaseEngine {
             return try await mapErrors {
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger)
                 var result: [SQLRow] = []
+                var columns: SQLColumns?
                 for try await row in rows {
-                    var values: [String: SQLValue] = [:]
-                    for cell in row {
-                        values[cell.columnName] = try Executor.decode(cell)
-                    }
-                    result.append(SQLRow(values))
+                    let names = columns ?? SQLColumns(row.map(\.columnName))
+                    columns = names
+                    result.append(SQLRow(columns: names, values: try row.map(Executor.decode)))
                 }
                 return result
             }

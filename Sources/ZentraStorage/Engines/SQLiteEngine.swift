@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ServiceLifecycle
 import Synchronization
 
@@ -123,7 +124,11 @@ public final class SQLiteEngine: DatabaseEngine {
             let (text, binds) = sql.render(.sqlite)
             try mapErrors {
                 try pool.writeWithoutTransaction { db in
-                    try SQLiteEngine.statement(db, text, binds).execute(arguments: SQLiteEngine.arguments(binds))
+                    if binds.isEmpty {
+                        try db.cachedStatement(sql: text).execute()
+                    } else {
+                        _ = try SQLiteEngine.run(db, text, binds)
+                    }
                 }
             }
         }
@@ -141,32 +146,95 @@ public final class SQLiteEngine: DatabaseEngine {
     static let cachedParameters_max = 64
 
     static func fetch(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try Row.fetchAll(try statement(db, text, binds), arguments: arguments(binds)).map { row in
-            var values: [String: SQLValue] = [:]
-            for (column, value) in row {
-                switch value.storage {
-                case .null: values[column] = .null
-                case .int64(let int): values[column] = .int(int)
-                case .double(let double):
-                    // Zentra stores no floating-point values; one here is foreign data, not money.
-                    throw StoreError.decoding("unexpected REAL \(double) in column \(column)")
-                case .string(let string): values[column] = .text(string)
-                case .blob(let data): values[column] = .blob(Array(data))
+        try run(db, text, binds)
+    }
+
+    /// Runs a statement on SQLite's C API: binds its values, steps it and reads its rows. GRDB's
+    /// own path checked and converted every value through its protocols and built a `Row` per row
+    /// (with the copy into `SQLRow`, a fifth of a decision's time). Statements without values
+    /// (transaction control, schema changes) go through GRDB, which tracks the transaction state
+    /// and the schema.
+    static func run(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
+        let statement = try statement(db, text, binds)
+        let handle = statement.sqliteStatement
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        for (index, value) in binds.enumerated() {
+            let position = CInt(index + 1)
+            let code: CInt
+            switch value {
+            case .null: code = sqlite3_bind_null(handle, position)
+            case .int(let int): code = sqlite3_bind_int64(handle, position, int)
+            case .text(var string):
+                code = string.withUTF8 { utf8 in
+                    guard !utf8.isEmpty else { return sqlite3_bind_text(handle, position, "", 0, sqliteTransient) }
+                    return utf8.withMemoryRebound(to: CChar.self) { text in
+                        sqlite3_bind_text(handle, position, text.baseAddress, CInt(text.count), sqliteTransient)
+                    }
+                }
+            case .blob(let bytes):
+                code = bytes.isEmpty ? sqlite3_bind_zeroblob(handle, position, 0) : bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(handle, position, raw.baseAddress, CInt(raw.count), sqliteTransient)
                 }
             }
-            return SQLRow(values)
+            guard code == SQLITE_OK else { throw failure(db, code, text) }
+        }
+        var rows: [SQLRow] = []
+        var columns: SQLColumns?
+        while true {
+            let code = sqlite3_step(handle)
+            if code == SQLITE_DONE { return rows }
+            guard code == SQLITE_ROW else { throw failure(db, code, text) }
+            let names = columns ?? Self.columns(handle, text: text, cache: binds.count <= cachedParameters_max)
+            columns = names
+            var values: [SQLValue] = []
+            values.reserveCapacity(names.count)
+            for position in 0..<CInt(names.count) {
+                switch sqlite3_column_type(handle, position) {
+                case SQLITE_NULL: values.append(.null)
+                case SQLITE_INTEGER: values.append(.int(sqlite3_column_int64(handle, position)))
+                case SQLITE_TEXT:
+                    let start = sqlite3_column_text(handle, position)
+                    let count = Int(sqlite3_column_bytes(handle, position))
+                    values.append(.text(String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self)))
+                case SQLITE_BLOB:
+                    let start = sqlite3_column_blob(handle, position)
+                    let count = Int(sqlite3_column_bytes(handle, position))
+                    values.append(.blob(count == 0 ? [] : Array(UnsafeRawBufferPointer(start: start, count: count))))
+                default:
+                    // Zentra stores no floating-point values; one here is foreign data, not money.
+                    throw StoreError.decoding("unexpected REAL value in column \(String(cString: sqlite3_column_name(handle, position)))")
+                }
+            }
+            rows.append(SQLRow(columns: names, values: values))
         }
     }
 
-    static func arguments(_ binds: [SQLValue]) -> StatementArguments {
-        StatementArguments(binds.map { bind -> (any DatabaseValueConvertible)? in
-            switch bind {
-            case .null: nil
-            case .int(let value): value
-            case .text(let value): value
-            case .blob(let value): Data(value)
-            }
-        })
+    /// `SQLITE_TRANSIENT`: SQLite copies the bound text or blob before the call returns.
+    private static let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+    private static func failure(_ db: Database, _ code: CInt, _ text: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }, sql: text)
+    }
+
+    /// Column names by statement text, so that the rows of a statement that runs on every decision
+    /// share one name index. Each use compares the names with the statement's own (a schema change
+    /// prepares a statement again, and `SELECT *` may then have other columns).
+    private static let columnCache = Mutex<[String: SQLColumns]>([:])
+
+    private static func columns(_ handle: OpaquePointer, text: String, cache: Bool) -> SQLColumns {
+        let count = Int(sqlite3_column_count(handle))
+        if cache, let hit = columnCache.withLock({ $0[text] }), hit.names.count == count,
+           hit.names.indices.allSatisfy({ position in
+               hit.names[position].withCString { strcmp($0, sqlite3_column_name(handle, CInt(position))) == 0 }
+           }) {
+            return hit
+        }
+        let fresh = SQLColumns((0..<count).map { String(cString: sqlite3_column_name(handle, CInt($0))) })
+        if cache { columnCache.withLock { $0[text] = fresh } }
+        return fresh
     }
 }
 

@@ -1,12 +1,32 @@
 import ZentraCore
 
-/// One result row, detached from its engine: column name to value.
+/// The column names of one result, shared by all its rows: a row is then only its values.
+/// A name that appears twice (a join's `id`) reads as its last column, as a dictionary would.
+public final class SQLColumns: Sendable {
+    let names: [String]
+    let positions: [String: Int]
+    var count: Int { names.count }
+
+    public init(_ names: [String]) {
+        self.names = names
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(names.count)
+        for (position, name) in names.enumerated() { positions[name] = position }
+        self.positions = positions
+    }
+}
+
+/// One result row, detached from its engine: its values in column order, read by column name.
 public struct SQLRow: Sendable {
-    let values: [String: SQLValue]
+    let columns: SQLColumns
+    let values: [SQLValue]
 
-    public init(_ values: [String: SQLValue]) { self.values = values }
+    public init(columns: SQLColumns, values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
 
-    public subscript(column: String) -> SQLValue { values[column] ?? .null }
+    public subscript(column: String) -> SQLValue { columns.positions[column].map { values[$0] } ?? .null }
 
     public func int(_ column: String) throws -> Int64 {
         if case .int(let value) = self[column] { return value }
