@@ -121,7 +121,7 @@ public struct ClearingFileIngest: Sendable {
         if let error = record.error { throw DomainError.invalidRequest("The header row cannot be read: \(error).") }
         var index: [String: Int] = [:]
         for (position, name) in record.fields.enumerated() {
-            index[name.trimmingCharacters(in: .whitespaces).lowercased()] = position
+            index[name.trimming(.whitespaces).lowercased()] = position
         }
         let missing = columns.filter { index[$0] == nil }
         guard missing.isEmpty else {
@@ -175,7 +175,7 @@ public struct ClearingFileIngest: Sendable {
         if let error = record.error { throw DomainError.invalidRequest("The line cannot be read: \(error).") }
         func field(_ name: String) -> String {
             guard let index = header[name], index < record.fields.count else { return "" }
-            return record.fields[index].trimmingCharacters(in: .whitespaces)
+            return record.fields[index].trimming(.whitespaces)
         }
         let amountText = field("amount_minor")
         guard let amount = Int64(amountText) else {
@@ -190,7 +190,7 @@ public struct ClearingFileIngest: Sendable {
 
     /// A line that posted nothing, with its `clearing_id` when the line could be read that far.
     static func failed(_ record: CSVStreamParser.Record, header: [String: Int], _ error: DomainError) -> ClearingFileLine {
-        let clearingID = header["clearing_id"].flatMap { $0 < record.fields.count ? record.fields[$0].trimmingCharacters(in: .whitespaces) : nil }
+        let clearingID = header["clearing_id"].flatMap { $0 < record.fields.count ? record.fields[$0].trimming(.whitespaces) : nil }
         return ClearingFileLine(line: record.line, clearingID: clearingID?.isEmpty == false ? clearingID : nil, result: .failed, clearing: nil,
                                 reconciliationCase: nil, code: error.code,
                                 reason: error.param.map { "\($0): \(error.message)" } ?? error.message)

@@ -3,7 +3,7 @@ import ZentraCore
 /// Input checks shared by every use case; each failure names the parameter.
 enum Validate {
     static func text(_ value: String, _ param: String, max: Int = 200) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimming(.whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw DomainError.parameterInvalid(param, "must not be empty") }
         guard trimmed.count <= max else { throw DomainError.parameterInvalid(param, "must be at most \(max) characters") }
         return trimmed

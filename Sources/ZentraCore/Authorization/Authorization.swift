@@ -114,7 +114,7 @@ public struct Merchant: Sendable, Hashable, Codable {
     public func validated() throws(DomainError) -> Merchant {
         var result = self
         func text(_ value: String, _ field: String, max: Int) throws(DomainError) -> String {
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = value.trimming(.whitespacesAndNewlines)
             guard !trimmed.isEmpty, trimmed.count <= max else { throw DomainError.parameterInvalid("merchant.\(field)", "must be 1 to \(max) characters") }
             return trimmed
         }

@@ -57,7 +57,7 @@ public struct ShippingAddress: Sendable, Hashable, Codable {
 
     public func validated() throws(DomainError) -> ShippingAddress {
         func text(_ value: String, _ field: String, max: Int = 200) throws(DomainError) -> String {
-            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = value.trimming(.whitespacesAndNewlines)
             guard !trimmed.isEmpty, trimmed.count <= max else {
                 throw DomainError.parameterInvalid("shipping.\(field)", "must be 1 to \(max) characters")
             }

@@ -91,11 +91,13 @@ public final class SQLiteEngine: DatabaseEngine {
         var dialect: Dialect { .sqlite }
 
         /// Synchronous for the same reason as the writer's statements: a read takes microseconds, less
-        /// than suspending the task and hopping to a reader's queue and back.
+        /// than suspending the task and hopping to a reader's queue and back. Each read is one
+        /// statement, which SQLite runs in a read transaction of its own, so GRDB's explicit one
+        /// (`BEGIN`, a savepoint, `COMMIT` around it: `pool.read`) added cost and no isolation.
         func query(_ sql: SQL) async throws -> [SQLRow] {
             let (text, binds) = sql.render(.sqlite)
             return try mapErrors {
-                try pool.read { db in try SQLiteEngine.fetch(db, text, binds) }
+                try pool.unsafeRead { db in try SQLiteEngine.fetch(db, text, binds) }
             }
         }
 
