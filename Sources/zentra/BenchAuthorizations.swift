@@ -1,8 +1,6 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Histogram
-import NIOCore
 import ZentraApp
 import ZentraCore
 import ZentraStorage
@@ -11,6 +9,7 @@ import ZentraStorage
 /// funded cards directly in the database the server uses, then drives `POST /authorizations` against
 /// the running server from C keep-alive connections for a set time, closed loop (as fast as answers
 /// come) or open loop at a fixed rate, and prints throughput and HdrHistogram latency percentiles.
+/// The load comes from plain keep-alive sockets (`PlainHTTPConnection`), one thread per connection.
 struct BenchAuthorizations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "authorizations", abstract: "Authorizations over HTTP against a running `zentra serve`.")
@@ -41,19 +40,10 @@ struct BenchAuthorizations: AsyncParsableCommand {
         }
         print("setup: \(count) funded cards in \(String(format: "%.1f", (ContinuousClock.now - setupStart).seconds)) s")
 
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-            connectionPool: .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
-        let load = LoadShape(urls: url.map { $0 + "/authorizations" }, key: networkKey, cards: cardIDs, concurrency: concurrency,
+        let load = LoadShape(urls: try url.map(LoadShape.baseURL), key: networkKey, cards: cardIDs, concurrency: concurrency,
                              interval: rate.map { Duration.seconds(Double(concurrency) / Double($0)) })
-        let result: LoadResult
-        do {
-            _ = try await load.drive(client: client, for: .seconds(2), tag: "w")
-            result = try await load.drive(client: client, for: .seconds(duration), tag: "m")
-        } catch {
-            try await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
+        _ = try await load.drive(for: .seconds(2), tag: "w")
+        let result = try await load.drive(for: .seconds(duration), tag: "m")
         let mode = rate.map { "open loop at \($0)/s" } ?? "closed loop"
         print(result.report(title: "zentra bench authorizations  \(url.joined(separator: " "))  cards=\(count) connections=\(concurrency) \(mode)"))
     }
@@ -61,52 +51,28 @@ struct BenchAuthorizations: AsyncParsableCommand {
 
 /// What one load run is: where to send, as whom, over which cards, how many at once, at what pace.
 struct LoadShape: Sendable {
-    let urls: [String]
+    let urls: [URL]
     let key: String
     let cards: [String]
     let concurrency: Int
     /// Open loop: each connection sends every `interval`; nil: closed loop.
     let interval: Duration?
 
-    func drive(client: HTTPClient, for duration: Duration, tag: String) async throws -> LoadResult {
+    static func baseURL(_ text: String) throws -> URL {
+        guard let url = URL(string: text), url.scheme == "http", url.host != nil else {
+            throw ValidationError("--url must be http://host:port, not \(text)")
+        }
+        return url
+    }
+
+    /// Each connection runs on a thread of its own with a blocking socket (`PlainHTTPConnection`),
+    /// so the load costs the shared cores as little as the kernel's share of it.
+    func drive(for duration: Duration, tag: String) async throws -> LoadResult {
         let started = ContinuousClock.now
         let deadline = started + duration
         let partials = try await withThrowingTaskGroup(of: LoadResult.self) { group in
             for worker in 0..<concurrency {
-                group.addTask {
-                    var result = LoadResult()
-                    var sequence = 0
-                    var generator = SystemRandomNumberGenerator()
-                    var scheduled = ContinuousClock.now + (interval.map { $0 * (Double(worker) / Double(concurrency)) } ?? .zero)
-                    while true {
-                        if interval != nil {
-                            if scheduled > ContinuousClock.now { try await Task.sleep(until: scheduled) }
-                            if scheduled >= deadline { break }
-                        } else {
-                            scheduled = ContinuousClock.now
-                            if scheduled >= deadline { break }
-                        }
-                        sequence += 1
-                        let card = cards[Int.random(in: 0..<cards.count, using: &generator)]
-                        let body = #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"5411","country":"US","city":"Austin"},"network_reference":"\#(tag)-\#(worker)-\#(sequence)-\#(UInt32.random(in: 0...UInt32.max, using: &generator))"}"#
-                        var request = HTTPClientRequest(url: urls[worker % urls.count])
-                        request.method = .POST
-                        request.headers.add(name: "Authorization", value: "Bearer \(key)")
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: body))
-                        do {
-                            let response = try await client.execute(request, timeout: .seconds(30))
-                            let answer = try await response.body.collect(upTo: 1 << 20)
-                            let latency = ContinuousClock.now - scheduled
-                            result.record(status: Int(response.status.code), latency: latency,
-                                          approved: answer.readableBytesView.firstRange(of: Array(#""status":"approved""#.utf8)) != nil)
-                        } catch {
-                            result.errors += 1
-                        }
-                        if let interval { scheduled += interval }
-                    }
-                    return result
-                }
+                group.addTask { try await Self.onThread { try self.connection(worker, until: deadline, tag: tag) } }
             }
             return try await group.reduce(into: [LoadResult]()) { $0.append($1) }
         }
@@ -114,6 +80,47 @@ struct LoadShape: Sendable {
         for partial in partials { total.merge(partial) }
         total.elapsed = ContinuousClock.now - started
         return total
+    }
+
+    private func connection(_ worker: Int, until deadline: ContinuousClock.Instant, tag: String) throws -> LoadResult {
+        let url = urls[worker % urls.count]
+        var connection = try PlainHTTPConnection(url: url)
+        let headers = [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")]
+        let approved = Array(#""status":"approved""#.utf8)
+        var result = LoadResult()
+        var sequence = 0
+        var generator = SystemRandomNumberGenerator()
+        var scheduled = ContinuousClock.now + (interval.map { $0 * (Double(worker) / Double(concurrency)) } ?? .zero)
+        while true {
+            if let interval {
+                if scheduled >= deadline { break }
+                let wait = scheduled - ContinuousClock.now
+                if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }
+            } else {
+                scheduled = ContinuousClock.now
+                if scheduled >= deadline { break }
+            }
+            sequence += 1
+            let card = cards[Int.random(in: 0..<cards.count, using: &generator)]
+            let body = #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"5411","country":"US","city":"Austin"},"network_reference":"\#(tag)-\#(worker)-\#(sequence)-\#(UInt32.random(in: 0...UInt32.max, using: &generator))"}"#
+            do {
+                let answer = try connection.post(path: "/authorizations", headers: headers, body: Array(body.utf8))
+                result.record(status: answer.status, latency: ContinuousClock.now - scheduled,
+                              approved: PlainHTTPConnection.find(approved, in: answer.body) != nil)
+            } catch {
+                result.errors += 1
+                connection = try PlainHTTPConnection(url: url)
+            }
+            if let interval { scheduled += interval }
+        }
+        return result
+    }
+
+    /// Runs blocking work on a thread of its own, off the cooperative pool.
+    private static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 }
 
