@@ -97,7 +97,7 @@ public final class SQLiteEngine: DatabaseEngine {
         func query(_ sql: SQL) async throws -> [SQLRow] {
             let (text, binds) = sql.render(.sqlite)
             return try mapErrors {
-                try pool.unsafeRead { db in try SQLiteEngine.fetch(db, text, binds) }
+                try pool.unsafeRead { db in try SQLiteEngine.run(db, text, binds) }
             }
         }
 
@@ -118,7 +118,7 @@ public final class SQLiteEngine: DatabaseEngine {
         func query(_ sql: SQL) async throws -> [SQLRow] {
             let (text, binds) = sql.render(.sqlite)
             return try mapErrors {
-                try pool.writeWithoutTransaction { db in try SQLiteEngine.fetch(db, text, binds) }
+                try pool.writeWithoutTransaction { db in try SQLiteEngine.run(db, text, binds) }
             }
         }
 
@@ -146,10 +146,6 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     static let cachedParameters_max = 64
-
-    static func fetch(_ db: Database, _ text: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try run(db, text, binds)
-    }
 
     /// Runs a statement on SQLite's C API: binds its values, steps it and reads its rows. GRDB's
     /// own path checked and converted every value through its protocols and built a `Row` per row
