@@ -15,7 +15,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
         commandName: "authorizations", abstract: "Authorizations over HTTP against a running `zentra serve`.")
 
     @OptionGroup var database: DatabaseOption
-    @Option(help: "A running server; repeat for several (connections are spread over them).")
+    @Option(help: "A running server, http://host:port; repeat for several (connections are spread over them).")
     var url: [String] = ["http://127.0.0.1:8080"]
     @Option(help: "Cards the authorizations spread over.") var cards = 10_000
     @Option(help: "Concurrent keep-alive connections.") var concurrency = 32

@@ -46,8 +46,8 @@ final class PlainHTTPConnection {
 
     deinit { close(descriptor) }
 
-    /// A closed connection is an error to report, not a SIGPIPE that ends the bench.
     #if canImport(Glibc)
+    /// A closed connection is an error to report, not a SIGPIPE that ends the bench.
     private static let sendFlags = Int32(MSG_NOSIGNAL)
     private static let streamSocket = Int32(SOCK_STREAM.rawValue)
     #else
