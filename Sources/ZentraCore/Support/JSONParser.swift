@@ -75,15 +75,9 @@ private struct JSONParser {
     }
 
     mutating func object(depth: Int) throws -> JSONValue {
-        guard depth <= JSONValue.parseDepth_max else { throw error("nested too deeply") }
-        index += 1
         var fields: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(fields)
-        }
-        while true {
+        if try enter(closingWith: UInt8(ascii: "}"), depth: depth) { return .object(fields) }
+        repeat {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
             let key = try string()
@@ -92,35 +86,38 @@ private struct JSONParser {
             index += 1
             skipWhitespace()
             fields[key] = try value(depth: depth)
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(fields)
-            default: throw error("expected ',' or '}'")
-            }
-        }
+        } while try !leave(closingWith: UInt8(ascii: "}"))
+        return .object(fields)
     }
 
     mutating func array(depth: Int) throws -> JSONValue {
-        guard depth <= JSONValue.parseDepth_max else { throw error("nested too deeply") }
-        index += 1
         var values: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(values)
-        }
-        while true {
+        if try enter(closingWith: UInt8(ascii: "]"), depth: depth) { return .array(values) }
+        repeat {
             skipWhitespace()
             values.append(try value(depth: depth))
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; return .array(values)
-            default: throw error("expected ',' or ']'")
-            }
+        } while try !leave(closingWith: UInt8(ascii: "]"))
+        return .array(values)
+    }
+
+    /// Steps past an object's or array's opening bracket; true when it closes at once (`{}`, `[]`).
+    mutating func enter(closingWith close: UInt8, depth: Int) throws -> Bool {
+        guard depth <= JSONValue.parseDepth_max else { throw error("nested too deeply") }
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == close else { return false }
+        index += 1
+        return true
+    }
+
+    /// After a member or element: past a comma (false, another one follows) or the closing bracket (true).
+    mutating func leave(closingWith close: UInt8) throws -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: ","): index += 1; return false
+        case close: index += 1; return true
+        default: throw error("expected ',' or '\(Character(Unicode.Scalar(close)))'")
         }
     }
 
