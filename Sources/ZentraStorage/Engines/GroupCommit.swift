@@ -34,9 +34,13 @@ final class GroupCommit: Sendable {
     /// Transactions run at once (SQLite has one writer; PostgreSQL may run several).
     let lanes: Int
 
-    init(batch_max: Int = 256, lanes: Int = 1) {
+    /// Where the transactions run; nil: Swift's shared pool.
+    let executor: (any TaskExecutor)?
+
+    init(batch_max: Int = 256, lanes: Int = 1, executor: (any TaskExecutor)? = nil) {
         self.batch_max = batch_max
         self.lanes = lanes
+        self.executor = executor
     }
 
     /// - Parameter transaction: runs jobs in one transaction and answers every one of them.
@@ -53,7 +57,7 @@ final class GroupCommit: Sendable {
             }
             // The drain runs in a task of its own: a caller that goes away (a client hang-up) can
             // never leave the writer inside a transaction.
-            if startDrain { Task { await self.drain(transaction) } }
+            if startDrain { Task(executorPreference: executor) { await self.drain(transaction) } }
         }
         guard let typed = result as? T else { throw StoreError.other("group commit answered a unit with the wrong type") }
         return typed

@@ -16,7 +16,8 @@ public final class SQLiteEngine: DatabaseEngine {
     public let dialect = Dialect.sqlite
     private let pool: DatabasePool
     private let writeLock = AsyncLock()
-    private let groupCommit = GroupCommit()
+    private let writerThread = WriterThread(name: "zentra-sqlite-writer")
+    private let groupCommit: GroupCommit
     private let inUse = Atomic<Int>(0)
     private let maximumReaders: Int
 
@@ -41,6 +42,7 @@ public final class SQLiteEngine: DatabaseEngine {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.maximumReaders = maximumReaders
+        groupCommit = GroupCommit(executor: writerThread)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB turns its writer to `synchronous = NORMAL` after `prepareDatabase` (WAL's usual
@@ -49,6 +51,7 @@ public final class SQLiteEngine: DatabaseEngine {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             checkpointer = Checkpointer(connection: try DatabaseQueue(path: path))
         } catch {
+            writerThread.stop()
             throw StoreError.unavailable("cannot open SQLite database at \(path): \(error)")
         }
     }
@@ -83,6 +86,7 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     public func close() async throws {
+        writerThread.stop()
         try pool.close()
     }
 
