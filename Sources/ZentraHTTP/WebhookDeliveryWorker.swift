@@ -39,7 +39,7 @@ final class WebhookDeliveryWorker: Service {
                     store.logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
                 }
                 // Until a send finishes or the poll interval passes; shutdown cuts the wait short.
-                try? await cancelWhenGracefulShutdown { [settings, slotFreed] in await slotFreed.wait(upTo: settings.poll_interval) }
+                await cancelWhenGracefulShutdown { [settings, slotFreed] in await slotFreed.wait(upTo: settings.poll_interval) }
             }
         }
     }

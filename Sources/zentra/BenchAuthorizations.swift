@@ -92,7 +92,7 @@ struct LoadShape: Sendable {
         var generator = SystemRandomNumberGenerator()
         var scheduled = ContinuousClock.now + (interval.map { $0 * (Double(worker) / Double(concurrency)) } ?? .zero)
         while true {
-            if let interval {
+            if interval != nil {
                 if scheduled >= deadline { break }
                 let wait = scheduled - ContinuousClock.now
                 if wait > .zero { Thread.sleep(forTimeInterval: wait.seconds) }

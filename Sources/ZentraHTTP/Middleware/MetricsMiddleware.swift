@@ -10,18 +10,24 @@ public final class HTTPMetrics: Sendable {
     private let poolSize: Gauge
 
     public init() {
-        poolInUse = registry.makeGauge(name: "zentra_db_pool_connections_in_use", labels: [], help: "Database connections leased now")
-        poolSize = registry.makeGauge(name: "zentra_db_pool_connections_max", labels: [], help: "Database pool size")
+        poolInUse = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "zentra", subsystem: "db_pool", metricName: "connections", unitName: "in_use", helpText: "Database connections leased now"))
+        poolSize = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "zentra", subsystem: "db_pool", metricName: "connections", unitName: "max", helpText: "Database pool size"))
     }
 
     func record(method: String, route: String, status: Int, duration: Duration) {
         let labels = [("method", method), ("route", route), ("status", String(status))]
-        registry.makeCounter(name: "zentra_http_requests_total", labels: labels, help: "HTTP requests by route and status").increment()
+        registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "zentra", subsystem: "http", metricName: "requests", unitName: "total", helpText: "HTTP requests by route and status"),
+            labels: labels).increment()
         registry.makeDurationHistogram(
-            name: "zentra_http_request_duration_seconds", labels: labels,
+            descriptor: MetricNameDescriptor(
+                namespace: "zentra", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                helpText: "HTTP request latency by route and status"),
+            labels: labels,
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "HTTP request latency by route and status"
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
         ).record(duration)
     }
 

@@ -55,6 +55,9 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
         public init(literalCapacity: Int, interpolationCount: Int) { parts.reserveCapacity(interpolationCount * 2 + 1) }
         public mutating func appendLiteral(_ literal: String) { parts.append(.text(literal)) }
         public mutating func appendInterpolation(_ value: some SQLBindable) { parts.append(.bind(value.sqlValue)) }
+        /// NULL when nil; spelled out so an optional binds without the compiler's warning about
+        /// interpolating optionals.
+        public mutating func appendInterpolation<Wrapped: SQLBindable>(_ value: Wrapped?) { parts.append(.bind(value.sqlValue)) }
         /// Splices trusted text (a column list, an ORDER BY direction): never client input.
         public mutating func appendInterpolation(raw: String) { parts.append(.text(raw)) }
         public mutating func appendInterpolation(_ sql: SQL) { parts.append(contentsOf: sql.parts) }
