@@ -32,6 +32,12 @@ import Testing
         }
     }
 
+    @Test(arguments: ["", "card_0VbsVQBTnhIWaf8GYEZi04", "\"", "\\", "a\"b\\c", "ends with \n", "\u{00}\u{01}\u{08}\u{0C}\u{1F} ctl",
+                      "é ünïcödé ✓ 💳 / slash", "\t\r\n\"\\", String(repeating: "x", count: 300) + "\u{7F}\u{1B}"])
+    func writesStringsByteForByteAsFoundation(_ string: String) throws {
+        #expect(JSONValue.string(string).serialized == (try ZentraJSON.encode(string)))
+    }
+
     @Test func readsEscapesWhitespaceAndNumbersAsTheStandardSays() throws {
         let text = #" { "a" : [ 1 , -0 , 2.5e3 , 1E-2 , 12345678901234567890 , true , false , null ] , "s" : "\u00e9\ud83d\udcb3\/\b\f\n\r\t\"\\" , "a" : {} } "#
         let value = try JSONValue.parse(Array(text.utf8))
