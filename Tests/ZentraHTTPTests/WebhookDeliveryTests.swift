@@ -219,11 +219,17 @@ import ZentraStorage
                 try await Self.eventually("the slow endpoint's first attempts time out") {
                     try await Self.deliveries(env, slow.id).filter { Self.attempts($0).first?["error"] as? String == "timeout" }.count == 2
                 }
-                // Before the first sends could time out (6 s), the slow endpoint had two, no more.
-                let slowCalls = receiver.calls(to: "/slow").map(\.at)
-                let first = try #require(slowCalls.min())
-                #expect(slowCalls.filter { $0 < first + .milliseconds(5_500) }.count == 2, "the slow endpoint holds two sends at a time")
+                // A third send can start only once one of the first two has timed out, and each of those
+                // ended no sooner than its claim (`attempted_at`) plus its `latency_ms`. Until the earlier
+                // of those ends the receiver saw two calls, no more, however late either arrived.
                 let timedOut = try await Self.deliveries(env, slow.id).compactMap { Self.attempts($0).first }
+                let firstTimeoutEnded = try #require(timedOut.compactMap { attempt -> Date? in
+                    guard let at = (attempt["attempted_at"] as? String).flatMap(Timestamp.init(rfc3339:)), let latency = attempt["latency_ms"] as? Int
+                    else { return nil }
+                    return at.date.addingTimeInterval(Double(latency) / 1_000)
+                }.min())
+                let slowCalls = receiver.calls(to: "/slow").map(\.at)
+                #expect(slowCalls.filter { $0 < firstTimeoutEnded }.count == 2, "the slow endpoint holds two sends at a time: \(slowCalls)")
                 #expect(timedOut.allSatisfy { ($0["latency_ms"] as? Int).map { $0 >= 5_900 } == true && $0["status_code"] == nil }, "\(timedOut)")
             }
         }

@@ -22,7 +22,8 @@ final class WebhookReceiver: Sendable {
         let timestamp: Int64
         let signature: String
         let body: [UInt8]
-        let at = ContinuousClock.now
+        /// When the request reached the handler, on the wall clock the server's records use.
+        let at: Date
     }
 
     let scripts = Mutex<[String: [Answer]]>([:])
@@ -35,6 +36,7 @@ final class WebhookReceiver: Sendable {
     func run(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         let router = Router()
         router.post("{name}") { request, context -> Response in
+            let arrived = Date()
             let path = "/" + (context.parameters.get("name") ?? "")
             let bytes = Array(try await request.body.collect(upTo: 1 << 20).readableBytesView)
             func header(_ name: String) -> String { request.headers[HTTPField.Name(name)!] ?? "" }
@@ -46,7 +48,7 @@ final class WebhookReceiver: Sendable {
             }
             self.calls.withLock {
                 $0.append(Call(path: path, id: header("webhook-id"), timestamp: Int64(header("webhook-timestamp")) ?? 0,
-                               signature: header("webhook-signature"), body: bytes))
+                               signature: header("webhook-signature"), body: bytes, at: arrived))
             }
             try await Task.sleep(for: answer.delay)
             var headers: HTTPFields = [.contentType: "text/plain"]
