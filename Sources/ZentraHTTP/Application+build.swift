@@ -53,7 +53,7 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
         services: [store.engine.service].compactMap { $0 } + [
-            IdempotencyPurger(store: store), HoldExpiryWorker(store: store),
+            IdempotencyPurger(store: store), HoldExpiryWorker(store: store, interval: configuration.holdExpiry_interval),
             WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
                                   vault: CardVault(key: configuration.cardDataKey)),
         ],

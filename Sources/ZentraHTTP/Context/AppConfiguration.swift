@@ -21,6 +21,8 @@ public struct AppConfiguration: Sendable {
     public var outboundURLPolicy: OutboundURLPolicy
     /// Retry schedule, timeout and concurrency of webhook delivery.
     public var webhookDelivery = WebhookDeliverySettings()
+    /// How often a process looks for holds past their program's hold lifetime.
+    public var holdExpiry_interval: Duration = .seconds(30)
     /// Protects PAN and CVV at rest; every process of a deployment needs the same one.
     public var cardDataKey: CardDataKey
     /// Signs evidence packets; every process of a deployment needs the same ring.
