@@ -9,7 +9,7 @@ import ZentraStorage
 /// once however many workers find it.
 struct HoldExpiryWorker: Service {
     let store: Store
-    var interval: Duration = .seconds(30)
+    let interval: Duration
     var batch_max = 200
 
     func run() async throws {
