@@ -18,7 +18,7 @@
 enum { PAGE = 4096, COMMIT_BYTES = 32768, WAL_BYTES = 80 << 20, CHECKPOINT_PAGES = 100, AHEAD_BYTES = 256 << 20 };
 
 static volatile int finished = 0;
-static int prewritten;
+static int prewritten, database_fd;
 static char database[4096], wal[4096];
 
 static double milliseconds(void) {
@@ -42,17 +42,13 @@ static void write_ahead(int fd, long bytes) {
 
 static void *checkpointer(void *unused) {
     char page[PAGE] = {0};
-    int fd = open(database, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) fail(database);
     off_t end = 0;
-    if (prewritten) write_ahead(fd, AHEAD_BYTES);
     while (!finished) {
         for (int i = 0; i < CHECKPOINT_PAGES; i++, end += PAGE)
-            if (pwrite(fd, page, PAGE, prewritten ? end % AHEAD_BYTES : end) != PAGE) fail("pwrite");
-        if (fdatasync(fd) != 0) fail("fdatasync");
+            if (pwrite(database_fd, page, PAGE, prewritten ? end % AHEAD_BYTES : end) != PAGE) fail("pwrite");
+        if (fdatasync(database_fd) != 0) fail("fdatasync");
         usleep(50000);
     }
-    close(fd);
     return unused;
 }
 
@@ -74,9 +70,11 @@ int main(int argc, char **argv) {
     int fd = open(wal, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) fail(wal);
     write_ahead(fd, WAL_BYTES);
+    database_fd = open(database, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (database_fd < 0) fail(database);
+    if (prewritten) write_ahead(database_fd, AHEAD_BYTES);
     pthread_t thread;
     pthread_create(&thread, NULL, checkpointer, NULL);
-    sleep(prewritten ? 8 : 1); // the checkpointer's write-ahead done before the commits start
 
     static char commit[COMMIT_BYTES];
     double *took = malloc(sizeof(double) * syncs);
@@ -92,6 +90,7 @@ int main(int argc, char **argv) {
     finished = 1;
     pthread_join(thread, NULL);
     close(fd);
+    close(database_fd);
     unlink(database);
     unlink(wal);
 
