@@ -223,18 +223,18 @@ import ZentraStorage
                 // Each send from its claim (`attempted_at`) to no sooner than that plus its `latency_ms`:
                 // some send was claimed while another was still in flight.
                 let timedOut = try await Self.deliveries(env, slow.id).compactMap { Self.attempts($0).first }
-                let inFlight = timedOut.compactMap { attempt -> (start: Date, end: Date)? in
+                let sends = timedOut.compactMap { attempt -> (start: Date, end: Date)? in
                     guard let at = (attempt["attempted_at"] as? String).flatMap(Timestamp.init(rfc3339:)), let latency = attempt["latency_ms"] as? Int
                     else { return nil }
                     return (at.date, at.date.addingTimeInterval(Double(latency) / 1_000))
                 }.sorted { $0.start < $1.start }
-                try #require(inFlight.count >= 4, "\(timedOut)")
-                #expect(zip(inFlight, inFlight.dropFirst()).contains { $1.start < $0.end }, "two sends at a time: \(inFlight)")
+                try #require(sends.count >= 4, "\(timedOut)")
+                #expect(zip(sends, sends.dropFirst()).contains { $1.start < $0.end }, "two sends at a time: \(sends)")
                 // A third can start only after one of the first two ended, so until the first send ended the
                 // receiver saw two calls at most (fewer when one was still on its way under load).
-                let firstEnded = try #require(inFlight.map(\.end).min())
+                let firstEnded = try #require(sends.map(\.end).min())
                 let slowCalls = receiver.calls(to: "/slow").map(\.at)
-                #expect(slowCalls.filter { $0 < firstEnded }.count <= 2, "no more than two sends at a time: \(slowCalls) \(inFlight)")
+                #expect(slowCalls.filter { $0 < firstEnded }.count <= 2, "no more than two sends at a time: \(slowCalls) \(sends)")
                 #expect(timedOut.allSatisfy { ($0["latency_ms"] as? Int).map { $0 >= 5_900 } == true && $0["status_code"] == nil }, "\(timedOut)")
             }
         }
