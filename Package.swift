@@ -88,6 +88,8 @@ let package = Package(
                 "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Reads the golden databases earlier releases recorded.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ]

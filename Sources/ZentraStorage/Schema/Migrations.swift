@@ -252,9 +252,10 @@ public enum Migrations {
         ]),
     ]
 
-    /// Applies every migration not yet recorded. Safe to run from several processes at once:
-    /// the version's primary key lets exactly one of them record it.
-    public static func run(on engine: any DatabaseEngine, clock: any WallClock) async throws -> [Int64] {
+    /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows
+    /// at the version they were written at). Safe to run from several processes at once: the
+    /// version's primary key lets exactly one of them record it.
+    public static func run(on engine: any DatabaseEngine, clock: any WallClock, through last: Int64 = .max) async throws -> [Int64] {
         try await engine.withTransaction { sql in
             if sql.dialect == .postgres {
                 // Two processes starting on an empty database must not race on the catalog.
@@ -264,7 +265,7 @@ public enum Migrations {
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
         }
         var applied: [Int64] = []
-        for migration in all {
+        for migration in all where migration.version <= last {
             let didApply = try await engine.withTransaction { sql -> Bool in
                 if sql.dialect == .postgres {
                     // Serializes concurrent starts of several processes on one database.

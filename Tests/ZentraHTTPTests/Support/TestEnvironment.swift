@@ -71,8 +71,10 @@ struct TestEnvironment: Sendable {
         try await run(database: database, clock: clock, configure: configure, body)
     }
 
+    /// - Parameter tenant: a tenant the database already holds and its admin key; nil makes a new one.
     static func run(
-        database: DatabaseURL, clock: any WallClock = SystemClock(), configure: (inout AppConfiguration) -> Void = { _ in },
+        database: DatabaseURL, clock: any WallClock = SystemClock(), tenant existing: (TenantID, String)? = nil,
+        configure: (inout AppConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (TestEnvironment) async throws -> Void
     ) async throws {
         var logger = Logger(label: "zentra-test")
@@ -84,8 +86,12 @@ struct TestEnvironment: Sendable {
         let services = try makeServices(configuration: configuration, logger: logger, clock: clock)
         let app = try buildApplication(services: services, logger: logger)
         try await app.test(.router) { client in
-            let (tenant, key) = try await TenantRepository.createTenant(name: "test tenant", store: services.store)
-            try await body(TestEnvironment(client: client, services: services, tenant: tenant.id, adminKey: key.apiKey))
+            if let (tenant, key) = existing {
+                try await body(TestEnvironment(client: client, services: services, tenant: tenant, adminKey: key))
+            } else {
+                let (tenant, key) = try await TenantRepository.createTenant(name: "test tenant", store: services.store)
+                try await body(TestEnvironment(client: client, services: services, tenant: tenant.id, adminKey: key.apiKey))
+            }
         }
         if case .sqlite(let path) = database {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
