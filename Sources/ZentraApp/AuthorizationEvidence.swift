@@ -66,9 +66,6 @@ public enum AuthorizationReplay {
     public static func run(_ raw: String, scope: some TenantScope) async throws -> PolicyReplay {
         let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
         guard let stored = try await scope.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
-        guard let inputs = stored.evidence.objectFields["policy_input"] else {
-            throw DomainError(.conflict, code: "not_replayable", message: "Authorization \(raw) was decided before its policy inputs were recorded.")
-        }
-        return try PolicyReplay(authorization: id, inputs: inputs, recorded: stored.authorization.policy)
+        return try stored.replay()
     }
 }

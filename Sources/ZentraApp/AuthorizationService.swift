@@ -85,7 +85,7 @@ public enum AuthorizationService {
         let usage = context.counters.usage(at: keys)
         let webhook = context.program.authorizationWebhook
         var input = PolicyInput(
-            card: card.policySnapshot, amount: request.amount, transactionTotal_minor: request.amount.minor,
+            card: context.version.policySnapshot, amount: request.amount, transactionTotal_minor: request.amount.minor,
             merchant: request.merchant, channel: request.channel, deviceLocation: request.deviceLocation, now: tx.now,
             spend: usage, availableMinor: card.availableMinor, reviewRules: context.program.reviewRules,
             reviewOutcome: context.program.reviewOutcome, webhookConfigured: webhook != nil, customer: customer)
@@ -104,54 +104,31 @@ public enum AuthorizationService {
         }
 
         let id: AuthorizationID = tx.newID()
-        var hold: AuthorizationHold?
-        var counters: SpendCounters?
-        var available = card.availableMinor
+        var holdEntry: JournalEntryID?
+        var expiresAt: Timestamp?
         if decision.holds {
-            let entry = try await tx.post(
+            holdEntry = try await tx.post(
                 LedgerRecipes.hold(amount: request.amount, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
-                                   authorization: id.rawValue), intent: nil)
-            hold = AuthorizationHold(amountMinor: request.amount.minor, currency: request.amount.currency, journalEntry: entry.id,
-                                     status: .held, expiresAt: tx.now.adding(seconds: Int64(context.program.holdLifetimeHours) * 3600))
-            counters = try context.counters.adding(request.amount.minor, at: keys)
-            available -= request.amount.minor
+                                   authorization: id.rawValue), intent: nil).id
+            expiresAt = tx.now.adding(seconds: Int64(context.program.holdLifetimeHours) * 3600)
+            try await tx.updateSpendCounters(card.id, try context.counters.adding(request.amount.minor, at: keys))
         }
-        let authorization = Authorization(
-            id: id, card: card.id, last4: card.last4, status: decision.status, amountMinor: request.amount.minor,
-            currency: request.amount.currency, merchant: request.merchant, channel: request.channel,
-            deviceLocation: request.deviceLocation, networkReference: request.networkReference, declineReason: decision.declineReason,
-            responseCode: decision.responseCode, policy: decision.json, hold: hold, availableMinor: available,
-            review: decision.status == .review ? AuthorizationReview(networkOutcome: context.program.reviewOutcome) : nil,
-            customerDecision: input.customer, adjustments: [], createdAt: tx.now, updatedAt: tx.now)
-        let evidence: JSONValue = .object([
-            "card": .object([
-                "id": .string(card.id.rawValue), "last4": .string(card.last4), "status": .string(card.status.rawValue),
-                "type": .string(card.type.rawValue), "program": .string(card.program.rawValue),
-                "exp_month": .int(Int64(card.expMonth)), "exp_year": .int(Int64(card.expYear)),
-                "spend_controls": card.spendControls.json, "geofence_enabled": .bool(card.geofenceEnabled),
-                "geofence_radius_km": .int(Int64(card.geofenceRadiusKm)),
-            ]),
-            "time_zone": .string(context.timeZone),
-            "windows": .object(["day": .int(keys.day), "week": .int(keys.week), "month": .int(keys.month)]),
-            "spend_before": usage.json,
-            "available_before_minor": .int(card.availableMinor),
-            "review_rules": .array(context.program.reviewRules.map(\.json)),
-            // Exactly what the policy core saw: `GET /authorizations/{id}/replay` decides again from it.
-            "policy_input": input.json,
-            "timings": .object([
-                "received_at": .string(request.receivedAt.description), "decided_at": .string(tx.now.description),
-                "customer_decision_latency_ms": input.customer.map { .int(Int64($0.latencyMs)) } ?? .null,
-            ]),
-        ])
-        try await tx.insertAuthorization(StoredAuthorization(authorization: authorization, windows: keys, evidence: evidence), counters: counters)
-        let rendered = RenderedAuthorization(authorization)
-        tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, rendered: rendered.json)
+        let record = DecisionRecord(
+            id: id, card: context.version, program: context.program, amount: request.amount, merchant: request.merchant,
+            channel: request.channel, deviceLocation: request.deviceLocation, networkReference: request.networkReference,
+            receivedAt: request.receivedAt, decidedAt: tx.now, timeZone: context.timeZone, windows: keys, spendBefore: usage,
+            availableBeforeMinor: card.availableMinor, customerDecision: input.customer, outcomes: RuleOutcomes(decision.rules),
+            holdJournalEntry: holdEntry, expiresAt: expiresAt)
+        try await tx.insertAuthorization(record, decision)
+        let rendered = RenderedAuthorization(record.answer(decision))
+        // The event's body is the decision's answer, rendered from the record when read.
+        tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, objectVersion: 0)
         tx.audit("authorization.decided", objectType: "authorization", objectID: id.rawValue, context: .object([
             "card": .string(card.id.rawValue), "status": .string(decision.status.rawValue),
             "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
             "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
             "response_code": .string(decision.responseCode), "amount_minor": .int(request.amount.minor),
-            "hold_journal_entry": hold.map { .string($0.journalEntry.rawValue) } ?? .null,
+            "hold_journal_entry": holdEntry.map { .string($0.rawValue) } ?? .null,
         ]))
         return .created(rendered)
     }
@@ -191,7 +168,7 @@ public enum AuthorizationService {
         let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
         let added = Money(minor: input.amountMinor, currency: authorization.currency)
         let decision = AuthorizationPolicy.evaluate(PolicyInput(
-            card: card.policySnapshot, amount: added, transactionTotal_minor: try MinorUnits.add(hold.amountMinor, added.minor),
+            card: context.version.policySnapshot, amount: added, transactionTotal_minor: try MinorUnits.add(hold.amountMinor, added.minor),
             merchant: authorization.merchant, channel: authorization.channel, deviceLocation: authorization.deviceLocation, now: tx.now,
             spend: context.counters.usage(at: keys), availableMinor: card.availableMinor, reviewRules: [],
             reviewOutcome: context.program.reviewOutcome, webhookConfigured: false, customer: nil))
@@ -316,13 +293,6 @@ public enum AuthorizationService {
                 "policy": .array(decision.rules.map(\.json)),
             ]),
         ]).serialized
-    }
-}
-
-extension Card {
-    public var policySnapshot: CardPolicySnapshot {
-        CardPolicySnapshot(status: status, expMonth: expMonth, expYear: expYear, currency: currency, controls: spendControls,
-                           geofenceEnabled: geofenceEnabled, geofenceRadius_km: geofenceRadiusKm)
     }
 }
 

@@ -97,7 +97,8 @@ import ZentraCore
             #expect((evidence["policy_input"] as? [String: Any])?["amount_minor"] as? Int == 1_000)
 
             try await env.store.engine.withTransaction { sql in
-                try await sql.execute("UPDATE authorizations SET policy = replace(policy, '\"decision\":\"approved\"', '\"decision\":\"declined\"') WHERE id = \(decisions[0].id)")
+                // The first rule's kept outcome turned into a failure: the record now says declined.
+                try await sql.execute("UPDATE authorizations SET rule_outcomes = 'f' || substr(rule_outcomes, 2) WHERE id = \(decisions[0].id)")
             }
             #expect(try await env.get("/authorizations/\(decisions[0].id)/replay").json["agrees"] as? Bool == false,
                     "a recorded decision changed after the fact no longer agrees with its inputs")

@@ -139,7 +139,8 @@ struct SplitMix64: RandomNumberGenerator {
             _ = try await f.purchase(400)
             #expect(try await f.ledgerVerified().ok)
             try await env.store.engine.withTransaction { sql in
-                try await sql.execute("UPDATE ledger_accounts SET credits_minor = credits_minor + 1 WHERE purpose = 'card_available'")
+                // A card's available account keeps its totals on the card's state row.
+                try await sql.execute("UPDATE card_state SET available_credits = available_credits + 1")
             }
             let report = try await f.ledgerVerified()
             #expect(!report.ok && report.accountMismatches.count == 1)

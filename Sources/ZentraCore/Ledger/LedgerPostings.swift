@@ -58,6 +58,9 @@ public enum LedgerAccountPurpose: String, Sendable, Codable, Hashable, CaseItera
     /// Customer money can never go below zero: a posting that would overdraw it is a bug, since
     /// every use case checks the balance under the row lock first.
     public var mayGoNegative: Bool { isSystem }
+
+    /// A card's two accounts keep their totals on the card's state row, beside its spend counters.
+    public var isCard: Bool { self == .cardAvailable || self == .cardReserved }
 }
 
 /// One line of a journal entry.

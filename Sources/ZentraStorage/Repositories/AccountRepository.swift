@@ -45,9 +45,9 @@ extension WriteTransaction {
     /// Creates an account and its two ledger accounts.
     public func insertAccount(id: AccountID, customer: CustomerID, currency: Currency, kind: AccountType) async throws -> Account {
         let available = try await insertLedgerAccount(
-            name: "\(id.rawValue) available", purpose: .customerAvailable, currency: currency, account: id)
+            name: "\(id.rawValue) available", purpose: .customerAvailable, currency: currency, account: id, owner: id.rawValue)
         let reserved = try await insertLedgerAccount(
-            name: "\(id.rawValue) reserved", purpose: .customerReserved, currency: currency, account: id)
+            name: "\(id.rawValue) reserved", purpose: .customerReserved, currency: currency, account: id, owner: id.rawValue)
         try await sql.execute("""
             INSERT INTO accounts (id, tenant_id, customer_id, currency, kind, available_ledger_account_id,
                                   reserved_ledger_account_id, created_at)

@@ -1,26 +1,31 @@
 import ZentraCore
 
-/// Everything an authorization decision reads, row-locked on the card: the card and its balances,
-/// its spend counters, its program's review rules and webhook, the tenant's time zone.
+/// Everything an authorization decision reads, row-locked on the card's state: the card and its
+/// balances, the version of it policy sees, its spend counters, its program's review rules and
+/// webhook, the tenant's time zone.
 public struct AuthorizationContext: Sendable {
     public let card: Card
+    public let cardVersion: Int64
     public let counters: SpendCounters
     public let program: CardProgram
     public let webhookSecret: [UInt8]?
     public let timeZone: String
     /// The authorization an earlier request with the same `network_reference` made, if any.
     public let replayOf: AuthorizationID?
+
+    public var version: CardVersion { card.version(cardVersion) }
 }
 
 extension WriteTransaction {
-    /// The program's columns, prefixed `p_` beside the card's.
+    /// The program's columns, prefixed `p_` beside another table's.
     static let programColumns = ["id", "name", "currency", "bin", "max_cards_per_customer", "sensitive_details_enabled",
                                  "spend_controls", "review_rules", "review_outcome", "hold_lifetime_hours", "authorization_webhook",
                                  "authorization_webhook_secret", "created_at"].map { "p.\($0) AS p_\($0)" }.joined(separator: ", ")
 
-    /// One statement: the card and its two ledger accounts locked, joined with what the policy needs.
-    /// The ledger rows are locked too so that, under READ COMMITTED, a statement that waited for
-    /// the lock reads their committed balances rather than the ones from before it waited.
+    /// One statement: the card's state row locked, joined with the card, its program and the tenant's
+    /// time zone. The state row is the card's one lock: everything that moves the card's money or
+    /// changes it takes it first, so under READ COMMITTED a statement that waited for it reads the
+    /// balances committed before it.
     /// - Parameter networkReference: also answers whether a request with this reference was decided
     ///   before (in the same round trip); a concurrent first decision is caught by the unique index.
     public func lockedAuthorizationContext(_ id: CardID, networkReference: String? = nil) async throws -> AuthorizationContext {
@@ -30,12 +35,11 @@ extension WriteTransaction {
         guard let row = try await sql.queryOne(
             "SELECT \(raw: Self.cardColumns), \(raw: Self.programColumns), t.time_zone AS t_time_zone" + replay
                 + " FROM \(raw: Self.cardJoins) JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id"
-                + " WHERE c.tenant_id = \(tenant) AND c.id = \(id)" + SQL.forUpdate(of: "c, la, lr"))
+                + " WHERE s.tenant_id = \(tenant) AND s.card_id = \(id)" + SQL.forUpdate(of: "s"))
         else { throw DomainError.resourceMissing("card", id: id.rawValue, param: "card") }
-        let card = try decodeCard(row)
-        let program = try decodeCardProgram(row, prefix: "p_")
         let secret: [UInt8]? = if case .null = row["p_authorization_webhook_secret"] { nil } else { try row.bytes("p_authorization_webhook_secret") }
-        return AuthorizationContext(card: card, counters: try decodeSpendCounters(row), program: program, webhookSecret: secret,
+        return AuthorizationContext(card: try decodeCard(row), cardVersion: try row.int("version"), counters: try decodeSpendCounters(row),
+                                    program: try decodeCardProgram(row, prefix: "p_"), webhookSecret: secret,
                                     timeZone: try row.string("t_time_zone"), replayOf: try row.optionalID("replay_id"))
     }
 
@@ -45,11 +49,10 @@ extension WriteTransaction {
 
     func spendCountersUpdate(_ card: CardID, _ counters: SpendCounters) -> SQL {
         """
-        UPDATE cards SET spend_day_key = \(counters.dayKey), spend_day_minor = \(counters.dayMinor),
-            spend_week_key = \(counters.weekKey), spend_week_minor = \(counters.weekMinor),
-            spend_month_key = \(counters.monthKey), spend_month_minor = \(counters.monthMinor),
-            spend_lifetime_minor = \(counters.lifetimeMinor)
-        WHERE tenant_id = \(tenant) AND id = \(card)
+        UPDATE card_state SET day_key = \(counters.dayKey), day_minor = \(counters.dayMinor), week_key = \(counters.weekKey),
+            week_minor = \(counters.weekMinor), month_key = \(counters.monthKey), month_minor = \(counters.monthMinor),
+            lifetime_minor = \(counters.lifetimeMinor)
+        WHERE tenant_id = \(tenant) AND card_id = \(card)
         """
     }
 
@@ -61,40 +64,34 @@ extension WriteTransaction {
 
     /// The authorization if it is this tenant's, row-locked until commit.
     public func authorizationForUpdate(_ id: AuthorizationID) async throws -> StoredAuthorization? {
-        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
-            .map(decodeStoredAuthorization)
+        try await storedAuthorizations(where: "a.id = \(id)", lock: true).first
     }
 
     /// The authorization a network reference names, if it is this tenant's, row-locked until commit.
     public func authorizationForUpdate(networkReference: String) async throws -> StoredAuthorization? {
-        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)" + SQL.forUpdate)
-            .map(decodeStoredAuthorization)
+        try await storedAuthorizations(where: "a.network_reference = \(networkReference)", lock: true).first
     }
 
-    /// Writes a new decision and, when it holds money, the card's new spend counters (one round trip
-    /// on PostgreSQL).
-    public func insertAuthorization(_ stored: StoredAuthorization, counters: SpendCounters?) async throws {
-        let a = stored.authorization
-        let insert: SQL = """
-            INSERT INTO authorizations (id, tenant_id, card_id, last4, status, amount_minor, currency, merchant, channel, device_location,
-                network_reference, decline_reason, response_code, policy, hold_amount_minor, hold_status, hold_journal_entry_id,
-                expires_at, available_minor, review, customer_decision, adjustments, window_day, window_week, window_month, evidence,
-                created_at, updated_at)
-            VALUES (\(a.id), \(tenant), \(a.card), \(a.last4), \(a.status.rawValue), \(a.amountMinor), \(a.currency),
-                \(a.merchant.json.serializedString), \(a.channel.rawValue), \(a.deviceLocation?.json.serializedString),
-                \(a.networkReference), \(a.declineReason?.rawValue), \(a.responseCode), \(a.policy.serializedString),
-                \(a.hold?.amountMinor), \(a.hold?.status.rawValue), \(a.hold?.journalEntry), \(a.hold?.expiresAt), \(a.availableMinor),
-                \(a.review?.json.serializedString), \(a.customerDecision?.json.serializedString),
-                \(JSONValue.array(a.adjustments.map(\.json)).serializedString), \(stored.windows.day), \(stored.windows.week),
-                \(stored.windows.month), \(stored.evidence.serializedString), \(a.createdAt), \(a.updatedAt))
-            """
-        guard let counters else { return try await sql.execute(insert) }
-        switch sql.dialect {
-        case .postgres: try await sql.execute("WITH counters AS (" + spendCountersUpdate(a.card, counters) + ") " + insert)
-        case .sqlite:
-            try await sql.execute(spendCountersUpdate(a.card, counters))
-            try await sql.execute(insert)
-        }
+    /// Writes a new decision: its record, and the state it leaves (its status, its hold). The
+    /// answer, trace, evidence and event body are rendered from it when read.
+    public func insertAuthorization(_ record: DecisionRecord, _ decision: PolicyDecision) async throws {
+        let answer = record.answer(decision)
+        try await sql.execute("""
+            INSERT INTO authorizations (id, tenant_id, card_id, card_version, status, amount_minor, currency, merchant, channel,
+                device_location, network_reference, decline_reason, response_code, rule_outcomes, hold_amount_minor, hold_status,
+                hold_journal_entry_id, expires_at, available_before_minor, spend_day_before_minor, spend_week_before_minor,
+                spend_month_before_minor, spend_lifetime_before_minor, window_day, window_week, window_month, time_zone, received_at,
+                customer_decision, review, adjustments, policy_version, render_version, created_at, updated_at)
+            VALUES (\(record.id), \(tenant), \(record.card.card), \(record.card.version), \(decision.status.rawValue),
+                \(record.amount.minor), \(record.amount.currency), \(record.merchant.json.serializedString), \(record.channel.rawValue),
+                \(record.deviceLocation?.json.serializedString), \(record.networkReference), \(decision.declineReason?.rawValue),
+                \(decision.responseCode), \(record.outcomes.letters), \(answer.hold?.amountMinor), \(answer.hold?.status.rawValue),
+                \(answer.hold?.journalEntry), \(answer.hold?.expiresAt), \(record.availableBeforeMinor), \(record.spendBefore.dailyMinor),
+                \(record.spendBefore.weeklyMinor), \(record.spendBefore.monthlyMinor), \(record.spendBefore.lifetimeMinor),
+                \(record.windows.day), \(record.windows.week), \(record.windows.month), \(record.timeZone), \(record.receivedAt),
+                \(record.customerDecision?.json.serializedString), \(answer.review?.json.serializedString), \(SQLValue.null),
+                \(record.policyVersion), \(DecisionRecord.renderVersion), \(record.decidedAt), \(record.decidedAt))
+            """)
     }
 
     /// Writes what changes after the decision: status, hold, review, adjustments.
@@ -109,34 +106,62 @@ extension WriteTransaction {
     }
 }
 
-/// An authorization with what is kept beside it: the windows its spend counts in, and the
-/// decision's evidence (card snapshot, inputs, timings).
+/// An authorization rendered from what is stored of it, with what is kept beside it: the windows its
+/// spend counts in, the decision's evidence (card as it was, inputs, timings), and the decision's
+/// record (nil for decisions of schema 8, whose renderings are stored as they were answered).
 public struct StoredAuthorization: Sendable {
     public var authorization: Authorization
     public let windows: WindowKeys
     public let evidence: JSONValue
+    public let record: DecisionRecord?
 
-    public init(authorization: Authorization, windows: WindowKeys, evidence: JSONValue) {
-        self.authorization = authorization
-        self.windows = windows
-        self.evidence = evidence
+    /// The first decision decided again from its recorded inputs and compared with what is kept of it.
+    public func replay() throws -> PolicyReplay {
+        if let record {
+            return try PolicyReplay(authorization: authorization.id, inputs: record.policyInput.json,
+                                    recorded: record.recordedPolicy(try record.decide()))
+        }
+        guard let inputs = evidence.objectFields["policy_input"] else {
+            throw DomainError(.conflict, code: "not_replayable",
+                              message: "Authorization \(authorization.id) was decided before its policy inputs were recorded.")
+        }
+        return try PolicyReplay(authorization: authorization.id, inputs: inputs, recorded: authorization.policy)
     }
 }
 
 extension TenantScope {
     public func authorization(_ id: AuthorizationID) async throws -> StoredAuthorization? {
-        try await sql.queryOne("SELECT * FROM authorizations WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeStoredAuthorization)
+        try await storedAuthorizations(where: "a.id = \(id)").first
     }
 
     /// Newest first, optionally in one status (`review` is the operator queue) or of one card.
     public func authorizations(_ request: PageRequest, status: AuthorizationStatus?, card: CardID?) async throws -> Page<Authorization> {
         var filters: [SQL] = []
-        if let status { filters.append("status = \(status.rawValue)") }
+        // A literal, not a bound value: the review queue's partial index serves only `status = 'review'`.
+        if let status { filters.append("status = '\(raw: status.rawValue)'") }
         if let card { filters.append("card_id = \(card)") }
-        return try await page(request, table: "authorizations", columns: "*",
-                              filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND ")) { row in
-            try decodeStoredAuthorization(row).authorization
-        }
+        let ids = try await page(request, table: "authorizations", columns: "id",
+                                 filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND ")) { try $0.string("id") }
+        guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
+        let rendered = try await storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
+        let byID = Dictionary(rendered.map { ($0.authorization.id.rawValue, $0.authorization) }, uniquingKeysWith: { first, _ in first })
+        return Page(data: ids.data.compactMap { byID[$0] }, hasMore: ids.hasMore)
+    }
+
+    /// The authorizations `filter` selects, each rendered from its record with the card version and
+    /// program it names (or from its stored renderings), in one statement.
+    func storedAuthorizations(where filter: SQL, lock: Bool = false) async throws -> [StoredAuthorization] {
+        let rows = try await sql.query("""
+            SELECT a.*, v.status AS v_status, v.spend_controls AS v_spend_controls, v.geofence_enabled AS v_geofence_enabled,
+                   v.geofence_radius_km AS v_geofence_radius_km, c.last4 AS c_last4, c.type AS c_type, c.exp_month AS c_exp_month,
+                   c.exp_year AS c_exp_year, c.currency AS c_currency, \(raw: WriteTransaction.programColumns),
+                   r.policy AS r_policy, r.evidence AS r_evidence, r.available_minor AS r_available_minor
+            FROM authorizations a JOIN cards c ON c.id = a.card_id JOIN card_programs p ON p.id = c.program_id
+                 LEFT JOIN card_versions v ON v.card_id = a.card_id AND v.version = a.card_version
+                 LEFT JOIN authorization_renderings r ON r.id = a.id
+            WHERE a.tenant_id = \(tenant) AND
+            """ + " " + filter + (lock ? SQL.forUpdate(of: "a") : ""))
+        return try rows.map(decodeStoredAuthorization)
     }
 
     /// A card and its spend counters, from one read of its row (for `GET /cards/{id}`).
@@ -146,35 +171,67 @@ extension TenantScope {
     }
 
     func decodeSpendCounters(_ row: SQLRow) throws -> SpendCounters {
-        SpendCounters(dayKey: try row.int("spend_day_key"), dayMinor: try row.int("spend_day_minor"),
-                      weekKey: try row.int("spend_week_key"), weekMinor: try row.int("spend_week_minor"),
-                      monthKey: try row.int("spend_month_key"), monthMinor: try row.int("spend_month_minor"),
-                      lifetimeMinor: try row.int("spend_lifetime_minor"))
+        SpendCounters(dayKey: try row.int("day_key"), dayMinor: try row.int("day_minor"), weekKey: try row.int("week_key"),
+                      weekMinor: try row.int("week_minor"), monthKey: try row.int("month_key"), monthMinor: try row.int("month_minor"),
+                      lifetimeMinor: try row.int("lifetime_minor"))
     }
 
     func decodeStoredAuthorization(_ row: SQLRow) throws -> StoredAuthorization {
+        let id: AuthorizationID = try row.id("id")
         let currency = try row.currency("currency")
+        let windows = WindowKeys(day: try row.int("window_day"), week: try row.int("window_week"), month: try row.int("window_month"))
         var hold: AuthorizationHold?
         if let amount = try row.optionalInt("hold_amount_minor") {
             hold = AuthorizationHold(amountMinor: amount, currency: currency, journalEntry: try row.id("hold_journal_entry_id"),
                                      status: try row.enumValue("hold_status"), expiresAt: try row.timestamp("expires_at"))
         }
-        let authorization = Authorization(
-            id: try row.id("id"), card: try row.id("card_id"), last4: try row.string("last4"), status: try row.enumValue("status"),
-            amountMinor: try row.int("amount_minor"), currency: currency, merchant: try row.json("merchant"),
-            channel: try row.enumValue("channel"),
-            deviceLocation: try row.optionalString("device_location") == nil ? nil : try row.json("device_location"),
-            networkReference: try row.string("network_reference"),
-            declineReason: try row.optionalString("decline_reason").flatMap(DeclineReason.init(rawValue:)),
-            responseCode: try row.string("response_code"), policy: try row.json("policy"), hold: hold,
-            availableMinor: try row.int("available_minor"),
-            review: try row.optionalString("review") == nil ? nil : try row.json("review"),
-            customerDecision: try row.optionalString("customer_decision") == nil ? nil : try row.json("customer_decision"),
-            adjustments: try row.json("adjustments"), createdAt: try row.timestamp("created_at"), updatedAt: try row.timestamp("updated_at"))
-        return StoredAuthorization(
-            authorization: authorization,
-            windows: WindowKeys(day: try row.int("window_day"), week: try row.int("window_week"), month: try row.int("window_month")),
-            evidence: try row.json("evidence"))
+        let review: AuthorizationReview? = try row.optionalString("review") == nil ? nil : try row.json("review")
+        let adjustments: [AuthorizationAdjustment] = try row.optionalString("adjustments") == nil ? [] : try row.json("adjustments")
+        let customerDecision: CustomerDecision? = try row.optionalString("customer_decision") == nil ? nil : try row.json("customer_decision")
+        let merchant: Merchant = try row.json("merchant")
+        let deviceLocation: GeoPoint? = try row.optionalString("device_location") == nil ? nil : try row.json("device_location")
+
+        guard try row.int("render_version") != 0 else {
+            let authorization = Authorization(
+                id: id, card: try row.id("card_id"), last4: try row.string("c_last4"), status: try row.enumValue("status"),
+                amountMinor: try row.int("amount_minor"), currency: currency, merchant: merchant, channel: try row.enumValue("channel"),
+                deviceLocation: deviceLocation, networkReference: try row.string("network_reference"),
+                declineReason: try row.optionalString("decline_reason").flatMap(DeclineReason.init(rawValue:)),
+                responseCode: try row.string("response_code"), policy: try row.json("r_policy"), hold: hold,
+                availableMinor: try row.int("r_available_minor"), review: review, customerDecision: customerDecision,
+                adjustments: adjustments, createdAt: try row.timestamp("created_at"), updatedAt: try row.timestamp("updated_at"))
+            return StoredAuthorization(authorization: authorization, windows: windows, evidence: try row.json("r_evidence"), record: nil)
+        }
+
+        let card = CardVersion(
+            card: try row.id("card_id"), version: try row.int("card_version"), status: try row.enumValue("v_status"),
+            spendControls: try row.configuration("v_spend_controls"), geofenceEnabled: try row.bool("v_geofence_enabled"),
+            geofenceRadiusKm: Int(try row.int("v_geofence_radius_km")), last4: try row.string("c_last4"), type: try row.enumValue("c_type"),
+            program: try row.id("p_id"), currency: try row.currency("c_currency"), expMonth: Int(try row.int("c_exp_month")),
+            expYear: Int(try row.int("c_exp_year")))
+        guard let outcomes = RuleOutcomes(stored: try row.string("rule_outcomes")) else {
+            throw StoreError.decoding("authorization \(id) has unknown rule outcomes")
+        }
+        let record = DecisionRecord(
+            id: id, card: card, program: try decodeCardProgram(row, prefix: "p_"), amount: Money(minor: try row.int("amount_minor"), currency: currency),
+            merchant: merchant, channel: try row.enumValue("channel"), deviceLocation: deviceLocation,
+            networkReference: try row.string("network_reference"), receivedAt: try row.timestamp("received_at"),
+            decidedAt: try row.timestamp("created_at"), timeZone: try row.string("time_zone"), windows: windows,
+            spendBefore: SpendUsage(dailyMinor: try row.int("spend_day_before_minor"), weeklyMinor: try row.int("spend_week_before_minor"),
+                                    monthlyMinor: try row.int("spend_month_before_minor"),
+                                    lifetimeMinor: try row.int("spend_lifetime_before_minor")),
+            availableBeforeMinor: try row.int("available_before_minor"), customerDecision: customerDecision, outcomes: outcomes,
+            holdJournalEntry: try row.optionalID("hold_journal_entry_id"), expiresAt: try row.optionalTimestamp("expires_at"),
+            policyVersion: try row.int("policy_version"))
+        // The first answer, then what happened since: status, hold, review and adjustments as they are now.
+        var authorization = record.answer(try record.decide())
+        authorization.status = try row.enumValue("status")
+        authorization.declineReason = try row.optionalString("decline_reason").flatMap(DeclineReason.init(rawValue:))
+        authorization.hold = hold
+        authorization.review = review
+        authorization.adjustments = adjustments
+        authorization.updatedAt = try row.timestamp("updated_at")
+        return StoredAuthorization(authorization: authorization, windows: windows, evidence: record.evidence, record: record)
     }
 }
 

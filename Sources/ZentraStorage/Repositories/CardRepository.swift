@@ -1,16 +1,15 @@
 import ZentraCore
 
 extension TenantScope {
-    /// A card's columns with its two balances (`la`, `lr`), and the joins that give them.
+    /// A card's columns with its state (`s`): the version of it policy sees, its two balances and
+    /// its spend counters, one narrow row beside the card's.
     static var cardColumns: String {
-        "c.*, la.debits_minor AS la_debits, la.credits_minor AS la_credits, lr.debits_minor AS lr_debits, lr.credits_minor AS lr_credits"
-    }
-    static var cardJoins: String {
         """
-        cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
-                JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
+        c.*, s.version, s.available_debits, s.available_credits, s.reserved_debits, s.reserved_credits, s.day_key, s.day_minor,
+        s.week_key, s.week_minor, s.month_key, s.month_minor, s.lifetime_minor
         """
     }
+    static var cardJoins: String { "cards c JOIN card_state s ON s.card_id = c.id" }
 
     /// Card columns with its spendable and held balances, read in one statement.
     static var cardSelect: String { "SELECT \(cardColumns) FROM \(cardJoins)" }
@@ -46,9 +45,11 @@ extension TenantScope {
             id: try row.id("id"), status: try row.enumValue("status"), type: try row.enumValue("type"), last4: try row.string("last4"),
             expMonth: Int(try row.int("exp_month")), expYear: Int(try row.int("exp_year")), customer: try row.id("customer_id"),
             account: try row.id("account_id"), program: try row.id("program_id"), currency: try row.currency("currency"),
-            availableMinor: try LedgerAccountPurpose.cardAvailable.normalBalance.balance(debits: try row.int("la_debits"), credits: try row.int("la_credits")),
+            availableMinor: try LedgerAccountPurpose.cardAvailable.normalBalance.balance(
+                debits: try row.int("available_debits"), credits: try row.int("available_credits")),
             ledgerAccount: try row.id("available_ledger_account_id"),
-            heldMinor: try LedgerAccountPurpose.cardReserved.normalBalance.balance(debits: try row.int("lr_debits"), credits: try row.int("lr_credits")),
+            heldMinor: try LedgerAccountPurpose.cardReserved.normalBalance.balance(
+                debits: try row.int("reserved_debits"), credits: try row.int("reserved_credits")),
             reservedLedgerAccount: try row.id("reserved_ledger_account_id"),
             spendControls: try row.configuration("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
             geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
@@ -59,6 +60,7 @@ extension TenantScope {
 }
 
 extension WriteTransaction {
+    /// A new card, its state row (no money, nothing spent) and its first version.
     public func insertCard(_ card: Card, panHash: String, sealedData: [UInt8]) async throws {
         try await sql.execute("""
             INSERT INTO cards (id, tenant_id, customer_id, account_id, program_id, currency, type, status, last4, exp_month, exp_year,
@@ -70,35 +72,54 @@ extension WriteTransaction {
                     \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.ledgerAccount), \(card.reservedLedgerAccount),
                     \(card.createdAt), \(card.updatedAt))
             """)
+        try await sql.execute("""
+            INSERT INTO card_state (card_id, tenant_id, version, available_debits, available_credits, reserved_debits, reserved_credits,
+                                    day_key, day_minor, week_key, week_minor, month_key, month_minor, lifetime_minor)
+            VALUES (\(card.id), \(tenant), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            """)
+        try await insertCardVersion(card, version: 1)
+    }
+
+    func insertCardVersion(_ card: Card, version: Int64) async throws {
+        try await sql.execute("""
+            INSERT INTO card_versions (card_id, version, tenant_id, status, spend_controls, geofence_enabled, geofence_radius_km, created_at)
+            VALUES (\(card.id), \(version), \(tenant), \(card.status.rawValue), \(try ZentraJSON.encodeString(card.spendControls)),
+                    \(card.geofenceEnabled), \(card.geofenceRadiusKm), \(card.updatedAt))
+            """)
     }
 }
 
 extension WriteTransaction {
-    /// The card, row-locked until commit; a card of another tenant is missing.
+    /// The card, its state row locked until commit; a card of another tenant is missing.
     public func lockedCard(_ id: CardID) async throws -> Card {
-        guard let row = try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)" + SQL.forUpdate(of: "c")) else {
+        guard let row = try await sql.queryOne("\(raw: Self.cardSelect) WHERE s.tenant_id = \(tenant) AND s.card_id = \(id)" + SQL.forUpdate(of: "s")) else {
             throw DomainError.resourceMissing("card", id: id.rawValue)
         }
         return try decodeCard(row)
     }
 
-    /// Locks several cards with their ledger rows, in id order, before a unit of work that touches
+    /// Locks several cards' state rows, in id order, before a unit of work that touches
     /// them one by one in another order (a window of a clearing file): two such units, or one and a
     /// single clearing, then always meet in the same order and cannot deadlock. SQLite has one
     /// writer and no row locks, so there is nothing to do there.
     public func lockCards(_ ids: [CardID]) async throws {
         guard sql.dialect == .postgres, !ids.isEmpty else { return }
-        _ = try await sql.query("SELECT c.id FROM \(raw: Self.cardJoins) WHERE c.tenant_id = \(tenant) AND c.id IN ("
-            + SQL.joined(Set(ids).sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY c.id" + SQL.forUpdate(of: "c, la, lr"))
+        _ = try await sql.query("SELECT card_id FROM card_state WHERE tenant_id = \(tenant) AND card_id IN ("
+            + SQL.joined(Set(ids).sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY card_id" + SQL.forUpdate)
     }
 
-    /// Writes what may change on a card: status, controls, geofence.
+    /// Writes what may change on a card (status, controls, geofence) as its next version. The caller
+    /// holds the card's state row (`lockedCard`), so versions are numbered without gaps or races.
     public func updateCard(_ card: Card) async throws {
         try await sql.execute("""
             UPDATE cards SET status = \(card.status.rawValue), spend_controls = \(try ZentraJSON.encodeString(card.spendControls)),
                 geofence_enabled = \(card.geofenceEnabled), geofence_radius_km = \(card.geofenceRadiusKm), updated_at = \(card.updatedAt)
             WHERE tenant_id = \(tenant) AND id = \(card.id)
             """)
+        guard let row = try await sql.queryOne(
+            "UPDATE card_state SET version = version + 1 WHERE tenant_id = \(tenant) AND card_id = \(card.id) RETURNING version")
+        else { throw DomainError.resourceMissing("card", id: card.id.rawValue) }
+        try await insertCardVersion(card, version: try row.int("version"))
     }
 }
 
@@ -107,8 +128,10 @@ extension WriteTransaction {
     public func insertCardLedgerAccounts(card: CardID, account: AccountID, currency: Currency) async throws
         -> (available: LedgerAccountID, reserved: LedgerAccountID)
     {
-        (try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account),
-         try await insertLedgerAccount(name: "\(card.rawValue) reserved", purpose: .cardReserved, currency: currency, account: account))
+        (try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account,
+                                       owner: card.rawValue),
+         try await insertLedgerAccount(name: "\(card.rawValue) reserved", purpose: .cardReserved, currency: currency, account: account,
+                                       owner: card.rawValue))
     }
 
     public func insertCardFunding(_ funding: CardFunding) async throws {

@@ -2,24 +2,49 @@ import ZentraCore
 
 extension TenantScope {
     public func events(_ request: PageRequest, type: String? = nil) async throws -> Page<Event> {
-        try await page(request, table: "events", columns: "*", order: "sequence",
-                       filter: type.map { "type = \($0)" }, decode: decodeEvent)
+        let rows = try await page(request, table: "events", columns: "*", order: "sequence", filter: type.map { "type = \($0)" }) { $0 }
+        return Page(data: try await decodeEvents(rows.data), hasMore: rows.hasMore)
     }
 
     public func event(_ id: EventID) async throws -> Event? {
-        try await sql.queryOne("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeEvent)
+        try await decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)")).first
     }
 
     /// Every event about these objects, in the tenant's order (evidence).
     public func events(about objectIDs: [String]) async throws -> [Event] {
-        try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id IN ("
-            + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence")
-            .map(decodeEvent)
+        try await decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id IN ("
+            + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence"))
     }
 
-    func decodeEvent(_ row: SQLRow) throws -> Event {
-        Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"),
-              object: try row.json("data", as: JSONValue.self),
-              requestID: try row.optionalString("request_id"), createdAt: try row.timestamp("created_at"))
+    /// Events as `GET /events/{id}` answers them, in the rows' order. A body that was not stored is
+    /// rendered from its object's record, as the object was at the event's `object_version`.
+    func decodeEvents(_ rows: [SQLRow]) async throws -> [Event] {
+        var derived: Set<String> = []
+        for row in rows where row["data"] == .null {
+            guard try row.string("object_type") == "authorization", try row.optionalInt("object_version") == 0 else {
+                throw StoreError.decoding("event \(try row.string("id")) has neither a body nor a record to render one from")
+            }
+            derived.insert(try row.string("object_id"))
+        }
+        var bodies: [String: JSONValue] = [:]
+        if !derived.isEmpty {
+            for stored in try await storedAuthorizations(where: "a.id IN (" + SQL.joined(derived.sorted().map { "\($0)" }, separator: ", ") + ")") {
+                guard let record = stored.record else { continue }
+                bodies[stored.authorization.id.rawValue] = record.answer(try record.decide()).json
+            }
+        }
+        return try rows.map { row in
+            let body: JSONValue
+            if row["data"] == .null {
+                guard let rendered = bodies[try row.string("object_id")] else {
+                    throw StoreError.decoding("event \(try row.string("id")): its authorization is missing")
+                }
+                body = rendered
+            } else {
+                body = try row.json("data", as: JSONValue.self)
+            }
+            return Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"), object: body,
+                         requestID: try row.optionalString("request_id"), createdAt: try row.timestamp("created_at"))
+        }
     }
 }

@@ -46,25 +46,28 @@ extension TenantScope {
             LedgerVerification.CurrencyTotals(currency: currency, debitsMinor: totals.debits, creditsMinor: totals.credits,
                                               balanced: totals.debits == totals.credits)
         }
-        let accounts = try await sql.query("""
-            SELECT a.id, a.purpose, a.debits_minor, a.credits_minor,
-                   CAST(COALESCE(SUM(CASE WHEN e.direction = 'debit' THEN e.amount_minor ELSE 0 END), 0) AS BIGINT) AS posted_debits,
-                   CAST(COALESCE(SUM(CASE WHEN e.direction = 'credit' THEN e.amount_minor ELSE 0 END), 0) AS BIGINT) AS posted_credits
-            FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.tenant_id = a.tenant_id AND e.ledger_account_id = a.id
-            WHERE a.tenant_id = \(tenant) GROUP BY a.id, a.purpose, a.debits_minor, a.credits_minor
-            """)
+        // Kept totals against the sums of the lines, per account.
+        let accounts = try await allLedgerAccounts()
+        var posted: [LedgerAccountID: (debits: Int64, credits: Int64)] = [:]
+        for row in try await sql.query("""
+            SELECT ledger_account_id,
+                   CAST(SUM(CASE WHEN direction = 'debit' THEN amount_minor ELSE 0 END) AS BIGINT) AS posted_debits,
+                   CAST(SUM(CASE WHEN direction = 'credit' THEN amount_minor ELSE 0 END) AS BIGINT) AS posted_credits
+            FROM ledger_entries WHERE tenant_id = \(tenant) GROUP BY ledger_account_id
+            """) {
+            posted[try row.id("ledger_account_id")] = (try row.int("posted_debits"), try row.int("posted_credits"))
+        }
         var mismatches: [LedgerVerification.AccountMismatch] = []
         var overdrawn: [LedgerAccountID] = []
-        for row in accounts {
-            let kept = (try row.int("debits_minor"), try row.int("credits_minor"))
-            let posted = (try row.int("posted_debits"), try row.int("posted_credits"))
-            if kept != posted {
-                mismatches.append(.init(account: try row.id("id"), keptDebitsMinor: kept.0, keptCreditsMinor: kept.1,
-                                        postedDebitsMinor: posted.0, postedCreditsMinor: posted.1))
+        for account in accounts {
+            let kept = (account.debitsMinor, account.creditsMinor)
+            let lines = posted[account.id] ?? (0, 0)
+            if kept != lines {
+                mismatches.append(.init(account: account.id, keptDebitsMinor: kept.0, keptCreditsMinor: kept.1,
+                                        postedDebitsMinor: lines.0, postedCreditsMinor: lines.1))
             }
-            let purpose: LedgerAccountPurpose = try row.enumValue("purpose")
-            if !purpose.mayGoNegative, try purpose.normalBalance.balance(debits: posted.0, credits: posted.1) < 0 {
-                overdrawn.append(try row.id("id"))
+            if !account.kind.mayGoNegative, try account.kind.normalBalance.balance(debits: lines.0, credits: lines.1) < 0 {
+                overdrawn.append(account.id)
             }
         }
         let unbalanced = try await sql.query("""

@@ -12,7 +12,7 @@ public struct PageRequest: Sendable, Hashable {
     }
 }
 
-public struct Page<Item: Sendable & Encodable>: Sendable, Encodable {
+public struct Page<Item: Sendable>: Sendable {
     public let object = "list"
     public let data: [Item]
     public let hasMore: Bool
@@ -23,10 +23,12 @@ public struct Page<Item: Sendable & Encodable>: Sendable, Encodable {
     }
 }
 
+extension Page: Encodable where Item: Encodable {}
+
 extension TenantScope {
     /// The one list query: newest first by `order` (then id), scoped to the tenant, `limit + 1`
     /// rows fetched to learn `has_more`. `table`, `columns` and `order` are code, never input.
-    func page<Item: Sendable & Encodable>(
+    func page<Item: Sendable>(
         _ request: PageRequest, table: String, columns: String, order: String = "created_at",
         filter: SQL? = nil, decode: (SQLRow) throws -> Item
     ) async throws -> Page<Item> {

@@ -140,8 +140,8 @@ extension TenantScope {
     /// Events by id, as `GET /events/{id}` answers them.
     public func events(_ ids: [EventID]) async throws -> [EventID: Event] {
         guard !ids.isEmpty else { return [:] }
-        let events = try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id IN ("
-            + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")").map(decodeEvent)
+        let events = try await decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id IN ("
+            + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")"))
         return Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -1,13 +1,40 @@
 import Foundation
 import ZentraCore
 
-/// Versioned schema migrations, written once for both engines (`{blob}` is the one type that
-/// differs). Applied in order on start, each in its own transaction, recorded in `schema_migrations`.
+/// Versioned schema migrations, written once for both engines where they can be (`{blob}` is the
+/// type that differs; `{without_rowid}` clusters a SQLite table on its primary key); a statement
+/// only one engine needs says which. Applied in order on start, each in its own transaction,
+/// recorded in `schema_migrations`.
 public enum Migrations {
     struct Migration {
         let version: Int64
         let name: String
-        let statements: [String]
+        let statements: [Statement]
+    }
+
+    /// A statement of a migration: for both engines, or for one of them.
+    struct Statement: ExpressibleByStringLiteral {
+        let text: String
+        let dialect: Dialect?
+
+        init(stringLiteral text: String) {
+            self.text = text
+            self.dialect = nil
+        }
+
+        init(_ dialect: Dialect, _ text: String) {
+            self.text = text
+            self.dialect = dialect
+        }
+
+        static func sqlite(_ text: String) -> Statement { Statement(.sqlite, text) }
+        static func postgres(_ text: String) -> Statement { Statement(.postgres, text) }
+
+        func rendered(for dialect: Dialect) -> String? {
+            guard self.dialect == nil || self.dialect == dialect else { return nil }
+            return text.replacingOccurrences(of: "{blob}", with: dialect == .postgres ? "BYTEA" : "BLOB")
+                .replacingOccurrences(of: "{without_rowid}", with: dialect == .sqlite ? " WITHOUT ROWID" : "")
+        }
     }
 
     /// An arbitrary constant naming Zentra's migration lock among PostgreSQL advisory locks.
@@ -250,6 +277,151 @@ public enum Migrations {
             """,
             "CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at)",
         ]),
+        // The narrow decision model. A decision stores what it needs to be re-derived (its inputs, the
+        // card version it saw, each rule's outcome), not its renderings: the trace, the evidence and
+        // the event body are rendered on read. Decisions of schema 8 keep their stored renderings in
+        // `authorization_renderings` (render version 0). A card's balances and spend counters live
+        // on one narrow row, `card_state`, that every decision on it locks and updates once; its
+        // two ledger accounts keep no totals of their own from here on. Ledger lines are indexed by
+        // owner (the card, or the customer account) so a hold's two lines land on one page.
+        Migration(version: 9, name: "narrow_decisions", statements: [
+            """
+            CREATE TABLE card_state (
+                card_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, version BIGINT NOT NULL,
+                available_debits BIGINT NOT NULL, available_credits BIGINT NOT NULL,
+                reserved_debits BIGINT NOT NULL, reserved_credits BIGINT NOT NULL,
+                day_key BIGINT NOT NULL, day_minor BIGINT NOT NULL, week_key BIGINT NOT NULL, week_minor BIGINT NOT NULL,
+                month_key BIGINT NOT NULL, month_minor BIGINT NOT NULL, lifetime_minor BIGINT NOT NULL){without_rowid}
+            """,
+            // Updated in place by every decision: room on its page keeps the update a HOT update.
+            .postgres("ALTER TABLE card_state SET (fillfactor = 70)"),
+            .postgres("ALTER TABLE tenants SET (fillfactor = 50)"),
+            """
+            INSERT INTO card_state (card_id, tenant_id, version, available_debits, available_credits, reserved_debits, reserved_credits,
+                                    day_key, day_minor, week_key, week_minor, month_key, month_minor, lifetime_minor)
+            SELECT c.id, c.tenant_id, 1, la.debits_minor, la.credits_minor, lr.debits_minor, lr.credits_minor, c.spend_day_key,
+                   c.spend_day_minor, c.spend_week_key, c.spend_week_minor, c.spend_month_key, c.spend_month_minor, c.spend_lifetime_minor
+            FROM cards c JOIN ledger_accounts la ON la.id = c.available_ledger_account_id
+                         JOIN ledger_accounts lr ON lr.id = c.reserved_ledger_account_id
+            """,
+            "ALTER TABLE cards DROP COLUMN spend_day_key",
+            "ALTER TABLE cards DROP COLUMN spend_day_minor",
+            "ALTER TABLE cards DROP COLUMN spend_week_key",
+            "ALTER TABLE cards DROP COLUMN spend_week_minor",
+            "ALTER TABLE cards DROP COLUMN spend_month_key",
+            "ALTER TABLE cards DROP COLUMN spend_month_minor",
+            "ALTER TABLE cards DROP COLUMN spend_lifetime_minor",
+            // Every state of a card that policy looks at, append-only; a decision names the one it saw.
+            """
+            CREATE TABLE card_versions (
+                card_id TEXT NOT NULL, version BIGINT NOT NULL, tenant_id TEXT NOT NULL, status TEXT NOT NULL, spend_controls TEXT NOT NULL,
+                geofence_enabled BIGINT NOT NULL, geofence_radius_km BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                PRIMARY KEY (card_id, version)){without_rowid}
+            """,
+            """
+            INSERT INTO card_versions (card_id, version, tenant_id, status, spend_controls, geofence_enabled, geofence_radius_km, created_at)
+            SELECT id, 1, tenant_id, status, spend_controls, geofence_enabled, geofence_radius_km, updated_at FROM cards
+            """,
+            "ALTER TABLE ledger_accounts ADD COLUMN owner_id TEXT",
+            "UPDATE ledger_accounts SET owner_id = COALESCE(account_id, id)",
+            "UPDATE ledger_accounts SET owner_id = c.id FROM cards c WHERE ledger_accounts.id = c.available_ledger_account_id",
+            "UPDATE ledger_accounts SET owner_id = c.id FROM cards c WHERE ledger_accounts.id = c.reserved_ledger_account_id",
+            "UPDATE ledger_accounts SET debits_minor = 0, credits_minor = 0 WHERE purpose IN ('card_available', 'card_reserved')",
+            // SQLite: the append-only tables clustered on their (time-ordered) ids, one B-tree each
+            // instead of a rowid tree and an id index; the lines gain their owner.
+            .sqlite("""
+                CREATE TABLE ledger_entries_new (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, journal_entry_id TEXT NOT NULL, ledger_account_id TEXT NOT NULL,
+                    owner_id TEXT NOT NULL, direction TEXT NOT NULL, amount_minor BIGINT NOT NULL, currency TEXT NOT NULL,
+                    created_at BIGINT NOT NULL) WITHOUT ROWID
+                """),
+            .sqlite("""
+                INSERT INTO ledger_entries_new (id, tenant_id, journal_entry_id, ledger_account_id, owner_id, direction, amount_minor, currency, created_at)
+                SELECT e.id, e.tenant_id, e.journal_entry_id, e.ledger_account_id, a.owner_id, e.direction, e.amount_minor, e.currency, e.created_at
+                FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.ledger_account_id
+                """),
+            .sqlite("DROP TABLE ledger_entries"),
+            .sqlite("ALTER TABLE ledger_entries_new RENAME TO ledger_entries"),
+            .sqlite("CREATE INDEX ledger_entries_by_journal ON ledger_entries (journal_entry_id)"),
+            .postgres("ALTER TABLE ledger_entries ADD COLUMN owner_id TEXT"),
+            .postgres("UPDATE ledger_entries SET owner_id = a.owner_id FROM ledger_accounts a WHERE a.id = ledger_entries.ledger_account_id"),
+            .postgres("ALTER TABLE ledger_entries ALTER COLUMN owner_id SET NOT NULL"),
+            .postgres("DROP INDEX ledger_entries_by_account"),
+            "CREATE INDEX ledger_entries_by_owner ON ledger_entries (tenant_id, owner_id, created_at, id)",
+            .sqlite("""
+                CREATE TABLE journal_entries_new (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, description TEXT NOT NULL, intent_id TEXT, created_at BIGINT NOT NULL) WITHOUT ROWID
+                """),
+            .sqlite("INSERT INTO journal_entries_new SELECT id, tenant_id, description, intent_id, created_at FROM journal_entries"),
+            .sqlite("DROP TABLE journal_entries"),
+            .sqlite("ALTER TABLE journal_entries_new RENAME TO journal_entries"),
+            // An event rendered from its object's record has no stored body: `object_version` says
+            // which state of the object it shows (0: as first decided).
+            .sqlite("""
+                CREATE TABLE events_new (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sequence BIGINT NOT NULL, type TEXT NOT NULL, object_type TEXT NOT NULL,
+                    object_id TEXT NOT NULL, data TEXT, object_version BIGINT, request_id TEXT, created_at BIGINT NOT NULL,
+                    UNIQUE (tenant_id, sequence)) WITHOUT ROWID
+                """),
+            .sqlite("""
+                INSERT INTO events_new (id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at)
+                SELECT id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at FROM events
+                """),
+            .sqlite("DROP TABLE events"),
+            .sqlite("ALTER TABLE events_new RENAME TO events"),
+            .sqlite("CREATE INDEX events_by_object ON events (tenant_id, object_id, sequence)"),
+            .postgres("ALTER TABLE events ALTER COLUMN data DROP NOT NULL"),
+            .postgres("ALTER TABLE events ADD COLUMN object_version BIGINT"),
+            .sqlite("""
+                CREATE TABLE audit_log_new (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sequence BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+                    object_type TEXT NOT NULL, object_id TEXT NOT NULL, request_id TEXT, idempotency_key TEXT, context TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, previous_hash TEXT NOT NULL, hash TEXT NOT NULL, UNIQUE (tenant_id, sequence)) WITHOUT ROWID
+                """),
+            .sqlite("INSERT INTO audit_log_new SELECT * FROM audit_log"),
+            .sqlite("DROP TABLE audit_log"),
+            .sqlite("ALTER TABLE audit_log_new RENAME TO audit_log"),
+            .sqlite("CREATE INDEX audit_log_by_object ON audit_log (tenant_id, object_id, sequence)"),
+            // Decisions of schema 8, rendered as they were answered.
+            """
+            CREATE TABLE authorization_renderings (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, policy TEXT NOT NULL, evidence TEXT NOT NULL,
+                available_minor BIGINT NOT NULL){without_rowid}
+            """,
+            """
+            INSERT INTO authorization_renderings (id, tenant_id, policy, evidence, available_minor)
+            SELECT id, tenant_id, policy, evidence, available_minor FROM authorizations
+            """,
+            """
+            CREATE TABLE authorizations_narrow (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, card_id TEXT NOT NULL, card_version BIGINT, status TEXT NOT NULL,
+                amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, merchant TEXT NOT NULL, channel TEXT NOT NULL, device_location TEXT,
+                network_reference TEXT NOT NULL, decline_reason TEXT, response_code TEXT NOT NULL, rule_outcomes TEXT,
+                hold_amount_minor BIGINT, hold_status TEXT, hold_journal_entry_id TEXT, expires_at BIGINT, available_before_minor BIGINT,
+                spend_day_before_minor BIGINT, spend_week_before_minor BIGINT, spend_month_before_minor BIGINT,
+                spend_lifetime_before_minor BIGINT, window_day BIGINT NOT NULL, window_week BIGINT NOT NULL, window_month BIGINT NOT NULL,
+                time_zone TEXT, received_at BIGINT, customer_decision TEXT, review TEXT, adjustments TEXT,
+                policy_version BIGINT NOT NULL, render_version BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL){without_rowid}
+            """,
+            """
+            INSERT INTO authorizations_narrow (
+                id, tenant_id, card_id, status, amount_minor, currency, merchant, channel, device_location, network_reference,
+                decline_reason, response_code, hold_amount_minor, hold_status, hold_journal_entry_id, expires_at, window_day, window_week,
+                window_month, customer_decision, review, adjustments, policy_version, render_version, created_at, updated_at)
+            SELECT id, tenant_id, card_id, status, amount_minor, currency, merchant, channel, device_location, network_reference,
+                   decline_reason, response_code, hold_amount_minor, hold_status, hold_journal_entry_id, expires_at, window_day, window_week,
+                   window_month, customer_decision, review, adjustments, 1, 0, created_at, updated_at
+            FROM authorizations
+            """,
+            "DROP TABLE authorizations",
+            "ALTER TABLE authorizations_narrow RENAME TO authorizations",
+            "CREATE UNIQUE INDEX authorizations_by_reference ON authorizations (tenant_id, network_reference)",
+            "CREATE INDEX authorizations_by_tenant ON authorizations (tenant_id, created_at, id)",
+            "CREATE INDEX authorizations_by_card ON authorizations (tenant_id, card_id, created_at, id)",
+            // The operator's queue is the one status looked up on its own.
+            "CREATE INDEX authorizations_in_review ON authorizations (tenant_id, created_at, id) WHERE status = 'review'",
+            "CREATE INDEX authorizations_holds_by_expiry ON authorizations (expires_at) WHERE hold_status = 'held'",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows
@@ -274,7 +446,7 @@ public enum Migrations {
                 let done = try await sql.queryOne("SELECT version FROM schema_migrations WHERE version = \(migration.version)")
                 guard done == nil else { return false }
                 for statement in migration.statements {
-                    let text = statement.replacingOccurrences(of: "{blob}", with: sql.dialect == .postgres ? "BYTEA" : "BLOB")
+                    guard let text = statement.rendered(for: sql.dialect) else { continue }
                     try await sql.execute(SQL(stringLiteral: text))
                 }
                 try await sql.execute(

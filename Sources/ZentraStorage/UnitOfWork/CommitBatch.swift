@@ -22,7 +22,10 @@ public final class CommitBatch: Sendable {
         let type: String
         let objectType: String
         let objectID: String
-        let data: String
+        /// The body as rendered now; nil for an event rendered from its object's record on read,
+        /// at `objectVersion`.
+        let data: String?
+        let objectVersion: Int64?
     }
 
     struct PendingAudit: Sendable {
@@ -83,7 +86,7 @@ public final class CommitBatch: Sendable {
                 eventSequence += 1
                 eventRows.append("""
                     (\(event.id), \(tenant), \(eventSequence), \(event.type), \(event.objectType), \(event.objectID),
-                     \(event.data), \(unit.scope.requestID), \(unit.now))
+                     \(event.data), \(event.objectVersion), \(unit.scope.requestID), \(unit.now))
                     """)
             }
             for audit in unit.audits {
@@ -101,7 +104,7 @@ public final class CommitBatch: Sendable {
                 auditHash = hash
             }
         }
-        let eventInsert: SQL = "INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, request_id, created_at) VALUES "
+        let eventInsert: SQL = "INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, object_version, request_id, created_at) VALUES "
         let auditInsert: SQL = """
             INSERT INTO audit_log (id, tenant_id, sequence, actor, action, object_type, object_id, request_id,
                                    idempotency_key, context, created_at, previous_hash, hash) VALUES

@@ -40,17 +40,24 @@ public final class WriteTransaction: TenantScope {
         queue(type, objectType: objectType, objectID: objectID, rendered: try ZentraJSON.encodeString(data))
     }
 
-    /// Queues an event whose payload is already rendered JSON (the authorization path renders a
-    /// decision once, for its event and its answer).
+    /// Queues an event whose payload is already rendered JSON.
     @discardableResult
     public func emit(_ type: String, objectType: String, objectID: String, rendered json: [UInt8]) -> EventID {
         queue(type, objectType: objectType, objectID: objectID, rendered: String(decoding: json, as: UTF8.self))
     }
 
-    private func queue(_ type: String, objectType: String, objectID: String, rendered json: String) -> EventID {
+    /// Queues an event whose body is rendered from its object's stored record when read: the
+    /// object as it was at `objectVersion` (0: as first decided). Nothing of the body is written.
+    @discardableResult
+    public func emit(_ type: String, objectType: String, objectID: String, objectVersion: Int64) -> EventID {
+        queue(type, objectType: objectType, objectID: objectID, rendered: nil, objectVersion: objectVersion)
+    }
+
+    private func queue(_ type: String, objectType: String, objectID: String, rendered json: String?, objectVersion: Int64? = nil) -> EventID {
         let id: EventID = newID()
         pending.withLock {
-            $0.events.append(CommitBatch.PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json))
+            $0.events.append(CommitBatch.PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json,
+                                                      objectVersion: objectVersion))
         }
         return id
     }
