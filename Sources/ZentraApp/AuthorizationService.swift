@@ -2,7 +2,9 @@ import Foundation
 import ZentraCore
 import ZentraStorage
 
-public struct AuthorizeInput: Sendable, Decodable {
+/// A network's authorization request as sent: read field by field from the body parsed once (this
+/// path decodes nothing twice); `AuthorizationRequest` checks it.
+public struct AuthorizeInput: Sendable {
     public var card: String
     public var amountMinor: Int64
     public var currency: String
@@ -10,6 +12,22 @@ public struct AuthorizeInput: Sendable, Decodable {
     public var channel: String
     public var deviceLocation: GeoPoint?
     public var networkReference: String
+
+    public init(json: JSONValue) throws(DomainError) {
+        let body = try JSONFields(json)
+        let merchant = try body.object("merchant")
+        card = try body.string("card")
+        amountMinor = try body.int("amount_minor")
+        currency = try body.string("currency")
+        self.merchant = Merchant(id: try merchant.string("id"), name: try merchant.string("name"), mcc: try merchant.string("mcc"),
+                                 country: try merchant.string("country"), city: try merchant.optionalString("city"),
+                                 lat: try merchant.optionalDouble("lat"), lon: try merchant.optionalDouble("lon"))
+        channel = try body.string("channel")
+        deviceLocation = try body.optionalObject("device_location").map { (location) throws(DomainError) in
+            GeoPoint(lat: try location.double("lat"), lon: try location.double("lon"))
+        }
+        networkReference = try body.string("network_reference")
+    }
 }
 
 public struct ReverseInput: Sendable, Decodable {
@@ -65,74 +83,10 @@ public struct AuthorizationRequest: Sendable {
     }
 }
 
-/// Decisions and everything after them. Each use case locks the card first, then the authorization,
-/// then (through `post`) the card's ledger accounts in id order, then the tenant head: one lock order.
+/// Everything after a decision (decisions themselves are `AuthorizationBatch`). Each use case locks
+/// the card's state first, then the authorization, then (through `post`) other ledger accounts in id
+/// order, then the tenant head: one lock order.
 public enum AuthorizationService {
-    /// Decides a network request, or answers the first decision for a `network_reference` seen before.
-    ///
-    /// When every rule passes and the card's program has a decisioning webhook, and `customer` is
-    /// nil, this throws `CustomerDecisionNeeded` before writing anything: the caller asks the webhook
-    /// outside any transaction and runs this again with the answer, which is then the last rule.
-    public static func authorize(
-        _ request: AuthorizationRequest, customer: CustomerDecision?, vault: CardVault, in tx: WriteTransaction
-    ) async throws -> ReferencedOutcome<RenderedAuthorization> {
-        let context = try await tx.lockedAuthorizationContext(request.card, networkReference: request.networkReference)
-        if let first = context.replayOf, let stored = try await tx.authorization(first) {
-            return .existing(RenderedAuthorization(stored.authorization))
-        }
-        let card = context.card
-        let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
-        let usage = context.counters.usage(at: keys)
-        let webhook = context.program.authorizationWebhook
-        var input = PolicyInput(
-            card: context.version.policySnapshot, amount: request.amount, transactionTotal_minor: request.amount.minor,
-            merchant: request.merchant, channel: request.channel, deviceLocation: request.deviceLocation, now: tx.now,
-            spend: usage, availableMinor: card.availableMinor, reviewRules: context.program.reviewRules,
-            reviewOutcome: context.program.reviewOutcome, webhookConfigured: webhook != nil, customer: customer)
-        var decision = AuthorizationPolicy.evaluate(input)
-        if decision.needsCustomerDecision, let webhook {
-            if let sealed = context.webhookSecret {
-                let secret = try vault.open(secret: sealed, tenant: tx.tenant, purpose: CardProgramService.webhookSecretPurpose)
-                throw CustomerDecisionNeeded(request: CustomerDecisionRequest(
-                    url: webhook.url, timeoutMs: webhook.timeoutMs, fallback: webhook.fallback, secret: secret,
-                    messageID: "msg_" + tx.newID(EventKind.self).rawValue.dropFirst(EventKind.prefix.count),
-                    body: decisionRequestBody(request, card: card, decision: decision)))
-            }
-            // A program created before signing secrets existed cannot sign: its fallback decides.
-            input.customer = CustomerDecision(decision: webhook.fallback, source: .fallback, latencyMs: 0, failure: "no_signing_secret")
-            decision = AuthorizationPolicy.evaluate(input)
-        }
-
-        let id: AuthorizationID = tx.newID()
-        var holdEntry: JournalEntryID?
-        var expiresAt: Timestamp?
-        if decision.holds {
-            holdEntry = try await tx.post(
-                LedgerRecipes.hold(amount: request.amount, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
-                                   authorization: id.rawValue), intent: nil).id
-            expiresAt = tx.now.adding(seconds: Int64(context.program.holdLifetimeHours) * 3600)
-            try await tx.updateSpendCounters(card.id, try context.counters.adding(request.amount.minor, at: keys))
-        }
-        let record = DecisionRecord(
-            id: id, card: context.version, program: context.program, amount: request.amount, merchant: request.merchant,
-            channel: request.channel, deviceLocation: request.deviceLocation, networkReference: request.networkReference,
-            receivedAt: request.receivedAt, decidedAt: tx.now, timeZone: context.timeZone, windows: keys, spendBefore: usage,
-            availableBeforeMinor: card.availableMinor, customerDecision: input.customer, outcomes: RuleOutcomes(decision.rules),
-            holdJournalEntry: holdEntry, expiresAt: expiresAt)
-        try await tx.insertAuthorization(record, decision)
-        let rendered = RenderedAuthorization(record.answer(decision))
-        // The event's body is the decision's answer, rendered from the record when read.
-        tx.emit("authorization.\(decision.status.rawValue)", objectType: "authorization", objectID: id.rawValue, objectVersion: 0)
-        tx.audit("authorization.decided", objectType: "authorization", objectID: id.rawValue, context: .object([
-            "card": .string(card.id.rawValue), "status": .string(decision.status.rawValue),
-            "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
-            "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
-            "response_code": .string(decision.responseCode), "amount_minor": .int(request.amount.minor),
-            "hold_journal_entry": holdEntry.map { .string($0.rawValue) } ?? .null,
-        ]))
-        return .created(rendered)
-    }
-
     /// Releases all of a hold or part of it; never more than is held.
     public static func reverse(_ raw: String, _ input: ReverseInput, in tx: WriteTransaction) async throws -> Authorization {
         let (stored, context) = try await lock(raw, in: tx)
@@ -283,11 +237,11 @@ public enum AuthorizationService {
     }
 
     /// What the customer's endpoint receives: the request and the rules that already passed. Last4 only.
-    static func decisionRequestBody(_ request: AuthorizationRequest, card: Card, decision: PolicyDecision) -> [UInt8] {
+    static func decisionRequestBody(_ request: AuthorizationRequest, card: CardVersion, decision: PolicyDecision) -> [UInt8] {
         JSONValue.object([
             "type": .string("authorization.request"),
             "data": .object([
-                "card": .string(card.id.rawValue), "last4": .string(card.last4), "amount_minor": .int(request.amount.minor),
+                "card": .string(card.card.rawValue), "last4": .string(card.last4), "amount_minor": .int(request.amount.minor),
                 "currency": .string(request.amount.currency.code), "merchant": request.merchant.json,
                 "channel": .string(request.channel.rawValue), "network_reference": .string(request.networkReference),
                 "policy": .array(decision.rules.map(\.json)),

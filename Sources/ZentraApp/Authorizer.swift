@@ -1,27 +1,33 @@
 import ZentraCore
 import ZentraStorage
 
-/// Runs an authorization to its answer: one unit of work, or, when the program's webhook must be
-/// asked, a first unit that stops before writing, the call with no transaction open, and a second
-/// unit that decides again on fresh state with the customer's answer as the last rule.
+/// Runs an authorization to its answer: a decision in the next batch of decisions, or, when the
+/// program's webhook must be asked, the call with no transaction open and then a decision in a later
+/// batch, on fresh state, with the customer's answer as the last rule.
 public struct Authorizer: Sendable {
     public let store: Store
-    public let vault: CardVault
     public let decider: any CustomerDecider
+    let batch: AuthorizationBatch
 
     public init(store: Store, vault: CardVault, decider: any CustomerDecider) {
         self.store = store
-        self.vault = vault
         self.decider = decider
+        self.batch = AuthorizationBatch(vault: vault)
     }
 
-    public func authorize(_ request: AuthorizationRequest, scope: WriteScope) async throws -> ReferencedOutcome<RenderedAuthorization> {
-        let vault = self.vault
-        do {
-            return try await store.write(scope) { tx in try await AuthorizationService.authorize(request, customer: nil, vault: vault, in: tx) }
-        } catch let needed as CustomerDecisionNeeded {
-            let answer = await decider.decide(needed.request)
-            return try await store.write(scope) { tx in try await AuthorizationService.authorize(request, customer: answer, vault: vault, in: tx) }
+    /// - Parameter keyID: the API key of the request, checked again as the decision commits.
+    public func authorize(_ request: AuthorizationRequest, scope: WriteScope, keyID: String?) async throws
+        -> ReferencedOutcome<RenderedAuthorization>
+    {
+        var item = DecisionItem(request: request, scope: scope, keyID: keyID)
+        switch try await store.run(item, in: batch) {
+        case .decided(let outcome): return outcome
+        case .askCustomer(let call):
+            item = DecisionItem(request: request, scope: scope, keyID: keyID, customer: await decider.decide(call))
+            guard case .decided(let outcome) = try await store.run(item, in: batch) else {
+                throw DomainError.invariantViolated("a decision with the customer's answer asked the customer again")
+            }
+            return outcome
         }
     }
 }

@@ -21,12 +21,6 @@ public struct CustomerDecisionRequest: Sendable {
     }
 }
 
-/// Thrown out of a unit of work (which then writes nothing and releases its locks) when the
-/// customer's webhook must be asked first.
-public struct CustomerDecisionNeeded: Error, Sendable {
-    public let request: CustomerDecisionRequest
-}
-
 /// Asks a customer's endpoint; never throws: anything but a valid answer in time is the fallback.
 public protocol CustomerDecider: Sendable {
     func decide(_ request: CustomerDecisionRequest) async -> CustomerDecision

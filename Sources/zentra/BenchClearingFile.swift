@@ -65,6 +65,7 @@ struct BenchClearingFile: AsyncParsableCommand {
     /// `count` approved authorizations of 100 over the cards, through the use case (group commit).
     static func authorize(_ count: Int, cards: [String], tenant: TenantID, store: Store, vault: CardVault) async throws -> [(String, String)] {
         let scope = WriteScope(tenant: tenant, actor: "bench", requestID: nil)
+        let authorizer = Authorizer(store: store, vault: vault, decider: NoCustomerDecider())
         var made: [(String, String)] = []
         for start in stride(from: 0, to: count, by: 256) {
             made += try await withThrowingTaskGroup(of: (String, String).self) { group in
@@ -72,12 +73,12 @@ struct BenchClearingFile: AsyncParsableCommand {
                     group.addTask {
                         let card = cards[index % cards.count]
                         let reference = "bench-auth-\(index)"
-                        let input: AuthorizeInput = try BenchFixtures.input(#"""
+                        let input = try AuthorizeInput(json: try JSONValue.parse(Array(#"""
                             {"card": "\#(card)", "amount_minor": 100, "currency": "USD", "channel": "online",
                              "merchant": {"id": "m_bench", "name": "Bench Store", "mcc": "5411", "country": "US"}, "network_reference": "\#(reference)"}
-                            """#)
+                            """#.utf8)))
                         let request = try AuthorizationRequest(input, receivedAt: store.clock.now())
-                        _ = try await store.write(scope) { tx in try await AuthorizationService.authorize(request, customer: nil, vault: vault, in: tx) }
+                        _ = try await authorizer.authorize(request, scope: scope, keyID: nil)
                         return (card, reference)
                     }
                 }
@@ -85,6 +86,13 @@ struct BenchClearingFile: AsyncParsableCommand {
             }
         }
         return made
+    }
+}
+
+/// The bench's program has no decisioning webhook: nothing is ever asked.
+struct NoCustomerDecider: CustomerDecider {
+    func decide(_ request: CustomerDecisionRequest) async -> CustomerDecision {
+        CustomerDecision(decision: request.fallback, source: .fallback, latencyMs: 0, failure: "no_decider")
     }
 }
 

@@ -64,7 +64,7 @@ struct ConsoleController {
             ConsoleForm.constantTimeEqual(Array(form.csrf.utf8), Array(expected.utf8))
         else { return signInForm(request, error: "The sign-in form expired; try again.", status: .forbidden) }
         let key = form.api_key.trimmingCharacters(in: .whitespaces)
-        guard !key.isEmpty, key.count <= 200, let principal = try await TenantRepository.authenticate(apiKey: key, store: store) else {
+        guard !key.isEmpty, key.count <= 200, let principal = try await TenantRepository.authenticate(digest: TenantRepository.digestHex(key), store: store) else {
             return signInForm(request, error: "That API key is not valid.", status: .unauthorized)
         }
         guard principal.role == .operator || principal.role == .admin, let keyID = principal.keyID else {

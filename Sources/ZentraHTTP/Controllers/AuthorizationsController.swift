@@ -6,21 +6,23 @@ import ZentraStorage
 /// The network side: decisions, reversals, increments; the operator's review queue; evidence.
 ///
 /// `POST /authorizations` is keyed by its `network_reference` (a replay answers the first decision),
-/// and may need two units of work around a call to the customer's webhook, so it runs through the
-/// `Authorizer` rather than `WriteEndpoint`; everything else after it is a plain write.
+/// is decided set-based with the other requests of its batch, and may need two decisions around a
+/// call to the customer's webhook, so it runs through the `Authorizer` rather than `WriteEndpoint`;
+/// everything else after it is a plain write.
 struct AuthorizationsController {
     let write: WriteEndpoint
     let read: ReadEndpoint
     let authorizer: Authorizer
 
+    static let decisionsPath = "/authorizations"
+
     func register(on group: RouterGroup<AppRequestContext>) {
-        group.post("/authorizations") { request, context in
+        group.post(RouterPath(Self.decisionsPath)) { request, context in
             let principal = try context.require([.network])
             let receivedAt = write.store.clock.now()
-            let json = try await JSONBody<AuthorizeInput>.read(request, context: context)
-            let input = try AuthorizationRequest(json.input, receivedAt: receivedAt)
+            let input = try AuthorizationRequest(try AuthorizeInput(json: try await jsonObject(request, context: context)), receivedAt: receivedAt)
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
-            return Reply.rendered(try await authorizer.authorize(input, scope: scope).map(\.json)).response()
+            return Reply.rendered(try await authorizer.authorize(input, scope: scope, keyID: principal.keyID?.rawValue).map(\.json)).response()
         }
         group.get("/authorizations") { request, context in
             let page = try request.pageRequest()

@@ -1,29 +1,61 @@
 import Hummingbird
+import Synchronization
 import ZentraCore
 import ZentraStorage
 
-/// Resolves `Authorization: Bearer <key>` to the caller, on every request (no cache, so a revoked
-/// key stops working at once on every process). A `readonly` key may only read.
+/// Resolves `Authorization: Bearer <key>` to the caller. A `readonly` key may only read.
+///
+/// Decisions (`POST /authorizations`) find their key in a cache of this process: their batch reads
+/// the key again inside its transaction (`AuthorizationBatch`), so a key revoked on any process
+/// decides nothing, and it is then dropped from the cache. Every other request reads its key from
+/// the database, so revocation holds at once everywhere.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: Store
+    let decisionKeys = KeyCache()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw DomainError.unauthenticated()
         }
         let key = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard !key.isEmpty, key.count <= 200, let principal = try await TenantRepository.authenticate(apiKey: key, store: store) else {
-            throw DomainError.unauthenticated("The API key is invalid or has been revoked.")
+        guard !key.isEmpty, key.count <= 200 else { throw DomainError.unauthenticated("The API key is invalid or has been revoked.") }
+        let checkedAgain = request.method == .post && request.uri.path == AuthorizationsController.decisionsPath
+        let digest = TenantRepository.digestHex(key)
+        var principal = checkedAgain ? decisionKeys.principal(digest) : nil
+        if principal == nil {
+            principal = try await TenantRepository.authenticate(digest: digest, store: store)
+            if checkedAgain, let principal { decisionKeys.keep(principal, for: digest) }
         }
+        guard let principal else { throw DomainError.unauthenticated("The API key is invalid or has been revoked.") }
         if principal.role == .readonly && request.method != .get && request.method != .head {
             throw DomainError.forbidden("A readonly key may only read.")
         }
         var context = context
         context.principal = principal
         context.logger[metadataKey: "tenant"] = "\(principal.tenant)"
-        return try await next(request, context)
+        do {
+            return try await next(request, context)
+        } catch let error as DomainError where checkedAgain && error.code == "unauthenticated" {
+            decisionKeys.forget(digest)
+            throw error
+        }
     }
 }
 
-import Foundation
+/// Principals by the SHA-256 of their key; bounded, emptied when full.
+final class KeyCache: Sendable {
+    static let entries_max = 10_000
+    private let principals = Mutex<[String: Principal]>([:])
+
+    func principal(_ digest: String) -> Principal? { principals.withLock { $0[digest] } }
+
+    func keep(_ principal: Principal, for digest: String) {
+        principals.withLock { cache in
+            if cache.count >= Self.entries_max { cache.removeAll(keepingCapacity: true) }
+            cache[digest] = principal
+        }
+    }
+
+    func forget(_ digest: String) { _ = principals.withLock { $0.removeValue(forKey: digest) } }
+}

@@ -11,20 +11,31 @@ struct JSONBody<Input: Decodable & Sendable>: Sendable {
     var idempotencyKey: String? { parsed.idempotencyKey }
 
     static func read(_ request: Request, context: AppRequestContext) async throws -> JSONBody {
-        var request = request
-        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        let bytes = Array(buffer.readableBytesView)
-        if !bytes.isEmpty, let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw DomainError(.unsupportedMediaType, code: "unsupported_media_type",
-                              message: "Send the body as application/json (got \(type)).")
-        }
-        let parsed = try ParsedBody.parse(bytes)
+        let parsed = try ParsedBody.parse(try await jsonBytes(request, context: context))
         do {
             return JSONBody(input: try ZentraJSON.decoder().decode(Input.self, from: parsed.data), parsed: parsed)
         } catch let error as DecodingError {
             throw ParsedBody.describe(error)
         }
     }
+}
+
+/// The body's bytes, refused unless they are sent as JSON.
+func jsonBytes(_ request: Request, context: AppRequestContext) async throws -> [UInt8] {
+    var request = request
+    let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+    let bytes = Array(buffer.readableBytesView)
+    if !bytes.isEmpty, let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+        throw DomainError(.unsupportedMediaType, code: "unsupported_media_type",
+                          message: "Send the body as application/json (got \(type)).")
+    }
+    return bytes
+}
+
+/// A JSON object body, parsed once and checked for shape and money fields, for a route that reads
+/// its fields straight from the parsed value (no idempotency key, no second decoding pass).
+func jsonObject(_ request: Request, context: AppRequestContext) async throws -> JSONValue {
+    try ParsedBody.object(try await jsonBytes(request, context: context))
 }
 
 /// A JSON object body checked for shape and money fields, with its own `idempotency_key` taken
@@ -36,20 +47,24 @@ struct ParsedBody: Sendable {
 
     static func parse(_ bytes: [UInt8]) throws -> ParsedBody {
         let body = bytes.isEmpty ? Array("{}".utf8) : bytes
+        guard case .object(var object) = try Self.object(body) else { preconditionFailure("an object was checked") }
         let data = Data(body)
-        guard let value = try? JSONValue.parse(body) else {
-            throw DomainError.invalidRequest("The body is not valid JSON.")
-        }
-        guard case .object(var object) = value else {
-            throw DomainError.invalidRequest("The body must be a JSON object.")
-        }
-        try requireIntegralMoney(value, path: "")
         var key: String?
         if let raw = object.removeValue(forKey: "idempotency_key") {
             guard case .string(let string) = raw else { throw DomainError.parameterInvalid("idempotency_key", "must be a string") }
             key = string
         }
         return ParsedBody(data: data, idempotencyKey: key, canonical: JSONValue.object(object).serialized)
+    }
+
+    /// The body as a JSON object whose money fields are integers.
+    static func object(_ bytes: [UInt8]) throws -> JSONValue {
+        guard let value = try? JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
+            throw DomainError.invalidRequest("The body is not valid JSON.")
+        }
+        guard case .object = value else { throw DomainError.invalidRequest("The body must be a JSON object.") }
+        try requireIntegralMoney(value, path: "")
+        return value
     }
 
     /// Money is an integer count of minor units: a fraction or a number past 64 bits in any

@@ -21,6 +21,9 @@ public protocol DatabaseEngine: Sendable {
     func withReader<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// One transaction: committed when `body` returns, rolled back when it throws.
     func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// An item of set-based work: run with the other items of its kind that arrive meanwhile, in
+    /// one transaction, by `work` (see `GroupCommit`).
+    func withItem<W: BatchWork>(_ item: W.Item, of work: W) async throws -> W.Answer
     /// Checks that the database answers; used by `/readyz` and at start.
     func ping() async throws
     /// Connections in use and the pool's size, for `/metrics`.

@@ -1,25 +1,77 @@
 import Synchronization
 
-/// Group commit: units of work that arrive while a transaction runs are run together in the next
-/// one, each inside its own savepoint, and committed with one `COMMIT`. Both engines write this
-/// way: SQLite one transaction at a time (its one writer), PostgreSQL a few at once (`lanes`).
+/// Set-based work: many requests' items run together in one transaction by one `run`, which reads
+/// every row the items need in one statement per table, decides them in memory in arrival order,
+/// and writes each table once. Authorization decisions are this kind of work.
+public protocol BatchWork: Sendable {
+    associatedtype Item: Sendable
+    associatedtype Answer: Sendable
+    /// Runs `items`, in their order, in one transaction on `sql`, whose `batch` takes the events and
+    /// audit records they queue; answers one outcome per item. Throwing fails the transaction, which
+    /// runs again when the failure was a lost race.
+    func run(_ items: [Item], on sql: any SQLExecutor) async throws -> [BatchOutcome<Answer>]
+}
+
+/// What became of one item of set-based work.
+public enum BatchOutcome<Answer: Sendable>: Sendable {
+    case answer(Answer)
+    /// The item's own failure (a missing card, a revoked key): answered, the others go on.
+    case failure(any Error)
+    /// Not run now (a row it needs was locked by another transaction): queued for the next one.
+    case later
+}
+
+/// Group commit: work that arrives while a transaction runs is run together in the next one and
+/// committed with one `COMMIT`. Both engines write this way: SQLite one transaction at a time (its
+/// one writer), PostgreSQL a few at once (`lanes`). Two kinds of work share the queue, never a
+/// transaction: units of work, each in a savepoint of its own, and items of set-based work
+/// (`BatchWork`), all of one kind handed to its `run` together.
 ///
-/// Each unit stays atomic: a unit that fails is rolled back to its savepoint and answered with its
+/// A unit stays atomic: a unit that fails is rolled back to its savepoint and answered with its
 /// error, and the others go on. Nothing is acknowledged before it is durable: results are handed
 /// back only after the `COMMIT` that contains them returned. What is saved is per commit, not per
 /// statement: the fsync, and above all the WAL pages, since every page a commit touched is written
-/// to the log again (an authorization touches about twenty: its rows and their index pages). The
-/// tenant head row is taken once, at the end (`CommitBatch`).
+/// to the log again. The tenant head row is taken once, at the end (`CommitBatch`).
 final class GroupCommit: Sendable {
-    /// A unit waiting for a transaction: its body and the caller to answer.
+    /// Work waiting for a transaction, and the caller to answer.
     final class Job: Sendable {
-        let body: @Sendable (any SQLExecutor) async throws -> any Sendable
+        enum Work: Sendable {
+            case unit(@Sendable (any SQLExecutor) async throws -> any Sendable)
+            case item(any Sendable, Runner)
+        }
+
+        let work: Work
         let continuation: CheckedContinuation<any Sendable, any Error>
 
-        init(body: @escaping @Sendable (any SQLExecutor) async throws -> any Sendable,
-             continuation: CheckedContinuation<any Sendable, any Error>) {
-            self.body = body
+        init(_ work: Work, continuation: CheckedContinuation<any Sendable, any Error>) {
+            self.work = work
             self.continuation = continuation
+        }
+
+        /// The kind of set-based work this job is an item of; nil for a unit.
+        var kind: ObjectIdentifier? {
+            if case .item(_, let runner) = work { return runner.kind }
+            return nil
+        }
+    }
+
+    /// Runs the items of one kind of set-based work, type-erased.
+    struct Runner: Sendable {
+        let kind: ObjectIdentifier
+        let run: @Sendable ([any Sendable], any SQLExecutor) async throws -> [BatchOutcome<any Sendable>]
+
+        init<W: BatchWork>(_ work: W) {
+            kind = ObjectIdentifier(W.self)
+            run = { items, sql in
+                let typed = items.map { $0 as! W.Item }
+                return try await work.run(typed, on: sql).map { outcome in
+                    switch outcome {
+                    case .answer(let answer): .answer(answer)
+                    case .failure(let error): .failure(error)
+                    case .later: .later
+                    }
+                }
+            }
         }
     }
 
@@ -29,10 +81,12 @@ final class GroupCommit: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Most units in one transaction: bounds how long the first of them waits for its answer.
+    /// Most units or items in one transaction: bounds how long the first of them waits for its answer.
     let batch_max: Int
     /// Transactions run at once (SQLite has one writer; PostgreSQL may run several).
     let lanes: Int
+    /// How often a transaction of set-based work that lost a race runs again before its items fail.
+    static let batchRetries_max = 5
 
     /// Where the transactions run; nil: Swift's shared pool.
     let executor: (any TaskExecutor)?
@@ -43,12 +97,11 @@ final class GroupCommit: Sendable {
         self.executor = executor
     }
 
-    /// - Parameter transaction: runs jobs in one transaction and answers every one of them.
-    func submit<T: Sendable>(
-        _ body: @escaping @Sendable (any SQLExecutor) async throws -> T, transaction: @escaping @Sendable ([Job]) async -> Void
-    ) async throws -> T {
+    /// - Parameter transaction: runs jobs of one kind in one transaction, answers every one of them
+    ///   but those it hands back to run in a later transaction.
+    func submit<T: Sendable>(_ work: Job.Work, transaction: @escaping @Sendable ([Job]) async -> [Job]) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let job = Job(body: { executor in try await body(executor) }, continuation: continuation)
+            let job = Job(work, continuation: continuation)
             let startDrain = state.withLock { state -> Bool in
                 state.queue.append(job)
                 guard state.draining < lanes else { return false }
@@ -63,22 +116,75 @@ final class GroupCommit: Sendable {
         return typed
     }
 
-    private func drain(_ transaction: @Sendable ([Job]) async -> Void) async {
+    private func drain(_ transaction: @Sendable ([Job]) async -> [Job]) async {
         while true {
             let batch = state.withLock { state -> [Job] in
-                let batch = Array(state.queue.prefix(batch_max))
-                state.queue.removeFirst(batch.count)
-                if batch.isEmpty { state.draining -= 1 }
+                guard let kind = state.queue.first.map(\.kind) else {
+                    state.draining -= 1
+                    return []
+                }
+                // The kind at the head of the queue, in arrival order; the others wait their turn.
+                var batch: [Job] = []
+                var rest: [Job] = []
+                for job in state.queue {
+                    if batch.count < batch_max && job.kind == kind { batch.append(job) } else { rest.append(job) }
+                }
+                state.queue = rest
                 return batch
             }
             guard !batch.isEmpty else { return }
-            await transaction(batch)
+            let deferred = await transaction(batch)
+            guard !deferred.isEmpty else { continue }
+            state.withLock { $0.queue.insert(contentsOf: deferred, at: 0) }
+            // Nothing of the batch could run: what it waits for is held elsewhere; give it a moment.
+            if deferred.count == batch.count { try? await Task.sleep(for: .milliseconds(1)) }
         }
     }
 
-    /// Runs `jobs` in one transaction on `sql`, whose `batch` collects what they queue for its end,
-    /// and answers each of them: a failed unit with its error, the others once `COMMIT` returned.
-    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL) async {
+    /// Runs `jobs`, all of one kind, in one transaction on `sql`, whose `batch` collects what they
+    /// queue for its end, and answers each of them; hands back the items to run later.
+    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL) async -> [Job] {
+        guard case .item(_, let runner) = jobs[0].work else {
+            await runUnits(jobs, on: sql, batch: batch, begin: begin)
+            return []
+        }
+        let items = jobs.map { job -> any Sendable in
+            guard case .item(let item, _) = job.work else { preconditionFailure("a batch mixes units and items") }
+            return item
+        }
+        var attempt = 1
+        while true {
+            do {
+                try await sql.execute(begin)
+                let outcomes = try await runner.run(items, sql)
+                guard outcomes.count == jobs.count else { throw StoreError.other("set-based work answered \(outcomes.count) of \(jobs.count) items") }
+                try await batch.write(sql)
+                try await sql.execute("COMMIT")
+                var deferred: [Job] = []
+                for (job, outcome) in zip(jobs, outcomes) {
+                    switch outcome {
+                    case .answer(let answer): job.continuation.resume(returning: answer)
+                    case .failure(let error): job.continuation.resume(throwing: error)
+                    case .later: deferred.append(job)
+                    }
+                }
+                return deferred
+            } catch {
+                try? await sql.execute("ROLLBACK")
+                batch.truncate(to: 0)
+                if case StoreError.retryable = error, attempt < batchRetries_max {
+                    attempt += 1
+                    continue
+                }
+                for job in jobs { job.continuation.resume(throwing: error) }
+                return []
+            }
+        }
+    }
+
+    /// Units of work in one transaction, a savepoint each: a failed unit is answered with its error
+    /// and leaves nothing; the others are answered once `COMMIT` returned.
+    private static func runUnits(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL) async {
         do {
             try await sql.execute(begin)
         } catch {
@@ -87,10 +193,11 @@ final class GroupCommit: Sendable {
         }
         var committed: [(Job, any Sendable)] = []
         for job in jobs {
+            guard case .unit(let body) = job.work else { continue }
             let mark = batch.mark
             do {
                 try await sql.execute("SAVEPOINT unit")
-                let result = try await job.body(sql)
+                let result = try await body(sql)
                 try await sql.execute("RELEASE unit")
                 committed.append((job, result))
             } catch {

@@ -50,23 +50,30 @@ public final class PostgresEngine: DatabaseEngine {
 
     /// Units of work share transactions (`GroupCommit`), each on a connection of its own.
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await groupCommit.submit(body) { jobs in await self.transaction(jobs) }
+        try await groupCommit.submit(.unit(body)) { jobs in await self.transaction(jobs) }
     }
 
-    private func transaction(_ jobs: [GroupCommit.Job]) async {
+    public func withItem<W: BatchWork>(_ item: W.Item, of work: W) async throws -> W.Answer {
+        try await groupCommit.submit(.item(item, GroupCommit.Runner(work))) { jobs in await self.transaction(jobs) }
+    }
+
+    private func transaction(_ jobs: [GroupCommit.Job]) async -> [GroupCommit.Job] {
         let started = LeaseFlag()
+        let deferred = Mutex<[GroupCommit.Job]>([])
         do {
             try await lease { connection in
                 started.value.store(true, ordering: .sequentiallyConsistent)
                 let batch = CommitBatch()
-                await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch), batch: batch,
-                                      begin: "BEGIN")
+                let later = await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch),
+                                                  batch: batch, begin: "BEGIN")
+                deferred.withLock { $0 = later }
             }
         } catch {
             // Once the batch began, `run` answered every job, even if the lease reports a failure after.
-            guard !started.value.load(ordering: .sequentiallyConsistent) else { return }
+            guard !started.value.load(ordering: .sequentiallyConsistent) else { return deferred.withLock { $0 } }
             for job in jobs { job.continuation.resume(throwing: error) }
         }
+        return deferred.withLock { $0 }
     }
 
     public func ping() async throws {
@@ -126,6 +133,8 @@ public final class PostgresEngine: DatabaseEngine {
                 case .int(let int): binds.append(int)
                 case .text(let string): binds.append(string)
                 case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
+                case .textArray(let values): binds.append(ArrayBind(.text(values)))
+                case .intArray(let values): binds.append(ArrayBind(.bigint(values)))
                 }
             }
             return try await mapErrors {
@@ -160,6 +169,55 @@ public final class PostgresEngine: DatabaseEngine {
                 guard let int = Int64(text) else { throw StoreError.decoding("numeric \(text) is not an integer") }
                 return .int(int)
             default: return .text(try cell.decode(String.self))
+            }
+        }
+    }
+}
+
+/// A one-dimensional array that may hold NULLs, in PostgreSQL's binary array form: one bound
+/// parameter for a column of many rows (PostgresNIO's own arrays take no NULLs).
+struct ArrayBind: PostgresDynamicTypeEncodable {
+    enum Elements {
+        case text([String?])
+        case bigint([Int64?])
+    }
+
+    let elements: Elements
+
+    init(_ elements: Elements) { self.elements = elements }
+
+    var psqlType: PostgresDataType {
+        switch elements {
+        case .text: .textArray
+        case .bigint: .int8Array
+        }
+    }
+
+    var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        let (count, hasNull, elementType): (Int, Bool, PostgresDataType) = switch elements {
+        case .text(let values): (values.count, values.contains(nil), .text)
+        case .bigint(let values): (values.count, values.contains(nil), .int8)
+        }
+        buffer.writeInteger(count == 0 ? 0 : 1, as: Int32.self)   // dimensions
+        buffer.writeInteger(hasNull ? 1 : 0, as: Int32.self)
+        buffer.writeInteger(elementType.rawValue)
+        guard count > 0 else { return }
+        buffer.writeInteger(Int32(count))
+        buffer.writeInteger(1, as: Int32.self)   // lower bound
+        switch elements {
+        case .text(let values):
+            for value in values {
+                guard let value else { buffer.writeInteger(-1, as: Int32.self); continue }
+                buffer.writeInteger(Int32(value.utf8.count))
+                buffer.writeString(value)
+            }
+        case .bigint(let values):
+            for value in values {
+                guard let value else { buffer.writeInteger(-1, as: Int32.self); continue }
+                buffer.writeInteger(8, as: Int32.self)
+                buffer.writeInteger(value)
             }
         }
     }

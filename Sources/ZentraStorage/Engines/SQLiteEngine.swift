@@ -68,17 +68,21 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await groupCommit.submit(body) { jobs in await self.transaction(jobs) }
+        try await groupCommit.submit(.unit(body)) { jobs in await self.transaction(jobs) }
     }
 
-    /// One transaction for a batch of units, one savepoint each (see `GroupCommit`).
-    private func transaction(_ jobs: [GroupCommit.Job]) async {
-        try? await writeLock.withLock {
+    public func withItem<W: BatchWork>(_ item: W.Item, of work: W) async throws -> W.Answer {
+        try await groupCommit.submit(.item(item, GroupCommit.Runner(work))) { jobs in await self.transaction(jobs) }
+    }
+
+    /// One transaction for a batch of units or of items (see `GroupCommit`).
+    private func transaction(_ jobs: [GroupCommit.Job]) async -> [GroupCommit.Job] {
+        (try? await writeLock.withLock {
             self.inUse.add(1, ordering: .relaxed)
             defer { self.inUse.subtract(1, ordering: .relaxed) }
             let batch = CommitBatch()
-            await GroupCommit.run(jobs, on: Writer(pool: self.pool, batch: batch), batch: batch, begin: "BEGIN IMMEDIATE")
-        }
+            return await GroupCommit.run(jobs, on: Writer(pool: self.pool, batch: batch), batch: batch, begin: "BEGIN IMMEDIATE")
+        }) ?? []
     }
 
     public func ping() async throws {
@@ -180,6 +184,8 @@ public final class SQLiteEngine: DatabaseEngine {
                 code = bytes.isEmpty ? sqlite3_bind_zeroblob(handle, position, 0) : bytes.withUnsafeBytes { raw in
                     sqlite3_bind_blob(handle, position, raw.baseAddress, CInt(raw.count), sqliteTransient)
                 }
+            case .textArray, .intArray:
+                throw StoreError.other("an array bound to a SQLite statement: SQLite writes many rows one statement each")
             }
             guard code == SQLITE_OK else { throw failure(db, code, text) }
         }

@@ -72,28 +72,6 @@ extension WriteTransaction {
         try await storedAuthorizations(where: "a.network_reference = \(networkReference)", lock: true).first
     }
 
-    /// Writes a new decision: its record, and the state it leaves (its status, its hold). The
-    /// answer, trace, evidence and event body are rendered from it when read.
-    public func insertAuthorization(_ record: DecisionRecord, _ decision: PolicyDecision) async throws {
-        let answer = record.answer(decision)
-        try await sql.execute("""
-            INSERT INTO authorizations (id, tenant_id, card_id, card_version, status, amount_minor, currency, merchant, channel,
-                device_location, network_reference, decline_reason, response_code, rule_outcomes, hold_amount_minor, hold_status,
-                hold_journal_entry_id, expires_at, available_before_minor, spend_day_before_minor, spend_week_before_minor,
-                spend_month_before_minor, spend_lifetime_before_minor, window_day, window_week, window_month, time_zone, received_at,
-                customer_decision, review, adjustments, policy_version, render_version, created_at, updated_at)
-            VALUES (\(record.id), \(tenant), \(record.card.card), \(record.card.version), \(decision.status.rawValue),
-                \(record.amount.minor), \(record.amount.currency), \(record.merchant.json.serializedString), \(record.channel.rawValue),
-                \(record.deviceLocation?.json.serializedString), \(record.networkReference), \(decision.declineReason?.rawValue),
-                \(decision.responseCode), \(record.outcomes.letters), \(answer.hold?.amountMinor), \(answer.hold?.status.rawValue),
-                \(answer.hold?.journalEntry), \(answer.hold?.expiresAt), \(record.availableBeforeMinor), \(record.spendBefore.dailyMinor),
-                \(record.spendBefore.weeklyMinor), \(record.spendBefore.monthlyMinor), \(record.spendBefore.lifetimeMinor),
-                \(record.windows.day), \(record.windows.week), \(record.windows.month), \(record.timeZone), \(record.receivedAt),
-                \(record.customerDecision?.json.serializedString), \(answer.review?.json.serializedString), \(SQLValue.null),
-                \(record.policyVersion), \(DecisionRecord.renderVersion), \(record.decidedAt), \(record.decidedAt))
-            """)
-    }
-
     /// Writes what changes after the decision: status, hold, review, adjustments.
     public func updateAuthorization(_ a: Authorization) async throws {
         try await sql.execute("""
@@ -132,6 +110,13 @@ public struct StoredAuthorization: Sendable {
 extension TenantScope {
     public func authorization(_ id: AuthorizationID) async throws -> StoredAuthorization? {
         try await storedAuthorizations(where: "a.id = \(id)").first
+    }
+
+    /// Several authorizations by id, each rendered as `authorization(_:)` renders it.
+    public func authorizations(_ ids: Set<AuthorizationID>) async throws -> [AuthorizationID: StoredAuthorization] {
+        guard !ids.isEmpty else { return [:] }
+        let found = try await storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.sorted().map { "\($0)" }, separator: ", ") + ")")
+        return Dictionary(found.map { ($0.authorization.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Newest first, optionally in one status (`review` is the operator queue) or of one card.

@@ -32,11 +32,10 @@ public enum TenantRepository {
         }
     }
 
-    /// Resolves a presented key to its principal; revoked keys resolve to nothing, at once, on every
-    /// process, because nothing is cached.
-    public static func authenticate(apiKey: String, store: Store) async throws -> Principal? {
-        let digest = digestHex(apiKey)
-        return try await store.engine.withReader { sql in
+    /// Resolves a presented key (by its SHA-256, `digestHex`) to its principal; a revoked key
+    /// resolves to nothing.
+    public static func authenticate(digest: String, store: Store) async throws -> Principal? {
+        try await store.engine.withReader { sql in
             guard let row = try await sql.queryOne(
                 "SELECT id, tenant_id, role FROM api_keys WHERE key_hash = \(digest) AND revoked_at IS NULL")
             else { return nil }
@@ -44,7 +43,7 @@ public enum TenantRepository {
         }
     }
 
-    static func digestHex(_ key: String) -> String {
+    public static func digestHex(_ key: String) -> String {
         Hex.encode(SHA256.hash(data: Array(key.utf8)))
     }
 }

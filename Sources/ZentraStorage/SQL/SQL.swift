@@ -1,11 +1,14 @@
 import ZentraCore
 
-/// A value bound to a statement parameter. The two engines store the same four kinds.
+/// A value bound to a statement parameter. The two engines store the same four kinds; a column of
+/// many rows is bound as one array on PostgreSQL (`BulkRows`), which SQLite does not have.
 public enum SQLValue: Sendable, Hashable {
     case null
     case int(Int64)
     case text(String)
     case blob([UInt8])
+    case textArray([String?])
+    case intArray([Int64?])
 }
 
 /// A Swift value that can be bound as a statement parameter.

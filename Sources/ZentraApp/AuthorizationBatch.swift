@@ -1,0 +1,197 @@
+import ZentraCore
+import ZentraStorage
+
+/// One network request among a batch of decisions.
+public struct DecisionItem: Sendable {
+    public let request: AuthorizationRequest
+    public let scope: WriteScope
+    /// The API key the request came with: checked again inside the transaction, so a decision
+    /// commits only under a key that is still valid, however the key was looked up before.
+    public let keyID: String?
+    /// The customer's answer, when its decisioning webhook was asked already.
+    public let customer: CustomerDecision?
+
+    public init(request: AuthorizationRequest, scope: WriteScope, keyID: String?, customer: CustomerDecision? = nil) {
+        self.request = request
+        self.scope = scope
+        self.keyID = keyID
+        self.customer = customer
+    }
+}
+
+/// What a request of a batch comes to: a decision (new, or the first one for its network
+/// reference), or the customer's webhook to ask first, with nothing written.
+public enum DecisionAnswer: Sendable {
+    case decided(ReferencedOutcome<RenderedAuthorization>)
+    case askCustomer(CustomerDecisionRequest)
+}
+
+/// Authorization decisions, set-based: the requests that arrive while a transaction runs are decided
+/// together in the next one (`Store.run(_:in:)`). Per tenant of the batch: every card's state read
+/// and locked in one statement (cards in id order), the network references looked up in one, each
+/// request decided in memory in arrival order by the pure policy, then each table written once and
+/// each decision's event (rendered from its record when read) and audit record queued. Nothing is
+/// answered before the commit that holds it. Decisions never wait on a lock: a card another
+/// transaction holds is decided in the next one.
+public struct AuthorizationBatch: StoreBatchWork {
+    let vault: CardVault
+
+    public init(vault: CardVault) {
+        self.vault = vault
+    }
+
+    /// How many times a tenant's decisions are decided again when another process decided some of
+    /// their network references meanwhile.
+    static let rounds_max = 3
+
+    public func run(_ items: [DecisionItem], in tx: BatchTransaction) async throws -> [BatchOutcome<DecisionAnswer>] {
+        var outcomes = [BatchOutcome<DecisionAnswer>?](repeating: nil, count: items.count)
+        let unrevoked = try await tx.unrevokedKeys(Set(items.compactMap(\.keyID)))
+        for (index, item) in items.enumerated() where item.keyID.map({ !unrevoked.contains($0) }) ?? false {
+            outcomes[index] = .failure(DomainError.unauthenticated("The API key is invalid or has been revoked."))
+        }
+        for tenant in Set(items.map(\.scope.tenant)).sorted() {
+            let indices = items.indices.filter { items[$0].scope.tenant == tenant && outcomes[$0] == nil }
+            for (index, outcome) in try await decide(indices.map { ($0, items[$0]) }, tenant: tenant, in: tx) {
+                outcomes[index] = outcome
+            }
+        }
+        return outcomes.map { $0 ?? .failure(DomainError.invariantViolated("a decision was left unanswered")) }
+    }
+
+    /// One tenant's requests, by their index in the batch.
+    private func decide(_ items: [(Int, DecisionItem)], tenant: TenantID, in tx: BatchTransaction) async throws
+        -> [Int: BatchOutcome<DecisionAnswer>]
+    {
+        var outcomes: [Int: BatchOutcome<DecisionAnswer>] = [:]
+        let locked = try await tx.lockCards(tenant, Set(items.map(\.1.request.card)))
+        let live = items.filter { !locked.held.contains($0.1.request.card) }
+        for (index, _) in items where outcomes[index] == nil && !live.contains(where: { $0.0 == index }) { outcomes[index] = .later }
+        let references = Set(live.map(\.1.request.networkReference))
+        var decided = try await tx.decisions(tenant, references: references)
+
+        for _ in 0..<Self.rounds_max {
+            var plan = Plan(states: locked.states)
+            for (index, item) in live {
+                do {
+                    outcomes[index] = try await plan.add(item, index: index, decided: decided, tenant: tenant, vault: vault, in: tx)
+                } catch {
+                    outcomes[index] = .failure(error)
+                }
+            }
+            let refused = try await tx.write(tenant, plan.writes, cards: plan.changed.sorted().compactMap { plan.states[$0] })
+            guard refused.isEmpty else {
+                // Another process decided some of these references first: they answer its decisions.
+                decided = try await tx.decisions(tenant, references: references)
+                continue
+            }
+            for (index, item) in live {
+                guard let write = plan.created[index] else { continue }
+                tx.record(item.scope, events: [
+                    BatchTransaction.Event("authorization.\(write.decision.status.rawValue)", objectType: "authorization",
+                                           objectID: write.record.id.rawValue, objectVersion: 0),
+                ], audits: [Self.audit(write)])
+            }
+            // Requests that repeat a reference decided before this batch answer that decision.
+            let earlier = Set(plan.replays.values)
+            if !earlier.isEmpty {
+                let stored = try await tx.scope(tenant).authorizations(earlier)
+                for (index, id) in plan.replays {
+                    outcomes[index] = stored[id].map { .answer(.decided(.existing(RenderedAuthorization($0.authorization)))) }
+                        ?? .failure(DomainError.invariantViolated("authorization \(id) vanished"))
+                }
+            }
+            return outcomes
+        }
+        throw StoreError.retryable("network references kept being decided by another process")
+    }
+
+    static func audit(_ write: DecisionWrite) -> BatchTransaction.Audit {
+        let decision = write.decision
+        return BatchTransaction.Audit("authorization.decided", objectType: "authorization", objectID: write.record.id.rawValue, context: .object([
+            "card": .string(write.record.card.card.rawValue), "status": .string(decision.status.rawValue),
+            "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
+            "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
+            "response_code": .string(decision.responseCode), "amount_minor": .int(write.record.amount.minor),
+            "hold_journal_entry": write.hold.map { .string($0.id.rawValue) } ?? .null,
+        ]))
+    }
+
+    /// A tenant's decisions being made in memory: the cards' states as decisions change them, and
+    /// what the batch will write.
+    struct Plan {
+        var states: [CardID: CardState]
+        var changed: Set<CardID> = []
+        var writes: [DecisionWrite] = []
+        /// The new decisions, by the request's index in the batch.
+        var created: [Int: DecisionWrite] = [:]
+        /// Requests that repeat a reference decided before this batch, by index.
+        var replays: [Int: AuthorizationID] = [:]
+        /// The first decision of each reference made in this batch.
+        var firstByReference: [String: RenderedAuthorization] = [:]
+
+        init(states: [CardID: CardState]) {
+            self.states = states
+        }
+
+        /// Decides one request: a replay, a card that does not exist, the customer to ask, or a new
+        /// decision whose hold is taken from the card's state at once.
+        mutating func add(_ item: DecisionItem, index: Int, decided: [String: AuthorizationID], tenant: TenantID, vault: CardVault,
+                          in tx: BatchTransaction) async throws -> BatchOutcome<DecisionAnswer>? {
+            let request = item.request
+            if let first = firstByReference[request.networkReference] { return .answer(.decided(.existing(first))) }
+            if let earlier = decided[request.networkReference] {
+                replays[index] = earlier
+                return nil
+            }
+            guard var state = states[request.card] else { throw DomainError.resourceMissing("card", id: request.card.rawValue, param: "card") }
+            let (program, sealedSecret) = try await tx.program(tenant, state.version.program)
+            let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(state.timeZone, at: tx.now))
+            let usage = state.counters.usage(at: keys)
+            var input = PolicyInput(
+                card: state.version.policySnapshot, amount: request.amount, transactionTotal_minor: request.amount.minor,
+                merchant: request.merchant, channel: request.channel, deviceLocation: request.deviceLocation, now: tx.now, spend: usage,
+                availableMinor: state.availableMinor, reviewRules: program.reviewRules, reviewOutcome: program.reviewOutcome,
+                webhookConfigured: program.authorizationWebhook != nil, customer: item.customer)
+            var decision = AuthorizationPolicy.evaluate(input)
+            if decision.needsCustomerDecision, let webhook = program.authorizationWebhook {
+                if let sealedSecret {
+                    let secret = try vault.open(secret: sealedSecret, tenant: tenant, purpose: CardProgramService.webhookSecretPurpose)
+                    return .answer(.askCustomer(CustomerDecisionRequest(
+                        url: webhook.url, timeoutMs: webhook.timeoutMs, fallback: webhook.fallback, secret: secret,
+                        messageID: "msg_" + tx.newID(EventKind.self).rawValue.dropFirst(EventKind.prefix.count),
+                        body: AuthorizationService.decisionRequestBody(request, card: state.version, decision: decision))))
+                }
+                // A program created before signing secrets existed cannot sign: its fallback decides.
+                input.customer = CustomerDecision(decision: webhook.fallback, source: .fallback, latencyMs: 0, failure: "no_signing_secret")
+                decision = AuthorizationPolicy.evaluate(input)
+            }
+
+            let id: AuthorizationID = tx.newID()
+            var hold: (id: JournalEntryID, draft: JournalEntryDraft)?
+            if decision.holds {
+                let draft = try LedgerRecipes.hold(amount: request.amount, cardAvailable: state.availableAccount,
+                                               cardReserved: state.reservedAccount, authorization: id.rawValue)
+                try state.apply(draft)
+                state.counters = try state.counters.adding(request.amount.minor, at: keys)
+                hold = (tx.newID(), draft)
+            }
+            let record = DecisionRecord(
+                id: id, card: state.version, program: program, amount: request.amount, merchant: request.merchant, channel: request.channel,
+                deviceLocation: request.deviceLocation, networkReference: request.networkReference, receivedAt: request.receivedAt,
+                decidedAt: tx.now, timeZone: state.timeZone, windows: keys, spendBefore: usage, availableBeforeMinor: input.availableMinor,
+                customerDecision: input.customer, outcomes: RuleOutcomes(decision.rules), holdJournalEntry: hold?.id,
+                expiresAt: hold.map { _ in tx.now.adding(seconds: Int64(program.holdLifetimeHours) * 3600) })
+            if hold != nil {
+                states[request.card] = state
+                changed.insert(request.card)
+            }
+            let write = DecisionWrite(record: record, decision: decision, hold: hold)
+            writes.append(write)
+            created[index] = write
+            let rendered = RenderedAuthorization(record.answer(decision))
+            firstByReference[request.networkReference] = rendered
+            return .answer(.decided(.created(rendered)))
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import ZentraCore
+
+/// Set-based work as a use case writes it: items of many requests run together in one
+/// transaction (`BatchTransaction`), with one outcome each.
+public protocol StoreBatchWork: Sendable {
+    associatedtype Item: Sendable
+    associatedtype Answer: Sendable
+    func run(_ items: [Item], in tx: BatchTransaction) async throws -> [BatchOutcome<Answer>]
+}
+
+extension Store {
+    /// Runs `item` with the other items of `work` that arrive meanwhile, in one transaction that
+    /// commits them together (or runs again, whole, when it lost a race).
+    public func run<W: StoreBatchWork>(_ item: W.Item, in work: W) async throws -> W.Answer {
+        try await engine.withItem(item, of: StoreBatch(work: work, ids: ids, clock: clock))
+    }
+}
+
+/// A store's set-based work as the engine runs it: each transaction gets its clock reading.
+struct StoreBatch<Work: StoreBatchWork>: BatchWork {
+    let work: Work
+    let ids: any IDGenerator
+    let clock: any WallClock
+
+    func run(_ items: [Work.Item], on sql: any SQLExecutor) async throws -> [BatchOutcome<Work.Answer>] {
+        guard let batch = sql.batch else { throw StoreError.other("set-based work ran outside a write transaction") }
+        return try await work.run(items, in: BatchTransaction(sql: sql, batch: batch, ids: ids, now: clock.now()))
+    }
+}
+
+/// One transaction shared by the items of set-based work: its statements, its one clock reading,
+/// ids, and the events and audit records each item queues, numbered and chained at its end in the
+/// order they were queued, as a unit of work's are. Items may be of several tenants: every read
+/// and write here names its tenant.
+public struct BatchTransaction: Sendable {
+    public let sql: any SQLExecutor
+    let batch: CommitBatch
+    let ids: any IDGenerator
+    /// Every row the transaction writes carries this time.
+    public let now: Timestamp
+
+    public func newID<Kind: IdentifierKind>(_ kind: Kind.Type = Kind.self) -> ID<Kind> { ids.next(kind) }
+
+    /// Reads of one tenant's rows inside this transaction.
+    public func scope(_ tenant: TenantID) -> ReadScope { ReadScope(tenant: tenant, sql: sql) }
+
+    /// An event of an item, rendered from its object's record when read (see `WriteTransaction.emit`).
+    public struct Event: Sendable {
+        let type: String
+        let objectType: String
+        let objectID: String
+        let objectVersion: Int64
+
+        public init(_ type: String, objectType: String, objectID: String, objectVersion: Int64) {
+            self.type = type
+            self.objectType = objectType
+            self.objectID = objectID
+            self.objectVersion = objectVersion
+        }
+    }
+
+    public struct Audit: Sendable {
+        let action: String
+        let objectType: String
+        let objectID: String
+        let context: JSONValue
+
+        public init(_ action: String, objectType: String, objectID: String, context: JSONValue) {
+            self.action = action
+            self.objectType = objectType
+            self.objectID = objectID
+            self.context = context
+        }
+    }
+
+    /// Queues one item's events and audit records under the item's scope (actor, request).
+    public func record(_ scope: WriteScope, events: [Event], audits: [Audit]) {
+        batch.append(CommitBatch.Unit(
+            scope: scope, now: now,
+            events: events.map { CommitBatch.PendingEvent(id: newID(), type: $0.type, objectType: $0.objectType, objectID: $0.objectID,
+                                                          data: nil, objectVersion: $0.objectVersion) },
+            audits: audits.map { CommitBatch.PendingAudit(id: newID(), action: $0.action, objectType: $0.objectType, objectID: $0.objectID,
+                                                          context: $0.context) }))
+    }
+}

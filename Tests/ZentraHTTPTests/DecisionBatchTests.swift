@@ -1,0 +1,120 @@
+import Foundation
+import HummingbirdTesting
+import Logging
+import Testing
+import ZentraApp
+import ZentraCore
+@testable import ZentraHTTP
+import ZentraStorage
+
+/// Decisions are made set-based, many requests to a transaction (`AuthorizationBatch`): what one
+/// request of a batch does must never leak into another's answer.
+@Suite struct DecisionBatchTests {
+    /// Requests that arrive together are decided in one batch; the same network reference sent
+    /// several times at once is decided once, and every copy answers that decision.
+    @Test(arguments: Backend.allCases)
+    func aReferenceSentSeveralTimesAtOnceIsDecidedOnce(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 100_000)
+            let references = (0..<10).map { "same-\($0)" }
+            let replies = try await withThrowingTaskGroup(of: (String, TestReply).self) { group in
+                for reference in references + references + references {
+                    group.addTask { (reference, try await f.authorize(100, reference: reference)) }
+                }
+                return try await group.reduce(into: [(String, TestReply)]()) { $0.append($1) }
+            }
+            for reference in references {
+                let answers = replies.filter { $0.0 == reference }.map(\.1)
+                #expect(Set(answers.map(\.id)).count == 1, "one decision for \(reference)")
+                #expect(answers.filter { $0.status == .created }.count == 1, "\(answers.map(\.status))")
+                #expect(answers.filter { $0.status == .ok }.count == 2)
+            }
+            let rows = try await env.store.engine.withReader { try await $0.queryOne("SELECT COUNT(*) AS n FROM authorizations")!.int("n") }
+            #expect(rows == 10)
+            #expect(try await f.held() == 1_000)
+            #expect(try await env.get("/events?type=authorization.approved&limit=100").list.count == 10)
+            #expect(try await f.trialBalanced())
+        }
+    }
+
+    /// A request for a card that does not exist fails alone; the others of its batch are decided.
+    @Test(arguments: Backend.allCases)
+    func aMissingCardFailsAloneInItsBatch(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 100_000)
+            let missing = AuthorizationFixture(env: env, card: "card_0000000000000000000000", account: f.account, network: f.network,
+                                               operatorKey: f.operatorKey, programSecret: nil)
+            let replies = try await withThrowingTaskGroup(of: (Bool, TestReply).self) { group in
+                for index in 0..<20 {
+                    group.addTask { index % 4 == 0 ? (false, try await missing.authorize(100)) : (true, try await f.authorize(100)) }
+                }
+                return try await group.reduce(into: [(Bool, TestReply)]()) { $0.append($1) }
+            }
+            for (real, reply) in replies {
+                if real {
+                    #expect(reply.status == .created && reply.status_ == "approved", "\(reply.text)")
+                } else {
+                    #expect(reply.status == .notFound && reply.errorCode == "resource_missing" && reply.errorParam == "card", "\(reply.text)")
+                }
+            }
+            #expect(try await f.held() == 1_500)
+        }
+    }
+
+    /// A network key is looked up once per process for decisions, and checked again inside each
+    /// batch's transaction: once revoked, it decides nothing more, cached or not.
+    @Test(arguments: Backend.allCases)
+    func aRevokedNetworkKeyDecidesNothingMore(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 10_000)
+            #expect(try await f.authorize(100).status == .created)
+            let keyID = try #require(try await env.get("/api-keys").list.first { $0["role"] as? String == "network" }?["id"] as? String)
+            #expect(try await env.request(.delete, "/api-keys/\(keyID)").status == .ok)
+            let before = try await env.footprint()
+            let refused = try await f.authorize(100)
+            #expect(refused.status == .unauthorized && refused.errorCode == "unauthenticated", "\(refused.text)")
+            #expect(try await env.footprint() == before)
+            #expect(try await f.authorize(100).status == .unauthorized)
+        }
+    }
+
+    /// Two processes on one database deciding the same network references at once, on two cards
+    /// (so neither waits for the other's card): each reference is decided once, by whichever
+    /// commits first, and both processes answer that decision.
+    @Test(arguments: Backend.allCases)
+    func twoProcessesDecidingTheSameReferencesAgree(_ backend: Backend) async throws {
+        let database = try await backend.makeDatabaseURL()
+        try await TestEnvironment.run(database: database) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 100_000)
+            let g = try await AuthorizationFixture.make(env, fund: 100_000)
+            var logger = Logger(label: "zentra-second-process")
+            logger.logLevel = .error
+            var configuration = AppConfiguration(database: database)
+            configuration.databaseLease_timeout = .seconds(30)
+            let second = try makeServices(configuration: configuration, logger: logger)
+            let app = try buildApplication(services: second, logger: logger)
+            try await app.test(.router) { client in
+                let other = TestEnvironment(client: client, services: second, tenant: env.tenant, adminKey: env.adminKey)
+                let elsewhere = AuthorizationFixture(env: other, card: g.card, account: g.account, network: f.network,
+                                                     operatorKey: f.operatorKey, programSecret: nil)
+                let references = (0..<20).map { "both-\($0)" }
+                let replies = try await withThrowingTaskGroup(of: (String, TestReply).self) { group in
+                    for reference in references {
+                        group.addTask { (reference, try await f.authorize(100, reference: reference)) }
+                        group.addTask { (reference, try await elsewhere.authorize(100, reference: reference)) }
+                    }
+                    return try await group.reduce(into: [(String, TestReply)]()) { $0.append($1) }
+                }
+                for reference in references {
+                    let answers = replies.filter { $0.0 == reference }.map(\.1)
+                    #expect(answers.allSatisfy { $0.status == .created || $0.status == .ok }, "\(answers.map(\.text))")
+                    #expect(Set(answers.map(\.id)).count == 1, "\(reference) decided once: \(answers.map(\.id))")
+                }
+            }
+            let rows = try await env.store.engine.withReader { try await $0.queryOne("SELECT COUNT(*) AS n FROM authorizations")!.int("n") }
+            #expect(rows == 20)
+            #expect(try await f.held() + g.held() == 2_000)
+            #expect(try await f.trialBalanced())
+        }
+    }
+}
