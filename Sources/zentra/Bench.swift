@@ -8,7 +8,7 @@ import ZentraStorage
 /// are the unit of work's own (validation, ledger locks and postings, events, audit chain, intent,
 /// commit). Prints throughput and latency percentiles.
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.", subcommands: [Deposits.self, BenchAuthorizations.self, BenchPolicy.self, BenchClearingFile.self])
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.", subcommands: [Deposits.self, BenchFixturesCommand.self, BenchAuthorizations.self, BenchPolicy.self, BenchClearingFile.self])
 
     struct Deposits: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Concurrent deposits through the unit of work.")

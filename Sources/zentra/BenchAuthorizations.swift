@@ -17,7 +17,9 @@ struct BenchAuthorizations: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @Option(help: "A running server, http://host:port; repeat for several (connections are spread over them).")
     var url: [String] = ["http://127.0.0.1:8080"]
-    @Option(help: "Cards the authorizations spread over.") var cards = 10_000
+    @Option(help: "Cards the authorizations spread over (made first, unless --fixtures names a file).") var cards = 10_000
+    @Option(help: "A fixtures file written by `zentra bench fixtures`: its cards and key are used, nothing is made.")
+    var fixtures: String?
     @Option(help: "Concurrent keep-alive connections.") var concurrency = 32
     @Option(help: "Seconds to measure (after a warm-up of 2 s).") var duration = 20
     @Option(help: "Open loop: this many requests per second in all, latency from each request's scheduled time.")
@@ -32,15 +34,20 @@ struct BenchAuthorizations: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let key = try loadCardDataKey(file: cardDataKeyFile)
-        let count = cards
-        let setupStart = ContinuousClock.now
-        let (_, networkKey, cardIDs) = try await withStore(try database.url()) { store in
-            try await BenchFixtures.fundedCards(count, store: store, vault: CardVault(key: key))
+        let made: BenchFixtures.Made
+        if let fixtures {
+            made = try JSONDecoder().decode(BenchFixtures.Made.self, from: Data(contentsOf: URL(fileURLWithPath: fixtures)))
+        } else {
+            let key = try loadCardDataKey(file: cardDataKeyFile)
+            let count = cards
+            let setupStart = ContinuousClock.now
+            made = try await withStore(try database.url()) { store in
+                try await BenchFixtures.fundedCards(count, store: store, vault: CardVault(key: key))
+            }
+            print("setup: \(count) funded cards in \(String(format: "%.1f", (ContinuousClock.now - setupStart).seconds)) s")
         }
-        print("setup: \(count) funded cards in \(String(format: "%.1f", (ContinuousClock.now - setupStart).seconds)) s")
-
-        let load = LoadShape(urls: try url.map(LoadShape.baseURL), key: networkKey, cards: cardIDs, concurrency: concurrency,
+        let count = made.cards.count
+        let load = LoadShape(urls: try url.map(LoadShape.baseURL), key: made.networkKey, cards: made.cards, concurrency: concurrency,
                              interval: rate.map { Duration.seconds(Double(concurrency) / Double($0)) })
         _ = try await load.drive(for: .seconds(2), tag: "w")
         let result = try await load.drive(for: .seconds(duration), tag: "m")
@@ -89,6 +96,7 @@ struct LoadShape: Sendable {
         let approved = Array(#""status":"approved""#.utf8)
         var result = LoadResult()
         var sequence = 0
+        var recent: [String] = []
         var generator = SystemRandomNumberGenerator()
         var scheduled = ContinuousClock.now + (interval.map { $0 * (Double(worker) / Double(concurrency)) } ?? .zero)
         while true {
@@ -102,7 +110,8 @@ struct LoadShape: Sendable {
             }
             sequence += 1
             let card = cards[Int.random(in: 0..<cards.count, using: &generator)]
-            let body = #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"5411","country":"US","city":"Austin"},"network_reference":"\#(tag)-\#(worker)-\#(sequence)-\#(UInt32.random(in: 0...UInt32.max, using: &generator))"}"#
+            let body = BenchFixtures.request(card: card, reference: "\(tag)-\(worker)-\(sequence)-\(UInt32.random(in: 0...UInt32.max, using: &generator))",
+                                             recent: &recent, using: &generator)
             do {
                 let answer = try connection.post(path: "/authorizations", headers: headers, body: Array(body.utf8))
                 result.record(status: answer.status, latency: ContinuousClock.now - scheduled,
@@ -163,46 +172,139 @@ extension Duration {
     var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
 }
 
-/// Bench data written straight through the use cases, in batches: a tenant, a network key, one
-/// program without limits, and funded cards, a hundred per customer. Inputs are decoded from the
-/// same JSON the API takes.
+/// Bench data written straight through the use cases: a tenant, a network key, one program (which
+/// blocks gambling, so that the load's gambling merchants are declined), and funded cards, a
+/// hundred per customer, made several customers at once; then, if asked, earlier decisions through
+/// the same batched path the server decides with. Inputs are decoded from the JSON the API takes.
 enum BenchFixtures {
     static let cardsPerCustomer = 100
+    /// The load's mix, as `scripts/bench_authorizations.lua` sends it too: this share of requests
+    /// is at a gambling merchant (declined), this share repeats a recent network reference.
+    static let declinePercent = 7
+    static let replayPercent = 1
+
+    struct Made: Codable, Sendable {
+        let tenant: String
+        let networkKey: String
+        let cards: [String]
+    }
 
     static func input<T: Decodable>(_ json: String) throws -> T {
         try ZentraJSON.decoder().decode(T.self, from: Data(json.utf8))
     }
 
-    static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> (tenant: TenantID, networkKey: String, cards: [String]) {
+    /// One request of the load: a random amount at a grocer, or at a casino; or now and then a
+    /// repeat of one of the recent references (`recent` keeps them).
+    static func request(card: String, reference: String, recent: inout [String], using generator: inout some RandomNumberGenerator) -> String {
+        let roll = Int.random(in: 0..<100, using: &generator)
+        var reference = reference
+        if roll < replayPercent, let earlier = recent.randomElement(using: &generator) {
+            reference = earlier
+        } else {
+            recent.append(reference)
+            if recent.count > 100 { recent.removeFirst() }
+        }
+        let mcc = roll >= 100 - declinePercent ? "7995" : "5411"
+        return #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"\#(mcc)","country":"US","city":"Austin"},"network_reference":"\#(reference)"}"#
+    }
+
+    static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> Made {
         let (tenant, _) = try await TenantRepository.createTenant(name: "bench", store: store)
         let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
         let networkKey = try await store.write(scope) { tx in try await tx.createAPIKey(role: .network, name: "bench network").apiKey }
         let program = try await store.write(scope) { tx in
             try await CardProgramService.create(
-                try input(#"{"name": "Bench", "currency": "USD", "bin": "499999", "max_cards_per_customer": \#(cardsPerCustomer)}"#),
+                try input(#"{"name": "Bench", "currency": "USD", "bin": "499999", "max_cards_per_customer": \#(cardsPerCustomer), "spend_controls": {"blocked_mccs": ["gambling"]}}"#),
                 urlPolicy: OutboundURLPolicy(), vault: vault, in: tx).program.id.rawValue
         }
+        let customers = (count + cardsPerCustomer - 1) / cardsPerCustomer
         var cards: [String] = []
-        while cards.count < count {
-            let size = min(cardsPerCustomer, count - cards.count)
-            cards += try await store.write(scope) { tx in
-                let person = try await CustomerService.create(
-                    try input(#"{"name": "Bench", "email": "bench@example.com", "kyc_status": "verified"}"#), in: tx)
-                let account = try await AccountService.create(try input(#"{"customer": "\#(person.id)", "currency": "USD"}"#), in: tx)
-                _ = try await AccountService.deposit(
-                    into: account.id.rawValue, try input(#"{"amount_minor": 1000000000000, "transaction_reference": "bench-\#(person.id)"}"#), in: tx)
-                var made: [String] = []
-                for _ in 0..<size {
-                    let card = try await CardService.issue(
-                        try input(#"{"customer": "\#(person.id)", "account": "\#(account.id)", "program": "\#(program)", "type": "virtual"}"#),
-                        vault: vault, in: tx)
-                    _ = try await CardFundingService.fund(
-                        card.id.rawValue, try input(#"{"amount_minor": 10000000000, "transaction_reference": "bench-\#(card.id)"}"#), in: tx)
-                    made.append(card.id.rawValue)
+        for start in stride(from: 0, to: customers, by: 8) {
+            cards += try await withThrowingTaskGroup(of: [String].self) { group in
+                for customer in start..<min(start + 8, customers) {
+                    let size = min(cardsPerCustomer, count - customer * cardsPerCustomer)
+                    group.addTask { try await customerWithCards(size, program: program, scope: scope, store: store, vault: vault) }
                 }
-                return made
+                return try await group.reduce(into: []) { $0 += $1 }
             }
         }
-        return (tenant.id, networkKey, cards)
+        return Made(tenant: tenant.id.rawValue, networkKey: networkKey, cards: cards)
+    }
+
+    static func customerWithCards(_ size: Int, program: String, scope: WriteScope, store: Store, vault: CardVault) async throws -> [String] {
+        try await store.write(scope) { tx in
+            let person = try await CustomerService.create(
+                try input(#"{"name": "Bench", "email": "bench@example.com", "kyc_status": "verified"}"#), in: tx)
+            let account = try await AccountService.create(try input(#"{"customer": "\#(person.id)", "currency": "USD"}"#), in: tx)
+            _ = try await AccountService.deposit(
+                into: account.id.rawValue, try input(#"{"amount_minor": 1000000000000, "transaction_reference": "bench-\#(person.id)"}"#), in: tx)
+            var made: [String] = []
+            for _ in 0..<size {
+                let card = try await CardService.issue(
+                    try input(#"{"customer": "\#(person.id)", "account": "\#(account.id)", "program": "\#(program)", "type": "virtual"}"#),
+                    vault: vault, in: tx)
+                _ = try await CardFundingService.fund(
+                    card.id.rawValue, try input(#"{"amount_minor": 10000000000, "transaction_reference": "bench-\#(card.id)"}"#), in: tx)
+                made.append(card.id.rawValue)
+            }
+            return made
+        }
+    }
+
+    /// `count` earlier decisions over the cards, through the batched path the server decides
+    /// with, many in flight at once, in the load's mix.
+    static func earlierDecisions(_ count: Int, made: Made, store: Store, vault: CardVault) async throws {
+        let scope = WriteScope(tenant: TenantID(unchecked: made.tenant), actor: "bench", requestID: nil)
+        let authorizer = Authorizer(store: store, vault: vault, decider: NoCustomerDecider())
+        let inFlight = 512
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<inFlight {
+                group.addTask {
+                    var generator = SystemRandomNumberGenerator()
+                    var recent: [String] = []
+                    for index in stride(from: worker, to: count, by: inFlight) {
+                        let card = made.cards[Int.random(in: 0..<made.cards.count, using: &generator)]
+                        let body = request(card: card, reference: "earlier-\(index)", recent: &recent, using: &generator)
+                        let decision = try AuthorizationRequest(try AuthorizeInput(json: try JSONValue.parse(Array(body.utf8))),
+                                                                receivedAt: store.clock.now())
+                        _ = try await authorizer.authorize(decision, scope: scope, keyID: nil)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// `zentra bench fixtures`: the bench's tenant, key and funded cards, and earlier decisions, made
+/// once in a database before servers start; the file it writes is what the load generators read.
+struct BenchFixturesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fixtures", abstract: "Make the authorization bench's data.")
+
+    @OptionGroup var database: DatabaseOption
+    @Option(help: "Funded cards to make.") var cards = 100_000
+    @Option(help: "Earlier decisions to make over them.") var earlier = 1_000_000
+    @Option(help: "Where to write the fixtures (JSON: tenant, network key, cards).") var out: String
+    @Option(help: "Card data key file (as for serve), unless ZENTRA_CARD_DATA_KEY is set.") var cardDataKeyFile = "./zentra-card-data.key"
+
+    func validate() throws {
+        guard (1...10_000_000).contains(cards), (0...100_000_000).contains(earlier) else {
+            throw ValidationError("cards 1...10000000, earlier 0...100000000")
+        }
+    }
+
+    func run() async throws {
+        let key = try loadCardDataKey(file: cardDataKeyFile)
+        let (count, earlier) = (cards, self.earlier)
+        let started = ContinuousClock.now
+        let made = try await withStore(try database.url()) { store in
+            let made = try await BenchFixtures.fundedCards(count, store: store, vault: CardVault(key: key))
+            print("fixtures: \(count) funded cards in \(String(format: "%.0f", (ContinuousClock.now - started).seconds)) s")
+            let decided = ContinuousClock.now
+            try await BenchFixtures.earlierDecisions(earlier, made: made, store: store, vault: CardVault(key: key))
+            print("fixtures: \(earlier) earlier decisions in \(String(format: "%.0f", (ContinuousClock.now - decided).seconds)) s")
+            return made
+        }
+        try JSONEncoder().encode(made).write(to: URL(fileURLWithPath: out))
     }
 }

@@ -33,7 +33,8 @@ struct BenchClearingFile: AsyncParsableCommand {
         let (cardCount, authorizedCount) = (cards, authorized)
         let setupStart = ContinuousClock.now
         let (networkKey, cardIDs, references) = try await withStore(try database.url()) { store in
-            let (tenant, networkKey, cardIDs) = try await BenchFixtures.fundedCards(cardCount, store: store, vault: CardVault(key: key))
+            let made = try await BenchFixtures.fundedCards(cardCount, store: store, vault: CardVault(key: key))
+            let (tenant, networkKey, cardIDs) = (TenantID(unchecked: made.tenant), made.networkKey, made.cards)
             let references = try await Self.authorize(authorizedCount, cards: cardIDs, tenant: tenant, store: store, vault: CardVault(key: key))
             return (networkKey, cardIDs, references)
         }

@@ -134,4 +134,47 @@ import ZentraStorage
             #expect(plainIntent.json["type"] as? String == "account.deposit")
         }
     }
+
+    /// Decisions, their adjustments and clearings write no intent row; their intents are derived
+    /// from the rows they wrote, each step naming the entry, events and audit records it produced.
+    @Test(arguments: Backend.allCases)
+    func moneyOperationsShowTheirIntentsDerivedFromTheirRows(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 10_000)
+            let auth = try await f.authorize(1_000, reference: "intent-ref")
+            #expect(try await env.post("/authorizations/\(auth.id)/reversals", #"{"amount_minor": 400}"#, key: f.network).status == .ok)
+            let clearing = try await env.post("/clearings", #"""
+                {"clearing_id": "c-1", "network_reference": "intent-ref", "card": "\#(f.card)", "amount_minor": 600, "currency": "USD",
+                 "merchant": {"id": "m_1", "name": "Corner Shop", "mcc": "5411", "country": "US"}}
+                """#, key: f.network)
+            #expect(clearing.status == .created, "\(clearing.text)")
+
+            func steps(_ reply: TestReply) -> [String: [String: Any]] {
+                Dictionary(((reply.json["steps"] as? [[String: Any]]) ?? []).map { ($0["state"] as! String, $0) }, uniquingKeysWith: { a, _ in a })
+            }
+            let decision = try await env.get("/runtime/intents/int_\(auth.id)")
+            #expect(decision.status == .ok, "\(decision.text)")
+            #expect(decision.json["type"] as? String == "authorization.decide" && decision.json["status"] as? String == "completed")
+            #expect(decision.json["subject"] as? String == auth.id)
+            let hold = try #require((auth.json["hold"] as? [String: Any])?["journal_entry"] as? String)
+            #expect(steps(decision)["ledger_posted"]?["journal_entries"] as? [String] == [hold])
+            let event = try #require(try await env.get("/events?type=authorization.approved").list.first?["id"] as? String)
+            #expect(steps(decision)["events_emitted"]?["events"] as? [String] == [event])
+            #expect((steps(decision)["audited"]?["audit_records"] as? [String])?.count == 1)
+            #expect(steps(decision)["policy_evaluated"] != nil)
+
+            let reversal = try await env.get("/runtime/intents/int_\(auth.id)_1")
+            #expect(reversal.json["type"] as? String == "authorization.reversal", "\(reversal.text)")
+            let adjustments = try await env.get("/authorizations/\(auth.id)").json["adjustments"] as? [[String: Any]]
+            #expect(steps(reversal)["ledger_posted"]?["journal_entries"] as? [String] == [adjustments?.first?["journal_entry"] as! String])
+            #expect((steps(reversal)["events_emitted"]?["events"] as? [String])?.count == 1)
+
+            let cleared = try await env.get("/runtime/intents/int_\(clearing.id)")
+            #expect(cleared.json["type"] as? String == "clearing.post", "\(cleared.text)")
+            #expect(steps(cleared)["ledger_posted"]?["journal_entries"] as? [String] == [clearing.json["journal_entry"] as! String])
+
+            #expect(try await env.get("/runtime/intents/int_\(auth.id)_9").status == .notFound)
+            #expect(try await env.get("/runtime/intents/int_auth_nothing").status == .notFound)
+        }
+    }
 }

@@ -65,13 +65,17 @@ import ZentraStorage
         case .sqlite(let copy):
             try FileManager.default.copyItem(atPath: path, toPath: copy)
         case .postgres:
+            // Read from a copy: opening the recording itself (a WAL database) would write beside it.
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("zentra-golden-\(UUID().uuidString).sqlite").path
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
             var logger = Logger(label: "zentra-golden")
             logger.logLevel = .error
             let engine = try database.makeEngine(logger: logger, lease_timeout: .seconds(30))
             let service = Task { try await engine.service?.run() }
             defer { service.cancel() }
             _ = try await Migrations.run(on: engine, clock: SystemClock(), through: schemaVersion)
-            let recorded = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+            let recorded = try DatabaseQueue(path: copy, configuration: { var c = Configuration(); c.readonly = true; return c }())
             let tables = try await recorded.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'")
             }

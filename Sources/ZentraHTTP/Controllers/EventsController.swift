@@ -48,7 +48,9 @@ struct EventsController {
         group.get("/runtime/intents/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.intent(raw).orMissing("runtime intent", raw)
+                // Intents recorded as they ran, or derived from the rows of a money operation.
+                if let recorded = try await scope.intent(raw) { return recorded }
+                return try await DerivedIntents.intent(raw, scope: scope).orMissing("runtime intent", raw)
             }
         }
     }
