@@ -44,14 +44,14 @@ public struct AuthorizationEvidence: Sendable, Encodable {
         let a = stored.authorization
         let evidence = stored.evidence.objectFields
         let entries = try await scope.journalEntries(a.journalEntries)
-        let firstDecision = a.policy.objectFields
+        let firstDecision = a.policy.json.objectFields
         let firstStatus = AuthorizationStatus(rawValue: firstDecision["decision"]?.stringValue ?? "") ?? a.status
         return AuthorizationEvidence(
             authorization: a.id, networkReference: a.networkReference, status: a.status, card: evidence["card"] ?? .null,
             merchant: a.merchant, channel: a.channel, deviceLocation: a.deviceLocation,
             decision: Decision(status: firstStatus, declineReason: firstStatus == .declined ? a.declineReason : nil,
                                responseCode: a.responseCode, decidingRule: firstDecision["deciding_rule"] ?? .null),
-            policy: a.policy, customerDecision: a.customerDecision, spendBefore: evidence["spend_before"] ?? .null,
+            policy: a.policy.json, customerDecision: a.customerDecision, spendBefore: evidence["spend_before"] ?? .null,
             availableBeforeMinor: evidence["available_before_minor"] ?? .null, availableAfterMinor: a.availableMinor,
             timeZone: evidence["time_zone"] ?? .null, windows: evidence["windows"] ?? .null, reviewRules: evidence["review_rules"] ?? .null,
             policyInput: evidence["policy_input"] ?? .null,

@@ -55,7 +55,7 @@ public struct RenderedAuthorization: Sendable {
 
     public init(_ authorization: Authorization) {
         self.authorization = authorization
-        self.json = authorization.json.serialized
+        self.json = authorization.serialized
     }
 }
 
@@ -225,7 +225,7 @@ public enum AuthorizationService {
         var authorization = authorization
         authorization.updatedAt = tx.now
         try await tx.updateAuthorization(authorization)
-        tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, rendered: authorization.json.serialized)
+        tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, rendered: authorization.serialized)
         let last = authorization.adjustments.last
         tx.audit(event, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
             "card": .string(authorization.card.rawValue), "status": .string(authorization.status.rawValue),

@@ -39,7 +39,7 @@ public enum DerivedIntents {
     /// (when there is one), its event and its audit record.
     static func decision(_ stored: StoredAuthorization, intent: String, events: [Event], audits: [AuditRecord]) throws -> RuntimeIntent {
         let a = stored.authorization
-        let first = stored.record.map { $0.outcomes.status } ?? AuthorizationStatus(rawValue: a.policy.objectFields["decision"]?.stringValue ?? "")
+        let first = stored.record.map { $0.outcomes.status } ?? AuthorizationStatus(rawValue: a.policy.json.objectFields["decision"]?.stringValue ?? "")
             ?? a.status
         let decidedAt = a.createdAt
         var machine = IntentMachine(
@@ -48,7 +48,7 @@ public enum DerivedIntents {
         try machine.advance(to: .validated, at: decidedAt, detail: stored.record.map {
             "card \(a.card) as of its version \($0.card.version), program \($0.program.id)"
         } ?? "card \(a.card)")
-        let deciding = a.policy.objectFields["deciding_rule"]?.stringValue ?? "none"
+        let deciding = a.policy.json.objectFields["deciding_rule"]?.stringValue ?? "none"
         try machine.advance(to: .policyEvaluated, at: decidedAt,
                             detail: "\(first.rawValue), response code \(a.responseCode), deciding rule \(deciding)")
         if let hold = a.hold {

@@ -149,31 +149,41 @@ enum PolicyInputs {
 }
 
 @Suite struct AuthorizationJSONTests {
-    /// The hand-written JSON of the hot path says exactly what `Codable` says (and reads back from).
-    @Test func handWrittenJSONMatchesCodable() throws {
+    /// The JSON the writer renders on the hot path says exactly what `Codable` says (and reads back
+    /// from), for decisions of every kind.
+    @Test func writtenJSONMatchesCodable() throws {
         var g = SeededGenerator(state: 99)
-        let input = PolicyInputs.random(&g)
-        let decision = AuthorizationPolicy.evaluate(input)
         let now = PolicyInputs.now
-        let authorization = Authorization(
-            id: AuthorizationID(unchecked: "auth_1"), card: CardID(unchecked: "card_1"), last4: "4242", status: .approved,
-            amountMinor: 1_250, currency: PolicyInputs.usd,
-            merchant: Merchant(id: "m/1", name: "Caf\u{e9} \"Quote\"\n", mcc: "5812", country: "DE", city: "Berlin", lat: 52.52, lon: 13.405),
-            channel: .contactless, deviceLocation: GeoPoint(lat: 52.39, lon: 13.06), networkReference: "nw-1", declineReason: .dailyLimit,
-            responseCode: "61", policy: decision.json,
-            hold: AuthorizationHold(amountMinor: 1_250, currency: PolicyInputs.usd, journalEntry: JournalEntryID(unchecked: "je_1"),
-                                    status: .held, expiresAt: now),
-            availableMinor: 10, review: AuthorizationReview(networkOutcome: .decline, decision: .approve, note: "ok", decidedBy: "key_1", decidedAt: now),
-            customerDecision: CustomerDecision(decision: .decline, source: .fallback, latencyMs: 1500, failure: "timeout"),
-            adjustments: [AuthorizationAdjustment(type: .increment, amountMinor: 5, status: "declined", declineReason: .insufficientFunds,
-                                                  responseCode: "51", policy: decision.json, journalEntry: nil, createdAt: now)],
-            createdAt: now, updatedAt: now)
-        #expect(try JSONValue.from(authorization) == authorization.json)
-        #expect(authorization.json.serialized == (try ZentraJSON.encode(authorization)))
-        let roundTrip = try ZentraJSON.decoder().decode(Authorization.self, from: Data(authorization.json.serialized))
-        #expect(roundTrip == authorization)
-        #expect(try JSONValue.from(input.card.controls) == input.card.controls.json)
-        #expect(try JSONValue.from(input.spend) == input.spend.json)
+        for index in 0..<500 {
+            var input = PolicyInputs.random(&g)
+            if index % 3 == 0 {
+                input.webhookConfigured = true
+                input.customer = CustomerDecision(decision: .decline, source: .fallback, latencyMs: index, failure: index % 2 == 0 ? "timeout" : nil)
+            }
+            let decision = AuthorizationPolicy.evaluate(input)
+            let authorization = Authorization(
+                id: AuthorizationID(unchecked: "auth_\(index)"), card: CardID(unchecked: "card_1"), last4: "4242", status: decision.status,
+                amountMinor: input.amount.minor, currency: PolicyInputs.usd,
+                merchant: index % 2 == 0 ? input.merchant
+                    : Merchant(id: "m/1", name: "Caf\u{e9} \"Quote\"\n\u{1}", mcc: "5812", country: "DE", city: "Berlin", lat: 52.52, lon: 13.405),
+                channel: input.channel, deviceLocation: index % 4 == 0 ? nil : GeoPoint(lat: 52.39, lon: -13.06), networkReference: "nw-\(index)",
+                declineReason: decision.declineReason, responseCode: decision.responseCode, policy: .decided(decision),
+                hold: index % 5 == 0 ? nil : AuthorizationHold(amountMinor: 1_250, currency: PolicyInputs.usd,
+                                                                journalEntry: JournalEntryID(unchecked: "je_1"), status: .held, expiresAt: now),
+                availableMinor: Int64(index) - 100,
+                review: index % 2 == 0 ? nil : AuthorizationReview(networkOutcome: .decline, decision: .approve, note: "ok", decidedBy: "key_1", decidedAt: now),
+                customerDecision: input.customer,
+                adjustments: index % 3 == 0 ? [] : [AuthorizationAdjustment(type: .increment, amountMinor: 5, status: "declined",
+                                                                             declineReason: .insufficientFunds, responseCode: "51",
+                                                                             policy: decision.json, journalEntry: nil, createdAt: now)],
+                createdAt: now, updatedAt: now)
+            #expect(authorization.serialized == (try ZentraJSON.encode(authorization)), "authorization \(index)")
+            #expect(try JSONValue.from(authorization) == authorization.json)
+            let roundTrip = try ZentraJSON.decoder().decode(Authorization.self, from: Data(authorization.serialized))
+            #expect(roundTrip.serialized == authorization.serialized)
+            #expect(try JSONValue.from(input.card.controls) == input.card.controls.json)
+            #expect(try JSONValue.from(input.spend) == input.spend.json)
+        }
     }
 }
 

@@ -216,6 +216,21 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
     }
 }
 
+/// A decision's trace: the policy's decision itself, rendered when written, or the rendering a
+/// decision of schema 8 stored as it was answered.
+public enum PolicyTrace: Sendable, Hashable, Codable {
+    case decided(PolicyDecision)
+    case stored(JSONValue)
+
+    public init(from decoder: any Decoder) throws {
+        self = .stored(try JSONValue(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try json.encode(to: encoder)
+    }
+}
+
 extension Authorization {
     /// Every journal entry of this authorization's money, in order: the hold, then each adjustment's.
     public var journalEntries: [JournalEntryID] {
@@ -240,8 +255,8 @@ public struct Authorization: Sendable, Hashable, Codable {
     public var declineReason: DeclineReason?
     /// ISO 8583 field 39 of the first decision.
     public let responseCode: String
-    /// `{"deciding_rule": ..., "rules": [...]}`: every rule in order with its inputs and result.
-    public let policy: JSONValue
+    /// `{"deciding_rule": ..., "decision": ..., "rules": [...]}`: every rule in order with its inputs and result.
+    public let policy: PolicyTrace
     public var hold: AuthorizationHold?
     /// The card's spendable balance right after the decision.
     public let availableMinor: Int64
@@ -253,7 +268,7 @@ public struct Authorization: Sendable, Hashable, Codable {
 
     public init(id: AuthorizationID, card: CardID, last4: String, status: AuthorizationStatus, amountMinor: Int64, currency: Currency,
                 merchant: Merchant, channel: Channel, deviceLocation: GeoPoint?, networkReference: String,
-                declineReason: DeclineReason?, responseCode: String, policy: JSONValue, hold: AuthorizationHold?,
+                declineReason: DeclineReason?, responseCode: String, policy: PolicyTrace, hold: AuthorizationHold?,
                 availableMinor: Int64, review: AuthorizationReview?, customerDecision: CustomerDecision?,
                 adjustments: [AuthorizationAdjustment], createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id

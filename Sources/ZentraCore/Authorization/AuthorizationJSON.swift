@@ -1,149 +1,233 @@
-/// Authorizations as JSON values, written by hand: the authorization path renders its answer, its
-/// event, its stored trace and evidence on every decision, and going through `JSONEncoder` cost more
-/// than the decision itself. `Codable` stays for reading back; a test holds the two in step.
+/// Authorizations as JSON, written straight into bytes by a `JSONWriter` (keys in sorted order):
+/// the decision path renders an answer on every request, and building a tree of values first cost
+/// more than the decision itself. Each type's `json` value is read back from the same bytes, so
+/// every layout is written down once here. `Codable` stays for reading back; a test holds the two
+/// in step.
 extension JSONValue {
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
     static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
 }
 
-extension Merchant {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = ["id": .string(id), "name": .string(name), "mcc": .string(mcc), "country": .string(country)]
-        if let city { fields["city"] = .string(city) }
-        if let lat { fields["lat"] = .double(lat) }
-        if let lon { fields["lon"] = .double(lon) }
-        return .object(fields)
-    }
-}
-
-extension GeoPoint {
-    public var json: JSONValue { .object(["lat": .double(lat), "lon": .double(lon)]) }
-}
-
-extension SpendUsage {
-    public var json: JSONValue {
-        .object(["daily_minor": .int(dailyMinor), "weekly_minor": .int(weeklyMinor), "monthly_minor": .int(monthlyMinor),
-                 "lifetime_minor": .int(lifetimeMinor)])
-    }
-}
-
-extension SpendControls {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = [:]
-        let limits: [(String, Int64?)] = [
-            ("per_transaction_minor", perTransactionMinor), ("daily_minor", dailyMinor), ("weekly_minor", weeklyMinor),
-            ("monthly_minor", monthlyMinor), ("lifetime_minor", lifetimeMinor),
-        ]
-        for (key, value) in limits { if let value { fields[key] = .int(value) } }
-        let lists: [(String, [String]?)] = [
-            ("allowed_mccs", allowedMccs), ("blocked_mccs", blockedMccs), ("allowed_channels", allowedChannels),
-            ("blocked_channels", blockedChannels), ("allowed_countries", allowedCountries),
-        ]
-        for (key, value) in lists { if let value { fields[key] = .strings(value) } }
-        return .object(fields)
-    }
-}
-
-extension ReviewRule {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = ["type": .string(type)]
-        if let amountMinor { fields["amount_minor"] = .int(amountMinor) }
-        if let mccs { fields["mccs"] = .strings(mccs) }
-        if let countries { fields["countries"] = .strings(countries) }
-        return .object(fields)
-    }
-}
-
-extension CustomerDecision {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = ["decision": .string(decision.rawValue), "source": .string(source.rawValue),
-                                           "latency_ms": .int(Int64(latencyMs))]
-        if let failure { fields["failure"] = .string(failure) }
-        return .object(fields)
-    }
-}
-
-extension RuleResult {
-    /// `{"rule": "daily_limit", "result": "fail", "inputs": {"amount_minor": 500, "used_minor": 9800, "limit_minor": 10000}}`
-    public var json: JSONValue {
-        var inputs: [String: JSONValue] = [:]
-        switch self.inputs {
-        case .status(let status): inputs["status"] = .string(status.rawValue)
-        case .expiry(let month, let year): inputs = ["exp_month": .int(Int64(month)), "exp_year": .int(Int64(year))]
-        case .currency(let card, let requested): inputs = ["card_currency": .string(card.code), "currency": .string(requested.code)]
-        case .channel(let channel): inputs["channel"] = .string(channel.rawValue)
-        case .merchantCategory(let mcc): inputs["mcc"] = .string(mcc)
-        case .country(let country): inputs["country"] = .string(country)
-        case .geofence(let distance, let radius, let channel, let missing):
-            inputs = ["channel": .string(channel.rawValue), "radius_km": .int(Int64(radius))]
-            // Kilometres to the metre: the same decision renders the same bytes everywhere.
-            if let distance { inputs["distance_km"] = .double((distance * 1000).rounded() / 1000) }
-            if let missing { inputs["missing"] = .string(missing.rawValue) }
-        case .limit(let amount, let used, let limit):
-            inputs = ["amount_minor": .int(amount), "used_minor": .int(used)]
-            if let limit { inputs["limit_minor"] = .int(limit) }
-        case .funds(let amount, let available): inputs = ["amount_minor": .int(amount), "available_minor": .int(available)]
-        case .review(let matched): if let matched { inputs["matched_review_rule"] = .int(Int64(matched)) }
-        case .customer(let customer): if let customer { inputs = customer.json.objectFields }
+extension Merchant: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("city", city)
+            w.field("country", country)
+            w.field("id", id)
+            w.field("lat", lat)
+            w.field("lon", lon)
+            w.field("mcc", mcc)
+            w.field("name", name)
         }
-        return .object(["rule": .string(rule.rawValue), "result": .string(outcome.rawValue), "inputs": .object(inputs)])
     }
 }
 
-extension PolicyDecision {
-    /// `{"decision": ..., "deciding_rule": ..., "rules": [...]}`, as answers and evidence show it.
-    public var json: JSONValue {
-        .object(["decision": .string(status.rawValue), "deciding_rule": .optional(decidingRule?.rawValue),
-                 "rules": .array(rules.map(\.json))])
+extension GeoPoint: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("lat", lat)
+            w.field("lon", lon)
+        }
     }
 }
 
-extension AuthorizationHold {
-    public var json: JSONValue {
-        .object(["amount_minor": .int(amountMinor), "currency": .string(currency.code), "journal_entry": .string(journalEntry.rawValue),
-                 "status": .string(status.rawValue), "expires_at": .string(expiresAt.description)])
+extension SpendUsage: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("daily_minor", dailyMinor)
+            w.field("lifetime_minor", lifetimeMinor)
+            w.field("monthly_minor", monthlyMinor)
+            w.field("weekly_minor", weeklyMinor)
+        }
     }
 }
 
-extension AuthorizationReview {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = ["network_outcome": .string(networkOutcome.rawValue)]
-        if let decision { fields["decision"] = .string(decision.rawValue) }
-        if let note { fields["note"] = .string(note) }
-        if let decidedBy { fields["decided_by"] = .string(decidedBy) }
-        if let decidedAt { fields["decided_at"] = .string(decidedAt.description) }
-        return .object(fields)
+extension SpendControls: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("allowed_channels", strings: allowedChannels)
+            w.field("allowed_countries", strings: allowedCountries)
+            w.field("allowed_mccs", strings: allowedMccs)
+            w.field("blocked_channels", strings: blockedChannels)
+            w.field("blocked_mccs", strings: blockedMccs)
+            w.field("daily_minor", dailyMinor)
+            w.field("lifetime_minor", lifetimeMinor)
+            w.field("monthly_minor", monthlyMinor)
+            w.field("per_transaction_minor", perTransactionMinor)
+            w.field("weekly_minor", weeklyMinor)
+        }
     }
 }
 
-extension AuthorizationAdjustment {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = ["type": .string(type.rawValue), "amount_minor": .int(amountMinor), "status": .string(status),
-                                           "created_at": .string(createdAt.description)]
-        if let declineReason { fields["decline_reason"] = .string(declineReason.rawValue) }
-        if let responseCode { fields["response_code"] = .string(responseCode) }
-        if let policy { fields["policy"] = policy }
-        if let journalEntry { fields["journal_entry"] = .string(journalEntry.rawValue) }
-        return .object(fields)
+extension ReviewRule: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("amount_minor", amountMinor)
+            w.field("countries", strings: countries)
+            w.field("mccs", strings: mccs)
+            w.field("type", type)
+        }
     }
 }
 
-extension Authorization {
-    public var json: JSONValue {
-        var fields: [String: JSONValue] = [
-            "id": .string(id.rawValue), "object": .string(object), "card": .string(card.rawValue), "last4": .string(last4),
-            "status": .string(status.rawValue), "amount_minor": .int(amountMinor), "currency": .string(currency.code),
-            "merchant": merchant.json, "channel": .string(channel.rawValue), "network_reference": .string(networkReference),
-            "response_code": .string(responseCode), "policy": policy, "available_minor": .int(availableMinor),
-            "adjustments": .array(adjustments.map(\.json)), "created_at": .string(createdAt.description),
-            "updated_at": .string(updatedAt.description),
-        ]
-        if let deviceLocation { fields["device_location"] = deviceLocation.json }
-        if let declineReason { fields["decline_reason"] = .string(declineReason.rawValue) }
-        if let hold { fields["hold"] = hold.json }
-        if let review { fields["review"] = review.json }
-        if let customerDecision { fields["customer_decision"] = customerDecision.json }
-        return .object(fields)
+extension CustomerDecision: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in writeFields(to: &w) }
+    }
+
+    /// The fields alone: a rule's inputs carry them too.
+    func writeFields(to w: inout JSONWriter) {
+        w.field("decision", decision.rawValue)
+        w.field("failure", failure)
+        w.field("latency_ms", Int64(latencyMs))
+        w.field("source", source.rawValue)
+    }
+}
+
+extension RuleResult: JSONWritable {
+    /// `{"inputs": {"amount_minor": 500, "limit_minor": 10000, "used_minor": 9800}, "result": "fail", "rule": "daily_limit"}`
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.key("inputs")
+            w.object { w in
+                switch inputs {
+                case .status(let status): w.field("status", status.rawValue)
+                case .expiry(let month, let year):
+                    w.field("exp_month", Int64(month))
+                    w.field("exp_year", Int64(year))
+                case .currency(let card, let requested):
+                    w.field("card_currency", card.code)
+                    w.field("currency", requested.code)
+                case .channel(let channel): w.field("channel", channel.rawValue)
+                case .merchantCategory(let mcc): w.field("mcc", mcc)
+                case .country(let country): w.field("country", country)
+                case .geofence(let distance, let radius, let channel, let missing):
+                    w.field("channel", channel.rawValue)
+                    // Kilometres to the metre: the same decision renders the same bytes everywhere.
+                    w.field("distance_km", distance.map { ($0 * 1000).rounded() / 1000 })
+                    w.field("missing", missing?.rawValue)
+                    w.field("radius_km", Int64(radius))
+                case .limit(let amount, let used, let limit):
+                    w.field("amount_minor", amount)
+                    w.field("limit_minor", limit)
+                    w.field("used_minor", used)
+                case .funds(let amount, let available):
+                    w.field("amount_minor", amount)
+                    w.field("available_minor", available)
+                case .review(let matched): w.field("matched_review_rule", matched.map(Int64.init))
+                case .customer(let customer): customer?.writeFields(to: &w)
+                }
+            }
+            w.field("result", outcome.rawValue)
+            w.field("rule", rule.rawValue)
+        }
+    }
+}
+
+extension PolicyDecision: JSONWritable {
+    /// `{"deciding_rule": ..., "decision": ..., "rules": [...]}`, as answers and evidence show it.
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.key("deciding_rule")
+            if let decidingRule { w.string(decidingRule.rawValue) } else { w.null() }
+            w.field("decision", status.rawValue)
+            w.key("rules")
+            w.array(rules) { w, rule in rule.write(to: &w) }
+        }
+    }
+}
+
+extension AuthorizationHold: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("amount_minor", amountMinor)
+            w.field("currency", currency.code)
+            w.field("expires_at", expiresAt.description)
+            w.field("journal_entry", journalEntry.rawValue)
+            w.field("status", status.rawValue)
+        }
+    }
+}
+
+extension AuthorizationReview: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("decided_at", decidedAt?.description)
+            w.field("decided_by", decidedBy)
+            w.field("decision", decision?.rawValue)
+            w.field("network_outcome", networkOutcome.rawValue)
+            w.field("note", note)
+        }
+    }
+}
+
+extension AuthorizationAdjustment: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("amount_minor", amountMinor)
+            w.field("created_at", createdAt.description)
+            w.field("decline_reason", declineReason?.rawValue)
+            w.field("journal_entry", journalEntry?.rawValue)
+            if let policy {
+                w.key("policy")
+                w.value(policy)
+            }
+            w.field("response_code", responseCode)
+            w.field("status", status)
+            w.field("type", type.rawValue)
+        }
+    }
+}
+
+extension PolicyTrace: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        switch self {
+        case .decided(let decision): decision.write(to: &w)
+        case .stored(let value): w.value(value)
+        }
+    }
+}
+
+extension Authorization: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.key("adjustments")
+            w.array(adjustments) { w, adjustment in adjustment.write(to: &w) }
+            w.field("amount_minor", amountMinor)
+            w.field("available_minor", availableMinor)
+            w.field("card", card.rawValue)
+            w.field("channel", channel.rawValue)
+            w.field("created_at", createdAt.description)
+            w.field("currency", currency.code)
+            if let customerDecision {
+                w.key("customer_decision")
+                customerDecision.write(to: &w)
+            }
+            w.field("decline_reason", declineReason?.rawValue)
+            if let deviceLocation {
+                w.key("device_location")
+                deviceLocation.write(to: &w)
+            }
+            if let hold {
+                w.key("hold")
+                hold.write(to: &w)
+            }
+            w.field("id", id.rawValue)
+            w.field("last4", last4)
+            w.key("merchant")
+            merchant.write(to: &w)
+            w.field("network_reference", networkReference)
+            w.field("object", object)
+            w.key("policy")
+            policy.write(to: &w)
+            w.field("response_code", responseCode)
+            if let review {
+                w.key("review")
+                review.write(to: &w)
+            }
+            w.field("status", status.rawValue)
+            w.field("updated_at", updatedAt.description)
+        }
     }
 }
 

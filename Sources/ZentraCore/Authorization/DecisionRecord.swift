@@ -141,7 +141,7 @@ public struct DecisionRecord: Sendable, Hashable {
         return Authorization(
             id: id, card: card.card, last4: card.last4, status: decision.status, amountMinor: amount.minor, currency: amount.currency,
             merchant: merchant, channel: channel, deviceLocation: deviceLocation, networkReference: networkReference,
-            declineReason: decision.declineReason, responseCode: decision.responseCode, policy: decision.json, hold: hold,
+            declineReason: decision.declineReason, responseCode: decision.responseCode, policy: .decided(decision), hold: hold,
             availableMinor: availableBeforeMinor - (hold == nil ? 0 : amount.minor),
             review: decision.status == .review ? AuthorizationReview(networkOutcome: program.reviewOutcome) : nil,
             customerDecision: customerDecision, adjustments: [], createdAt: decidedAt, updatedAt: decidedAt)

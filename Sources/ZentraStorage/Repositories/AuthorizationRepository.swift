@@ -103,7 +103,7 @@ public struct StoredAuthorization: Sendable {
             throw DomainError(.conflict, code: "not_replayable",
                               message: "Authorization \(authorization.id) was decided before its policy inputs were recorded.")
         }
-        return try PolicyReplay(authorization: authorization.id, inputs: inputs, recorded: authorization.policy)
+        return try PolicyReplay(authorization: authorization.id, inputs: inputs, recorded: authorization.policy.json)
     }
 }
 
@@ -182,7 +182,7 @@ extension TenantScope {
                 amountMinor: try row.int("amount_minor"), currency: currency, merchant: merchant, channel: try row.enumValue("channel"),
                 deviceLocation: deviceLocation, networkReference: try row.string("network_reference"),
                 declineReason: try row.optionalString("decline_reason").flatMap(DeclineReason.init(rawValue:)),
-                responseCode: try row.string("response_code"), policy: try row.json("r_policy"), hold: hold,
+                responseCode: try row.string("response_code"), policy: .stored(try row.json("r_policy")), hold: hold,
                 availableMinor: try row.int("r_available_minor"), review: review, customerDecision: customerDecision,
                 adjustments: adjustments, createdAt: try row.timestamp("created_at"), updatedAt: try row.timestamp("updated_at"))
             return StoredAuthorization(authorization: authorization, windows: windows, evidence: try row.json("r_evidence"), record: nil)
