@@ -52,14 +52,22 @@ public enum AuditChain {
     /// formatting. (The same bytes `JSONEncoder` with sorted keys writes for this object; a test
     /// holds them equal, so chains written before this writer verify still.)
     static func canonicalBytes(_ e: AuditEntry) throws -> [UInt8] {
-        var fields: [String: JSONValue] = [
-            "id": .string(e.id.rawValue), "tenant": .string(e.tenant.rawValue), "actor": .string(e.actor), "action": .string(e.action),
-            "objectType": .string(e.objectType), "objectID": .string(e.objectID), "sequence": .int(e.sequence),
-            "createdAtMicros": .int(e.createdAt.microseconds), "context": e.context,
-        ]
-        if let requestID = e.requestID { fields["requestID"] = .string(requestID) }
-        if let key = e.idempotencyKey { fields["idempotencyKey"] = .string(key) }
-        return JSONValue.object(fields).serialized
+        JSONWriter.write(capacity: 512) { w in
+            w.object { w in
+                w.field("action", e.action)
+                w.field("actor", e.actor)
+                w.key("context")
+                w.value(e.context)
+                w.field("createdAtMicros", e.createdAt.microseconds)
+                w.field("id", e.id.rawValue)
+                w.field("idempotencyKey", e.idempotencyKey)
+                w.field("objectID", e.objectID)
+                w.field("objectType", e.objectType)
+                w.field("requestID", e.requestID)
+                w.field("sequence", e.sequence)
+                w.field("tenant", e.tenant.rawValue)
+            }
+        }
     }
 
     /// A stored record: content plus the chain links as written.

@@ -82,6 +82,6 @@ public struct PolicyReplay: Sendable, Encodable {
         self.recorded = recorded
         self.replayed = decision.json
         // Compared as written: the same bytes, not merely an equal decision.
-        agrees = recorded.serialized == decision.json.serialized
+        agrees = recorded.serialized == decision.serialized
     }
 }

@@ -105,6 +105,8 @@ public protocol JSONWritable {
 extension JSONWritable {
     public var serialized: [UInt8] { JSONWriter.write { write(to: &$0) } }
 
+    public var serializedString: String { String(decoding: serialized, as: UTF8.self) }
+
     public var json: JSONValue {
         // The writer only writes valid JSON.
         (try? JSONValue.parse(serialized)) ?? .null

@@ -293,7 +293,7 @@ struct ConsoleController {
                                "used": ConsoleViews.money(window.usedMinor, card.currency), "limit": ConsoleViews.money(limit, card.currency)])
             }
         }
-        let controls = String(decoding: card.spendControls.json.serialized, as: UTF8.self)
+        let controls = card.spendControls.serializedString
         return render("card", title: "Card •••• \(card.last4)", request, context, [
             "card": [
                 "id": card.id.rawValue, "last4": card.last4, "status": card.status.rawValue, "type": card.type.rawValue,

@@ -5,6 +5,10 @@ public protocol SQLExecutor: Sendable {
     var dialect: Dialect { get }
     func query(_ sql: SQL) async throws -> [SQLRow]
     func execute(_ sql: SQL) async throws
+    /// One statement, rendered once for this dialect (`?` or `$n` placeholders), run once for each
+    /// row of values; the rows every run returned. Many rows of one shape cost one rendering, and
+    /// on SQLite one call into the writer.
+    func run(_ text: String, rows: [[SQLValue]]) async throws -> [SQLRow]
     /// The write transaction's batch, where units queue what is written at its end; nil for reads.
     var batch: CommitBatch? { get }
 }

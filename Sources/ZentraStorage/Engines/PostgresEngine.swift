@@ -126,6 +126,10 @@ public final class PostgresEngine: DatabaseEngine {
 
         func query(_ sql: SQL) async throws -> [SQLRow] {
             let (text, values) = sql.render(.postgres)
+            return try await query(text, values)
+        }
+
+        func query(_ text: String, _ values: [SQLValue]) async throws -> [SQLRow] {
             var binds = PostgresBindings(capacity: values.count)
             for value in values {
                 switch value {
@@ -152,6 +156,12 @@ public final class PostgresEngine: DatabaseEngine {
 
         func execute(_ sql: SQL) async throws {
             _ = try await query(sql)
+        }
+
+        func run(_ text: String, rows: [[SQLValue]]) async throws -> [SQLRow] {
+            var result: [SQLRow] = []
+            for row in rows { result += try await query(text, row) }
+            return result
         }
 
         static func decode(_ cell: PostgresCell) throws -> SQLValue {

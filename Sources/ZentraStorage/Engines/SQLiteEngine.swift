@@ -112,6 +112,10 @@ public final class SQLiteEngine: DatabaseEngine {
         func execute(_ sql: SQL) async throws {
             throw StoreError.other("write statement outside a transaction")
         }
+
+        func run(_ text: String, rows: [[SQLValue]]) async throws -> [SQLRow] {
+            try mapErrors { try pool.unsafeRead { db in try rows.flatMap { try SQLiteEngine.run(db, text, $0) } } }
+        }
     }
 
     /// The writer runs each statement synchronously on GRDB's writer connection. The transaction
@@ -141,6 +145,10 @@ public final class SQLiteEngine: DatabaseEngine {
                     }
                 }
             }
+        }
+
+        func run(_ text: String, rows: [[SQLValue]]) async throws -> [SQLRow] {
+            try mapErrors { try pool.writeWithoutTransaction { db in try rows.flatMap { try SQLiteEngine.run(db, text, $0) } } }
         }
     }
 

@@ -77,7 +77,7 @@ extension WriteTransaction {
         try await sql.execute("""
             UPDATE authorizations SET status = \(a.status.rawValue), decline_reason = \(a.declineReason?.rawValue),
                 hold_amount_minor = \(a.hold?.amountMinor), hold_status = \(a.hold?.status.rawValue),
-                review = \(a.review?.json.serializedString), adjustments = \(JSONValue.array(a.adjustments.map(\.json)).serializedString),
+                review = \(a.review?.serializedString), adjustments = \(JSONValue.array(a.adjustments.map(\.json)).serializedString),
                 updated_at = \(a.updatedAt)
             WHERE tenant_id = \(tenant) AND id = \(a.id)
             """)

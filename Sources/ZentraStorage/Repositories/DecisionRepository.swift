@@ -86,7 +86,8 @@ extension BatchTransaction {
             rows = try await sql.query(select + " s.card_id = ANY(\(SQLValue.textArray(ids.sorted().map(\.rawValue))))"
                 + " ORDER BY s.card_id FOR UPDATE OF s SKIP LOCKED")
         case .sqlite:
-            for id in ids.sorted() { rows += try await sql.query(select + " s.card_id = \(id)") }
+            let text = (select + " s.card_id = ?").render(.sqlite).text
+            rows = try await sql.run(text, rows: ids.sorted().map { [tenant.sqlValue, $0.sqlValue] })
         }
         var states: [CardID: CardState] = [:]
         for row in rows {
@@ -135,7 +136,9 @@ extension BatchTransaction {
         var rows: [SQLRow] = []
         switch sql.dialect {
         case .postgres: rows = try await sql.query(select + " network_reference = ANY(\(SQLValue.textArray(references.sorted())))")
-        case .sqlite: for reference in references.sorted() { rows += try await sql.query(select + " network_reference = \(reference)") }
+        case .sqlite:
+            let text = (select + " network_reference = ?").render(.sqlite).text
+            rows = try await sql.run(text, rows: references.sorted().map { [tenant.sqlValue, .text($0)] })
         }
         return Dictionary(try rows.map { (try $0.string("network_reference"), try $0.id("id")) }, uniquingKeysWith: { first, _ in first })
     }
@@ -176,18 +179,26 @@ extension BatchTransaction {
             }
             return Set(decisions.map(\.record.networkReference).filter { decided[$0] != nil && !written.contains(decided[$0]!.rawValue) })
         }
-        try await sql.insert(entries)
-        try await sql.insert(lines)
         var states = BulkRows("card_state", ["tenant_id", "card_id", "available_debits", "available_credits", "reserved_debits",
                                              "reserved_credits", "day_key", "day_minor", "week_key", "week_minor", "month_key",
-                                             "month_minor", "lifetime_minor"].enumerated().map { .init($1, $0 < 2 ? .text : .bigint) })
+                                             "month_minor", "lifetime_minor"].enumerated().map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
         for card in cards {
             let c = card.counters
             states.append([.text(tenant.rawValue), .text(card.version.card.rawValue), .int(card.availableDebits), .int(card.availableCredits),
                            .int(card.reservedDebits), .int(card.reservedCredits), .int(c.dayKey), .int(c.dayMinor), .int(c.weekKey),
                            .int(c.weekMinor), .int(c.monthKey), .int(c.monthMinor), .int(c.lifetimeMinor)])
         }
-        try await sql.update(states, keys: 2)
+        switch sql.dialect {
+        case .postgres:
+            // The entries, their lines and the cards' states in one round trip.
+            var parts = try [entries, lines].filter { !$0.isEmpty }.map { try $0.insertStatement() }
+            if !states.isEmpty { parts.append(try states.updateStatement(keys: 2)) }
+            if let statement = SQL.together(parts) { try await sql.execute(statement) }
+        case .sqlite:
+            try await sql.insert(entries)
+            try await sql.insert(lines)
+            try await sql.update(states, keys: 2)
+        }
         return []
     }
 }
@@ -227,14 +238,14 @@ func authorizationRow(_ tenant: TenantID, _ record: DecisionRecord, _ decision: 
     let answer = record.answer(decision)
     return [
         record.id.sqlValue, tenant.sqlValue, record.card.card.sqlValue, .int(record.card.version), .text(decision.status.rawValue),
-        .int(record.amount.minor), record.amount.currency.sqlValue, .text(record.merchant.json.serializedString), .text(record.channel.rawValue),
-        (record.deviceLocation?.json.serializedString).sqlValue, .text(record.networkReference), decision.declineReason?.rawValue.sqlValue ?? .null,
+        .int(record.amount.minor), record.amount.currency.sqlValue, .text(record.merchant.serializedString), .text(record.channel.rawValue),
+        (record.deviceLocation?.serializedString).sqlValue, .text(record.networkReference), decision.declineReason?.rawValue.sqlValue ?? .null,
         .text(decision.responseCode), .text(record.outcomes.letters), (answer.hold?.amountMinor).sqlValue,
         (answer.hold?.status.rawValue).sqlValue, (answer.hold?.journalEntry).sqlValue, (answer.hold?.expiresAt).sqlValue,
         .int(record.availableBeforeMinor), .int(record.spendBefore.dailyMinor), .int(record.spendBefore.weeklyMinor),
         .int(record.spendBefore.monthlyMinor), .int(record.spendBefore.lifetimeMinor), .int(record.windows.day), .int(record.windows.week),
-        .int(record.windows.month), .text(record.timeZone), record.receivedAt.sqlValue, (record.customerDecision?.json.serializedString).sqlValue,
-        (answer.review?.json.serializedString).sqlValue, .null, .int(record.policyVersion), .int(DecisionRecord.renderVersion),
+        .int(record.windows.month), .text(record.timeZone), record.receivedAt.sqlValue, (record.customerDecision?.serializedString).sqlValue,
+        (answer.review?.serializedString).sqlValue, .null, .int(record.policyVersion), .int(DecisionRecord.renderVersion),
         record.decidedAt.sqlValue, record.decidedAt.sqlValue,
     ]
 }

@@ -66,6 +66,20 @@ public struct BulkRows: Sendable {
     }
 }
 
+extension BulkRows {
+    /// PostgreSQL's one statement for every row, to run alone or as a part of a `WITH`.
+    func insertStatement(suffix: SQL = "") throws -> SQL {
+        "INSERT INTO \(raw: table) (\(raw: columns.map(\.name).joined(separator: ", "))) SELECT * FROM " + (try unnested("v")) + " " + suffix
+    }
+
+    /// PostgreSQL's one statement updating the rows found by the leading `keys` columns.
+    func updateStatement(keys: Int) throws -> SQL {
+        let sets = columns.dropFirst(keys).map { "\($0.name) = v.\($0.name)" }.joined(separator: ", ")
+        let match = columns.prefix(keys).map { "t.\($0.name) = v.\($0.name)" }.joined(separator: " AND ")
+        return "UPDATE \(raw: table) AS t SET \(raw: sets) FROM " + (try unnested("v")) + " WHERE \(raw: match)"
+    }
+}
+
 extension SQLExecutor {
     /// Inserts every row; `suffix` (`ON CONFLICT … DO NOTHING RETURNING …`) applies to each statement,
     /// and the rows every statement returned are answered together.
@@ -75,14 +89,12 @@ extension SQLExecutor {
         let names = bulk.columns.map(\.name).joined(separator: ", ")
         switch dialect {
         case .postgres:
-            return try await query("INSERT INTO \(raw: bulk.table) (\(raw: names)) SELECT * FROM " + (try bulk.unnested("v")) + " " + suffix)
+            return try await query(try bulk.insertStatement(suffix: suffix))
         case .sqlite:
-            var returned: [SQLRow] = []
-            for row in bulk.rows {
-                returned += try await query("INSERT INTO \(raw: bulk.table) (\(raw: names)) VALUES ("
-                    + SQL.joined(row.map { "\($0)" }, separator: ", ") + ") " + suffix)
-            }
-            return returned
+            let (suffixText, suffixBinds) = suffix.render(.sqlite)
+            precondition(suffixBinds.isEmpty, "a bulk insert's suffix binds nothing")
+            let placeholders = repeatElement("?", count: bulk.columns.count).joined(separator: ", ")
+            return try await run("INSERT INTO \(bulk.table) (\(names)) VALUES (\(placeholders)) \(suffixText)", rows: bulk.rows)
         }
     }
 
@@ -93,16 +105,11 @@ extension SQLExecutor {
         let setColumns = bulk.columns.dropFirst(keys).map(\.name)
         switch dialect {
         case .postgres:
-            let sets = setColumns.map { "\($0) = v.\($0)" }.joined(separator: ", ")
-            let match = keyColumns.map { "t.\($0) = v.\($0)" }.joined(separator: " AND ")
-            try await execute("UPDATE \(raw: bulk.table) AS t SET \(raw: sets) FROM " + (try bulk.unnested("v")) + " WHERE \(raw: match)")
+            try await execute(try bulk.updateStatement(keys: keys))
         case .sqlite:
-            for row in bulk.rows {
-                let sets = zip(setColumns, row.dropFirst(keys)).map { column, value in "\(raw: column) = \(value)" as SQL }
-                let match = zip(keyColumns, row.prefix(keys)).map { column, value in "\(raw: column) = \(value)" as SQL }
-                try await execute("UPDATE \(raw: bulk.table) SET " + SQL.joined(sets, separator: ", ") + " WHERE "
-                    + SQL.joined(match, separator: " AND "))
-            }
+            let sets = setColumns.map { "\($0) = ?" }.joined(separator: ", ")
+            let match = keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
+            _ = try await run("UPDATE \(bulk.table) SET \(sets) WHERE \(match)", rows: bulk.rows.map { Array($0.dropFirst(keys) + $0.prefix(keys)) })
         }
     }
 }

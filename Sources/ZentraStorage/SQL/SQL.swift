@@ -91,6 +91,13 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
         return SQL(parts: parts)
     }
 
+    /// Several data-modifying statements as one (PostgreSQL): every part runs, in one round trip.
+    public static func together(_ parts: [SQL]) -> SQL? {
+        guard let last = parts.last else { return nil }
+        let ctes = parts.dropLast().enumerated().map { index, part in "w\(raw: String(index)) AS (" + part + ")" as SQL }
+        return (ctes.isEmpty ? "" : "WITH " + SQL.joined(ctes, separator: ", ") + " ") + last
+    }
+
     /// The statement text in the engine's placeholder style and its bound values in order.
     public func render(_ dialect: Dialect) -> (text: String, binds: [SQLValue]) {
         var text = ""

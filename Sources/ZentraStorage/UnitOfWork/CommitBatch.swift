@@ -52,10 +52,6 @@ public final class CommitBatch: Sendable {
         units.withLock { $0.removeLast($0.count - mark) }
     }
 
-    /// Rows per multi-row insert: keeps a large batch (clearing-file windows carry hundreds of
-    /// events each) under PostgreSQL's 65,535 bound parameters.
-    static let rowsPerStatement_max = 500
-
     /// Writes every queued unit's events and audit records, tenant by tenant in id order (the lock
     /// order of head rows across transactions), units in the order they ran.
     func write(_ sql: any SQLExecutor) async throws {
@@ -79,15 +75,22 @@ public final class CommitBatch: Sendable {
         var auditSequence = try head.int("audit_sequence") - Int64(auditCount)
         var auditHash = try head.string("audit_head_hash")
 
-        var eventRows: [SQL] = []
-        var auditRows: [SQL] = []
+        var events = BulkRows("events", [
+            .init("id", .text), .init("tenant_id", .text), .init("sequence", .bigint), .init("type", .text), .init("object_type", .text),
+            .init("object_id", .text), .init("data", .text), .init("object_version", .bigint), .init("request_id", .text),
+            .init("created_at", .bigint),
+        ])
+        var audits = BulkRows("audit_log", [
+            .init("id", .text), .init("tenant_id", .text), .init("sequence", .bigint), .init("actor", .text), .init("action", .text),
+            .init("object_type", .text), .init("object_id", .text), .init("request_id", .text), .init("idempotency_key", .text),
+            .init("context", .text), .init("created_at", .bigint), .init("previous_hash", .text), .init("hash", .text),
+        ])
         for unit in units {
             for event in unit.events {
                 eventSequence += 1
-                eventRows.append("""
-                    (\(event.id), \(tenant), \(eventSequence), \(event.type), \(event.objectType), \(event.objectID),
-                     \(event.data), \(event.objectVersion), \(unit.scope.requestID), \(unit.now))
-                    """)
+                events.append([event.id.sqlValue, tenant.sqlValue, .int(eventSequence), .text(event.type), .text(event.objectType),
+                               .text(event.objectID), event.data.sqlValue, event.objectVersion.sqlValue, unit.scope.requestID.sqlValue,
+                               unit.now.sqlValue])
             }
             for audit in unit.audits {
                 auditSequence += 1
@@ -96,44 +99,23 @@ public final class CommitBatch: Sendable {
                     objectType: audit.objectType, objectID: audit.objectID, requestID: unit.scope.requestID,
                     idempotencyKey: unit.scope.idempotency?.key, context: audit.context, createdAt: unit.now)
                 let hash = try AuditChain.hash(previous: auditHash, entry: entry)
-                auditRows.append("""
-                    (\(entry.id), \(tenant), \(entry.sequence), \(entry.actor), \(entry.action), \(entry.objectType),
-                     \(entry.objectID), \(entry.requestID), \(entry.idempotencyKey), \(entry.context.serializedString), \(unit.now),
-                     \(auditHash), \(hash))
-                    """)
+                audits.append([entry.id.sqlValue, tenant.sqlValue, .int(entry.sequence), .text(entry.actor), .text(entry.action),
+                               .text(entry.objectType), .text(entry.objectID), entry.requestID.sqlValue, entry.idempotencyKey.sqlValue,
+                               .text(entry.context.serializedString), unit.now.sqlValue, .text(auditHash), .text(hash)])
                 auditHash = hash
             }
         }
-        let eventInsert: SQL = "INSERT INTO events (id, tenant_id, sequence, type, object_type, object_id, data, object_version, request_id, created_at) VALUES "
-        let auditInsert: SQL = """
-            INSERT INTO audit_log (id, tenant_id, sequence, actor, action, object_type, object_id, request_id,
-                                   idempotency_key, context, created_at, previous_hash, hash) VALUES
-            """
-        let headUpdate: SQL? = auditRows.isEmpty ? nil : "UPDATE tenants SET audit_head_hash = \(auditHash) WHERE id = \(tenant)"
+        let headUpdate: SQL? = audits.isEmpty ? nil : "UPDATE tenants SET audit_head_hash = \(auditHash) WHERE id = \(tenant)"
         switch sql.dialect {
         case .postgres:
-            // Multi-row inserts as data-modifying CTEs: every part runs, a few per round trip (chunks
-            // bound the parameters).
-            var statements = eventRows.chunked(Self.rowsPerStatement_max).map { eventInsert + SQL.joined(Array($0), separator: ", ") }
-            statements += auditRows.chunked(Self.rowsPerStatement_max).map { auditInsert + SQL.joined(Array($0), separator: ", ") }
-            if let headUpdate { statements.append(headUpdate) }
-            for group in statements.chunked(3) {
-                let ctes = group.dropLast().enumerated().map { index, statement in "w\(raw: String(index)) AS (" + statement + ")" }
-                try await sql.execute((ctes.isEmpty ? "" : "WITH " + SQL.joined(Array(ctes), separator: ", ") + " ") + group.last!)
-            }
+            // One round trip: each table's rows from arrays, as parts of one statement.
+            var parts = try [events, audits].filter { !$0.isEmpty }.map { try $0.insertStatement() }
+            if let headUpdate { parts.append(headUpdate) }
+            if let statement = SQL.together(parts) { try await sql.execute(statement) }
         case .sqlite:
-            // One row per statement: the statement stays prepared, where a multi-row insert's text
-            // changes with its row count and is compiled again each time (perf: a fifth slower).
-            for row in eventRows { try await sql.execute(eventInsert + row) }
-            for row in auditRows { try await sql.execute(auditInsert + row) }
+            try await sql.insert(events)
+            try await sql.insert(audits)
             if let headUpdate { try await sql.execute(headUpdate) }
         }
-    }
-}
-
-extension Array {
-    /// Consecutive slices of at most `size` elements.
-    func chunked(_ size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

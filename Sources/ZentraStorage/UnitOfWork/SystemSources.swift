@@ -1,4 +1,10 @@
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ZentraCore
 
 /// Identifier bodies that sort by creation time: 8 base-62 characters of milliseconds since the
@@ -11,27 +17,73 @@ public struct TimeOrderedIDGenerator: IDGenerator {
     public init() {}
 
     public func nextBody() -> String {
-        var characters = [UInt8](repeating: 0, count: 22)
-        var milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-        for index in (0..<8).reversed() {
-            characters[index] = Base62.alphabet[Int(milliseconds % 62)]
-            milliseconds /= 62
-        }
-        // Random bytes 8 at a time, mapped without bias (bytes of 248 and above are skipped).
-        var generator = SystemRandomNumberGenerator()
-        var filled = 8
-        while filled < 22 {
-            var word = generator.next()
-            for _ in 0..<8 where filled < 22 {
-                let byte = UInt8(truncatingIfNeeded: word)
-                word >>= 8
-                if byte < 248 {
-                    characters[filled] = Base62.alphabet[Int(byte % 62)]
-                    filled += 1
+        String(unsafeUninitializedCapacity: 22) { characters in
+            var milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+            for index in (0..<8).reversed() {
+                characters[index] = Base62.alphabet[Int(milliseconds % 62)]
+                milliseconds /= 62
+            }
+            // Random bytes mapped without bias (bytes of 248 and above are skipped).
+            var filled = 8
+            SecureRandom.bytes { next in
+                while filled < 22 {
+                    let byte = next()
+                    if byte < 248 {
+                        characters[filled] = Base62.alphabet[Int(byte % 62)]
+                        filled += 1
+                    }
                 }
             }
+            return 22
         }
-        return String(decoding: characters, as: UTF8.self)
+    }
+}
+
+/// The system's secure random bytes, drawn 4 KiB at a time: a decision makes half a dozen ids,
+/// and two `getrandom` calls for each was most of what an id cost.
+enum SecureRandom {
+    private struct Pool {
+        var bytes = [UInt8](repeating: 0, count: 4_096)
+        var position = 4_096
+    }
+
+    private static let pool = Mutex(Pool())
+
+    /// The kernel's random bytes, in as few calls as it takes.
+    private static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if canImport(Darwin)
+        arc4random_buf(buffer.baseAddress!, buffer.count)
+        #else
+        var done = 0
+        while done < buffer.count {
+            let got = read(urandom, buffer.baseAddress! + done, buffer.count - done)
+            precondition(got > 0 || errno == EINTR, "cannot read /dev/urandom")
+            if got > 0 { done += got }
+        }
+        #endif
+    }
+
+    #if !canImport(Darwin)
+    /// Linux's secure random source, open for the process's life.
+    private static let urandom: Int32 = {
+        let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        precondition(descriptor >= 0, "cannot open /dev/urandom")
+        return descriptor
+    }()
+    #endif
+
+    /// Runs `body` with a source of random bytes, under the pool's lock.
+    static func bytes(_ body: (() -> UInt8) -> Void) {
+        pool.withLock { pool in
+            body {
+                if pool.position == pool.bytes.count {
+                    pool.bytes.withUnsafeMutableBytes { fill($0) }
+                    pool.position = 0
+                }
+                defer { pool.position += 1 }
+                return pool.bytes[pool.position]
+            }
+        }
     }
 }
 
