@@ -40,18 +40,10 @@ public struct AuthorizationBatch: StoreBatchWork {
         self.vault = vault
     }
 
-    /// How many times a tenant's decisions are decided again when another process decided some of
-    /// their network references meanwhile.
-    static let rounds_max = 3
-
     public func run(_ items: [DecisionItem], in tx: BatchTransaction) async throws -> [BatchOutcome<DecisionAnswer>] {
         var outcomes = [BatchOutcome<DecisionAnswer>?](repeating: nil, count: items.count)
-        let unrevoked = try await tx.unrevokedKeys(Set(items.compactMap(\.keyID)))
-        for (index, item) in items.enumerated() where item.keyID.map({ !unrevoked.contains($0) }) ?? false {
-            outcomes[index] = .failure(DomainError.unauthenticated("The API key is invalid or has been revoked."))
-        }
         for tenant in Set(items.map(\.scope.tenant)).sorted() {
-            let indices = items.indices.filter { items[$0].scope.tenant == tenant && outcomes[$0] == nil }
+            let indices = items.indices.filter { items[$0].scope.tenant == tenant }
             for (index, outcome) in try await decide(indices.map { ($0, items[$0]) }, tenant: tenant, in: tx) {
                 outcomes[index] = outcome
             }
@@ -59,61 +51,47 @@ public struct AuthorizationBatch: StoreBatchWork {
         return outcomes.map { $0 ?? .failure(DomainError.invariantViolated("a decision was left unanswered")) }
     }
 
-    /// One tenant's requests, by their index in the batch.
+    /// One tenant's requests, by their index in the batch: read, decide in memory, write.
     private func decide(_ items: [(Int, DecisionItem)], tenant: TenantID, in tx: BatchTransaction) async throws
         -> [Int: BatchOutcome<DecisionAnswer>]
     {
+        let reads = try await tx.read(tenant, keys: Set(items.compactMap(\.1.keyID)), cards: Set(items.map(\.1.request.card)),
+                                      references: Set(items.map(\.1.request.networkReference)))
         var outcomes: [Int: BatchOutcome<DecisionAnswer>] = [:]
-        let locked = try await tx.lockCards(tenant, Set(items.map(\.1.request.card)))
-        let live = items.filter { !locked.held.contains($0.1.request.card) }
-        for (index, _) in items where outcomes[index] == nil && !live.contains(where: { $0.0 == index }) { outcomes[index] = .later }
-        let references = Set(live.map(\.1.request.networkReference))
-        var decided = try await tx.decisions(tenant, references: references)
-
-        for _ in 0..<Self.rounds_max {
-            var plan = Plan(states: locked.states)
-            for (index, item) in live {
+        var plan = Plan(states: reads.cards)
+        for (index, item) in items {
+            if let key = item.keyID, !reads.unrevokedKeys.contains(key) {
+                outcomes[index] = .failure(DomainError.unauthenticated("The API key is invalid or has been revoked."))
+            } else if reads.held.contains(item.request.card) {
+                outcomes[index] = .later
+            } else {
                 do {
-                    outcomes[index] = try await plan.add(item, index: index, decided: decided, tenant: tenant, vault: vault, in: tx)
+                    outcomes[index] = try await plan.add(item, index: index, decided: reads.decided, tenant: tenant, vault: vault, in: tx)
                 } catch {
                     outcomes[index] = .failure(error)
                 }
             }
-            let refused = try await tx.write(tenant, plan.writes, cards: plan.changed.sorted().compactMap { plan.states[$0] })
-            guard refused.isEmpty else {
-                // Another process decided some of these references first: they answer its decisions.
-                decided = try await tx.decisions(tenant, references: references)
-                continue
-            }
-            for (index, item) in live {
-                guard let write = plan.created[index] else { continue }
-                tx.record(item.scope, events: [
-                    BatchTransaction.Event("authorization.\(write.decision.status.rawValue)", objectType: "authorization",
-                                           objectID: write.record.id.rawValue, objectVersion: 0),
-                ], audits: [Self.audit(write)])
-            }
-            // Requests that repeat a reference decided before this batch answer that decision.
-            let earlier = Set(plan.replays.values)
-            if !earlier.isEmpty {
-                let stored = try await tx.scope(tenant).authorizations(earlier)
-                for (index, id) in plan.replays {
-                    outcomes[index] = stored[id].map { .answer(.decided(.existing(RenderedAuthorization($0.authorization)))) }
-                        ?? .failure(DomainError.invariantViolated("authorization \(id) vanished"))
-                }
-            }
-            return outcomes
         }
-        throw StoreError.retryable("network references kept being decided by another process")
+        try await tx.write(tenant, plan.writes, cards: plan.changed.sorted().compactMap { plan.states[$0] }, after: reads.head)
+        // Requests that repeat a reference decided before this batch answer that decision.
+        let earlier = Set(plan.replays.values)
+        if !earlier.isEmpty {
+            let stored = try await tx.scope(tenant).authorizations(earlier)
+            for (index, id) in plan.replays {
+                outcomes[index] = stored[id].map { .answer(.decided(.existing(RenderedAuthorization($0.authorization)))) }
+                    ?? .failure(DomainError.invariantViolated("authorization \(id) vanished"))
+            }
+        }
+        return outcomes
     }
 
-    static func audit(_ write: DecisionWrite) -> BatchTransaction.Audit {
-        let decision = write.decision
-        return BatchTransaction.Audit("authorization.decided", objectType: "authorization", objectID: write.record.id.rawValue, context: .object([
-            "card": .string(write.record.card.card.rawValue), "status": .string(decision.status.rawValue),
+    static func audit(_ record: DecisionRecord, _ decision: PolicyDecision, hold: JournalEntryID?) -> BatchTransaction.Audit {
+        BatchTransaction.Audit("authorization.decided", objectType: "authorization", objectID: record.id.rawValue, context: .object([
+            "card": .string(record.card.card.rawValue), "status": .string(decision.status.rawValue),
             "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
             "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
-            "response_code": .string(decision.responseCode), "amount_minor": .int(write.record.amount.minor),
-            "hold_journal_entry": write.hold.map { .string($0.id.rawValue) } ?? .null,
+            "response_code": .string(decision.responseCode), "amount_minor": .int(record.amount.minor),
+            "hold_journal_entry": hold.map { .string($0.rawValue) } ?? .null,
         ]))
     }
 
@@ -123,8 +101,6 @@ public struct AuthorizationBatch: StoreBatchWork {
         var states: [CardID: CardState]
         var changed: Set<CardID> = []
         var writes: [DecisionWrite] = []
-        /// The new decisions, by the request's index in the batch.
-        var created: [Int: DecisionWrite] = [:]
         /// Requests that repeat a reference decided before this batch, by index.
         var replays: [Int: AuthorizationID] = [:]
         /// The first decision of each reference made in this batch.
@@ -186,9 +162,13 @@ public struct AuthorizationBatch: StoreBatchWork {
                 states[request.card] = state
                 changed.insert(request.card)
             }
-            let write = DecisionWrite(record: record, decision: decision, hold: hold)
+            let write = DecisionWrite(
+                record: record, decision: decision, hold: hold, scope: item.scope,
+                // The event's body is the decision's answer, rendered from the record when read.
+                events: [BatchTransaction.Event("authorization.\(decision.status.rawValue)", objectType: "authorization",
+                                                objectID: id.rawValue, objectVersion: 0)],
+                audits: [AuthorizationBatch.audit(record, decision, hold: hold?.id)])
             writes.append(write)
-            created[index] = write
             let rendered = RenderedAuthorization(record.answer(decision))
             firstByReference[request.networkReference] = rendered
             return .answer(.decided(.created(rendered)))

@@ -78,6 +78,8 @@ final class GroupCommit: Sendable {
     private struct State {
         var queue: [Job] = []
         var draining = 0
+        /// Transactions of set-based work running now.
+        var itemTransactions = 0
     }
 
     private let state = Mutex(State())
@@ -85,6 +87,11 @@ final class GroupCommit: Sendable {
     let batch_max: Int
     /// Transactions run at once (SQLite has one writer; PostgreSQL may run several).
     let lanes: Int
+    /// Transactions of set-based work run at once: one, so that its items gather into one batch
+    /// rather than spread over several small ones. Decisions on PostgreSQL then all meet the
+    /// tenant's head row in one transaction at a time instead of queueing on it (measured: batches
+    /// of 6 queued 2.4 ms each on the head row with four at once).
+    let itemLanes = 1
     /// How often a transaction of set-based work that lost a race runs again before its items fail.
     static let batchRetries_max = 5
 
@@ -119,21 +126,24 @@ final class GroupCommit: Sendable {
     private func drain(_ transaction: @Sendable ([Job]) async -> [Job]) async {
         while true {
             let batch = state.withLock { state -> [Job] in
-                guard let kind = state.queue.first.map(\.kind) else {
+                // The first kind in arrival order that may run now; the others wait their turn.
+                let runnable = state.queue.first { $0.kind == nil || state.itemTransactions < itemLanes }
+                guard let kind = runnable.map(\.kind) else {
                     state.draining -= 1
                     return []
                 }
-                // The kind at the head of the queue, in arrival order; the others wait their turn.
                 var batch: [Job] = []
                 var rest: [Job] = []
                 for job in state.queue {
                     if batch.count < batch_max && job.kind == kind { batch.append(job) } else { rest.append(job) }
                 }
                 state.queue = rest
+                if kind != nil { state.itemTransactions += 1 }
                 return batch
             }
             guard !batch.isEmpty else { return }
             let deferred = await transaction(batch)
+            if batch[0].kind != nil { state.withLock { $0.itemTransactions -= 1 } }
             guard !deferred.isEmpty else { continue }
             state.withLock { $0.queue.insert(contentsOf: deferred, at: 0) }
             // Nothing of the batch could run: what it waits for is held elsewhere; give it a moment.

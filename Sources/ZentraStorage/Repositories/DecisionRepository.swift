@@ -37,79 +37,123 @@ public struct CardState: Sendable {
     }
 }
 
-/// The cards a batch asked for: their states, locked; the cards another transaction holds now
-/// (PostgreSQL), whose decisions wait for a later transaction rather than for the lock.
-public struct LockedCards: Sendable {
-    public var states: [CardID: CardState]
-    public let held: Set<CardID>
-}
-
-/// One decision as a batch writes it: its record, what the policy decided, and its hold's entry.
+/// One decision as a batch writes it: its record, what the policy decided, its hold's entry, and
+/// the event and audit record it queues under its request's scope.
 public struct DecisionWrite: Sendable {
     public let record: DecisionRecord
     public let decision: PolicyDecision
     public let hold: (id: JournalEntryID, draft: JournalEntryDraft)?
+    public let scope: WriteScope
+    public let events: [BatchTransaction.Event]
+    public let audits: [BatchTransaction.Audit]
 
-    public init(record: DecisionRecord, decision: PolicyDecision, hold: (id: JournalEntryID, draft: JournalEntryDraft)?) {
+    public init(record: DecisionRecord, decision: PolicyDecision, hold: (id: JournalEntryID, draft: JournalEntryDraft)?, scope: WriteScope,
+                events: [BatchTransaction.Event], audits: [BatchTransaction.Audit]) {
         self.record = record
         self.decision = decision
         self.hold = hold
+        self.scope = scope
+        self.events = events
+        self.audits = audits
     }
 }
 
-extension BatchTransaction {
-    /// Which of these API keys are not revoked, read inside the transaction: a decision commits
-    /// only under a key that is valid as it commits, wherever the key was looked up before.
-    public func unrevokedKeys(_ ids: Set<String>) async throws -> Set<String> {
-        guard !ids.isEmpty else { return [] }
-        let rows = try await sql.query("SELECT id FROM api_keys WHERE revoked_at IS NULL AND id IN ("
-            + SQL.joined(ids.sorted().map { "\($0)" }, separator: ", ") + ")")
-        return Set(try rows.map { try $0.string("id") })
-    }
+/// What a batch of one tenant's decisions reads before deciding: the tenant's head, locked (the
+/// batch numbers its events and chains its audit records itself), which of the batch's API keys are
+/// not revoked, the decisions its network references already have, and its cards' states, locked
+/// in id order. On PostgreSQL a card another transaction holds is passed over (`SKIP LOCKED`) and
+/// named in `held`: a decision never waits on a card's lock, so it can never be part of a deadlock.
+public struct DecisionReads: Sendable {
+    public let head: TenantHead
+    public let unrevokedKeys: Set<String>
+    public let decided: [String: AuthorizationID]
+    public let cards: [CardID: CardState]
+    public let held: Set<CardID>
+}
 
-    /// The cards' states, row-locked in id order (one global lock order). On PostgreSQL a card that
-    /// another transaction holds is passed over (`SKIP LOCKED`) and named in `held`: a decision
-    /// never waits on a lock, so it can never be part of a deadlock.
-    public func lockCards(_ tenant: TenantID, _ ids: Set<CardID>) async throws -> LockedCards {
-        let select: SQL = """
-            SELECT s.card_id, s.version, s.available_debits, s.available_credits, s.reserved_debits, s.reserved_credits, s.day_key,
-                   s.day_minor, s.week_key, s.week_minor, s.month_key, s.month_minor, s.lifetime_minor, v.status, v.spend_controls,
-                   v.geofence_enabled, v.geofence_radius_km, c.last4, c.type, c.program_id, c.currency, c.exp_month, c.exp_year,
-                   c.available_ledger_account_id, c.reserved_ledger_account_id, t.time_zone
-            FROM card_state s JOIN card_versions v ON v.card_id = s.card_id AND v.version = s.version
-                 JOIN cards c ON c.id = s.card_id JOIN tenants t ON t.id = s.tenant_id
-            WHERE s.tenant_id = \(tenant) AND
-            """
-        var rows: [SQLRow] = []
+extension BatchTransaction {
+    /// One statement on PostgreSQL (one round trip), a few prepared ones on SQLite.
+    public func read(_ tenant: TenantID, keys: Set<String>, cards: Set<CardID>, references: Set<String>) async throws -> DecisionReads {
         switch sql.dialect {
         case .postgres:
-            rows = try await sql.query(select + " s.card_id = ANY(\(SQLValue.textArray(ids.sorted().map(\.rawValue))))"
-                + " ORDER BY s.card_id FOR UPDATE OF s SKIP LOCKED")
+            // The other kinds of row line up with a card row's 26 columns (`cardStateSelect`).
+            func row(_ kind: String, _ values: [Int: String]) -> String {
+                "SELECT '\(kind)', " + (0..<26).map { values[$0] ?? "NULL" }.joined(separator: ", ")
+            }
+            let cardIDs = SQLValue.textArray(cards.sorted().map(\.rawValue))
+            let rows = try await sql.query(("""
+                WITH h AS (SELECT event_sequence, audit_sequence, audit_head_hash FROM tenants WHERE id = \(tenant) FOR UPDATE),
+                c AS (\(raw: Self.cardStateSelect) WHERE s.tenant_id = \(tenant) AND s.card_id = ANY(\(cardIDs))
+                      ORDER BY s.card_id FOR UPDATE OF s SKIP LOCKED)
+                SELECT 'card' AS kind, c.* FROM c
+                UNION ALL \(raw: row("head", [1: "audit_head_hash", 10: "event_sequence", 11: "audit_sequence"])) FROM h
+                UNION ALL \(raw: row("key", [0: "id"])) FROM api_keys WHERE revoked_at IS NULL AND id = ANY(\(SQLValue.textArray(keys.sorted())))
+                UNION ALL \(raw: row("decided", [0: "id", 1: "network_reference"])) FROM authorizations
+                    WHERE tenant_id = \(tenant) AND network_reference = ANY(\(SQLValue.textArray(references.sorted())))
+                UNION ALL \(raw: row("held", [0: "card_id"])) FROM card_state
+                    WHERE tenant_id = \(tenant) AND card_id = ANY(\(cardIDs)) AND card_id NOT IN (SELECT card_id FROM c)
+                """ as SQL).prepared())
+            var head: TenantHead?
+            var unrevoked: Set<String> = []
+            var decided: [String: AuthorizationID] = [:]
+            var states: [CardID: CardState] = [:]
+            var held: Set<CardID> = []
+            for row in rows {
+                switch try row.string("kind") {
+                case "card": states[try row.id("card_id")] = try cardState(row, tenant: tenant)
+                case "head":
+                    head = TenantHead(eventSequence: try row.int("day_key"), auditSequence: try row.int("day_minor"),
+                                      auditHash: try row.string("status"))
+                case "key": unrevoked.insert(try row.string("card_id"))
+                case "decided": decided[try row.string("status")] = try row.id("card_id")
+                default: held.insert(try row.id("card_id"))
+                }
+            }
+            guard let head else { throw DomainError.resourceMissing("tenant", id: tenant.rawValue) }
+            return DecisionReads(head: head, unrevokedKeys: unrevoked, decided: decided, cards: states, held: held)
         case .sqlite:
-            let text = (select + " s.card_id = ?").render(.sqlite).text
-            rows = try await sql.run(text, rows: ids.sorted().map { [tenant.sqlValue, $0.sqlValue] })
+            guard let row = try await sql.queryOne("SELECT event_sequence, audit_sequence, audit_head_hash FROM tenants WHERE id = \(tenant)") else {
+                throw DomainError.resourceMissing("tenant", id: tenant.rawValue)
+            }
+            let head = TenantHead(eventSequence: try row.int("event_sequence"), auditSequence: try row.int("audit_sequence"),
+                                  auditHash: try row.string("audit_head_hash"))
+            let keyRows = try await sql.run("SELECT id FROM api_keys WHERE revoked_at IS NULL AND id = ?", rows: keys.sorted().map { [.text($0)] })
+            let decidedRows = try await sql.run("SELECT id, network_reference FROM authorizations WHERE tenant_id = ? AND network_reference = ?",
+                                                rows: references.sorted().map { [tenant.sqlValue, .text($0)] })
+            let cardRows = try await sql.run(Self.cardStateSelect + " WHERE s.tenant_id = ? AND s.card_id = ?",
+                                             rows: cards.sorted().map { [tenant.sqlValue, $0.sqlValue] })
+            return DecisionReads(
+                head: head, unrevokedKeys: Set(try keyRows.map { try $0.string("id") }),
+                decided: Dictionary(try decidedRows.map { (try $0.string("network_reference"), try $0.id("id")) }, uniquingKeysWith: { a, _ in a }),
+                cards: Dictionary(try cardRows.map { (try $0.id("card_id"), try cardState($0, tenant: tenant)) }, uniquingKeysWith: { a, _ in a }),
+                held: [])
         }
-        var states: [CardID: CardState] = [:]
-        for row in rows {
-            let id: CardID = try row.id("card_id")
-            let version = CardVersion(
-                card: id, version: try row.int("version"), status: try row.enumValue("status"), spendControls: try row.configuration("spend_controls"),
-                geofenceEnabled: try row.bool("geofence_enabled"), geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
-                last4: try row.string("last4"), type: try row.enumValue("type"), program: try row.id("program_id"),
-                currency: try row.currency("currency"), expMonth: Int(try row.int("exp_month")), expYear: Int(try row.int("exp_year")))
-            states[id] = CardState(
-                version: version, availableAccount: try row.id("available_ledger_account_id"),
-                reservedAccount: try row.id("reserved_ledger_account_id"), availableDebits: try row.int("available_debits"),
-                availableCredits: try row.int("available_credits"), reservedDebits: try row.int("reserved_debits"),
-                reservedCredits: try row.int("reserved_credits"), counters: try scope(tenant).decodeSpendCounters(row),
-                timeZone: try row.string("time_zone"))
-        }
-        let passedOver = ids.filter { states[$0] == nil }
-        guard sql.dialect == .postgres, !passedOver.isEmpty else { return LockedCards(states: states, held: []) }
-        // A card missing from the answer is missing, or locked by another transaction.
-        let existing = try await sql.query("SELECT card_id FROM card_state WHERE tenant_id = \(tenant) AND card_id = ANY("
-            + "\(SQLValue.textArray(passedOver.sorted().map(\.rawValue))))")
-        return LockedCards(states: states, held: Set(try existing.map { try $0.id("card_id") }))
+    }
+
+    /// A card's state row with the card version it names, the card's accounts and its tenant's time
+    /// zone. Its columns are in the order the read's other parts line up with.
+    static let cardStateSelect = """
+        SELECT s.card_id, v.status, v.spend_controls, c.last4, c.type, c.program_id, c.currency, c.available_ledger_account_id,
+               c.reserved_ledger_account_id, t.time_zone, s.day_key, s.day_minor, s.version, s.available_debits, s.available_credits,
+               s.reserved_debits, s.reserved_credits, s.week_key, s.week_minor, s.month_key, s.month_minor, s.lifetime_minor,
+               v.geofence_enabled, v.geofence_radius_km, c.exp_month, c.exp_year
+        FROM card_state s JOIN card_versions v ON v.card_id = s.card_id AND v.version = s.version
+             JOIN cards c ON c.id = s.card_id JOIN tenants t ON t.id = s.tenant_id
+        """
+
+    func cardState(_ row: SQLRow, tenant: TenantID) throws -> CardState {
+        let id: CardID = try row.id("card_id")
+        let version = CardVersion(
+            card: id, version: try row.int("version"), status: try row.enumValue("status"), spendControls: try row.configuration("spend_controls"),
+            geofenceEnabled: try row.bool("geofence_enabled"), geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
+            last4: try row.string("last4"), type: try row.enumValue("type"), program: try row.id("program_id"),
+            currency: try row.currency("currency"), expMonth: Int(try row.int("exp_month")), expYear: Int(try row.int("exp_year")))
+        return CardState(
+            version: version, availableAccount: try row.id("available_ledger_account_id"),
+            reservedAccount: try row.id("reserved_ledger_account_id"), availableDebits: try row.int("available_debits"),
+            availableCredits: try row.int("available_credits"), reservedDebits: try row.int("reserved_debits"),
+            reservedCredits: try row.int("reserved_credits"), counters: try scope(tenant).decodeSpendCounters(row),
+            timeZone: try row.string("time_zone"))
     }
 
     /// A card program and its webhook's sealed signing secret. Programs never change, so each is
@@ -129,25 +173,13 @@ extension BatchTransaction {
         return found
     }
 
-    /// The decisions these network references already have, in one statement.
-    public func decisions(_ tenant: TenantID, references: Set<String>) async throws -> [String: AuthorizationID] {
-        guard !references.isEmpty else { return [:] }
-        let select: SQL = "SELECT id, network_reference FROM authorizations WHERE tenant_id = \(tenant) AND"
-        var rows: [SQLRow] = []
-        switch sql.dialect {
-        case .postgres: rows = try await sql.query(select + " network_reference = ANY(\(SQLValue.textArray(references.sorted())))")
-        case .sqlite:
-            let text = (select + " network_reference = ?").render(.sqlite).text
-            rows = try await sql.run(text, rows: references.sorted().map { [tenant.sqlValue, .text($0)] })
-        }
-        return Dictionary(try rows.map { (try $0.string("network_reference"), try $0.id("id")) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// Writes a tenant's decisions: each table once (the narrow authorization rows, the holds'
-    /// journal entries and lines, the cards' state rows). Answers the network references another
-    /// transaction decided meanwhile (a concurrent first decision, caught by the unique index):
-    /// then nothing was written, and the caller decides again without them.
-    public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards: [CardState]) async throws -> Set<String> {
+    /// Writes a tenant's decisions, each table once: the narrow authorization rows, the holds'
+    /// journal entries and lines, the cards' state rows, the events and audit records numbered and
+    /// chained after `head`, and the head; on PostgreSQL all in one statement (one round trip).
+    /// A network reference another process decided meanwhile is caught by the unique index: then
+    /// the transaction runs again from the start (`StoreError.retryable`), and reads that decision.
+    public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards: [CardState], after head: TenantHead) async throws {
+        guard !decisions.isEmpty else { return }
         var authorizations = BulkRows.authorizations
         var entries = BulkRows("journal_entries", [.init("id", .text), .init("tenant_id", .text), .init("description", .text),
                                                    .init("created_at", .bigint)])
@@ -157,9 +189,15 @@ extension BatchTransaction {
             owners[card.availableAccount] = card.version.card
             owners[card.reservedAccount] = card.version.card
         }
-        // In reference order: two transactions inserting the same references meet them in one order.
-        for write in decisions.sorted(by: { $0.record.networkReference < $1.record.networkReference }) {
+        var units: [CommitBatch.Unit] = []
+        for write in decisions {
             authorizations.append(authorizationRow(tenant, write.record, write.decision))
+            units.append(CommitBatch.Unit(
+                scope: write.scope, now: now,
+                events: write.events.map { CommitBatch.PendingEvent(id: newID(), type: $0.type, objectType: $0.objectType, objectID: $0.objectID,
+                                                                    data: nil, objectVersion: $0.objectVersion) },
+                audits: write.audits.map { CommitBatch.PendingAudit(id: newID(), action: $0.action, objectType: $0.objectType,
+                                                                    objectID: $0.objectID, context: $0.context) }))
             guard let (entry, draft) = write.hold else { continue }
             entries.append([.text(entry.rawValue), .text(tenant.rawValue), .text(draft.description), .int(now.microseconds)])
             for posting in draft.postings {
@@ -168,16 +206,6 @@ extension BatchTransaction {
                               .text(posting.account.rawValue), .text(owner.rawValue), .text(posting.direction.rawValue),
                               .int(posting.amount.minor), .text(posting.amount.currency.code), .int(now.microseconds)])
             }
-        }
-        let inserted = try await sql.insert(authorizations, suffix: "ON CONFLICT (tenant_id, network_reference) DO NOTHING RETURNING id")
-        if inserted.count < decisions.count {
-            let written = try inserted.map { try $0.string("id") }
-            let decided = try await self.decisions(tenant, references: Set(decisions.map(\.record.networkReference)))
-            if !written.isEmpty {
-                try await sql.execute("DELETE FROM authorizations WHERE tenant_id = \(tenant) AND id IN ("
-                    + SQL.joined(written.map { "\($0)" }, separator: ", ") + ")")
-            }
-            return Set(decisions.map(\.record.networkReference).filter { decided[$0] != nil && !written.contains(decided[$0]!.rawValue) })
         }
         var states = BulkRows("card_state", ["tenant_id", "card_id", "available_debits", "available_credits", "reserved_debits",
                                              "reserved_credits", "day_key", "day_minor", "week_key", "week_minor", "month_key",
@@ -188,18 +216,35 @@ extension BatchTransaction {
                            .int(card.reservedDebits), .int(card.reservedCredits), .int(c.dayKey), .int(c.dayMinor), .int(c.weekKey),
                            .int(c.weekMinor), .int(c.monthKey), .int(c.monthMinor), .int(c.lifetimeMinor)])
         }
+        let (events, audits, after) = try CommitBatch.rows(units, tenant: tenant, after: head)
+        let headUpdate = ("""
+            UPDATE tenants SET event_sequence = \(after.eventSequence), audit_sequence = \(after.auditSequence),
+                audit_head_hash = \(after.auditHash) WHERE id = \(tenant)
+            """ as SQL).prepared()
+        let conflict: SQL = "ON CONFLICT (tenant_id, network_reference) DO NOTHING RETURNING id"
+        var inserted: Int
         switch sql.dialect {
         case .postgres:
-            // The entries, their lines and the cards' states in one round trip.
-            var parts = try [entries, lines].filter { !$0.isEmpty }.map { try $0.insertStatement() }
+            var parts = [try authorizations.insertStatement(suffix: conflict)]
+            parts += try [entries, lines].filter { !$0.isEmpty }.map { try $0.insertStatement() }
             if !states.isEmpty { parts.append(try states.updateStatement(keys: 2)) }
-            if let statement = SQL.together(parts) { try await sql.execute(statement) }
+            parts += try [events, audits].map { try $0.insertStatement() }
+            parts.append(headUpdate)   // last: it answers how many decisions the first part inserted
+            // The last part answers how many decisions were inserted (the first part's rows).
+            let statement = SQL.together(parts.dropLast() + [headUpdate + " RETURNING (SELECT count(*) FROM w0) AS inserted"])!.prepared()
+            inserted = Int(try await sql.queryOne(statement)?.int("inserted") ?? 0)
         case .sqlite:
+            inserted = try await sql.insert(authorizations, suffix: conflict).count
             try await sql.insert(entries)
             try await sql.insert(lines)
             try await sql.update(states, keys: 2)
+            try await sql.insert(events)
+            try await sql.insert(audits)
+            try await sql.execute(headUpdate)
         }
-        return []
+        guard inserted == decisions.count else {
+            throw StoreError.retryable("network references of this batch were decided by another transaction meanwhile")
+        }
     }
 }
 

@@ -69,14 +69,15 @@ public struct BulkRows: Sendable {
 extension BulkRows {
     /// PostgreSQL's one statement for every row, to run alone or as a part of a `WITH`.
     func insertStatement(suffix: SQL = "") throws -> SQL {
-        "INSERT INTO \(raw: table) (\(raw: columns.map(\.name).joined(separator: ", "))) SELECT * FROM " + (try unnested("v")) + " " + suffix
+        ("INSERT INTO \(raw: table) (\(raw: columns.map(\.name).joined(separator: ", "))) SELECT * FROM " + (try unnested("v")) + " " + suffix)
+            .prepared()
     }
 
     /// PostgreSQL's one statement updating the rows found by the leading `keys` columns.
     func updateStatement(keys: Int) throws -> SQL {
         let sets = columns.dropFirst(keys).map { "\($0.name) = v.\($0.name)" }.joined(separator: ", ")
         let match = columns.prefix(keys).map { "t.\($0.name) = v.\($0.name)" }.joined(separator: " AND ")
-        return "UPDATE \(raw: table) AS t SET \(raw: sets) FROM " + (try unnested("v")) + " WHERE \(raw: match)"
+        return ("UPDATE \(raw: table) AS t SET \(raw: sets) FROM " + (try unnested("v")) + " WHERE \(raw: match)").prepared()
     }
 }
 

@@ -49,6 +49,9 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     }
 
     var parts: [Part]
+    /// PostgreSQL parses and plans it once per connection (a named prepared statement), rather than
+    /// on every run: for statements whose text is the same every time (arrays, not lists of values).
+    public private(set) var isPrepared = false
 
     public init(stringLiteral value: String) { parts = [.text(value)] }
     public init(stringInterpolation: StringInterpolation) { parts = stringInterpolation.parts }
@@ -79,6 +82,14 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
 
     init(parts: [Part]) { self.parts = parts }
 
+    /// This statement as a named prepared statement on PostgreSQL (nothing changes on SQLite, whose
+    /// statements are prepared once per connection anyway).
+    public func prepared() -> SQL {
+        var copy = self
+        copy.isPrepared = true
+        return copy
+    }
+
     public static func + (lhs: SQL, rhs: SQL) -> SQL { SQL(parts: lhs.parts + rhs.parts) }
 
     /// Joins fragments, e.g. a list of `(?, ?)` value tuples.
@@ -91,11 +102,13 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
         return SQL(parts: parts)
     }
 
-    /// Several data-modifying statements as one (PostgreSQL): every part runs, in one round trip.
+    /// Several data-modifying statements as one (PostgreSQL): every part runs, in one round trip;
+    /// prepared when every part is.
     public static func together(_ parts: [SQL]) -> SQL? {
         guard let last = parts.last else { return nil }
         let ctes = parts.dropLast().enumerated().map { index, part in "w\(raw: String(index)) AS (" + part + ")" as SQL }
-        return (ctes.isEmpty ? "" : "WITH " + SQL.joined(ctes, separator: ", ") + " ") + last
+        let statement = (ctes.isEmpty ? "" : "WITH " + SQL.joined(ctes, separator: ", ") + " ") + last
+        return parts.allSatisfy(\.isPrepared) ? statement.prepared() : statement
     }
 
     /// The statement text in the engine's placeholder style and its bound values in order.

@@ -23,18 +23,16 @@ struct StoreBatch<Work: StoreBatchWork>: BatchWork {
     let clock: any WallClock
 
     func run(_ items: [Work.Item], on sql: any SQLExecutor) async throws -> [BatchOutcome<Work.Answer>] {
-        guard let batch = sql.batch else { throw StoreError.other("set-based work ran outside a write transaction") }
-        return try await work.run(items, in: BatchTransaction(sql: sql, batch: batch, ids: ids, now: clock.now()))
+        try await work.run(items, in: BatchTransaction(sql: sql, ids: ids, now: clock.now()))
     }
 }
 
-/// One transaction shared by the items of set-based work: its statements, its one clock reading,
-/// ids, and the events and audit records each item queues, numbered and chained at its end in the
-/// order they were queued, as a unit of work's are. Items may be of several tenants: every read
-/// and write here names its tenant.
+/// One transaction shared by the items of set-based work: its statements, its one clock reading and
+/// ids. Items may be of several tenants: every read and write here names its tenant. Set-based work
+/// writes its events and audit records itself, with the rows (`CommitBatch.rows`), numbered and
+/// chained as a unit of work's are.
 public struct BatchTransaction: Sendable {
     public let sql: any SQLExecutor
-    let batch: CommitBatch
     let ids: any IDGenerator
     /// Every row the transaction writes carries this time.
     public let now: Timestamp
@@ -71,15 +69,5 @@ public struct BatchTransaction: Sendable {
             self.objectID = objectID
             self.context = context
         }
-    }
-
-    /// Queues one item's events and audit records under the item's scope (actor, request).
-    public func record(_ scope: WriteScope, events: [Event], audits: [Audit]) {
-        batch.append(CommitBatch.Unit(
-            scope: scope, now: now,
-            events: events.map { CommitBatch.PendingEvent(id: newID(), type: $0.type, objectType: $0.objectType, objectID: $0.objectID,
-                                                          data: nil, objectVersion: $0.objectVersion) },
-            audits: audits.map { CommitBatch.PendingAudit(id: newID(), action: $0.action, objectType: $0.objectType, objectID: $0.objectID,
-                                                          context: $0.context) }))
     }
 }

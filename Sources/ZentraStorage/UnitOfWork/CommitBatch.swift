@@ -66,15 +66,32 @@ public final class CommitBatch: Sendable {
         let eventCount = units.reduce(0) { $0 + $1.events.count }
         let auditCount = units.reduce(0) { $0 + $1.audits.count }
         // One UPDATE locks the head row, reserves the numbers and answers the previous audit hash.
-        guard let head = try await sql.queryOne("""
+        guard let row = try await sql.queryOne(("""
             UPDATE tenants SET event_sequence = event_sequence + \(eventCount), audit_sequence = audit_sequence + \(auditCount)
             WHERE id = \(tenant) RETURNING event_sequence, audit_sequence, audit_head_hash
-            """)
+            """ as SQL).prepared())
         else { throw DomainError.resourceMissing("tenant", id: tenant.rawValue) }
-        var eventSequence = try head.int("event_sequence") - Int64(eventCount)
-        var auditSequence = try head.int("audit_sequence") - Int64(auditCount)
-        var auditHash = try head.string("audit_head_hash")
+        let head = TenantHead(eventSequence: try row.int("event_sequence") - Int64(eventCount),
+                              auditSequence: try row.int("audit_sequence") - Int64(auditCount), auditHash: try row.string("audit_head_hash"))
+        let (events, audits, after) = try Self.rows(units, tenant: tenant, after: head)
+        let headUpdate: SQL? = audits.isEmpty ? nil : ("UPDATE tenants SET audit_head_hash = \(after.auditHash) WHERE id = \(tenant)" as SQL).prepared()
+        switch sql.dialect {
+        case .postgres:
+            // One round trip: each table's rows from arrays, as parts of one statement.
+            var parts = try [events, audits].filter { !$0.isEmpty }.map { try $0.insertStatement() }
+            if let headUpdate { parts.append(headUpdate) }
+            if let statement = SQL.together(parts) { try await sql.execute(statement) }
+        case .sqlite:
+            try await sql.insert(events)
+            try await sql.insert(audits)
+            if let headUpdate { try await sql.execute(headUpdate) }
+        }
+    }
 
+    /// The one writer of event and audit rows: the units' events numbered after `head`, their audit
+    /// records chained after its hash, in the order the units ran; and the head after them.
+    static func rows(_ units: [Unit], tenant: TenantID, after head: TenantHead) throws -> (events: BulkRows, audits: BulkRows, head: TenantHead) {
+        var (eventSequence, auditSequence, auditHash) = (head.eventSequence, head.auditSequence, head.auditHash)
         var events = BulkRows("events", [
             .init("id", .text), .init("tenant_id", .text), .init("sequence", .bigint), .init("type", .text), .init("object_type", .text),
             .init("object_id", .text), .init("data", .text), .init("object_version", .bigint), .init("request_id", .text),
@@ -105,17 +122,14 @@ public final class CommitBatch: Sendable {
                 auditHash = hash
             }
         }
-        let headUpdate: SQL? = audits.isEmpty ? nil : "UPDATE tenants SET audit_head_hash = \(auditHash) WHERE id = \(tenant)"
-        switch sql.dialect {
-        case .postgres:
-            // One round trip: each table's rows from arrays, as parts of one statement.
-            var parts = try [events, audits].filter { !$0.isEmpty }.map { try $0.insertStatement() }
-            if let headUpdate { parts.append(headUpdate) }
-            if let statement = SQL.together(parts) { try await sql.execute(statement) }
-        case .sqlite:
-            try await sql.insert(events)
-            try await sql.insert(audits)
-            if let headUpdate { try await sql.execute(headUpdate) }
-        }
+        return (events, audits, TenantHead(eventSequence: eventSequence, auditSequence: auditSequence, auditHash: auditHash))
     }
+}
+
+/// Where a tenant's event order and audit chain stand: its last event's and audit record's numbers,
+/// and the last record's hash (the tenant row, which every writer of the tenant takes last).
+public struct TenantHead: Sendable {
+    let eventSequence: Int64
+    let auditSequence: Int64
+    let auditHash: String
 }
