@@ -18,14 +18,13 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw DomainError.unauthenticated()
         }
-        let key = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        let key = String(header.dropFirst("Bearer ".count)).trimming(.whitespaces)
         guard !key.isEmpty, key.count <= 200 else { throw DomainError.unauthenticated("The API key is invalid or has been revoked.") }
         let checkedAgain = request.method == .post && request.uri.path == AuthorizationsController.decisionsPath
-        let digest = TenantRepository.digestHex(key)
-        var principal = checkedAgain ? decisionKeys.principal(digest) : nil
+        var principal = checkedAgain ? decisionKeys.principal(key) : nil
         if principal == nil {
-            principal = try await TenantRepository.authenticate(digest: digest, store: store)
-            if checkedAgain, let principal { decisionKeys.keep(principal, for: digest) }
+            principal = try await TenantRepository.authenticate(digest: TenantRepository.digestHex(key), store: store)
+            if checkedAgain, let principal { decisionKeys.keep(principal, for: key) }
         }
         guard let principal else { throw DomainError.unauthenticated("The API key is invalid or has been revoked.") }
         if principal.role == .readonly && request.method != .get && request.method != .head {
@@ -37,25 +36,26 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as DomainError where checkedAgain && error.code == "unauthenticated" {
-            decisionKeys.forget(digest)
+            decisionKeys.forget(key)
             throw error
         }
     }
 }
 
-/// Principals by the SHA-256 of their key; bounded, emptied when full.
+/// Principals by the key they presented, in this process's memory only (the database keeps only
+/// digests); bounded, emptied when full. Looking a key up here costs no digest.
 final class KeyCache: Sendable {
     static let entries_max = 10_000
     private let principals = Mutex<[String: Principal]>([:])
 
-    func principal(_ digest: String) -> Principal? { principals.withLock { $0[digest] } }
+    func principal(_ key: String) -> Principal? { principals.withLock { $0[key] } }
 
-    func keep(_ principal: Principal, for digest: String) {
+    func keep(_ principal: Principal, for key: String) {
         principals.withLock { cache in
             if cache.count >= Self.entries_max { cache.removeAll(keepingCapacity: true) }
-            cache[digest] = principal
+            cache[key] = principal
         }
     }
 
-    func forget(_ digest: String) { _ = principals.withLock { $0.removeValue(forKey: digest) } }
+    func forget(_ key: String) { _ = principals.withLock { $0.removeValue(forKey: key) } }
 }
