@@ -13,7 +13,7 @@ import ZentraStorage
 /// first), and every answer is read again and compared byte for byte.
 @Suite struct GoldenDecisionTests {
     /// Each folder under `Golden/` and the schema version its database was written at.
-    static let recordings: [(folder: String, schemaVersion: Int64)] = [("schema-8", 8)]
+    static let recordings: [(folder: String, schemaVersion: Int64)] = [("schema-8", 8), ("schema-9", 9)]
 
     struct Expected: Decodable {
         let tenant: String
