@@ -222,9 +222,15 @@ public enum AuthorizationService {
     }
 
     static func finish(_ authorization: Authorization, event: String, in tx: WriteTransaction) async throws -> Authorization {
+        let finished = finished(authorization, event: event, in: tx)
+        try await tx.updateAuthorization(finished)
+        return finished
+    }
+
+    /// The authorization as of now, with its event and audit record queued; the caller writes it.
+    static func finished(_ authorization: Authorization, event: String, in tx: WriteTransaction) -> Authorization {
         var authorization = authorization
         authorization.updatedAt = tx.now
-        try await tx.updateAuthorization(authorization)
         tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, rendered: authorization.serialized)
         let last = authorization.adjustments.last
         tx.audit(event, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([

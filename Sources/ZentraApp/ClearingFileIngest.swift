@@ -27,9 +27,9 @@ public struct ClearingFileLine: Sendable {
     }
 }
 
-/// Ingests a CSV clearing file as it streams in. Each record is its own part of a unit of work
-/// through `ClearingService.clear`, so one bad line is reported (line number and reason) and the
-/// others go on; `window` records share one unit of work and one commit.
+/// Ingests a CSV clearing file as it streams in, `window` records at a time, each window planned
+/// and written set-based (`ClearingWindow`) in one unit of work and one commit: one bad line is
+/// reported (line number and reason) and the others go on.
 /// Memory stays flat: the parser holds one record, and line results go to `onLine` as they are known.
 public struct ClearingFileIngest: Sendable {
     public static let columns = ["clearing_id", "authorization", "network_reference", "card", "amount_minor", "currency",
@@ -130,10 +130,8 @@ public struct ClearingFileIngest: Sendable {
         return index
     }
 
-    /// Runs a window of records in one unit of work, each record a part of it that fails alone
-    /// (`WriteTransaction.part`), so the window costs one commit and one pass over the tenant's
-    /// event and audit head. The window's cards are locked first, in id order (one lock order with
-    /// other windows and single clearings); a lost race runs the whole window again.
+    /// Runs a window of records set-based in one unit of work and one commit (`ClearingWindow`):
+    /// a record that is refused is answered with its line and reason, and changes nothing.
     func runWindow(_ records: [CSVStreamParser.Record], header: [String: Int]) async throws -> [ClearingFileLine] {
         var lines = [ClearingFileLine?](repeating: nil, count: records.count)
         var requests: [(Int, ClearingRequest)] = []
@@ -147,11 +145,11 @@ public struct ClearingFileIngest: Sendable {
         let (fileRecords, checked, fileID) = (records, requests, fileID)
         let posted = try await store.write(scope) { tx in
             try await tx.touchClearingFile(fileID)
-            try await tx.lockCards(checked.map(\.1.card))
+            var window = try await ClearingWindow.open(checked.map(\.1), in: tx)
             var answers: [(Int, ClearingFileLine)] = []
             for (index, request) in checked {
                 do {
-                    let outcome = try await tx.part { try await ClearingService.clear(request, in: tx) }
+                    let outcome = try window.clear(request, in: tx)
                     let clearing = outcome.value
                     let result: ClearingFileLine.Result = switch outcome {
                     case .existing: .duplicate
@@ -164,6 +162,7 @@ public struct ClearingFileIngest: Sendable {
                     answers.append((index, Self.failed(fileRecords[index], header: header, error)))
                 }
             }
+            try await window.write(in: tx)
             return answers
         }
         for (index, line) in posted { lines[index] = line }

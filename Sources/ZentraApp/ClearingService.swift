@@ -47,12 +47,67 @@ public struct ClearingRequest: Sendable {
 }
 
 /// Clearing: matches a network record to its authorization and posts what the network moved.
-/// Lock order as for authorizations: the card's row and ledger rows, then the authorization, then
-/// the transaction, then (through `post`) the ledger accounts in id order, then the tenant head.
+/// `POST /clearings` is a window of one record; a clearing file runs windows of many.
 public enum ClearingService {
     public static func clear(_ request: ClearingRequest, in tx: WriteTransaction) async throws -> ReferencedOutcome<Clearing> {
-        let context = try await tx.lockedAuthorizationContext(request.card)
-        if let first = try await tx.clearing(networkKey: request.clearingID) {
+        var window = try await ClearingWindow.open([request], in: tx)
+        let outcome = try window.clear(request, in: tx)
+        try await window.write(in: tx)
+        return outcome
+    }
+}
+
+/// Clearing records planned together, set-based: what they need is read in a few statements
+/// (`WriteTransaction.clearingWindow`, the cards locked first in id order, then the authorizations
+/// and their transactions: one lock order with single clearings and authorizations), each record is
+/// planned in memory in file order against what the records before it left, and everything is
+/// written once per table (`WriteTransaction.write(_:)`). A record that is refused changes nothing
+/// (every check runs before it touches the window), so no savepoint is needed.
+public struct ClearingWindow: Sendable {
+    private var reads: ClearingWindowReads
+    private var writes: ClearingWindowWrites
+    /// The system accounts a clearing posts to, by currency.
+    private let settlement: [Currency: LedgerAccountID]
+    private let receivable: [Currency: LedgerAccountID]
+    private var transactionIndex: [TransactionID: Int] = [:]
+    private var authorizationIndex: [AuthorizationID: Int] = [:]
+    /// The authorizations read, by network reference and (those holding money) by card.
+    private let byReference: [String: AuthorizationID]
+    private let heldByCard: [CardID: [AuthorizationID]]
+
+    public static func open(_ requests: [ClearingRequest], in tx: WriteTransaction) async throws -> ClearingWindow {
+        let reads = try await tx.clearingWindow(
+            clearingIDs: Set(requests.map(\.clearingID)), cards: Set(requests.map(\.card)), authorizations: Set(requests.compactMap(\.authorization)),
+            references: Set(requests.compactMap(\.networkReference)), heldOn: Set(requests.filter { $0.authorization == nil }.map(\.card)),
+            heldSince: tx.now.adding(seconds: -ClearingMatching.window_days * 86_400))
+        var settlement: [Currency: LedgerAccountID] = [:]
+        var receivable: [Currency: LedgerAccountID] = [:]
+        var accounts: Set<LedgerAccountID> = []
+        for currency in Set(reads.cards.values.map(\.card.currency)) {
+            settlement[currency] = try await tx.systemLedgerAccount(.settlement, currency: currency)
+            receivable[currency] = try await tx.systemLedgerAccount(.cardholderReceivable, currency: currency)
+            accounts.formUnion([settlement[currency]!, receivable[currency]!])
+        }
+        for card in reads.cards.values { accounts.formUnion([card.card.ledgerAccount, card.card.reservedLedgerAccount]) }
+        return ClearingWindow(reads: reads, writes: ClearingWindowWrites(ledger: try await tx.ledgerBook(accounts)),
+                              settlement: settlement, receivable: receivable)
+    }
+
+    private init(reads: ClearingWindowReads, writes: ClearingWindowWrites, settlement: [Currency: LedgerAccountID],
+                 receivable: [Currency: LedgerAccountID]) {
+        self.reads = reads
+        self.writes = writes
+        self.settlement = settlement
+        self.receivable = receivable
+        let read = reads.authorizations.values.map(\.authorization)
+        byReference = Dictionary(read.map { ($0.networkReference, $0.id) }, uniquingKeysWith: { first, _ in first })
+        heldByCard = Dictionary(grouping: read.filter { $0.hold?.status == .held }, by: \.card).mapValues { $0.map(\.id) }
+    }
+
+    /// Plans one record. Every refusal is thrown before anything of the window changes.
+    public mutating func clear(_ request: ClearingRequest, in tx: WriteTransaction) throws -> ReferencedOutcome<Clearing> {
+        guard let read = reads.cards[request.card] else { throw DomainError.resourceMissing("card", id: request.card.rawValue, param: "card") }
+        if let first = reads.cleared[request.clearingID] {
             guard first.card == request.card, first.amountMinor == request.amount.minor, first.currency == request.amount.currency else {
                 throw DomainError(.unprocessable, code: "clearing_id_reused", message:
                     "clearing_id \(request.clearingID) was used for another record (\(first.id)): same card, amount and currency expected.",
@@ -60,32 +115,40 @@ public enum ClearingService {
             }
             return .existing(first)
         }
-        let card = context.card
+        let card = read.card
         guard request.amount.currency == card.currency else {
             throw DomainError.currencyMismatch(expected: card.currency.code, got: request.amount.currency.code)
         }
 
-        let (method, stored) = try await match(request, in: tx)
-        var authorization = stored?.authorization
-        let held = authorization?.hold.flatMap { $0.status == .held ? $0.amountMinor : nil } ?? 0
-        let plan = try ClearingPlan(heldMinor: held, clearedMinor: request.amount.minor, availableMinor: card.availableMinor)
-
+        let (method, stored) = try match(request, now: tx.now)
+        let held = stored?.authorization.hold.flatMap { $0.status == .held ? $0.amountMinor : nil } ?? 0
+        let plan = try ClearingPlan(heldMinor: held, clearedMinor: request.amount.minor,
+                                    availableMinor: try writes.ledger.balance(card.ledgerAccount))
         let id: ClearingID = tx.newID()
-        let entry = try await tx.post(LedgerRecipes.clearing(
+        let draft = try LedgerRecipes.clearing(
             plan, currency: request.amount.currency, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
-            settlement: try await tx.systemLedgerAccount(.settlement, currency: card.currency),
-            receivable: try await tx.systemLedgerAccount(.cardholderReceivable, currency: card.currency), clearing: id.rawValue), intent: nil)
+            settlement: settlement[card.currency]!, receivable: receivable[card.currency]!, clearing: id.rawValue)
 
         // The spend windows keep counting what was cleared: a released remainder is given back to
         // the windows the hold counted in, an over-clear is counted now.
-        var counters = context.counters
+        let before = writes.counters[card.id] ?? read.counters
+        var counters = before
         if plan.releasedMinor > 0, let stored { counters = counters.removing(plan.releasedMinor, spentIn: stored.windows) }
         if plan.addedSpendMinor > 0 {
-            let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
+            let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(reads.timeZone, at: tx.now))
             counters = try counters.adding(plan.addedSpendMinor, at: keys)
         }
-        if counters != context.counters { try await tx.updateSpendCounters(card.id, counters) }
+        var transaction = stored.flatMap { reads.transactions[$0.authorization.id] }
+        if var existing = transaction {
+            existing.amountMinor = try MinorUnits.add(existing.amountMinor, request.amount.minor)
+            existing.updatedAt = tx.now
+            transaction = existing
+        }
+        // The last check: the entry posts, or nothing of this record changes.
+        let entry = try writes.ledger.post(draft, intent: nil)
 
+        if counters != before { writes.counters[card.id] = counters }
+        var authorization = stored?.authorization
         if var closed = authorization {
             if var hold = closed.hold, hold.status == .held {
                 hold.amountMinor = 0
@@ -95,20 +158,29 @@ public enum ClearingService {
             }
             closed.adjustments.append(AuthorizationAdjustment(type: .clearing, amountMinor: request.amount.minor, status: "cleared",
                                                               journalEntry: entry.id, createdAt: tx.now))
-            authorization = try await AuthorizationService.finish(closed, event: "authorization.cleared", in: tx)
+            let finished = AuthorizationService.finished(closed, event: "authorization.cleared", in: tx)
+            authorization = finished
+            reads.authorizations[finished.id]?.authorization = finished
+            keep(finished)
         }
+        let made = transaction ?? CardTransaction(
+            id: tx.newID(), card: card.id, authorization: authorization?.id, amountMinor: request.amount.minor, currency: request.amount.currency,
+            merchant: request.merchant, disputedMinor: 0, createdAt: tx.now, updatedAt: tx.now)
+        if transaction == nil { writes.insertedTransactions.insert(made.id) }
+        if let authorization = authorization?.id { reads.transactions[authorization] = made }
+        keep(made)
 
-        let transaction = try await recordTransaction(request, card: card, authorization: authorization?.id, in: tx)
         let status: ClearingStatus = authorization == nil ? .unmatched : (plan.deltaMinor == 0 ? .matched : .mismatched)
         let caseID: ReconciliationCaseID? = status == .matched ? nil : tx.newID()
         let clearing = Clearing(
             id: id, clearingId: request.clearingID, status: status, matchMethod: method, authorization: authorization?.id,
             networkReference: request.networkReference, card: card.id, amountMinor: request.amount.minor, currency: request.amount.currency,
-            authorizedMinor: held, deltaMinor: plan.deltaMinor, merchant: request.merchant, transaction: transaction,
+            authorizedMinor: held, deltaMinor: plan.deltaMinor, merchant: request.merchant, transaction: made.id,
             journalEntry: entry.id, plan: Clearing.Plan(plan), reconciliationCase: caseID, fileId: request.fileID,
             fileLine: request.fileLine, settlement: nil, createdAt: tx.now)
         let rendered = clearing.json.serialized
-        try await tx.insertClearing(clearing, json: String(decoding: rendered, as: UTF8.self))
+        writes.clearings.append((clearing, String(decoding: rendered, as: UTF8.self)))
+        reads.cleared[request.clearingID] = clearing
         tx.emit("clearing.\(status.rawValue)", objectType: "clearing", objectID: id.rawValue, rendered: rendered)
         tx.audit("clearing.posted", objectType: "clearing", objectID: id.rawValue, context: .object([
             "clearing_id": .string(request.clearingID), "status": .string(status.rawValue), "match_method": .string(method.rawValue),
@@ -120,11 +192,12 @@ public enum ClearingService {
         if let caseID {
             let opened = ReconciliationCase(
                 id: caseID, kind: status == .unmatched ? .unmatched : .amountMismatch, status: .open, clearing: id,
-                authorization: authorization?.id, transaction: transaction, card: card.id, amountMinor: request.amount.minor,
-                authorizedMinor: held, deltaMinor: plan.deltaMinor, currency: request.amount.currency, ledgerEntries: authorization?.journalEntries ?? [entry.id],
+                authorization: authorization?.id, transaction: made.id, card: card.id, amountMinor: request.amount.minor,
+                authorizedMinor: held, deltaMinor: plan.deltaMinor, currency: request.amount.currency,
+                ledgerEntries: authorization?.journalEntries ?? [entry.id],
                 owner: nil, resolution: nil, note: nil, resolvedBy: nil, resolvedAt: nil, createdAt: tx.now, updatedAt: tx.now)
             let renderedCase = opened.json.serialized
-            try await tx.insertReconciliationCase(opened, json: String(decoding: renderedCase, as: UTF8.self))
+            writes.cases.append((opened, String(decoding: renderedCase, as: UTF8.self)))
             tx.emit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, rendered: renderedCase)
             tx.audit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, context: .object([
                 "clearing": .string(id.rawValue), "kind": .string(opened.kind.rawValue), "delta_minor": .int(plan.deltaMinor),
@@ -133,26 +206,35 @@ public enum ClearingService {
         return .created(clearing)
     }
 
+    /// Writes everything the window planned.
+    public func write(in tx: WriteTransaction) async throws {
+        try await tx.write(writes)
+    }
+
     /// The matching rules in order: the authorization id, else the network reference, else the
     /// card's open hold closest in amount (`ClearingMatching`). An id or reference that names an
-    /// authorization of another card is refused rather than guessed around. The card is locked
-    /// already, so the authorization found is locked at once (one lock order).
-    static func match(_ request: ClearingRequest, in tx: WriteTransaction) async throws -> (ClearingMatchMethod, StoredAuthorization?) {
+    /// authorization of another card is refused rather than guessed around.
+    private func match(_ request: ClearingRequest, now: Timestamp) throws -> (ClearingMatchMethod, StoredAuthorization?) {
         if let id = request.authorization {
-            guard let found = try await tx.authorizationForUpdate(id) else {
+            guard let found = reads.authorizations[id] else {
                 throw DomainError.resourceMissing("authorization", id: id.rawValue, param: "authorization")
             }
-            try requireSameCard(found.authorization, request, param: "authorization")
+            try Self.requireSameCard(found.authorization, request, param: "authorization")
             return (.authorization, found)
         }
-        if let reference = request.networkReference, let found = try await tx.authorizationForUpdate(networkReference: reference) {
-            try requireSameCard(found.authorization, request, param: "network_reference")
+        if let reference = request.networkReference,
+           let found = byReference[reference].flatMap({ reads.authorizations[$0] }) {
+            try Self.requireSameCard(found.authorization, request, param: "network_reference")
             return (.networkReference, found)
         }
-        let candidates = try await tx.heldAuthorizations(
-            card: request.card, currency: request.amount.currency, since: tx.now.adding(seconds: -ClearingMatching.window_days * 86_400))
-        if let id = ClearingMatching.best(candidates, clearedMinor: request.amount.minor, now: tx.now) {
-            return (.cardAmount, try await tx.lockedAuthorization(id))
+        // Holds the records before this one cleared are no longer held.
+        let candidates = (heldByCard[request.card] ?? []).compactMap { id -> ClearingMatching.Candidate? in
+            guard let a = reads.authorizations[id]?.authorization else { return nil }
+            guard a.currency == request.amount.currency, let hold = a.hold, hold.status == .held else { return nil }
+            return ClearingMatching.Candidate(authorization: a.id, heldMinor: hold.amountMinor, createdAt: a.createdAt)
+        }
+        if let id = ClearingMatching.best(candidates, clearedMinor: request.amount.minor, now: now) {
+            return (.cardAmount, reads.authorizations[id])
         }
         return (.none, nil)
     }
@@ -163,19 +245,16 @@ public enum ClearingService {
         }
     }
 
-    /// The cleared purchase: every clearing of one authorization adds to its transaction; an
-    /// unmatched record is a transaction of its own.
-    static func recordTransaction(_ request: ClearingRequest, card: Card, authorization: AuthorizationID?, in tx: WriteTransaction) async throws -> TransactionID {
-        if let authorization, var existing = try await tx.lockedTransaction(authorization: authorization) {
-            existing.amountMinor = try MinorUnits.add(existing.amountMinor, request.amount.minor)
-            existing.updatedAt = tx.now
-            try await tx.updateTransaction(existing)
-            return existing.id
-        }
-        let transaction = CardTransaction(
-            id: tx.newID(), card: card.id, authorization: authorization, amountMinor: request.amount.minor, currency: request.amount.currency,
-            merchant: request.merchant, disputedMinor: 0, createdAt: tx.now, updatedAt: tx.now)
-        try await tx.insertTransaction(transaction)
-        return transaction.id
+    /// Each changed row once, in the state the window leaves it.
+    private mutating func keep(_ authorization: Authorization) {
+        if let index = authorizationIndex[authorization.id] { writes.authorizations[index] = authorization; return }
+        authorizationIndex[authorization.id] = writes.authorizations.count
+        writes.authorizations.append(authorization)
+    }
+
+    private mutating func keep(_ transaction: CardTransaction) {
+        if let index = transactionIndex[transaction.id] { writes.transactions[index] = transaction; return }
+        transactionIndex[transaction.id] = writes.transactions.count
+        writes.transactions.append(transaction)
     }
 }

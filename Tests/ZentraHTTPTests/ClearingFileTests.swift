@@ -64,6 +64,83 @@ extension AuthorizationFixture {
         }
     }
 
+    /// A window is planned set-based, in memory; each record must still see what the records before
+    /// it in the window left (a hold already cleared, a transaction already made, a `clearing_id`
+    /// already used), exactly as one `POST /clearings` each would.
+    @Test(arguments: Backend.allCases)
+    func aWindowClearsEachRecordAsOneRequestEachWould(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let byFile = try await AuthorizationFixture.make(env, fund: 10_000)
+            let byRequest = try await AuthorizationFixture.make(env, fund: 10_000)
+            // (clearing_id, amount, which authorization it names: an index into the three below, or none)
+            let records: [(String, Int64, Int?)] = [
+                ("k-1", 1_000, nil),   // the 1,000 hold, by card and amount
+                ("k-2", 1_050, nil),   // the 1,000 is cleared now: the 1,100 is the closest hold left
+                ("k-3", 3_000, 2),     // part of the 5,000 hold
+                ("k-4", 2_500, 2),     // the same authorization again: its transaction grows, nothing is held
+                ("k-1", 999, nil),     // a used clearing_id with another amount: refused, changes nothing
+                ("k-5", 200, nil),     // no hold left: a force post
+                ("k-6", 9_000, nil),   // more than the card has: the rest is owed by the cardholder
+                ("k-3", 3_000, 2),     // a replay: the first answer
+            ]
+            func results(_ f: AuthorizationFixture, file: Bool) async throws -> [String] {
+                var ids: [String] = []
+                for amount: Int64 in [1_000, 1_100, 5_000] {
+                    let auth = try await f.authorize(amount)
+                    #expect(auth.json["status"] as? String == "approved", "\(auth.text)")
+                    ids.append(auth.id)
+                }
+                var clearings: [[String: Any]?] = []
+                if file {
+                    let csv = ([Self.header] + records.map { id, amount, auth in
+                        "file-\(id),\(auth.map { ids[$0] } ?? ""),,\(f.card),\(amount),USD,m1,Shop,5411,US"
+                    }).joined(separator: "\n")
+                    let reply = try await f.sendFile("W-\(f.card)", csv)
+                    #expect(reply.status == .ok, "\(reply.text)")
+                    for line in try #require(reply.json["lines"] as? [[String: Any]]) {
+                        if let id = line["clearing"] as? String { clearings.append(try await env.get("/clearings/\(id)").json) }
+                        else { clearings.append(["code": line["code"] as Any]) }
+                    }
+                } else {
+                    for (id, amount, auth) in records {
+                        let reply = try await f.clear(amount, clearingID: "request-\(id)", authorization: auth.map { ids[$0] })
+                        clearings.append(reply.status.code < 300 ? reply.json : ["code": (reply.json["error"] as? [String: Any])?["code"] ?? reply.text])
+                    }
+                }
+                // What is compared: each record's outcome, which earlier record's transaction it joined, the card's money.
+                var transactions: [String] = []
+                var outcome: [String] = []
+                for clearing in clearings {
+                    guard let clearing, let transaction = clearing["transaction"] as? String else {
+                        outcome.append("refused \(clearing?["code"] as? String ?? "")")
+                        continue
+                    }
+                    if !transactions.contains(transaction) { transactions.append(transaction) }
+                    let authorization = (clearing["authorization"] as? String).flatMap { ids.firstIndex(of: $0) }
+                    outcome.append("""
+                        \(clearing["status"]!) \(clearing["match_method"]!) auth \(authorization.map(String.init) ?? "-") \
+                        held \(clearing["authorized_minor"]!) delta \(clearing["delta_minor"]!) \
+                        transaction \(transactions.firstIndex(of: transaction)!) case \(clearing["reconciliation_case"] is String)
+                        """)
+                }
+                outcome.append("available \(try await f.available()) held \(try await f.held())")
+                for id in ids {
+                    let a = try await env.get("/authorizations/\(id)").json
+                    outcome.append("\(a["status"]!) adjustments \((a["adjustments"] as? [Any])?.count ?? 0)")
+                }
+                #expect(try await f.ledgerVerified().ok)
+                return outcome
+            }
+            let fromFile = try await results(byFile, file: true)
+            let fromRequests = try await results(byRequest, file: false)
+            #expect(fromFile == fromRequests)
+            #expect(fromFile[1].hasPrefix("mismatched card_amount auth 1 held 1100 delta -50"), "\(fromFile)")
+            #expect(fromFile[3].contains("transaction 2") && fromFile[2].contains("transaction 2"), "\(fromFile)")
+            #expect(fromFile[4] == "refused clearing_id_reused", "\(fromFile)")
+            #expect(fromFile[5].hasPrefix("unmatched none"), "\(fromFile)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aFileWithoutAUsableHeaderOrAsTheWrongTypeIsRefused(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in

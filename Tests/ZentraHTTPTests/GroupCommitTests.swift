@@ -86,40 +86,7 @@ import ZentraCore
     }
 }
 
-/// A part of a unit of work that fails leaves none of its rows, events or audit records; the rest
-/// of the unit commits (how a clearing file runs many records in one commit).
-@Suite struct UnitPartTests {
-    struct Refused: Error {}
-
-    @Test(arguments: Backend.allCases)
-    func aFailingPartLeavesNothingAndTheRestCommits(_ backend: Backend) async throws {
-        try await TestEnvironment.run(backend) { env in
-            let before = try await env.footprint()
-            let scope = WriteScope(tenant: env.tenant, actor: "test", requestID: nil)
-            let kept = try await env.store.write(scope) { tx in
-                var kept: [Int] = []
-                for n in 0..<6 {
-                    do {
-                        try await tx.part {
-                            let customer = try await CustomerService.create(
-                                CreateCustomer(name: "Part \(n)", email: "p\(n)@example.com", kycStatus: "verified"), in: tx)
-                            try tx.emit("test.part", objectType: "customer", objectID: customer.id.rawValue, data: ["n": n])
-                            if n % 2 == 1 { throw Refused() }   // after writing a row, an event and an audit record
-                        }
-                        kept.append(n)
-                    } catch is Refused {}
-                }
-                return kept
-            }
-            #expect(kept == [0, 2, 4])
-            let after = try await env.footprint()
-            #expect(after["customers"]! - before["customers"]! == 3)
-            #expect(after["events"]! - before["events"]! == 6, "customer.created and test.part of each kept part")
-            #expect(after["audit_log"]! - before["audit_log"]! == 3)
-            #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == true, "the chain has no gap where parts were dropped")
-        }
-    }
-
+@Suite struct WriterSyncTests {
     /// An answered unit of work is on disk: SQLite's writer syncs the WAL at every commit
     /// (`synchronous = FULL`, 2), not only at checkpoints as GRDB's pool sets it up (NORMAL, 1).
     @Test func theSQLiteWriterSyncsEveryCommit() async throws {

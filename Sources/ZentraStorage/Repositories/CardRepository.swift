@@ -98,16 +98,6 @@ extension WriteTransaction {
         return try decodeCard(row)
     }
 
-    /// Locks several cards' state rows, in id order, before a unit of work that touches
-    /// them one by one in another order (a window of a clearing file): two such units, or one and a
-    /// single clearing, then always meet in the same order and cannot deadlock. SQLite has one
-    /// writer and no row locks, so there is nothing to do there.
-    public func lockCards(_ ids: [CardID]) async throws {
-        guard sql.dialect == .postgres, !ids.isEmpty else { return }
-        _ = try await sql.query("SELECT card_id FROM card_state WHERE tenant_id = \(tenant) AND card_id IN ("
-            + SQL.joined(Set(ids).sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY card_id" + SQL.forUpdate)
-    }
-
     /// Writes what may change on a card (status, controls, geofence) as its next version. The caller
     /// holds the card's state row (`lockedCard`), so versions are numbered without gaps or races.
     public func updateCard(_ card: Card) async throws {

@@ -5,59 +5,113 @@ import ZentraCore
 /// filtered, summed and locked on. A settlement marks rows by `settlement_id` without rewriting
 /// them, so that column is the truth for `settlement` and is laid over the JSON when read.
 extension WriteTransaction {
-    /// The clearing an earlier record with this network key made, if any.
-    public func clearing(networkKey: String) async throws -> Clearing? {
-        try await sql.queryOne("SELECT data, settlement_id FROM clearings WHERE tenant_id = \(tenant) AND clearing_id = \(networkKey)")
-            .map(decodeClearing)
-    }
-
-    /// - Parameter json: the clearing rendered once, for this row and its event.
-    public func insertClearing(_ c: Clearing, json: String) async throws {
-        try await sql.execute("""
-            INSERT INTO clearings (id, tenant_id, clearing_id, card_id, authorization_id, transaction_id, status, amount_minor, currency,
-                                   data, created_at)
-            VALUES (\(c.id), \(tenant), \(c.clearingId), \(c.card), \(c.authorization), \(c.transaction), \(c.status.rawValue),
-                    \(c.amountMinor), \(c.currency), \(json), \(c.createdAt))
-            """)
-    }
-
-    /// The card's authorizations still holding money in `currency`, for matching by amount.
-    public func heldAuthorizations(card: CardID, currency: Currency, since: Timestamp) async throws -> [ClearingMatching.Candidate] {
-        try await sql.query("""
-            SELECT id, hold_amount_minor, created_at FROM authorizations
-            WHERE tenant_id = \(tenant) AND card_id = \(card) AND hold_status = 'held' AND currency = \(currency) AND created_at >= \(since)
-            """).map { row in
-            ClearingMatching.Candidate(authorization: try row.id("id"), heldMinor: try row.int("hold_amount_minor"),
-                                       createdAt: try row.timestamp("created_at"))
+    /// What a window of clearing records reads before it is planned, one statement per kind of row:
+    /// the clearings their `clearing_id`s made before; their cards, state rows locked in id order
+    /// (the card's one lock, taken first as by every writer of a card); the authorizations they name
+    /// by id or network reference and the held authorizations of `heldOn` (cards of records naming no
+    /// authorization), locked; and the transactions of all those authorizations, locked.
+    public func clearingWindow(clearingIDs: Set<String>, cards: Set<CardID>, authorizations: Set<AuthorizationID>, references: Set<String>,
+                               heldOn: Set<CardID>, heldSince: Timestamp) async throws -> ClearingWindowReads {
+        func list<T: SQLBindable>(_ values: some Collection<T>) -> SQL {
+            "(" + SQL.joined(values.map { "\($0)" }, separator: ", ") + ")"
         }
+        var reads = ClearingWindowReads()
+        if !clearingIDs.isEmpty {
+            for row in try await sql.query("SELECT data, settlement_id FROM clearings WHERE tenant_id = \(tenant) AND clearing_id IN "
+                + list(clearingIDs.sorted())) {
+                let clearing = try decodeClearing(row)
+                reads.cleared[clearing.clearingId] = clearing
+            }
+        }
+        guard !cards.isEmpty else { return reads }
+        for row in try await sql.query("\(raw: Self.cardSelect) WHERE s.tenant_id = \(tenant) AND s.card_id IN " + list(cards.sorted())
+            + " ORDER BY s.card_id" + SQL.forUpdate(of: "s")) {
+            let card = try decodeCard(row)
+            reads.cards[card.id] = ClearingWindowReads.CardAndCounters(card: card, counters: try decodeSpendCounters(row))
+        }
+        if let row = try await sql.queryOne("SELECT time_zone FROM tenants WHERE id = \(tenant)") { reads.timeZone = try row.string("time_zone") }
+        var filters: [SQL] = []
+        if !authorizations.isEmpty { filters.append("a.id IN " + list(authorizations.sorted())) }
+        if !references.isEmpty { filters.append("a.network_reference IN " + list(references.sorted())) }
+        if !heldOn.isEmpty {
+            filters.append("(a.card_id IN " + list(heldOn.sorted()) + " AND a.hold_status = 'held' AND a.created_at >= \(heldSince))")
+        }
+        guard !filters.isEmpty else { return reads }
+        for stored in try await storedAuthorizations(where: "(" + SQL.joined(filters, separator: " OR ") + ")", lock: true) {
+            reads.authorizations[stored.authorization.id] = stored
+        }
+        guard !reads.authorizations.isEmpty else { return reads }
+        for row in try await sql.query("SELECT data FROM transactions WHERE tenant_id = \(tenant) AND authorization_id IN "
+            + list(reads.authorizations.keys.sorted()) + SQL.forUpdate) {
+            let transaction: CardTransaction = try row.json("data")
+            if let authorization = transaction.authorization { reads.transactions[authorization] = transaction }
+        }
+        return reads
     }
 
-    /// The transaction of an authorization's earlier clearings, row-locked.
-    public func lockedTransaction(authorization: AuthorizationID) async throws -> CardTransaction? {
-        try await sql.queryOne("SELECT data FROM transactions WHERE tenant_id = \(tenant) AND authorization_id = \(authorization)" + SQL.forUpdate)
-            .map { try $0.json("data") }
+    /// Writes what a window of clearing records planned, each table once. A `clearing_id` another
+    /// process posted meanwhile fails the unique index, and the unit of work runs again (it then
+    /// reads that clearing).
+    public func write(_ window: ClearingWindowWrites) async throws {
+        var clearings = BulkRows("clearings", [
+            .init("id", .text), .init("tenant_id", .text), .init("clearing_id", .text), .init("card_id", .text), .init("authorization_id", .text),
+            .init("transaction_id", .text), .init("status", .text), .init("amount_minor", .bigint), .init("currency", .text),
+            .init("data", .text), .init("created_at", .bigint),
+        ])
+        for (c, json) in window.clearings {
+            clearings.append([c.id.sqlValue, tenant.sqlValue, .text(c.clearingId), c.card.sqlValue, c.authorization.sqlValue,
+                              c.transaction.sqlValue, .text(c.status.rawValue), .int(c.amountMinor), c.currency.sqlValue, .text(json),
+                              c.createdAt.sqlValue])
+        }
+        var newTransactions = BulkRows("transactions", [
+            .init("id", .text), .init("tenant_id", .text), .init("card_id", .text), .init("authorization_id", .text), .init("currency", .text),
+            .init("data", .text), .init("created_at", .bigint),
+        ])
+        var changedTransactions = BulkRows("transactions", [.init("tenant_id", .text), .init("id", .text), .init("data", .text)])
+        for t in window.transactions {
+            if window.insertedTransactions.contains(t.id) {
+                newTransactions.append([t.id.sqlValue, tenant.sqlValue, t.card.sqlValue, t.authorization.sqlValue, t.currency.sqlValue,
+                                        .text(t.json.serializedString), t.createdAt.sqlValue])
+            } else {
+                changedTransactions.append([tenant.sqlValue, t.id.sqlValue, .text(t.json.serializedString)])
+            }
+        }
+        var cases = BulkRows("reconciliation_cases", [.init("id", .text), .init("tenant_id", .text), .init("clearing_id", .text),
+                                                      .init("status", .text), .init("data", .text), .init("created_at", .bigint)])
+        for (c, json) in window.cases {
+            cases.append([c.id.sqlValue, tenant.sqlValue, c.clearing.sqlValue, .text(c.status.rawValue), .text(json), c.createdAt.sqlValue])
+        }
+        var authorizations = BulkRows("authorizations", [
+            .init("tenant_id", .text), .init("id", .text), .init("status", .text), .init("decline_reason", .text),
+            .init("hold_amount_minor", .bigint), .init("hold_status", .text), .init("review", .text), .init("adjustments", .text),
+            .init("updated_at", .bigint),
+        ])
+        for a in window.authorizations {
+            authorizations.append([tenant.sqlValue, a.id.sqlValue, .text(a.status.rawValue), (a.declineReason?.rawValue).sqlValue,
+                                   (a.hold?.amountMinor).sqlValue, (a.hold?.status.rawValue).sqlValue, (a.review?.serializedString).sqlValue,
+                                   .text(JSONValue.array(a.adjustments.map(\.json)).serializedString), a.updatedAt.sqlValue])
+        }
+        var counters = BulkRows("card_state", ["tenant_id", "card_id", "day_key", "day_minor", "week_key", "week_minor", "month_key",
+                                               "month_minor", "lifetime_minor"].enumerated().map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
+        for (card, c) in window.counters.sorted(by: { $0.key < $1.key }) {
+            counters.append([tenant.sqlValue, card.sqlValue, .int(c.dayKey), .int(c.dayMinor), .int(c.weekKey), .int(c.weekMinor),
+                             .int(c.monthKey), .int(c.monthMinor), .int(c.lifetimeMinor)])
+        }
+        try await write(window.ledger)
+        try await sql.update(counters, keys: 2)
+        try await sql.update(authorizations, keys: 2)
+        try await sql.insert(newTransactions)
+        try await sql.update(changedTransactions, keys: 2)
+        try await sql.insert(clearings)
+        try await sql.insert(cases)
     }
 
     public func lockedTransaction(_ id: TransactionID) async throws -> CardTransaction? {
         try await stored("transactions", id, forUpdate: true)
     }
 
-    public func insertTransaction(_ t: CardTransaction) async throws {
-        try await sql.execute("""
-            INSERT INTO transactions (id, tenant_id, card_id, authorization_id, currency, data, created_at)
-            VALUES (\(t.id), \(tenant), \(t.card), \(t.authorization), \(t.currency), \(t.json.serializedString), \(t.createdAt))
-            """)
-    }
-
     public func updateTransaction(_ t: CardTransaction) async throws {
         try await sql.execute("UPDATE transactions SET data = \(t.json.serializedString) WHERE tenant_id = \(tenant) AND id = \(t.id)")
-    }
-
-    public func insertReconciliationCase(_ c: ReconciliationCase, json: String) async throws {
-        try await sql.execute("""
-            INSERT INTO reconciliation_cases (id, tenant_id, clearing_id, status, data, created_at)
-            VALUES (\(c.id), \(tenant), \(c.clearing), \(c.status.rawValue), \(json), \(c.createdAt))
-            """)
     }
 
     public func lockedReconciliationCase(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
@@ -222,5 +276,37 @@ extension TenantScope {
         var dispute: Dispute = try row.json("data")
         dispute.settlement = try row.optionalID("settlement_id")
         return dispute
+    }
+}
+
+/// What `WriteTransaction.clearingWindow` read: the rows a window of clearing records is planned on.
+public struct ClearingWindowReads: Sendable {
+    public struct CardAndCounters: Sendable {
+        public let card: Card
+        public let counters: SpendCounters
+    }
+
+    /// By `clearing_id`.
+    public var cleared: [String: Clearing] = [:]
+    public var cards: [CardID: CardAndCounters] = [:]
+    public var timeZone = "UTC"
+    public var authorizations: [AuthorizationID: StoredAuthorization] = [:]
+    /// By the authorization they clear.
+    public var transactions: [AuthorizationID: CardTransaction] = [:]
+}
+
+/// What a window of clearing records writes (`WriteTransaction.write(_:)`): rows rendered once.
+public struct ClearingWindowWrites: Sendable {
+    public var ledger: LedgerBook
+    public var clearings: [(Clearing, String)] = []
+    public var cases: [(ReconciliationCase, String)] = []
+    /// Every transaction the window made or changed, in the state it leaves them.
+    public var transactions: [CardTransaction] = []
+    public var insertedTransactions: Set<TransactionID> = []
+    public var authorizations: [Authorization] = []
+    public var counters: [CardID: SpendCounters] = [:]
+
+    public init(ledger: LedgerBook) {
+        self.ledger = ledger
     }
 }

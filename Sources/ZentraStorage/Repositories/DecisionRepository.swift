@@ -181,8 +181,7 @@ extension BatchTransaction {
     public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards: [CardState], after head: TenantHead) async throws {
         guard !decisions.isEmpty else { return }
         var authorizations = BulkRows.authorizations
-        var entries = BulkRows("journal_entries", [.init("id", .text), .init("tenant_id", .text), .init("description", .text),
-                                                   .init("created_at", .bigint)])
+        var entries = BulkRows.journalEntries
         var lines = BulkRows.ledgerEntries
         var owners: [LedgerAccountID: CardID] = [:]
         for card in cards {
@@ -199,7 +198,7 @@ extension BatchTransaction {
                 audits: write.audits.map { CommitBatch.PendingAudit(id: newID(), action: $0.action, objectType: $0.objectType,
                                                                     objectID: $0.objectID, context: $0.context) }))
             guard let (entry, draft) = write.hold else { continue }
-            entries.append([.text(entry.rawValue), .text(tenant.rawValue), .text(draft.description), .int(now.microseconds)])
+            entries.append([.text(entry.rawValue), .text(tenant.rawValue), .text(draft.description), .null, .int(now.microseconds)])
             for posting in draft.postings {
                 guard let owner = owners[posting.account] else { throw DomainError.invariantViolated("a hold posts outside its card") }
                 lines.append([.text(newID(LedgerEntryKind.self).rawValue), .text(tenant.rawValue), .text(entry.rawValue),
@@ -269,6 +268,11 @@ extension BulkRows {
             .init("review", .text), .init("adjustments", .text), .init("policy_version", .bigint), .init("render_version", .bigint),
             .init("created_at", .bigint), .init("updated_at", .bigint),
         ])
+    }
+
+    static var journalEntries: BulkRows {
+        BulkRows("journal_entries", [.init("id", .text), .init("tenant_id", .text), .init("description", .text), .init("intent_id", .text),
+                                     .init("created_at", .bigint)])
     }
 
     static var ledgerEntries: BulkRows {

@@ -42,129 +42,186 @@ extension WriteTransaction {
             .map { try $0.id("id") }
     }
 
-    /// Writes a balanced journal entry: locks its accounts' totals (a card's two on the card's state
-    /// row, cards first, then the other accounts in id order: one lock order), checks currencies and
-    /// overflow, writes the new totals and inserts the immutable lines.
+    /// Writes a balanced journal entry: a book of its accounts (`ledgerBook`), the entry posted in
+    /// it, the book written.
     @discardableResult
     public func post(_ draft: JournalEntryDraft, intent: IntentID?) async throws -> JournalEntry {
-        let accountIDs = Array(Set(draft.postings.map(\.account))).sorted()
-        let kept = try await lockedTotals(accountIDs)
-        for posting in draft.postings where kept[posting.account]?.currency != posting.amount.currency {
-            throw DomainError.invariantViolated("posting in \(posting.amount.currency) to a ledger account in another currency")
-        }
-        var updated: [LedgerAccountID: KeptTotals] = [:]
-        for id in accountIDs {
-            let change = try draft.totals(for: id)
-            var totals = kept[id]!
-            totals.debits = try MinorUnits.add(totals.debits, change.debits)
-            totals.credits = try MinorUnits.add(totals.credits, change.credits)
-            let balance = try totals.purpose.normalBalance.balance(debits: totals.debits, credits: totals.credits)
-            guard totals.purpose.mayGoNegative || balance >= 0 else {
-                throw DomainError.invariantViolated("posting would overdraw \(totals.purpose.rawValue) ledger account \(id)")
-            }
-            updated[id] = totals
-        }
-        try await writeTotals(updated)
-        let entryID: JournalEntryID = newID()
-        let lines = draft.postings.map { posting in
-            LedgerEntry(id: newID(), journalEntry: entryID, ledgerAccount: posting.account, direction: posting.direction,
-                        amountMinor: posting.amount.minor, currency: posting.amount.currency, createdAt: now)
-        }
-        let entry: SQL = """
-            INSERT INTO journal_entries (id, tenant_id, description, intent_id, created_at)
-            VALUES (\(entryID), \(tenant), \(draft.description), \(intent), \(now))
-            """
-        let entryLines: SQL = """
-            INSERT INTO ledger_entries (id, tenant_id, journal_entry_id, ledger_account_id, owner_id, direction, amount_minor, currency,
-                                        created_at)
-            VALUES
-            """ + SQL.joined(lines.map { line in
-                "(\(line.id), \(tenant), \(entryID), \(line.ledgerAccount), \(kept[line.ledgerAccount]!.owner), \(line.direction), \(line.amountMinor), \(line.currency), \(now))"
-            }, separator: ", ")
-        switch sql.dialect {
-        case .postgres: try await sql.execute("WITH entry AS (" + entry + ") " + entryLines)
-        case .sqlite:
-            try await sql.execute(entry)
-            try await sql.execute(entryLines)
-        }
-        return JournalEntry(id: entryID, description: draft.description, entries: lines, intent: intent, createdAt: now)
+        var book = try await ledgerBook(Set(draft.postings.map(\.account)))
+        let entry = try book.post(draft, intent: intent)
+        try await write(book)
+        return entry
     }
 
-    /// An account's kept totals as `post` reads and writes them.
-    struct KeptTotals {
-        var debits: Int64
-        var credits: Int64
-        let currency: Currency
-        let purpose: LedgerAccountPurpose
-        let owner: String
-    }
-
-    /// The totals of `ids`, locked: a card's accounts through its state row (cards in id order),
-    /// then every other account's own row, in id order.
-    func lockedTotals(_ ids: [LedgerAccountID]) async throws -> [LedgerAccountID: KeptTotals] {
-        let accounts = try await sql.query("SELECT id, currency, purpose, owner_id FROM ledger_accounts WHERE tenant_id = \(tenant) AND id IN ("
+    /// The totals of `accounts`, locked: a card's accounts through its state row (cards in id order),
+    /// then every other account's own row, in id order (one lock order).
+    public func ledgerBook(_ accounts: Set<LedgerAccountID>) async throws -> LedgerBook {
+        guard !accounts.isEmpty else { return LedgerBook(ids: ids, now: now) }
+        let ids = accounts.sorted()
+        let rows = try await sql.query("SELECT id, currency, purpose, owner_id FROM ledger_accounts WHERE tenant_id = \(tenant) AND id IN ("
             + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")")
-        var totals: [LedgerAccountID: KeptTotals] = [:]
-        var byCard: [String: [(LedgerAccountID, LedgerAccountPurpose, Currency)]] = [:]
-        var others: [LedgerAccountID: (LedgerAccountPurpose, Currency, String)] = [:]
-        for row in accounts {
+        var book = LedgerBook(ids: self.ids, now: now)
+        var others: [LedgerAccountID] = []
+        for row in rows {
             let id: LedgerAccountID = try row.id("id")
-            let purpose: LedgerAccountPurpose = try row.enumValue("purpose")
-            let owner = try row.string("owner_id")
-            if purpose.isCard { byCard[owner, default: []].append((id, purpose, try row.currency("currency"))) }
-            else { others[id] = (purpose, try row.currency("currency"), owner) }
+            let account = LedgerBook.Account(currency: try row.currency("currency"), purpose: try row.enumValue("purpose"),
+                                             owner: try row.string("owner_id"))
+            book.accounts[id] = account
+            if !account.purpose.isCard { others.append(id) }
         }
-        for id in ids where !byCard.values.contains(where: { $0.contains { $0.0 == id } }) && others[id] == nil {
-            throw DomainError.invariantViolated("posting to unknown ledger account \(id)")
-        }
-        if !byCard.isEmpty {
+        for id in ids where book.accounts[id] == nil { throw DomainError.invariantViolated("posting to unknown ledger account \(id)") }
+        let cards = Set(book.accounts.values.filter(\.purpose.isCard).map(\.owner)).sorted()
+        if !cards.isEmpty {
             let rows = try await sql.query("""
                 SELECT card_id, available_debits, available_credits, reserved_debits, reserved_credits FROM card_state
                 WHERE tenant_id = \(tenant) AND card_id IN (
-                """ + SQL.joined(byCard.keys.sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY card_id" + SQL.forUpdate)
+                """ + SQL.joined(cards.map { "\($0)" }, separator: ", ") + ") ORDER BY card_id" + SQL.forUpdate)
             for row in rows {
-                let card = try row.string("card_id")
-                for (id, purpose, currency) in byCard[card] ?? [] {
-                    let side = purpose == .cardAvailable ? "available" : "reserved"
-                    totals[id] = KeptTotals(debits: try row.int("\(side)_debits"), credits: try row.int("\(side)_credits"),
-                                            currency: currency, purpose: purpose, owner: card)
-                }
+                book.cards[try row.string("card_id")] = LedgerBook.CardTotals(
+                    available: LedgerBook.Totals(debits: try row.int("available_debits"), credits: try row.int("available_credits")),
+                    reserved: LedgerBook.Totals(debits: try row.int("reserved_debits"), credits: try row.int("reserved_credits")))
             }
         }
         if !others.isEmpty {
             let rows = try await sql.query("SELECT id, debits_minor, credits_minor FROM ledger_accounts WHERE tenant_id = \(tenant) AND id IN ("
-                + SQL.joined(others.keys.sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY id" + SQL.forUpdate)
+                + SQL.joined(others.sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY id" + SQL.forUpdate)
             for row in rows {
-                let id: LedgerAccountID = try row.id("id")
-                let (purpose, currency, owner) = others[id]!
-                totals[id] = KeptTotals(debits: try row.int("debits_minor"), credits: try row.int("credits_minor"), currency: currency,
-                                        purpose: purpose, owner: owner)
+                book.others[try row.id("id")] = LedgerBook.Totals(debits: try row.int("debits_minor"), credits: try row.int("credits_minor"))
             }
         }
-        for id in ids where totals[id] == nil { throw DomainError.invariantViolated("ledger account \(id) has no totals") }
-        return totals
+        for id in ids where book.totals(id) == nil { throw DomainError.invariantViolated("ledger account \(id) has no totals") }
+        return book
     }
 
-    /// Writes new totals: each card's on its state row, the others' on their own rows.
-    func writeTotals(_ totals: [LedgerAccountID: KeptTotals]) async throws {
-        for (card, accounts) in Dictionary(grouping: totals.filter { $0.value.purpose.isCard }, by: \.value.owner).sorted(by: { $0.key < $1.key }) {
-            var sets: [SQL] = []
-            for (_, kept) in accounts {
-                let side = kept.purpose == .cardAvailable ? "available" : "reserved"
-                sets.append("\(raw: side)_debits = \(kept.debits), \(raw: side)_credits = \(kept.credits)")
-            }
-            try await sql.execute("UPDATE card_state SET " + SQL.joined(sets, separator: ", ")
-                + " WHERE tenant_id = \(tenant) AND card_id = \(card)")
+    /// Writes what `book` posted, each table once: the cards' state rows and the other accounts'
+    /// totals it changed, the journal entries and their lines (on PostgreSQL in one round trip).
+    public func write(_ book: LedgerBook) async throws {
+        guard !book.entries.isEmpty else { return }
+        var cards = BulkRows("card_state", ["tenant_id", "card_id", "available_debits", "available_credits", "reserved_debits", "reserved_credits"]
+            .enumerated().map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
+        for card in book.changedCards.sorted() {
+            guard let t = book.cards[card] else { continue }
+            cards.append([tenant.sqlValue, .text(card), .int(t.available.debits), .int(t.available.credits), .int(t.reserved.debits),
+                          .int(t.reserved.credits)])
         }
-        let others = totals.filter { !$0.value.purpose.isCard }.sorted { $0.key < $1.key }
-        guard !others.isEmpty else { return }
-        try await sql.execute("""
-            UPDATE ledger_accounts SET debits_minor = v.debits, credits_minor = v.credits
-            FROM (
-            """ + SQL.joined(others.map { "SELECT \($0.key) AS id, \($0.value.debits) AS debits, \($0.value.credits) AS credits" },
-                             separator: " UNION ALL ") + """
-            ) AS v WHERE ledger_accounts.tenant_id = \(tenant) AND ledger_accounts.id = v.id
-            """)
+        var others = BulkRows("ledger_accounts", [.init("tenant_id", .text), .init("id", .text), .init("debits_minor", .bigint),
+                                                  .init("credits_minor", .bigint)])
+        for id in book.changedOthers.sorted() {
+            guard let t = book.others[id] else { continue }
+            others.append([tenant.sqlValue, id.sqlValue, .int(t.debits), .int(t.credits)])
+        }
+        var entries = BulkRows.journalEntries
+        var lines = BulkRows.ledgerEntries
+        for entry in book.entries {
+            entries.append([entry.id.sqlValue, tenant.sqlValue, .text(entry.description), entry.intent.sqlValue, entry.createdAt.sqlValue])
+            for line in entry.entries {
+                lines.append([line.id.sqlValue, tenant.sqlValue, entry.id.sqlValue, line.ledgerAccount.sqlValue,
+                              .text(book.accounts[line.ledgerAccount]?.owner ?? line.ledgerAccount.rawValue), .text(line.direction.rawValue),
+                              .int(line.amountMinor), line.currency.sqlValue, line.createdAt.sqlValue])
+            }
+        }
+        switch sql.dialect {
+        case .postgres:
+            var parts: [SQL] = []
+            if !cards.isEmpty { parts.append(try cards.updateStatement(keys: 2)) }
+            if !others.isEmpty { parts.append(try others.updateStatement(keys: 2)) }
+            parts += [try entries.insertStatement(), try lines.insertStatement()]
+            try await sql.execute(SQL.together(parts)!)
+        case .sqlite:
+            try await sql.update(cards, keys: 2)
+            try await sql.update(others, keys: 2)
+            try await sql.insert(entries)
+            try await sql.insert(lines)
+        }
+    }
+}
+
+/// Journal entries posted together: the totals of the accounts they touch, read and locked once
+/// (`WriteTransaction.ledgerBook`), changed in memory entry by entry, written once
+/// (`WriteTransaction.write(_:)`). A card's two accounts keep their totals on the card's state row.
+public struct LedgerBook: Sendable {
+    struct Account: Sendable {
+        let currency: Currency
+        let purpose: LedgerAccountPurpose
+        /// What the account's lines are indexed under (`owner_id`).
+        let owner: String
+    }
+
+    struct Totals: Sendable {
+        var debits: Int64
+        var credits: Int64
+    }
+
+    struct CardTotals: Sendable {
+        var available: Totals
+        var reserved: Totals
+    }
+
+    let ids: any IDGenerator
+    let now: Timestamp
+    var accounts: [LedgerAccountID: Account] = [:]
+    var cards: [String: CardTotals] = [:]
+    var others: [LedgerAccountID: Totals] = [:]
+    private(set) var changedCards: Set<String> = []
+    private(set) var changedOthers: Set<LedgerAccountID> = []
+    /// What was posted, in order.
+    public private(set) var entries: [JournalEntry] = []
+
+    init(ids: any IDGenerator, now: Timestamp) {
+        self.ids = ids
+        self.now = now
+    }
+
+    func totals(_ id: LedgerAccountID) -> Totals? {
+        guard let account = accounts[id] else { return nil }
+        guard account.purpose.isCard else { return others[id] }
+        return cards[account.owner].map { account.purpose == .cardAvailable ? $0.available : $0.reserved }
+    }
+
+    /// The account's balance as posted so far (in its normal direction).
+    public func balance(_ id: LedgerAccountID) throws -> Int64 {
+        guard let account = accounts[id], let totals = totals(id) else {
+            throw DomainError.invariantViolated("ledger account \(id) is not in this book")
+        }
+        return try account.purpose.normalBalance.balance(debits: totals.debits, credits: totals.credits)
+    }
+
+    /// Posts a balanced entry in memory, or changes nothing: an account outside the book, a posting
+    /// in another currency than its account's, an overflow or an overdrawn account is refused
+    /// (a broken invariant).
+    public mutating func post(_ draft: JournalEntryDraft, intent: IntentID?) throws -> JournalEntry {
+        var changed: [LedgerAccountID: Totals] = [:]
+        for id in Set(draft.postings.map(\.account)).sorted() {
+            guard let account = accounts[id], var totals = totals(id) else {
+                throw DomainError.invariantViolated("posting to ledger account \(id), which is not in this book")
+            }
+            for posting in draft.postings where posting.account == id && posting.amount.currency != account.currency {
+                throw DomainError.invariantViolated("posting in \(posting.amount.currency) to a ledger account in another currency")
+            }
+            let change = try draft.totals(for: id)
+            totals.debits = try MinorUnits.add(totals.debits, change.debits)
+            totals.credits = try MinorUnits.add(totals.credits, change.credits)
+            let balance = try account.purpose.normalBalance.balance(debits: totals.debits, credits: totals.credits)
+            guard account.purpose.mayGoNegative || balance >= 0 else {
+                throw DomainError.invariantViolated("posting would overdraw \(account.purpose.rawValue) ledger account \(id)")
+            }
+            changed[id] = totals
+        }
+        for (id, totals) in changed {
+            let account = accounts[id]!
+            switch account.purpose {
+            case .cardAvailable: cards[account.owner]!.available = totals; changedCards.insert(account.owner)
+            case .cardReserved: cards[account.owner]!.reserved = totals; changedCards.insert(account.owner)
+            default: others[id] = totals; changedOthers.insert(id)
+            }
+        }
+        let entryID: JournalEntryID = ids.next(JournalEntryKind.self)
+        let lines = draft.postings.map { posting in
+            LedgerEntry(id: ids.next(LedgerEntryKind.self), journalEntry: entryID, ledgerAccount: posting.account, direction: posting.direction,
+                        amountMinor: posting.amount.minor, currency: posting.amount.currency, createdAt: now)
+        }
+        let entry = JournalEntry(id: entryID, description: draft.description, entries: lines, intent: intent, createdAt: now)
+        entries.append(entry)
+        return entry
     }
 }
 

@@ -72,31 +72,6 @@ public final class WriteTransaction: TenantScope {
         return id
     }
 
-    /// Runs `body` as a part of this unit of work that fails alone: when it throws, its statements
-    /// are rolled back to a savepoint, the events and audit records it queued are dropped, and the
-    /// error is rethrown for the caller to answer; what ran before it stays. A clearing file runs
-    /// each of its records so, many to one unit of work and one commit.
-    public func part<T>(_ body: () async throws -> T) async throws -> T {
-        let mark = pending.withLock { ($0.events.count, $0.audits.count, $0.intents.count) }
-        try await sql.execute("SAVEPOINT part")
-        do {
-            let result = try await body()
-            try await sql.execute("RELEASE part")
-            return result
-        } catch {
-            try await sql.execute("ROLLBACK TO part")
-            try await sql.execute("RELEASE part")
-            pending.withLock {
-                $0.events.removeLast($0.events.count - mark.0)
-                $0.audits.removeLast($0.audits.count - mark.1)
-                $0.intents.removeLast($0.intents.count - mark.2)
-                // An account created by the rolled-back part no longer exists.
-                $0.systemAccounts.removeAll()
-            }
-            throw error
-        }
-    }
-
     func cachedSystemAccount(_ key: String) -> LedgerAccountID? { pending.withLock { $0.systemAccounts[key] } }
     func cacheSystemAccount(_ key: String, _ id: LedgerAccountID) { pending.withLock { $0.systemAccounts[key] = id } }
 
