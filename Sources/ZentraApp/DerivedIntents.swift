@@ -7,30 +7,49 @@ import ZentraStorage
 /// - `int_<authorization id>`: the decision (policy, the hold's entry, its event and audit record);
 /// - `int_<authorization id>_<n>`: the authorization's n-th adjustment since (an increment, a
 ///   reversal, a review settled, an expiry, a clearing), with its entry, events and audit records;
-/// - `int_<clearing id>`: a clearing posted (its entry, events and audit record).
+/// - `int_<clearing id>`: a clearing posted (its entry, events and audit record);
+/// - `int_<settlement id>`: a settlement batch closed;
+/// - `int_<dispute id>`: a dispute opened (with its provisional credit), and
+///   `int_<dispute id>_<n>`: its n-th step since (submitted, withdrawn, won, lost).
 public enum DerivedIntents {
     static let prefix = "int_"
 
     public static func intent(_ raw: String, scope: some TenantScope) async throws -> RuntimeIntent? {
         guard raw.hasPrefix(prefix) else { return nil }
-        let named = String(raw.dropFirst(prefix.count))
-        if let id = ClearingID(named) { return try await clearing(id, intent: raw, scope: scope) }
-        var parts = named.split(separator: "_", omittingEmptySubsequences: false).map(String.init)
-        var adjustment: Int?
-        if parts.count == 3, let index = Int(parts[2]), index >= 1 {
-            adjustment = index
-            parts.removeLast()
-        }
-        guard let id = AuthorizationID(parts.joined(separator: "_")) else { return nil }
-        guard let stored = try await scope.authorization(id) else { return nil }
-        let events = try await scope.events(about: [id.rawValue])
-        let audits = try await scope.auditRecords(about: [id.rawValue])
-        if let adjustment {
+        let (named, step) = split(String(raw.dropFirst(prefix.count)))
+        if let id = AuthorizationID(named) {
+            guard let stored = try await scope.authorization(id) else { return nil }
+            let events = try await scope.events(about: [id.rawValue])
+            let audits = try await scope.auditRecords(about: [id.rawValue])
+            guard let step else { return try decision(stored, intent: raw, events: events, audits: audits) }
             let adjustments = stored.authorization.adjustments
-            guard adjustment <= adjustments.count else { return nil }
-            return try self.adjustment(adjustments[adjustment - 1], of: stored.authorization, intent: raw, events: events, audits: audits)
+            guard step <= adjustments.count else { return nil }
+            return try adjustment(adjustments[step - 1], of: stored.authorization, intent: raw, events: events, audits: audits)
         }
-        return try decision(stored, intent: raw, events: events, audits: audits)
+        if let id = DisputeID(named) {
+            guard let dispute = try await scope.dispute(id), (step ?? 0) < dispute.history.count else { return nil }
+            return try self.dispute(dispute, step: step ?? 0, intent: raw, events: try await scope.events(about: [id.rawValue]),
+                                    audits: try await scope.auditRecords(about: [id.rawValue]))
+        }
+        guard step == nil else { return nil }
+        if let id = ClearingID(named) {
+            guard let clearing = try await scope.clearing(id) else { return nil }
+            return try self.clearing(clearing, intent: raw, events: try await scope.events(about: [id.rawValue]),
+                                     audits: try await scope.auditRecords(about: [id.rawValue]))
+        }
+        if let id = SettlementID(named) {
+            guard let settlement = try await scope.settlement(id) else { return nil }
+            return try self.settlement(settlement, intent: raw, events: try await scope.events(about: [id.rawValue]),
+                                       audits: try await scope.auditRecords(about: [id.rawValue]))
+        }
+        return nil
+    }
+
+    /// `auth_…_3` is the object `auth_…` and its third step after the first; ids hold one `_`.
+    static func split(_ named: String) -> (String, Int?) {
+        let parts = named.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, let step = Int(parts[2]), step >= 1 else { return (named, nil) }
+        return (parts[0] + "_" + parts[1], step)
     }
 
     static let primitives = ["policy", "ledger", "events", "audit"]
@@ -51,22 +70,15 @@ public enum DerivedIntents {
         let deciding = a.policy.json.objectFields["deciding_rule"]?.stringValue ?? "none"
         try machine.advance(to: .policyEvaluated, at: decidedAt,
                             detail: "\(first.rawValue), response code \(a.responseCode), deciding rule \(deciding)")
-        if let hold = a.hold {
-            try machine.advance(to: .ledgerPosted, at: decidedAt, detail: "hold of \(a.amountMinor) moved to the card's reserved account",
-                                journalEntries: [hold.journalEntry])
-        }
         let event = events.first { $0.type == "authorization.\(first.rawValue)" && $0.createdAt == decidedAt }
-        try machine.advance(to: .eventsEmitted, at: decidedAt, detail: event?.type ?? "no event", events: event.map { [$0.id] } ?? [])
         let audit = audits.first { $0.action == "authorization.decided" }
-        try machine.advance(to: .audited, at: decidedAt, detail: audit?.action ?? "no audit record", auditRecords: audit.map { [$0.id] } ?? [])
-        try machine.advance(to: .completed, at: decidedAt, detail: "answered \(a.responseCode)")
-        return RuntimeIntent(id: IntentID(unchecked: intent), intentID: intent, type: "authorization.decide", scope: "tenant",
-                             moneyModel: IntentSpec.moneyModel, primitives: primitives, status: machine.state, steps: machine.steps,
-                             subject: a.id.rawValue, createdAt: decidedAt)
+        return try finish(&machine, intent: intent, type: "authorization.decide", subject: a.id.rawValue, at: decidedAt,
+                          posted: a.hold.map { ("hold of \(a.amountMinor) moved to the card's reserved account", [$0.journalEntry]) },
+                          events: event.map { [$0] } ?? [], audits: audit.map { [$0] } ?? [], outcome: "answered \(a.responseCode)")
     }
 
     /// An adjustment: its policy (increments run it again), its entry, the events and audit records
-    /// written with it (the same instant).
+    /// written with it.
     static func adjustment(_ adjustment: AuthorizationAdjustment, of a: Authorization, intent: String, events: [Event],
                            audits: [AuditRecord]) throws -> RuntimeIntent {
         let at = adjustment.createdAt
@@ -75,36 +87,75 @@ public enum DerivedIntents {
         if adjustment.policy != nil {
             try machine.advance(to: .policyEvaluated, at: at, detail: "\(adjustment.status), response code \(adjustment.responseCode ?? "")")
         }
-        if let entry = adjustment.journalEntry {
-            try machine.advance(to: .ledgerPosted, at: at, detail: "\(adjustment.type.rawValue) posted", journalEntries: [entry])
-        }
-        // An adjustment keeps its instant to the millisecond (as its JSON shows it): its events and
-        // audit records are those of that millisecond.
-        let emitted = events.filter { $0.createdAt.description == at.description }
-        try machine.advance(to: .eventsEmitted, at: at, detail: emitted.map(\.type).joined(separator: ", "), events: emitted.map(\.id))
-        let audited = audits.filter { $0.createdAt.description == at.description }
-        try machine.advance(to: .audited, at: at, detail: audited.map(\.action).joined(separator: ", "), auditRecords: audited.map(\.id))
-        try machine.advance(to: .completed, at: at, detail: adjustment.status)
-        return RuntimeIntent(id: IntentID(unchecked: intent), intentID: intent, type: "authorization.\(adjustment.type.rawValue)",
-                             scope: "tenant", moneyModel: IntentSpec.moneyModel, primitives: primitives, status: machine.state,
-                             steps: machine.steps, subject: a.id.rawValue, createdAt: at)
+        return try finish(&machine, intent: intent, type: "authorization.\(adjustment.type.rawValue)", subject: a.id.rawValue, at: at,
+                          posted: adjustment.journalEntry.map { ("\(adjustment.type.rawValue) posted", [$0]) },
+                          events: written(events, at: at), audits: written(audits, at: at), outcome: adjustment.status)
     }
 
     /// A clearing posted: matched (or not), its entry, its events and audit record.
-    static func clearing(_ id: ClearingID, intent: String, scope: some TenantScope) async throws -> RuntimeIntent? {
-        guard let clearing = try await scope.clearing(id) else { return nil }
+    static func clearing(_ clearing: Clearing, intent: String, events: [Event], audits: [AuditRecord]) throws -> RuntimeIntent {
         let at = clearing.createdAt
-        let events = try await scope.events(about: [id.rawValue]).filter { $0.createdAt == at }
-        let audits = try await scope.auditRecords(about: [id.rawValue]).filter { $0.createdAt == at }
         var machine = IntentMachine(at: at, detail: "clearing \(clearing.clearingId): \(clearing.amountMinor) \(clearing.currency.code) on \(clearing.card)")
         try machine.advance(to: .validated, at: at, detail: "matched by \(clearing.matchMethod.rawValue)")
         try machine.advance(to: .policyEvaluated, at: at, detail: "\(clearing.status.rawValue), delta \(clearing.deltaMinor)")
-        try machine.advance(to: .ledgerPosted, at: at, detail: "cleared amount posted", journalEntries: [clearing.journalEntry])
-        try machine.advance(to: .eventsEmitted, at: at, detail: events.map(\.type).joined(separator: ", "), events: events.map(\.id))
-        try machine.advance(to: .audited, at: at, detail: audits.map(\.action).joined(separator: ", "), auditRecords: audits.map(\.id))
-        try machine.advance(to: .completed, at: at, detail: clearing.status.rawValue)
-        return RuntimeIntent(id: IntentID(unchecked: intent), intentID: intent, type: "clearing.post", scope: "tenant",
-                             moneyModel: IntentSpec.moneyModel, primitives: primitives, status: machine.state, steps: machine.steps,
-                             subject: id.rawValue, createdAt: at)
+        return try finish(&machine, intent: intent, type: "clearing.post", subject: clearing.id.rawValue, at: at,
+                          posted: ("cleared amount posted", [clearing.journalEntry]),
+                          events: written(events, at: at), audits: written(audits, at: at),
+                          outcome: clearing.status.rawValue)
+    }
+
+    /// A settlement batch: what it covered, the one entry moving the net to the merchant side
+    /// (none when the net is zero), its event and audit record.
+    static func settlement(_ settlement: Settlement, intent: String, events: [Event], audits: [AuditRecord]) throws -> RuntimeIntent {
+        let at = settlement.createdAt
+        var machine = IntentMachine(at: at, detail: "POST /settlements \(settlement.currency.code)")
+        try machine.advance(to: .validated, at: at, detail: "\(settlement.clearingCount) clearings and \(settlement.disputeCount) chargebacks unsettled")
+        try machine.advance(to: .policyEvaluated, at: at, detail: "net \(settlement.netMinor) = \(settlement.clearingsMinor) cleared - \(settlement.chargebacksMinor) charged back")
+        return try finish(&machine, intent: intent, type: "settlement.close", subject: settlement.id.rawValue, at: at,
+                          posted: settlement.journalEntry.map { ("net moved from settlement to merchant", [$0]) },
+                          events: written(events, at: at), audits: written(audits, at: at),
+                          outcome: "payout \(settlement.payout.status)")
+    }
+
+    /// A dispute's step: the opening (with its provisional credit) or a later move (submitted,
+    /// withdrawn, won with its chargeback, lost), its entry, its event and audit record.
+    static func dispute(_ dispute: Dispute, step index: Int, intent: String, events: [Event], audits: [AuditRecord]) throws -> RuntimeIntent {
+        let step = dispute.history[index]
+        let at = step.at
+        let action = index == 0 ? "open" : step.status.rawValue
+        var machine = IntentMachine(at: at, detail: "dispute \(dispute.id) \(action) by \(step.actor): \(dispute.amountMinor) \(dispute.currency.code)")
+        try machine.advance(to: .validated, at: at, detail: index == 0 ? "transaction \(dispute.transaction) on card \(dispute.card)"
+                                : "from \(dispute.history[index - 1].status.rawValue)")
+        try machine.advance(to: .policyEvaluated, at: at, detail: step.status.rawValue)
+        return try finish(&machine, intent: intent, type: "dispute.\(action)", subject: dispute.id.rawValue, at: at,
+                          posted: step.journalEntry.map { ("\(step.status.rawValue) posted", [$0]) },
+                          events: written(events, at: at), audits: written(audits, at: at), outcome: step.status.rawValue)
+    }
+
+    /// The steps every derived intent ends with: its entries (when it posted), the events and audit
+    /// records it wrote, and its outcome.
+    static func finish(_ machine: inout IntentMachine, intent: String, type: String, subject: String, at: Timestamp,
+                       posted: (String, [JournalEntryID])?, events: [Event], audits: [AuditRecord], outcome: String) throws -> RuntimeIntent {
+        if let (detail, entries) = posted {
+            try machine.advance(to: .ledgerPosted, at: at, detail: detail, journalEntries: entries)
+        }
+        try machine.advance(to: .eventsEmitted, at: at, detail: events.isEmpty ? "no event" : events.map(\.type).joined(separator: ", "),
+                            events: events.map(\.id))
+        try machine.advance(to: .audited, at: at, detail: audits.isEmpty ? "no audit record" : audits.map(\.action).joined(separator: ", "),
+                            auditRecords: audits.map(\.id))
+        try machine.advance(to: .completed, at: at, detail: outcome)
+        return RuntimeIntent(id: IntentID(unchecked: intent), intentID: intent, type: type, scope: "tenant", moneyModel: IntentSpec.moneyModel,
+                             primitives: primitives, status: machine.state, steps: machine.steps, subject: subject, createdAt: at)
+    }
+
+    /// What was written at a step's instant. Records that keep their instant in JSON keep it to
+    /// the millisecond, so rows are matched by the millisecond.
+    static func written<Row>(_ rows: [Row], at: Timestamp) -> [Row] where Row: Stamped {
+        rows.filter { $0.createdAt.description == at.description }
     }
 }
+
+/// A row that knows when it was written.
+protocol Stamped { var createdAt: Timestamp { get } }
+extension Event: Stamped {}
+extension AuditRecord: Stamped {}

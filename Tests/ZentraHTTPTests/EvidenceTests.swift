@@ -135,8 +135,9 @@ import ZentraStorage
         }
     }
 
-    /// Decisions, their adjustments and clearings write no intent row; their intents are derived
-    /// from the rows they wrote, each step naming the entry, events and audit records it produced.
+    /// Decisions, their adjustments, clearings, disputes and settlements write no intent row; their
+    /// intents are derived from the rows they wrote, each step naming the entry, events and audit
+    /// records it produced.
     @Test(arguments: Backend.allCases)
     func moneyOperationsShowTheirIntentsDerivedFromTheirRows(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in
@@ -172,6 +173,28 @@ import ZentraStorage
             let cleared = try await env.get("/runtime/intents/int_\(clearing.id)")
             #expect(cleared.json["type"] as? String == "clearing.post", "\(cleared.text)")
             #expect(steps(cleared)["ledger_posted"]?["journal_entries"] as? [String] == [clearing.json["journal_entry"] as! String])
+
+            let dispute = try await f.openDispute(try #require(clearing.json["transaction"] as? String), 200, provisional: true)
+            #expect(dispute.status == .created, "\(dispute.text)")
+            let opened = try await env.get("/runtime/intents/int_\(dispute.id)")
+            #expect(opened.json["type"] as? String == "dispute.open" && opened.json["subject"] as? String == dispute.id, "\(opened.text)")
+            #expect(steps(opened)["ledger_posted"]?["journal_entries"] as? [String] == dispute.json["journal_entries"] as? [String])
+            let openedEvent = try #require(try await env.get("/events?type=dispute.opened").list.first?["id"] as? String)
+            #expect(steps(opened)["events_emitted"]?["events"] as? [String] == [openedEvent])
+            #expect(try await env.post("/disputes/\(dispute.id)/submit").status_ == "submitted")
+            let submitted = try await env.get("/runtime/intents/int_\(dispute.id)_1")
+            #expect(submitted.json["type"] as? String == "dispute.submitted" && steps(submitted)["ledger_posted"] == nil, "\(submitted.text)")
+            #expect((steps(submitted)["events_emitted"]?["events"] as? [String])?.count == 1)
+            #expect((steps(submitted)["audited"]?["audit_records"] as? [String])?.count == 1)
+            #expect(try await env.get("/runtime/intents/int_\(dispute.id)_2").status == .notFound)
+
+            let settlement = try await env.post("/settlements", #"{"currency": "USD"}"#, key: f.network)
+            let closed = try await env.get("/runtime/intents/int_\(settlement.id)")
+            #expect(closed.json["type"] as? String == "settlement.close" && closed.json["status"] as? String == "completed", "\(closed.text)")
+            #expect(steps(closed)["ledger_posted"]?["journal_entries"] as? [String] == [settlement.json["journal_entry"] as! String])
+            #expect(steps(closed)["events_emitted"]?["events"] as? [String]
+                    == [try #require(try await env.get("/events?type=settlement.closed").list.first?["id"] as? String)])
+            #expect(try await env.get("/runtime/intents/int_\(settlement.id)_1").status == .notFound)
 
             #expect(try await env.get("/runtime/intents/int_\(auth.id)_9").status == .notFound)
             #expect(try await env.get("/runtime/intents/int_auth_nothing").status == .notFound)
