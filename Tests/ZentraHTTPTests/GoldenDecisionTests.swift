@@ -18,11 +18,14 @@ import ZentraStorage
     struct Expected: Decodable {
         let tenant: String
         let adminKey: String
+        /// When the answers were read: a card's spend per window is read at that instant again.
+        let recordedAt: String
         let answers: [String: String]
 
         enum CodingKeys: String, CodingKey {
             case tenant
             case adminKey = "admin_key"
+            case recordedAt = "recorded_at"
             case answers
         }
     }
@@ -46,7 +49,8 @@ import ZentraStorage
             let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
             let database = try await Self.load(folder.appendingPathComponent("zentra.sqlite").path, schemaVersion: recording.schemaVersion,
                                                into: backend)
-            try await TestEnvironment.run(database: database, tenant: (TenantID(unchecked: expected.tenant), expected.adminKey)) { env in
+            try await TestEnvironment.run(database: database, clock: TestClock(expected.recordedAt),
+                                          tenant: (TenantID(unchecked: expected.tenant), expected.adminKey)) { env in
                 for (path, answer) in expected.answers.sorted(by: { $0.key < $1.key }) {
                     let reply = try await env.get(path)
                     #expect(reply.status == .ok, "\(recording.folder) \(path): \(reply.text)")
