@@ -30,9 +30,9 @@ public enum AccountService {
         let currency = try Validate.currency(input.currency)
         let kind = try input.kind.map { try Validate.enumValue($0, "kind", as: AccountType.self) } ?? .wallet
         var intent = IntentTracker(tx, type: "account.create", spec: spec, detail: "open a \(kind.rawValue) account in \(currency.code)")
-        _ = try await tx.lockedCustomer(customerID, param: "customer")
+        _ = try await tx.customers.locked(customerID, param: "customer")
         try intent.advance(.validated, "customer exists; \(currency.code) has \(currency.exponent) decimals")
-        let account = try await tx.insertAccount(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
+        let account = try await tx.accounts.insert(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
         try intent.advance(.ledgerPosted, "ledger accounts \(account.ledgerAccounts.available) and \(account.ledgerAccounts.reserved) opened; no money moved")
         let event = try tx.emit("account.created", objectType: "account", objectID: account.id.rawValue, data: account)
         try intent.advance(.eventsEmitted, "account.created", events: [event])
@@ -53,9 +53,9 @@ public enum AccountService {
         let accountID: AccountID = try Validate.id(rawAccount, "account", "account")
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         let reference = try Validate.text(input.transactionReference, "transaction_reference")
-        let account = try await tx.requireAccount(accountID)
+        let account = try await tx.accounts.require(accountID)
 
-        if let existing = try await tx.deposit(reference: reference) {
+        if let existing = try await tx.accounts.deposit(reference: reference) {
             guard existing.account == accountID, existing.amountMinor == input.amountMinor else {
                 throw DomainError.transactionReferenceConflict(reference)
             }
@@ -69,8 +69,8 @@ public enum AccountService {
         _ = try MinorUnits.add(account.postedMinor, amount.minor)
         try intent.advance(.policyEvaluated, "deposit policy: positive amount in the account's currency")
 
-        let funding = try await tx.systemLedgerAccount(.funding, currency: account.currency)
-        let entry = try await tx.post(
+        let funding = try await tx.ledger.systemAccount(.funding, currency: account.currency)
+        let entry = try await tx.ledger.post(
             LedgerRecipes.deposit(amount: amount, funding: funding, customerAvailable: account.ledgerAccounts.available,
                                   reference: reference),
             intent: intent.id)
@@ -78,7 +78,7 @@ public enum AccountService {
 
         let deposit = Deposit(id: tx.newID(), account: accountID, amountMinor: amount.minor, currency: amount.currency,
                               transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
-        try await tx.insertDeposit(deposit)
+        try await tx.accounts.insertDeposit(deposit)
         let event = try tx.emit("deposit.created", objectType: "deposit", objectID: deposit.id.rawValue, data: deposit)
         try intent.advance(.eventsEmitted, "deposit.created", events: [event])
         let audit = tx.audit("account.deposit", objectType: "account", objectID: accountID.rawValue, context: .object([

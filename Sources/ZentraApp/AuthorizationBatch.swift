@@ -76,7 +76,7 @@ public struct AuthorizationBatch: StoreBatchWork {
         // Requests that repeat a reference decided before this batch answer that decision.
         let earlier = Set(plan.replays.values)
         if !earlier.isEmpty {
-            let stored = try await tx.scope(tenant).authorizations(earlier)
+            let stored = try await tx.scope(tenant).authorizations.findAll(earlier)
             for (index, id) in plan.replays {
                 outcomes[index] = stored[id].map { .answer(.decided(.existing(RenderedAuthorization($0.authorization)))) }
                     ?? .failure(DomainError.invariantViolated("authorization \(id) vanished"))

@@ -40,10 +40,10 @@ public struct AuthorizationEvidence: Sendable, Encodable {
 
     public static func load(_ raw: String, scope: some TenantScope) async throws -> AuthorizationEvidence {
         let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
-        guard let stored = try await scope.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+        guard let stored = try await scope.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
         let a = stored.authorization
         let evidence = stored.evidence.objectFields
-        let entries = try await scope.journalEntries(a.journalEntries)
+        let entries = try await scope.ledger.journalEntries(a.journalEntries)
         let firstDecision = a.policy.json.objectFields
         let firstStatus = AuthorizationStatus(rawValue: firstDecision["decision"]?.stringValue ?? "") ?? a.status
         return AuthorizationEvidence(
@@ -55,8 +55,8 @@ public struct AuthorizationEvidence: Sendable, Encodable {
             availableBeforeMinor: evidence["available_before_minor"] ?? .null, availableAfterMinor: a.availableMinor,
             timeZone: evidence["time_zone"] ?? .null, windows: evidence["windows"] ?? .null, reviewRules: evidence["review_rules"] ?? .null,
             policyInput: evidence["policy_input"] ?? .null,
-            hold: a.hold, adjustments: a.adjustments, journalEntries: entries, events: try await scope.events(about: [a.id.rawValue]),
-            auditRecords: try await scope.auditRecords(about: [a.id.rawValue]), timings: evidence["timings"] ?? .null)
+            hold: a.hold, adjustments: a.adjustments, journalEntries: entries, events: try await scope.events.all(about: [a.id.rawValue]),
+            auditRecords: try await scope.auditLog.all(about: [a.id.rawValue]), timings: evidence["timings"] ?? .null)
     }
 }
 
@@ -65,7 +65,7 @@ public struct AuthorizationEvidence: Sendable, Encodable {
 public enum AuthorizationReplay {
     public static func run(_ raw: String, scope: some TenantScope) async throws -> PolicyReplay {
         let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
-        guard let stored = try await scope.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+        guard let stored = try await scope.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
         return try stored.replay()
     }
 }

@@ -128,10 +128,10 @@ public enum AuthorizationService {
             reviewOutcome: context.program.reviewOutcome, webhookConfigured: false, customer: nil))
         var entry: JournalEntry?
         if decision.status == .approved {
-            entry = try await tx.post(
+            entry = try await tx.ledger.post(
                 LedgerRecipes.hold(amount: added, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
                                    authorization: authorization.id.rawValue), intent: nil)
-            try await tx.updateSpendCounters(card.id, try context.counters.adding(added.minor, at: keys))
+            try await tx.cards.updateSpendCounters(card.id, try context.counters.adding(added.minor, at: keys))
             hold.amountMinor += added.minor
             authorization.hold = hold
         }
@@ -196,9 +196,9 @@ public enum AuthorizationService {
     /// Locks the authorization's card (first) and then the authorization.
     static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (StoredAuthorization, AuthorizationContext) {
         let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
-        guard let unlocked = try await tx.authorization(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
-        let context = try await tx.lockedAuthorizationContext(unlocked.authorization.card)
-        return (try await tx.lockedAuthorization(id), context)
+        guard let unlocked = try await tx.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+        let context = try await tx.authorizations.lockedContext(unlocked.authorization.card)
+        return (try await tx.authorizations.locked(id), context)
     }
 
     /// Moves `amount` of the hold back to the card's available funds and gives the spend back to the
@@ -208,11 +208,11 @@ public enum AuthorizationService {
         in tx: WriteTransaction
     ) async throws -> JournalEntry {
         let card = context.card
-        let entry = try await tx.post(
+        let entry = try await tx.ledger.post(
             LedgerRecipes.release(amount: Money(minor: amount, currency: authorization.currency), cardAvailable: card.ledgerAccount,
                                   cardReserved: card.reservedLedgerAccount, authorization: authorization.id.rawValue, why: why),
             intent: nil)
-        try await tx.updateSpendCounters(card.id, context.counters.removing(amount, spentIn: stored.windows))
+        try await tx.cards.updateSpendCounters(card.id, context.counters.removing(amount, spentIn: stored.windows))
         if var hold = authorization.hold {
             hold.amountMinor -= amount
             if hold.amountMinor == 0 { hold.status = .released }
@@ -223,7 +223,7 @@ public enum AuthorizationService {
 
     static func finish(_ authorization: Authorization, event: String, in tx: WriteTransaction) async throws -> Authorization {
         let finished = finished(authorization, event: event, in: tx)
-        try await tx.updateAuthorization(finished)
+        try await tx.authorizations.update(finished)
         return finished
     }
 

@@ -25,8 +25,8 @@ public enum CardFundingService {
         }
         let reference = try Validate.text(rawReference, "transaction_reference")
 
-        let card = try await tx.lockedCard(id)
-        if let existing = try await tx.cardFunding(reference: reference) {
+        let card = try await tx.cards.locked(id)
+        if let existing = try await tx.cards.funding(reference: reference) {
             guard existing.card == id, existing.amountMinor == input.amountMinor else {
                 throw DomainError.transactionReferenceConflict(reference)
             }
@@ -35,8 +35,8 @@ public enum CardFundingService {
         _ = try CardLifecycle.next(from: card.status, .updateSecurity)
 
         var intent = IntentTracker(tx, type: "card.fund", spec: IntentSpec(), detail: "fund \(id) with \(input.amountMinor) \(card.currency)")
-        let wallet = try await tx.requireAccount(card.account, param: "source")
-        let available = try await tx.lockedBalance(wallet.ledgerAccounts.available)
+        let wallet = try await tx.accounts.require(card.account, param: "source")
+        let available = try await tx.ledger.lockedBalance(wallet.ledgerAccounts.available)
         try intent.advance(.validated, "card open, reference \(reference) unused")
         guard available >= input.amountMinor else {
             throw DomainError.insufficientFunds(available: available, requested: input.amountMinor)
@@ -44,14 +44,14 @@ public enum CardFundingService {
         try intent.advance(.policyEvaluated, "wallet \(wallet.id) holds \(available), \(input.amountMinor) requested")
 
         let amount = Money(minor: input.amountMinor, currency: card.currency)
-        let entry = try await tx.post(
+        let entry = try await tx.ledger.post(
             LedgerRecipes.cardFunding(amount: amount, walletAvailable: wallet.ledgerAccounts.available,
                                       cardAvailable: card.ledgerAccount, reference: reference),
             intent: intent.id)
         try intent.advance(.ledgerPosted, "debit \(wallet.id) available, credit \(id) available", journalEntries: [entry.id])
         let funding = CardFunding(id: tx.newID(), card: id, account: wallet.id, amountMinor: amount.minor, currency: amount.currency,
                                   transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
-        try await tx.insertCardFunding(funding)
+        try await tx.cards.insertFunding(funding)
         let event = try tx.emit("card.funded", objectType: "card_funding", objectID: funding.id.rawValue, data: funding)
         try intent.advance(.eventsEmitted, "card.funded", events: [event])
         let audit = tx.audit("card.funded", objectType: "card", objectID: id.rawValue, context: .object([

@@ -26,11 +26,11 @@ public enum CardLifecycleService {
     ) async throws -> Card {
         let id: CardID = try Validate.id(raw, "id", "card")
         let reason = try reason.map { try Validate.text($0, "reason", max: 500) }
-        var card = try await tx.lockedCard(id)
+        var card = try await tx.cards.locked(id)
         guard let status = try CardLifecycle.next(from: card.status, action) else { return card }
         card.status = status
         card.updatedAt = tx.now
-        try await tx.updateCard(card)
+        try await tx.cards.update(card)
         let type = "card.\(status == .active ? "unlocked" : status.rawValue)"
         try tx.emit(type, objectType: "card", objectID: id.rawValue, data: card)
         tx.audit(type, objectType: "card", objectID: id.rawValue, context: .object([
@@ -51,7 +51,7 @@ public enum CardLifecycleService {
             throw DomainError.parameterInvalid("geofence_radius_km", "must be from 1 to \(Card.geofenceRadius_km_range.upperBound)")
         }
 
-        var card = try await tx.lockedCard(id)
+        var card = try await tx.cards.locked(id)
         _ = try CardLifecycle.next(from: card.status, .updateSecurity)
         let before = card
         card.spendControls = validated.overriding(card.spendControls)
@@ -59,7 +59,7 @@ public enum CardLifecycleService {
         card.geofenceRadiusKm = input.geofenceRadiusKm ?? card.geofenceRadiusKm
         guard card != before else { return before }
         card.updatedAt = tx.now
-        try await tx.updateCard(card)
+        try await tx.cards.update(card)
         try tx.emit("card.security_updated", objectType: "card", objectID: id.rawValue, data: card)
         tx.audit("card.security_updated", objectType: "card", objectID: id.rawValue, context: .object([
             "before": try JSONValue.from(before.spendControls), "after": try JSONValue.from(card.spendControls),

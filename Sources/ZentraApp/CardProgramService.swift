@@ -67,7 +67,7 @@ public enum CardProgramService {
             sensitiveDetailsEnabled: input.sensitiveDetailsEnabled ?? false, spendControls: controls, reviewRules: validatedRules,
             reviewOutcome: outcome, holdLifetimeHours: holdHours, authorizationWebhook: webhook, createdAt: tx.now)
         let secret = webhook.map { _ in WebhookSignature.newSecret() }
-        try await tx.insertCardProgram(program, sealedWebhookSecret: try secret.map {
+        try await tx.cardPrograms.insert(program, sealedWebhookSecret: try secret.map {
             try vault.seal(secret: $0, tenant: tx.tenant, purpose: webhookSecretPurpose)
         })
         try tx.emit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, data: program)

@@ -39,10 +39,10 @@ public enum CardService {
 
         var intent = IntentTracker(tx, type: "card.issue", spec: IntentSpec(), detail: "issue a \(type.rawValue) card")
         let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
-        let customer = try await tx.lockedCustomer(customerID, param: "customer")
+        let customer = try await tx.customers.locked(customerID, param: "customer")
         guard customer.kycStatus == .verified else { throw DomainError.kycRequired(customerID.rawValue) }
         let accountID: AccountID = try Validate.id(input.account, "account", "account")
-        let account = try await tx.requireAccount(accountID, param: "account")
+        let account = try await tx.accounts.require(accountID, param: "account")
         guard account.customer == customerID else {
             throw DomainError.parameterInvalid("account", "belongs to another customer")
         }
@@ -52,7 +52,7 @@ public enum CardService {
                               message: "The account is in \(account.currency.code) but program \(program.id) issues \(program.currency.code) cards.",
                               param: "account")
         }
-        let open = try await tx.openCardCount(customer: customerID, program: program.id)
+        let open = try await tx.cards.openCount(customer: customerID, program: program.id)
         guard open < Int64(program.maxCardsPerCustomer) else {
             throw DomainError(.unprocessable, code: "card_limit_reached",
                               message: "Customer \(customerID) already holds \(open) cards of program \(program.id) (the maximum).",
@@ -69,7 +69,7 @@ public enum CardService {
         let cvv = String(format: "%03d", Int.random(in: 0...999, using: &generator))
         let (expMonth, expYear) = PAN.expiry(issuedAt: tx.now)
         let cardID: CardID = tx.newID()
-        let ledgerAccounts = try await tx.insertCardLedgerAccounts(card: cardID, account: accountID, currency: program.currency)
+        let ledgerAccounts = try await tx.ledger.insertCardAccounts(card: cardID, account: accountID, currency: program.currency)
         let card = Card(
             id: cardID, status: .active, type: type, last4: String(pan.suffix(4)), expMonth: expMonth, expYear: expYear,
             customer: customerID, account: accountID, program: program.id, currency: program.currency, availableMinor: 0,
@@ -77,7 +77,7 @@ public enum CardService {
             geofenceEnabled: input.geofenceEnabled ?? false, geofenceRadiusKm: radius, shipping: shipping,
             fulfillmentStatus: type == .physical ? "pending" : nil, createdAt: tx.now, updatedAt: tx.now)
         // A PAN already issued anywhere trips the unique hash; the unit of work then runs again with a new one.
-        try await tx.insertCard(card, panHash: vault.lookupHash(pan: pan), sealedData: try vault.seal(pan: pan, cvv: cvv, tenant: tx.tenant))
+        try await tx.cards.insert(card, panHash: vault.lookupHash(pan: pan), sealedData: try vault.seal(pan: pan, cvv: cvv, tenant: tx.tenant))
 
         let event = try tx.emit("card.issued", objectType: "card", objectID: card.id.rawValue, data: card)
         try intent.advance(.eventsEmitted, "card.issued", events: [event])
@@ -94,10 +94,10 @@ public enum CardService {
     static func resolveProgram(_ raw: String?, in tx: WriteTransaction) async throws -> CardProgram {
         if let raw {
             let id: CardProgramID = try Validate.id(raw, "program", "card program")
-            guard let program = try await tx.cardProgram(id) else { throw DomainError.resourceMissing("card program", id: raw, param: "program") }
+            guard let program = try await tx.cardPrograms.find(id) else { throw DomainError.resourceMissing("card program", id: raw, param: "program") }
             return program
         }
-        let programs = try await tx.cardPrograms(PageRequest(limit: 2))
+        let programs = try await tx.cardPrograms.list(PageRequest(limit: 2))
         guard programs.data.count == 1, let only = programs.data.first else {
             throw DomainError.parameterMissing("program")
         }
@@ -107,12 +107,12 @@ public enum CardService {
     /// PAN, CVV and expiry, for admin keys of programs that enable it; every read is audited.
     public static func sensitiveDetails(_ raw: String, principal: Principal, vault: CardVault, in tx: WriteTransaction) async throws -> SensitiveDetails {
         let id: CardID = try Validate.id(raw, "id", "card")
-        guard let card = try await tx.card(id) else { throw DomainError.resourceMissing("card", id: raw) }
-        guard principal.role == .admin, let program = try await tx.cardProgram(card.program), program.sensitiveDetailsEnabled else {
+        guard let card = try await tx.cards.find(id) else { throw DomainError.resourceMissing("card", id: raw) }
+        guard principal.role == .admin, let program = try await tx.cardPrograms.find(card.program), program.sensitiveDetailsEnabled else {
             throw DomainError(.forbidden, code: "sensitive_details_unavailable",
                               message: "Sensitive card details are only shown to admin keys, for programs that enable them.")
         }
-        guard let sealed = try await tx.sealedCardData(id) else { throw DomainError.resourceMissing("card", id: raw) }
+        guard let sealed = try await tx.cards.sealedData(id) else { throw DomainError.resourceMissing("card", id: raw) }
         let secret = try vault.open(sealed, tenant: tx.tenant)
         tx.audit("card.sensitive_details_read", objectType: "card", objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
         return SensitiveDetails(id: id, pan: secret.pan, cvv: secret.cvv, expMonth: card.expMonth, expYear: card.expYear)

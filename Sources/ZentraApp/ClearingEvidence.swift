@@ -19,13 +19,13 @@ public struct ClearingEvidence: Sendable, Encodable {
 
     public static func load(clearing raw: String, scope: some TenantScope) async throws -> ClearingEvidence {
         let id: ClearingID = try Validate.id(raw, "id", "clearing")
-        guard let clearing = try await scope.clearing(id) else { throw DomainError.resourceMissing("clearing", id: raw) }
+        guard let clearing = try await scope.clearings.find(id) else { throw DomainError.resourceMissing("clearing", id: raw) }
         return try await load(clearing, object: "clearing_evidence", scope: scope)
     }
 
     public static func load(reconciliationCase raw: String, scope: some TenantScope) async throws -> ClearingEvidence {
         let id: ReconciliationCaseID = try Validate.id(raw, "id", "reconciliation_case")
-        guard let found = try await scope.reconciliationCase(id), let clearing = try await scope.clearing(found.clearing) else {
+        guard let found = try await scope.reconciliationCases.find(id), let clearing = try await scope.clearings.find(found.clearing) else {
             throw DomainError.resourceMissing("reconciliation_case", id: raw)
         }
         return try await load(clearing, object: "reconciliation_case_evidence", scope: scope)
@@ -33,19 +33,19 @@ public struct ClearingEvidence: Sendable, Encodable {
 
     static func load(_ clearing: Clearing, object: String, scope: some TenantScope) async throws -> ClearingEvidence {
         var authorization: Authorization?
-        if let id = clearing.authorization { authorization = try await scope.authorization(id)?.authorization }
+        if let id = clearing.authorization { authorization = try await scope.authorizations.find(id)?.authorization }
         var reconciliation: ReconciliationCase?
-        if let id = clearing.reconciliationCase { reconciliation = try await scope.reconciliationCase(id) }
+        if let id = clearing.reconciliationCase { reconciliation = try await scope.reconciliationCases.find(id) }
         // `journalEntries` lists each entry once, in the order given.
         let entryIDs = (authorization?.journalEntries ?? []) + [clearing.journalEntry]
         var objects = [clearing.id.rawValue]
         if let authorization { objects.append(authorization.id.rawValue) }
         if let reconciliation { objects.append(reconciliation.id.rawValue) }
         return ClearingEvidence(
-            object: object, clearing: clearing, authorization: authorization, transaction: try await scope.transaction(clearing.transaction),
+            object: object, clearing: clearing, authorization: authorization, transaction: try await scope.cardTransactions.find(clearing.transaction),
             reconciliationCase: reconciliation, deltaMinor: clearing.deltaMinor, owner: reconciliation?.owner,
-            journalEntries: try await scope.journalEntries(entryIDs), events: try await scope.events(about: objects),
-            auditRecords: try await scope.auditRecords(about: objects))
+            journalEntries: try await scope.ledger.journalEntries(entryIDs), events: try await scope.events.all(about: objects),
+            auditRecords: try await scope.auditLog.all(about: objects))
     }
 }
 
@@ -59,14 +59,14 @@ public struct TransactionDetail: Sendable, Encodable {
 
     public static func load(_ raw: String, scope: some TenantScope) async throws -> TransactionDetail {
         let id: TransactionID = try Validate.id(raw, "id", "transaction")
-        guard let transaction = try await scope.transaction(id) else { throw DomainError.resourceMissing("transaction", id: raw) }
+        guard let transaction = try await scope.cardTransactions.find(id) else { throw DomainError.resourceMissing("transaction", id: raw) }
         var authorization: Authorization?
-        if let id = transaction.authorization { authorization = try await scope.authorization(id)?.authorization }
-        let clearings = try await scope.clearings(transaction: id)
-        let disputes = try await scope.disputes(transaction: id)
+        if let id = transaction.authorization { authorization = try await scope.authorizations.find(id)?.authorization }
+        let clearings = try await scope.clearings.all(transaction: id)
+        let disputes = try await scope.disputes.all(transaction: id)
         let entryIDs = (authorization?.journalEntries ?? []) + clearings.map(\.journalEntry) + disputes.flatMap(\.journalEntries)
         return TransactionDetail(transaction: transaction, authorization: authorization, clearings: clearings, disputes: disputes,
-                                 journalEntries: try await scope.journalEntries(entryIDs))
+                                 journalEntries: try await scope.ledger.journalEntries(entryIDs))
     }
 
     enum CodingKeys: String, CodingKey { case authorizationDetail = "authorization_detail", clearings, disputes, journalEntries = "journal_entries" }
@@ -93,9 +93,9 @@ public struct DisputeEvidence: Sendable, Encodable {
 
     public static func load(_ raw: String, scope: some TenantScope) async throws -> DisputeEvidence {
         let id: DisputeID = try Validate.id(raw, "id", "dispute")
-        guard let dispute = try await scope.dispute(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
+        guard let dispute = try await scope.disputes.find(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
         return DisputeEvidence(dispute: dispute, transaction: try await TransactionDetail.load(dispute.transaction.rawValue, scope: scope),
-                               journalEntries: try await scope.journalEntries(dispute.journalEntries),
-                               events: try await scope.events(about: [id.rawValue]), auditRecords: try await scope.auditRecords(about: [id.rawValue]))
+                               journalEntries: try await scope.ledger.journalEntries(dispute.journalEntries),
+                               events: try await scope.events.all(about: [id.rawValue]), auditRecords: try await scope.auditLog.all(about: [id.rawValue]))
     }
 }

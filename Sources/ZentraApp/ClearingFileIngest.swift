@@ -54,7 +54,7 @@ public struct ClearingFileIngest: Sendable {
         let startedAt = store.clock.now()
         let fileID = fileID
         guard let claim = try await store.write(scope, { tx in
-            try await tx.claimClearingFile(fileID, staleBefore: tx.now.adding(seconds: -Self.staleRun_seconds))
+            try await tx.clearingFiles.claim(fileID, staleBefore: tx.now.adding(seconds: -Self.staleRun_seconds))
         }) else {
             throw DomainError(.conflict, code: "clearing_file_in_progress", message: "File \(fileID) is being ingested by another request.",
                               param: "file_id")
@@ -105,13 +105,13 @@ public struct ClearingFileIngest: Sendable {
             let summary = ClearingFileSummary(fileId: fileID, runs: claim.runs, sha256: sha256, replayed: claim.previousDigest == sha256,
                                               counts: counts, startedAt: startedAt, completedAt: store.clock.now())
             return try await store.write(scope) { tx in
-                try await tx.completeClearingFile(summary)
+                try await tx.clearingFiles.complete(summary)
                 try tx.emit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, data: summary)
                 tx.audit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, context: try JSONValue.from(summary))
                 return summary
             }
         } catch {
-            try? await store.write(scope) { tx in try await tx.abandonClearingFile(fileID) }
+            try? await store.write(scope) { tx in try await tx.clearingFiles.abandon(fileID) }
             throw error
         }
     }
@@ -144,7 +144,7 @@ public struct ClearingFileIngest: Sendable {
         }
         let (fileRecords, checked, fileID) = (records, requests, fileID)
         let posted = try await store.write(scope) { tx in
-            try await tx.touchClearingFile(fileID)
+            try await tx.clearingFiles.touch(fileID)
             var window = try await ClearingWindow.open(checked.map(\.1), in: tx)
             var answers: [(Int, ClearingFileLine)] = []
             for (index, request) in checked {

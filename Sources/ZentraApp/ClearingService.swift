@@ -58,10 +58,10 @@ public enum ClearingService {
 }
 
 /// Clearing records planned together, set-based: what they need is read in a few statements
-/// (`WriteTransaction.clearingWindow`, the cards locked first in id order, then the authorizations
+/// (`tx.clearings.window`, the cards locked first in id order, then the authorizations
 /// and their transactions: one lock order with single clearings and authorizations), each record is
 /// planned in memory in file order against what the records before it left, and everything is
-/// written once per table (`WriteTransaction.write(_:)`). A record that is refused changes nothing
+/// written once per table (`tx.clearings.write(_:)`). A record that is refused changes nothing
 /// (every check runs before it touches the window), so no savepoint is needed.
 public struct ClearingWindow: Sendable {
     private var reads: ClearingWindowReads
@@ -76,7 +76,7 @@ public struct ClearingWindow: Sendable {
     private let heldByCard: [CardID: [AuthorizationID]]
 
     public static func open(_ requests: [ClearingRequest], in tx: WriteTransaction) async throws -> ClearingWindow {
-        let reads = try await tx.clearingWindow(
+        let reads = try await tx.clearings.window(
             clearingIDs: Set(requests.map(\.clearingID)), cards: Set(requests.map(\.card)), authorizations: Set(requests.compactMap(\.authorization)),
             references: Set(requests.compactMap(\.networkReference)), heldOn: Set(requests.filter { $0.authorization == nil }.map(\.card)),
             heldSince: tx.now.adding(seconds: -ClearingMatching.window_days * 86_400))
@@ -84,12 +84,12 @@ public struct ClearingWindow: Sendable {
         var receivable: [Currency: LedgerAccountID] = [:]
         var accounts: Set<LedgerAccountID> = []
         for currency in Set(reads.cards.values.map(\.card.currency)) {
-            settlement[currency] = try await tx.systemLedgerAccount(.settlement, currency: currency)
-            receivable[currency] = try await tx.systemLedgerAccount(.cardholderReceivable, currency: currency)
+            settlement[currency] = try await tx.ledger.systemAccount(.settlement, currency: currency)
+            receivable[currency] = try await tx.ledger.systemAccount(.cardholderReceivable, currency: currency)
             accounts.formUnion([settlement[currency]!, receivable[currency]!])
         }
         for card in reads.cards.values { accounts.formUnion([card.card.ledgerAccount, card.card.reservedLedgerAccount]) }
-        return ClearingWindow(reads: reads, writes: ClearingWindowWrites(ledger: try await tx.ledgerBook(accounts)),
+        return ClearingWindow(reads: reads, writes: ClearingWindowWrites(ledger: try await tx.ledger.book(accounts)),
                               settlement: settlement, receivable: receivable)
     }
 
@@ -208,7 +208,7 @@ public struct ClearingWindow: Sendable {
 
     /// Writes everything the window planned.
     public func write(in tx: WriteTransaction) async throws {
-        try await tx.write(writes)
+        try await tx.clearings.write(writes)
     }
 
     /// The matching rules in order: the authorization id, else the network reference, else the

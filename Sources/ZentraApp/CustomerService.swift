@@ -23,7 +23,7 @@ public enum CustomerService {
         try intent.advance(.validated, "name, email and kyc_status accepted")
 
         let customer = Customer(id: tx.newID(), name: name, email: email, kycStatus: status, createdAt: tx.now, updatedAt: tx.now)
-        try await tx.insertCustomer(customer)
+        try await tx.customers.insert(customer)
         let event = try tx.emit("customer.created", objectType: "customer", objectID: customer.id.rawValue, data: customer)
         try intent.advance(.eventsEmitted, "customer.created", events: [event])
         let audit = tx.audit("customer.created", objectType: "customer", objectID: customer.id.rawValue,
@@ -39,14 +39,14 @@ public enum CustomerService {
         let id: CustomerID = try Validate.id(rawID, "customer", "customer")
         let status = try Validate.enumValue(rawStatus, "status", as: KYCStatus.self)
         var intent = IntentTracker(tx, type: "customer.kyc_update", spec: spec, detail: "set KYC status to \(status.rawValue)")
-        let before = try await tx.lockedCustomer(id)
+        let before = try await tx.customers.locked(id)
         try intent.advance(.validated, "customer found; status \(before.kycStatus.rawValue) -> \(status.rawValue)")
         guard before.kycStatus != status else {
             try intent.advance(.policyEvaluated, "status unchanged: nothing to record")
             _ = try intent.complete(subject: id.rawValue)
             return before
         }
-        try await tx.updateKYC(id, status: status)
+        try await tx.customers.updateKYC(id, status: status)
         var customer = before
         customer.kycStatus = status
         customer.updatedAt = tx.now

@@ -18,29 +18,29 @@ public enum DerivedIntents {
         guard raw.hasPrefix(prefix) else { return nil }
         let (named, step) = split(String(raw.dropFirst(prefix.count)))
         if let id = AuthorizationID(named) {
-            guard let stored = try await scope.authorization(id) else { return nil }
-            let events = try await scope.events(about: [id.rawValue])
-            let audits = try await scope.auditRecords(about: [id.rawValue])
+            guard let stored = try await scope.authorizations.find(id) else { return nil }
+            let events = try await scope.events.all(about: [id.rawValue])
+            let audits = try await scope.auditLog.all(about: [id.rawValue])
             guard let step else { return try decision(stored, intent: raw, events: events, audits: audits) }
             let adjustments = stored.authorization.adjustments
             guard step <= adjustments.count else { return nil }
             return try adjustment(adjustments[step - 1], of: stored.authorization, intent: raw, events: events, audits: audits)
         }
         if let id = DisputeID(named) {
-            guard let dispute = try await scope.dispute(id), (step ?? 0) < dispute.history.count else { return nil }
-            return try self.dispute(dispute, step: step ?? 0, intent: raw, events: try await scope.events(about: [id.rawValue]),
-                                    audits: try await scope.auditRecords(about: [id.rawValue]))
+            guard let dispute = try await scope.disputes.find(id), (step ?? 0) < dispute.history.count else { return nil }
+            return try self.dispute(dispute, step: step ?? 0, intent: raw, events: try await scope.events.all(about: [id.rawValue]),
+                                    audits: try await scope.auditLog.all(about: [id.rawValue]))
         }
         guard step == nil else { return nil }
         if let id = ClearingID(named) {
-            guard let clearing = try await scope.clearing(id) else { return nil }
-            return try self.clearing(clearing, intent: raw, events: try await scope.events(about: [id.rawValue]),
-                                     audits: try await scope.auditRecords(about: [id.rawValue]))
+            guard let clearing = try await scope.clearings.find(id) else { return nil }
+            return try self.clearing(clearing, intent: raw, events: try await scope.events.all(about: [id.rawValue]),
+                                     audits: try await scope.auditLog.all(about: [id.rawValue]))
         }
         if let id = SettlementID(named) {
-            guard let settlement = try await scope.settlement(id) else { return nil }
-            return try self.settlement(settlement, intent: raw, events: try await scope.events(about: [id.rawValue]),
-                                       audits: try await scope.auditRecords(about: [id.rawValue]))
+            guard let settlement = try await scope.settlements.find(id) else { return nil }
+            return try self.settlement(settlement, intent: raw, events: try await scope.events.all(about: [id.rawValue]),
+                                       audits: try await scope.auditLog.all(about: [id.rawValue]))
         }
         return nil
     }

@@ -41,11 +41,11 @@ public enum DisputeService {
         let reason = try Validate.enumValue(input.reason, "reason", as: DisputeReason.self)
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         let evidence = try validEvidence(input.evidence)
-        guard let unlocked = try await tx.transaction(transactionID) else {
+        guard let unlocked = try await tx.cardTransactions.find(transactionID) else {
             throw DomainError.resourceMissing("transaction", id: input.transaction, param: "transaction")
         }
-        let context = try await tx.lockedAuthorizationContext(unlocked.card)
-        guard var transaction = try await tx.lockedTransaction(transactionID) else {
+        let context = try await tx.authorizations.lockedContext(unlocked.card)
+        guard var transaction = try await tx.cardTransactions.locked(transactionID) else {
             throw DomainError.resourceMissing("transaction", id: input.transaction, param: "transaction")
         }
         let open = transaction.amountMinor - transaction.disputedMinor
@@ -56,19 +56,19 @@ public enum DisputeService {
         let amount = Money(minor: input.amountMinor, currency: transaction.currency)
         var entries: [JournalEntryID] = []
         if input.provisionalCredit == true {
-            entries.append(try await tx.post(LedgerRecipes.provisionalCredit(
-                amount: amount, disputeReceivable: try await tx.systemLedgerAccount(.disputeReceivable, currency: amount.currency),
+            entries.append(try await tx.ledger.post(LedgerRecipes.provisionalCredit(
+                amount: amount, disputeReceivable: try await tx.ledger.systemAccount(.disputeReceivable, currency: amount.currency),
                 cardAvailable: context.card.ledgerAccount, dispute: id.rawValue), intent: nil).id)
         }
         transaction.disputedMinor += input.amountMinor
         transaction.updatedAt = tx.now
-        try await tx.updateTransaction(transaction)
+        try await tx.cardTransactions.update(transaction)
         let dispute = Dispute(
             id: id, transaction: transactionID, card: transaction.card, status: .opened, reason: reason, amountMinor: amount.minor,
             currency: amount.currency, evidence: evidence ?? .object([:]), provisionalCredit: input.provisionalCredit == true,
             journalEntries: entries, history: [Dispute.Step(status: .opened, actor: tx.scope.actor, note: nil, journalEntry: entries.first, at: tx.now)],
             settlement: nil, createdAt: tx.now, updatedAt: tx.now)
-        try await tx.insertDispute(dispute)
+        try await tx.disputes.insert(dispute)
         return try record(dispute, event: "dispute.opened", in: tx)
     }
 
@@ -86,12 +86,12 @@ public enum DisputeService {
         var (dispute, context) = try await lock(raw, in: tx)
         dispute.status = try DisputeTransitions.withdraw(from: dispute.status)
         let entry = try await reverseProvisionalCredit(dispute, context: context, in: tx)
-        guard var transaction = try await tx.lockedTransaction(dispute.transaction) else {
+        guard var transaction = try await tx.cardTransactions.locked(dispute.transaction) else {
             throw DomainError.invariantViolated("dispute \(dispute.id) names a missing transaction")
         }
         transaction.disputedMinor -= dispute.amountMinor
         transaction.updatedAt = tx.now
-        try await tx.updateTransaction(transaction)
+        try await tx.cardTransactions.update(transaction)
         dispute.history.append(Dispute.Step(status: .withdrawn, actor: tx.scope.actor, note: note, journalEntry: entry, at: tx.now))
         return try await save(dispute, event: "dispute.withdrawn", in: tx)
     }
@@ -107,9 +107,9 @@ public enum DisputeService {
         case .won:
             let amount = Money(minor: dispute.amountMinor, currency: dispute.currency)
             let creditTo = dispute.provisionalCredit
-                ? try await tx.systemLedgerAccount(.disputeReceivable, currency: dispute.currency) : context.card.ledgerAccount
-            entry = try await tx.post(LedgerRecipes.chargeback(
-                amount: amount, settlement: try await tx.systemLedgerAccount(.settlement, currency: dispute.currency), creditTo: creditTo,
+                ? try await tx.ledger.systemAccount(.disputeReceivable, currency: dispute.currency) : context.card.ledgerAccount
+            entry = try await tx.ledger.post(LedgerRecipes.chargeback(
+                amount: amount, settlement: try await tx.ledger.systemAccount(.settlement, currency: dispute.currency), creditTo: creditTo,
                 dispute: dispute.id.rawValue), intent: nil).id
         case .lost:
             entry = try await reverseProvisionalCredit(dispute, context: context, in: tx)
@@ -125,20 +125,20 @@ public enum DisputeService {
     static func reverseProvisionalCredit(_ dispute: Dispute, context: AuthorizationContext, in tx: WriteTransaction) async throws -> JournalEntryID? {
         guard dispute.provisionalCredit else { return nil }
         let amount = Money(minor: dispute.amountMinor, currency: dispute.currency)
-        return try await tx.post(LedgerRecipes.provisionalCreditReversal(
+        return try await tx.ledger.post(LedgerRecipes.provisionalCreditReversal(
             amount: amount, fromFundsMinor: min(amount.minor, context.card.availableMinor),
-            disputeReceivable: try await tx.systemLedgerAccount(.disputeReceivable, currency: amount.currency),
+            disputeReceivable: try await tx.ledger.systemAccount(.disputeReceivable, currency: amount.currency),
             cardAvailable: context.card.ledgerAccount,
-            cardholderReceivable: try await tx.systemLedgerAccount(.cardholderReceivable, currency: amount.currency),
+            cardholderReceivable: try await tx.ledger.systemAccount(.cardholderReceivable, currency: amount.currency),
             dispute: dispute.id.rawValue), intent: nil).id
     }
 
     /// Locks the dispute's card first (the one lock order), then the dispute.
     static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (Dispute, AuthorizationContext) {
         let id: DisputeID = try Validate.id(raw, "id", "dispute")
-        guard let unlocked = try await tx.dispute(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
-        let context = try await tx.lockedAuthorizationContext(unlocked.card)
-        guard let dispute = try await tx.lockedDispute(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
+        guard let unlocked = try await tx.disputes.find(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
+        let context = try await tx.authorizations.lockedContext(unlocked.card)
+        guard let dispute = try await tx.disputes.locked(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
         return (dispute, context)
     }
 
@@ -146,7 +146,7 @@ public enum DisputeService {
         var dispute = dispute
         if let entry = dispute.history.last?.journalEntry, !dispute.journalEntries.contains(entry) { dispute.journalEntries.append(entry) }
         dispute.updatedAt = tx.now
-        try await tx.updateDispute(dispute)
+        try await tx.disputes.update(dispute)
         return try record(dispute, event: event, in: tx)
     }
 

@@ -36,7 +36,7 @@ public enum IntentService {
         }
         let spec = IntentSpec(key: key, scope: try Validate.text(input.scope ?? "tenant", "scope"), moneyModel: moneyModel,
                               primitives: primitives)
-        if try await tx.intent(key) != nil {
+        if try await tx.intents.find(key) != nil {
             throw DomainError(.conflict, code: "intent_exists", message: "Intent \(key) already exists with another request.", param: "intent_id")
         }
 

@@ -43,7 +43,7 @@ public enum ReconciliationService {
 
     static func lock(_ raw: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
         let id: ReconciliationCaseID = try Validate.id(raw, "id", "reconciliation_case")
-        guard let found = try await tx.lockedReconciliationCase(id) else { throw DomainError.resourceMissing("reconciliation_case", id: raw) }
+        guard let found = try await tx.reconciliationCases.locked(id) else { throw DomainError.resourceMissing("reconciliation_case", id: raw) }
         return found
     }
 
@@ -51,7 +51,7 @@ public enum ReconciliationService {
         var reconciliation = reconciliation
         reconciliation.updatedAt = tx.now
         let rendered = reconciliation.json.serialized
-        try await tx.updateReconciliationCase(reconciliation, json: String(decoding: rendered, as: UTF8.self))
+        try await tx.reconciliationCases.update(reconciliation, json: String(decoding: rendered, as: UTF8.self))
         tx.emit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, rendered: rendered)
         tx.audit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, context: .object([
             "status": .string(reconciliation.status.rawValue), "owner": reconciliation.owner.map { .string($0) } ?? .null,

@@ -12,9 +12,9 @@ public enum SettlementService {
         let currency = try Validate.currency(input.currency)
         // The settlement account is locked first: every clearing and chargeback posts to it, so
         // none can commit between the sum below and this batch's entry.
-        guard let settlementAccount = try await tx.existingSystemLedgerAccount(.settlement, currency: currency) else { throw nothingToSettle(currency) }
-        let balance = try await tx.lockedBalance(settlementAccount)
-        let totals = try await tx.unsettledTotals(currency: currency)
+        guard let settlementAccount = try await tx.ledger.existingSystemAccount(.settlement, currency: currency) else { throw nothingToSettle(currency) }
+        let balance = try await tx.ledger.lockedBalance(settlementAccount)
+        let totals = try await tx.settlements.unsettledTotals(currency: currency)
         guard totals.clearingCount + totals.disputeCount > 0 else { throw nothingToSettle(currency) }
         let net = try MinorUnits.subtract(totals.clearingsMinor, totals.chargebacksMinor)
         guard net == balance else {
@@ -23,16 +23,16 @@ public enum SettlementService {
         let id: SettlementID = tx.newID()
         var entry: JournalEntry?
         if net != 0 {
-            entry = try await tx.post(LedgerRecipes.settlement(
+            entry = try await tx.ledger.post(LedgerRecipes.settlement(
                 net: Money(minor: net, currency: currency), settlement: settlementAccount,
-                merchant: try await tx.systemLedgerAccount(.merchant, currency: currency), batch: id.rawValue), intent: nil)
+                merchant: try await tx.ledger.systemAccount(.merchant, currency: currency), batch: id.rawValue), intent: nil)
         }
-        try await tx.markSettled(currency: currency, by: id)
+        try await tx.settlements.markSettled(currency: currency, by: id)
         let settlement = Settlement(
             id: id, currency: currency, clearingsMinor: totals.clearingsMinor, chargebacksMinor: totals.chargebacksMinor, netMinor: net,
             clearingCount: totals.clearingCount, disputeCount: totals.disputeCount, journalEntry: entry?.id,
             payout: Settlement.Payout(status: "closed", amountMinor: net, closedAt: tx.now), createdAt: tx.now)
-        try await tx.insertSettlement(settlement)
+        try await tx.settlements.insert(settlement)
         try tx.emit("settlement.closed", objectType: "settlement", objectID: id.rawValue, data: settlement)
         tx.audit("settlement.closed", objectType: "settlement", objectID: id.rawValue, context: .object([
             "currency": .string(currency.code), "net_minor": .int(net), "clearing_count": .int(totals.clearingCount),
@@ -55,9 +55,9 @@ public struct SettlementDetail: Sendable, Encodable {
 
     public static func load(_ raw: String, scope: some TenantScope) async throws -> SettlementDetail {
         let id: SettlementID = try Validate.id(raw, "id", "settlement")
-        guard let settlement = try await scope.settlement(id) else { throw DomainError.resourceMissing("settlement", id: raw) }
-        return SettlementDetail(settlement: settlement, clearings: try await scope.clearings(settlement: id),
-                                disputes: try await scope.disputes(settlement: id))
+        guard let settlement = try await scope.settlements.find(id) else { throw DomainError.resourceMissing("settlement", id: raw) }
+        return SettlementDetail(settlement: settlement, clearings: try await scope.clearings.all(settlement: id),
+                                disputes: try await scope.disputes.all(settlement: id))
     }
 
     enum CodingKeys: String, CodingKey { case clearings, disputes }

@@ -9,8 +9,8 @@ public struct TenantSettings: Sendable, Decodable {
 /// cards counts in; a change applies to windows that start after it.
 public enum TenantService {
     public static func update(_ input: TenantSettings, in tx: WriteTransaction) async throws -> Tenant {
-        guard let raw = input.timeZone else { return try await tx.tenantRecord() }
-        return try await tx.setTenantTimeZone(try validTimeZone(raw))
+        guard let raw = input.timeZone else { return try await tx.tenantSettings.record() }
+        return try await tx.tenantSettings.setTimeZone(try validTimeZone(raw))
     }
 
     public static func validTimeZone(_ raw: String, param: String = "time_zone") throws -> String {

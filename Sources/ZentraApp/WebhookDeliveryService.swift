@@ -60,14 +60,14 @@ public enum WebhookDeliveryService {
         var made = 0
         while true {
             let (count, more) = try await store.write(scope(tenant)) { tx -> (Int, Bool) in
-                guard let cursor = try await tx.lockedWebhookCursor() else { return (0, false) }
-                let endpoints = try await tx.webhookEndpoints(status: .enabled)
+                guard let cursor = try await tx.webhookDeliveries.lockedCursor() else { return (0, false) }
+                let endpoints = try await tx.webhookEndpoints.all(status: .enabled)
                 guard !endpoints.isEmpty else {
                     // No one to deliver to: what happened meanwhile is never sent, so skip it at once.
-                    try await tx.moveWebhookCursorToLatestEvent()
+                    try await tx.webhookDeliveries.moveCursorToLatestEvent()
                     return (0, false)
                 }
-                let events = try await tx.eventHeads(after: cursor, limit: fanOutBatch_max)
+                let events = try await tx.events.heads(after: cursor, limit: fanOutBatch_max)
                 guard let last = events.last else { return (0, false) }
                 var deliveries: [WebhookDelivery] = []
                 for event in events {
@@ -76,8 +76,8 @@ public enum WebhookDeliveryService {
                                                           redelivery: false, createdAt: tx.now))
                     }
                 }
-                try await tx.insertWebhookDeliveries(deliveries)
-                try await tx.setWebhookCursor(last.sequence)
+                try await tx.webhookDeliveries.insert(deliveries)
+                try await tx.webhookDeliveries.setCursor(last.sequence)
                 return (deliveries.count, events.count == fanOutBatch_max)
             }
             made += count
@@ -90,14 +90,14 @@ public enum WebhookDeliveryService {
     public static func claim(tenant: TenantID, endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings,
                              vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
-            guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpointWithSecrets(endpoint, forUpdate: false),
+            guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpoints.withSecrets(endpoint, forUpdate: false),
                 found.status == .enabled else { return [] }
             var secrets = [try vault.open(secret: sealed, tenant: tenant, purpose: WebhookEndpointService.secretPurpose)]
             if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
                 secrets.append(try vault.open(secret: sealedPrevious, tenant: tenant, purpose: WebhookEndpointService.previousSecretPurpose))
             }
             var claimed: [(WebhookDelivery, claim: String)] = []
-            for stored in try await tx.dueWebhookDeliveries(endpoint: endpoint, limit: limit) {
+            for stored in try await tx.webhookDeliveries.due(endpoint: endpoint, limit: limit) {
                 var delivery = stored.delivery
                 if stored.claim != nil {
                     let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
@@ -112,10 +112,10 @@ public enum WebhookDeliveryService {
                 delivery.nextAttemptAt = tx.now
                 delivery.updatedAt = tx.now
                 let claim = tx.newID(WebhookDeliveryKind.self).rawValue
-                try await tx.updateWebhookDelivery(delivery, claim: claim, due: tx.now.adding(seconds: settings.lease_seconds))
+                try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.lease_seconds))
                 claimed.append((delivery, claim))
             }
-            let events = try await tx.events(claimed.map(\.0.event))
+            let events = try await tx.events.findAll(claimed.map(\.0.event))
             return try claimed.compactMap { delivery, claim -> ClaimedWebhookDelivery? in
                 guard let event = events[delivery.event] else { return nil }
                 return ClaimedWebhookDelivery(tenant: tenant, delivery: delivery, claim: claim, url: found.url, secrets: secrets,
@@ -130,7 +130,7 @@ public enum WebhookDeliveryService {
     public static func record(_ outcome: WebhookAttemptOutcome, for claimed: ClaimedWebhookDelivery, settings: WebhookDeliverySettings,
                               random: UInt64, store: Store) async throws {
         try await store.write(scope(claimed.tenant)) { tx in
-            guard let stored = try await tx.claimedWebhookDelivery(claimed.delivery.id, claim: claimed.claim) else { return }
+            guard let stored = try await tx.webhookDeliveries.claimed(claimed.delivery.id, claim: claimed.claim) else { return }
             var delivery = stored.delivery
             delivery.attempts.append(attempt(outcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
             let step = WebhookDeliveryStep.after(outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
@@ -157,13 +157,13 @@ public enum WebhookDeliveryService {
             delivery.status = .failed
             delivery.nextAttemptAt = nil
         }
-        try await tx.updateWebhookDelivery(delivery, claim: nil, due: delivery.nextAttemptAt)
+        try await tx.webhookDeliveries.update(delivery, claim: nil, due: delivery.nextAttemptAt)
         switch step {
         case .gone:
             try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .gone, in: tx)
         case .exhausted:
             let since = delivery.attempts.first?.attemptedAt ?? delivery.createdAt
-            if try await !tx.webhookEndpointSucceeded(delivery.webhookEndpoint, since: since) {
+            if try await !tx.webhookDeliveries.succeeded(delivery.webhookEndpoint, since: since) {
                 try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .failing, in: tx)
             }
         case .succeeded, .retry:
@@ -175,11 +175,11 @@ public enum WebhookDeliveryService {
     /// new delivery. No financial state is touched: nothing but delivery rows and the audit record.
     public static func redeliver(_ raw: String, _ input: RedeliverEvent, in tx: WriteTransaction) async throws -> [WebhookDelivery] {
         let id: EventID = try Validate.id(raw, "id", "event")
-        guard let event = try await tx.events([id])[id] else { throw DomainError.resourceMissing("event", id: raw) }
+        guard let event = try await tx.events.findAll([id])[id] else { throw DomainError.resourceMissing("event", id: raw) }
         let endpoints: [WebhookEndpoint]
         if let named = input.webhookEndpoint {
             let endpointID: WebhookEndpointID = try Validate.id(named, "webhook_endpoint", "webhook_endpoint")
-            guard let endpoint = try await tx.webhookEndpoint(endpointID) else {
+            guard let endpoint = try await tx.webhookEndpoints.find(endpointID) else {
                 throw DomainError.resourceMissing("webhook_endpoint", id: named, param: "webhook_endpoint")
             }
             guard endpoint.status == .enabled else {
@@ -192,12 +192,12 @@ public enum WebhookDeliveryService {
             }
             endpoints = [endpoint]
         } else {
-            endpoints = try await tx.webhookEndpoints(status: .enabled).filter { $0.subscribes(to: event.type) }
+            endpoints = try await tx.webhookEndpoints.all(status: .enabled).filter { $0.subscribes(to: event.type) }
         }
         let deliveries = endpoints.map { endpoint in
             WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type, redelivery: true, createdAt: tx.now)
         }
-        try await tx.insertWebhookDeliveries(deliveries)
+        try await tx.webhookDeliveries.insert(deliveries)
         tx.audit("event.redelivered", objectType: "event", objectID: event.id.rawValue, context: .object([
             "type": .string(event.type), "deliveries": .array(deliveries.map { .string($0.id.rawValue) }),
             "webhook_endpoints": .array(deliveries.map { .string($0.webhookEndpoint.rawValue) }),

@@ -36,8 +36,8 @@ public enum WebhookEndpointService {
             description: try input.description.map { try Validate.text($0, "description", max: 500) }, status: .enabled,
             previousSecretExpiresAt: nil, createdAt: tx.now, updatedAt: tx.now)
         let secret = WebhookSignature.newSecret()
-        try await tx.insertWebhookEndpoint(endpoint, sealedSecret: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose))
-        try await tx.startWebhookCursor()
+        try await tx.webhookEndpoints.insert(endpoint, sealedSecret: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose))
+        try await tx.webhookDeliveries.startCursor()
         try record(endpoint, event: "webhook_endpoint.created", in: tx)
         return (endpoint, secret)
     }
@@ -60,7 +60,7 @@ public enum WebhookEndpointService {
     /// Disables an endpoint for delivery's own reasons (410 Gone, a spent schedule); nothing
     /// happens when it is already disabled, so several failing deliveries say it once.
     static func disable(_ id: WebhookEndpointID, reason: WebhookEndpoint.DisabledReason, in tx: WriteTransaction) async throws {
-        guard var endpoint = try await tx.webhookEndpointWithSecrets(id, forUpdate: true)?.0, endpoint.status == .enabled else { return }
+        guard var endpoint = try await tx.webhookEndpoints.withSecrets(id, forUpdate: true)?.0, endpoint.status == .enabled else { return }
         endpoint.status = .disabled
         endpoint.disabledReason = reason
         _ = try await save(endpoint, event: "webhook_endpoint.disabled", in: tx)
@@ -68,8 +68,8 @@ public enum WebhookEndpointService {
 
     public static func delete(_ raw: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         let (endpoint, _, _) = try await lock(raw, in: tx)
-        try await tx.deleteWebhookEndpoint(endpoint.id)
-        try await tx.deleteWebhookDeliveries(endpoint: endpoint.id)
+        try await tx.webhookEndpoints.delete(endpoint.id)
+        try await tx.webhookDeliveries.delete(endpoint: endpoint.id)
         try record(endpoint, event: "webhook_endpoint.deleted", in: tx)
         return endpoint
     }
@@ -87,7 +87,7 @@ public enum WebhookEndpointService {
         let secret = WebhookSignature.newSecret()
         endpoint.previousSecretExpiresAt = grace > 0 ? tx.now.adding(seconds: grace) : nil
         endpoint.updatedAt = tx.now
-        try await tx.updateWebhookEndpoint(endpoint, secrets: (
+        try await tx.webhookEndpoints.update(endpoint, secrets: (
             current: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose),
             previous: grace > 0 ? try vault.seal(secret: previous, tenant: tx.tenant, purpose: previousSecretPurpose) : nil))
         try record(endpoint, event: "webhook_endpoint.secret_rotated", in: tx)
@@ -96,14 +96,14 @@ public enum WebhookEndpointService {
 
     static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (WebhookEndpoint, [UInt8], [UInt8]?) {
         let id: WebhookEndpointID = try Validate.id(raw, "id", "webhook_endpoint")
-        guard let found = try await tx.webhookEndpointWithSecrets(id, forUpdate: true) else { throw DomainError.resourceMissing("webhook_endpoint", id: raw) }
+        guard let found = try await tx.webhookEndpoints.withSecrets(id, forUpdate: true) else { throw DomainError.resourceMissing("webhook_endpoint", id: raw) }
         return (found.0, found.secret, found.previous)
     }
 
     static func save(_ endpoint: WebhookEndpoint, event: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         var endpoint = endpoint
         endpoint.updatedAt = tx.now
-        try await tx.updateWebhookEndpoint(endpoint)
+        try await tx.webhookEndpoints.update(endpoint)
         try record(endpoint, event: event, in: tx)
         return endpoint
     }

@@ -48,7 +48,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let latencies = try await Self.drive(store: store, scope: scope, accounts: accounts, count: requests,
                                                      concurrency: concurrency, tag: "m")
                 let elapsed = clock.now - start
-                let balance = try await store.read(tenant: tenant.id) { try await $0.ledgerTrialBalance() }
+                let balance = try await store.read(tenant: tenant.id) { try await $0.ledger.trialBalance() }
                 return Report(url: url.description, requests: requests, concurrency: concurrency, accounts: accountCount,
                               elapsed: elapsed, latencies: latencies.sorted(), balanced: balance["USD"].map { $0.debits == $0.credits } ?? false)
             }

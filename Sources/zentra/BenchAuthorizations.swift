@@ -211,7 +211,7 @@ enum BenchFixtures {
     static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> Made {
         let (tenant, _) = try await TenantRepository.createTenant(name: "bench", store: store)
         let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
-        let networkKey = try await store.write(scope) { tx in try await tx.createAPIKey(role: .network, name: "bench network").apiKey }
+        let networkKey = try await store.write(scope) { tx in try await tx.apiKeys.create(role: .network, name: "bench network").apiKey }
         let program = try await store.write(scope) { tx in
             try await CardProgramService.create(
                 try input(#"{"name": "Bench", "currency": "USD", "bin": "499999", "max_cards_per_customer": \#(cardsPerCustomer), "spend_controls": {"blocked_mccs": ["gambling"]}}"#),

@@ -102,12 +102,12 @@ struct LedgerCommand: AsyncParsableCommand {
             let url = try database.url()
             let results: [LedgerVerification]
             if let tenant {
-                results = [try await withTenant(tenant, url) { store, id in try await store.read(tenant: id) { try await $0.verifyLedger() } }]
+                results = [try await withTenant(tenant, url) { store, id in try await store.read(tenant: id) { try await $0.ledger.verify() } }]
             } else {
                 results = try await withStore(url) { store in
                     var results: [LedgerVerification] = []
                     for id in try await LedgerVerification.tenants(store: store) {
-                        results.append(try await store.read(tenant: id) { try await $0.verifyLedger() })
+                        results.append(try await store.read(tenant: id) { try await $0.ledger.verify() })
                     }
                     return results
                 }
@@ -251,7 +251,7 @@ struct KeyCommand: AsyncParsableCommand {
             let name = self.name
             let key = try await withTenant(tenant, try database.url()) { store, tenantID in
                 try await store.write(WriteScope(tenant: tenantID, actor: "cli", requestID: nil)) { tx in
-                    try await tx.createAPIKey(role: role, name: name)
+                    try await tx.apiKeys.create(role: role, name: name)
                 }
             }
             try printJSON(["id": key.id.rawValue, "api_key": key.apiKey, "role": role.rawValue])
@@ -269,7 +269,7 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             let result = try await withTenant(tenant, try database.url()) { store, tenantID in
-                try await store.read(tenant: tenantID) { try await $0.verifyAuditChain() }
+                try await store.read(tenant: tenantID) { try await $0.auditLog.verify() }
             }
             try printJSON(result)
             if !result.valid { throw ExitCode.failure }

@@ -55,7 +55,7 @@ struct AuthorizationFixture {
     func held() async throws -> Int { try await cardState()["held_minor"] as! Int }
 
     func trialBalanced() async throws -> Bool {
-        let totals = try await env.store.read(tenant: env.tenant) { try await $0.ledgerTrialBalance() }
+        let totals = try await env.store.read(tenant: env.tenant) { try await $0.ledger.trialBalance() }
         return totals.values.allSatisfy { $0.debits == $0.credits }
     }
 }
@@ -330,7 +330,7 @@ extension TestReply {
             #expect((e["events"] as? [[String: Any]])?.map { $0["type"] as? String } == ["authorization.approved", "authorization.reversed"])
             #expect((e["audit_records"] as? [[String: Any]])?.count == 2)
             #expect((e["timings"] as? [String: Any])?["decided_at"] as? String != nil)
-            let sealed = try #require(try await env.store.read(tenant: env.tenant) { try await $0.sealedCardData(CardID(unchecked: f.card)) })
+            let sealed = try #require(try await env.store.read(tenant: env.tenant) { try await $0.cards.sealedData(CardID(unchecked: f.card)) })
             let pan = try CardVaultProbe(env: env).open(sealed).pan
             #expect(!reply.text.contains(pan))
             #expect(try await env.get("/authorizations/\(auth.id)/evidence", key: try await env.otherTenantKey()).status == .notFound)

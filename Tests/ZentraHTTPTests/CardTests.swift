@@ -56,7 +56,7 @@ struct CardFixture {
             #expect(try await env.get("/events?type=card.issued").list.count == 1)
 
             // The stored PAN is Luhn-valid under the BIN, sealed at rest, and ends in last4.
-            let sealed = try #require(try await env.store.read(tenant: env.tenant) { try await $0.sealedCardData(CardID(unchecked: card.id)) })
+            let sealed = try #require(try await env.store.read(tenant: env.tenant) { try await $0.cards.sealedData(CardID(unchecked: card.id)) })
             let vault = CardVaultProbe(env: env)
             let secret = try vault.open(sealed)
             #expect(secret.pan.hasPrefix("42424242") && secret.pan.count == 16 && PAN.isValid(secret.pan))

@@ -22,7 +22,7 @@ extension AuthorizationFixture {
     }
 
     func ledgerVerified() async throws -> LedgerVerification {
-        try await env.store.read(tenant: env.tenant) { try await $0.verifyLedger() }
+        try await env.store.read(tenant: env.tenant) { try await $0.ledger.verify() }
     }
 }
 

@@ -120,7 +120,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     static func verify(_ env: TestEnvironment, _ cards: [AuthorizationFixture], _ seed: UInt64) async throws {
-        let report = try await env.store.read(tenant: env.tenant) { try await $0.verifyLedger() }
+        let report = try await env.store.read(tenant: env.tenant) { try await $0.ledger.verify() }
         let rendered = try ZentraJSON.encodeString(report)
         #expect(report.ok, "seed \(seed): \(rendered)")
         for card in cards {

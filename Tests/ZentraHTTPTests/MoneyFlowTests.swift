@@ -38,7 +38,7 @@ import ZentraStorage
             let entries = try await env.get("/ledger/accounts/\(available)/entries").list
             #expect(entries.map { $0["amount_minor"] as! Int }.sorted() == [2_500, 125_000])
 
-            let trial = try await env.store.read(tenant: env.tenant) { try await $0.ledgerTrialBalance() }
+            let trial = try await env.store.read(tenant: env.tenant) { try await $0.ledger.trialBalance() }
             #expect(trial["USD"]?.debits == trial["USD"]?.credits)
         }
     }
@@ -132,11 +132,11 @@ import ZentraStorage
             let started = AsyncStream<Void>.makeStream()
             let task = Task {
                 try await store.write(scope) { tx in
-                    try await tx.insertCustomer(Customer(id: tx.newID(), name: "Slow", email: "slow@example.com",
+                    try await tx.customers.insert(Customer(id: tx.newID(), name: "Slow", email: "slow@example.com",
                                                          kycStatus: .pending, createdAt: tx.now, updatedAt: tx.now))
                     started.continuation.yield()
                     try await Task.sleep(for: .milliseconds(300))
-                    try await tx.updateKYC(try #require(await tx.customers(PageRequest(limit: 1)).data.first).id, status: .verified)
+                    try await tx.customers.updateKYC(try #require(await tx.customers.list(PageRequest(limit: 1)).data.first).id, status: .verified)
                 }
             }
             for await _ in started.stream { break }

@@ -72,7 +72,7 @@ struct ConsoleController {
         }
         let token = ConsoleSessions.newToken()
         try await store.write(WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)) { tx in
-            try await tx.insertConsoleSession(tokenHash: ConsoleSessions.hash(token), key: keyID, csrfToken: ConsoleSessions.newToken(),
+            try await tx.console.insertSession(tokenHash: ConsoleSessions.hash(token), key: keyID, csrfToken: ConsoleSessions.newToken(),
                                               expiresAt: tx.now.adding(seconds: Self.session_seconds))
             tx.audit("console.signed_in", objectType: "api_key", objectID: keyID.rawValue, context: .object(["role": .string(principal.role.rawValue)]))
         }
@@ -89,7 +89,7 @@ struct ConsoleController {
         let principal = try context.caller()
         if let token = request.cookies[ConsoleCookies.session]?.value {
             try await write(context) { tx in
-                try await tx.deleteConsoleSession(tokenHash: ConsoleSessions.hash(token))
+                try await tx.console.deleteSession(tokenHash: ConsoleSessions.hash(token))
                 tx.audit("console.signed_out", objectType: "api_key", objectID: principal.keyID?.rawValue ?? "")
             }
         }
@@ -202,10 +202,10 @@ struct ConsoleController {
         let now = store.clock.now()
         // Days in the tenant's time zone, at its offset now.
         let (board, timeZone, today) = try await read(context) { scope in
-            let timeZone = try await scope.tenantRecord().timeZone
+            let timeZone = try await scope.tenantSettings.record().timeZone
             let offset_us = Int64(TimeZones.utcOffset_seconds(timeZone, at: now)) * 1_000_000
             let today = (now.microseconds + offset_us) / 86_400_000_000
-            return (try await scope.consoleDashboard(since: Timestamp(microseconds: today * 86_400_000_000 - offset_us),
+            return (try await scope.console.dashboard(since: Timestamp(microseconds: today * 86_400_000_000 - offset_us),
                                                      chartFrom: Timestamp(microseconds: (today - 13) * 86_400_000_000 - offset_us),
                                                      utcOffset_seconds: offset_us / 1_000_000), timeZone, today)
         }
@@ -230,9 +230,9 @@ struct ConsoleController {
     private func reviewQueue(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let page = PageRequest(limit: 100)
         let (authorizations, open, assigned, openDisputes) = try await read(context) { scope in
-            (try await scope.authorizations(page, status: .review, card: nil).data,
-             try await scope.reconciliationCases(page, status: .open).data, try await scope.reconciliationCases(page, status: .assigned).data,
-             try await scope.openDisputes(page).data)
+            (try await scope.authorizations.list(page, status: .review, card: nil).data,
+             try await scope.reconciliationCases.list(page, status: .open).data, try await scope.reconciliationCases.list(page, status: .assigned).data,
+             try await scope.disputes.listOpen(page).data)
         }
         let me = try context.caller().actor
         let cases = (open + assigned).map { c -> [String: Any] in
@@ -262,10 +262,10 @@ struct ConsoleController {
         if AuthorizationID(query) != nil { return Response(status: .seeOther, headers: [.location: "/console/authorizations/\(query)"]) }
         var cards: [Card] = []
         if query.count == 4, query.allSatisfy(\.isNumber) {
-            cards = try await read(context) { try await $0.cards(last4: query, limit: 50) }
+            cards = try await read(context) { try await $0.cards.list(last4: query, limit: 50) }
             if cards.count == 1 { return Response(status: .seeOther, headers: [.location: "/console/cards/\(cards[0].id)"]) }
         } else if !query.isEmpty, query.count <= 200 {
-            if let found = try await read(context, { try await $0.authorizationID(networkReference: query) }) {
+            if let found = try await read(context, { try await $0.authorizations.id(networkReference: query) }) {
                 return Response(status: .seeOther, headers: [.location: "/console/authorizations/\(found)"])
             }
         }
@@ -281,9 +281,9 @@ struct ConsoleController {
         let now = store.clock.now()
         let (card, authorizations, entries, events) = try await read(context) { scope in
             let card = try await CardSpendReader.card(raw, now: now, scope: scope)
-            return (card, try await scope.authorizations(PageRequest(limit: 50), status: nil, card: card.id).data,
-                    try await scope.ledgerEntries(of: card.ledgerAccount, PageRequest(limit: 50)).data,
-                    try await scope.events(about: [card.id.rawValue]))
+            return (card, try await scope.authorizations.list(PageRequest(limit: 50), status: nil, card: card.id).data,
+                    try await scope.ledger.entries(of: card.ledgerAccount, PageRequest(limit: 50)).data,
+                    try await scope.events.all(about: [card.id.rawValue]))
         }
         var limits: [[String: Any]] = []
         if let spend = card.spend {
@@ -315,7 +315,7 @@ struct ConsoleController {
         let raw = try context.pathID()
         let (evidence, stored) = try await read(context) { scope in
             let evidence = try await AuthorizationEvidence.load(raw, scope: scope)
-            return (evidence, try await scope.authorization(evidence.authorization))
+            return (evidence, try await scope.authorizations.find(evidence.authorization))
         }
         guard let a = stored?.authorization else { throw DomainError.resourceMissing("authorization", id: raw) }
         let packet = try ZentraJSON.encode(evidence)
@@ -386,8 +386,8 @@ struct ConsoleController {
     private func webhooksPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let endpoints = try await read(context) { scope in
             var result: [(WebhookEndpoint, [WebhookDelivery])] = []
-            for endpoint in try await scope.webhookEndpoints(PageRequest(limit: 50)).data {
-                result.append((endpoint, try await scope.webhookDeliveries(endpoint: endpoint.id, PageRequest(limit: 20)).data))
+            for endpoint in try await scope.webhookEndpoints.list(PageRequest(limit: 50)).data {
+                result.append((endpoint, try await scope.webhookDeliveries.list(endpoint: endpoint.id, PageRequest(limit: 20)).data))
             }
             return result
         }
@@ -416,7 +416,7 @@ struct ConsoleController {
     private func auditPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let page = try request.pageRequest()
         let (records, verification) = try await read(context) { scope in
-            (try await scope.auditRecords(PageRequest(limit: 50, startingAfter: page.startingAfter)), try await scope.verifyAuditChain())
+            (try await scope.auditLog.list(PageRequest(limit: 50, startingAfter: page.startingAfter)), try await scope.auditLog.verify())
         }
         let status = verification.valid
             ? "Chain verified: \(verification.recordsChecked) records, every hash and link holds."

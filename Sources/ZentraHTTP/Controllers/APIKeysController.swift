@@ -33,7 +33,7 @@ struct APIKeysController {
                     guard name.count <= 200 else { throw DomainError.parameterInvalid("name", "must be at most 200 characters") }
                     return name
                 }
-                let issued = try await tx.createAPIKey(role: role, name: name)
+                let issued = try await tx.apiKeys.create(role: role, name: name)
                 return try Reply.json(CreatedKey(id: issued.id, apiKey: issued.apiKey, role: role, name: name,
                                                  keyPrefix: issued.key.keyPrefix, createdAt: issued.key.createdAt), status: .created)
             }
@@ -41,13 +41,13 @@ struct APIKeysController {
         group.get("/api-keys") { request, context in
             _ = try context.require(.admin)
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.apiKeys(page) }
+            return try await read.run(context) { try await $0.apiKeys.list(page) }
         }
         group.delete("/api-keys/{id}") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
                 let id: APIKeyID = try ID(raw).orMissing("api_key", raw)
-                return try Reply.json(try await tx.revokeAPIKey(id))
+                return try Reply.json(try await tx.apiKeys.revoke(id))
             }
         }
     }

@@ -16,12 +16,12 @@ struct AccountsController {
         }
         group.get("/accounts") { request, context in
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.accounts(page) }
+            return try await read.run(context) { try await $0.accounts.list(page) }
         }
         group.get("/accounts/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.account(try AccountID(raw).orMissing("account", raw)).orMissing("account", raw)
+                try await scope.accounts.find(try AccountID(raw).orMissing("account", raw)).orMissing("account", raw)
             }
         }
         group.post("/accounts/{id}/deposits") { request, context in

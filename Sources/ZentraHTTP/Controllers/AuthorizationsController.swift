@@ -29,12 +29,12 @@ struct AuthorizationsController {
             let query = request.uri.queryParameters
             let status = try request.query("status", as: AuthorizationStatus.self)
             let card = try query.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
-            return try await read.run(context) { try await $0.authorizations(page, status: status, card: card) }
+            return try await read.run(context) { try await $0.authorizations.list(page, status: status, card: card) }
         }
         group.get("/authorizations/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.authorization(try AuthorizationID(raw).orMissing("authorization", raw)).orMissing("authorization", raw)
+                try await scope.authorizations.find(try AuthorizationID(raw).orMissing("authorization", raw)).orMissing("authorization", raw)
                     .authorization.json
             }
         }

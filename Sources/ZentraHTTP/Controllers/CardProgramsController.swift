@@ -19,12 +19,12 @@ struct CardProgramsController {
         }
         group.get("/card-programs") { request, context in
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.cardPrograms(page) }
+            return try await read.run(context) { try await $0.cardPrograms.list(page) }
         }
         group.get("/card-programs/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.cardProgram(try CardProgramID(raw).orMissing("card program", raw)).orMissing("card program", raw)
+                try await scope.cardPrograms.find(try CardProgramID(raw).orMissing("card program", raw)).orMissing("card program", raw)
             }
         }
     }

@@ -20,7 +20,7 @@ struct CardsController {
             let query = request.uri.queryParameters
             let customer = try query.get("customer").map { raw in try CustomerID(raw).orMissing("customer", raw, param: "customer") }
             let status = try request.query("status", as: CardStatus.self)
-            return try await read.run(context) { try await $0.cards(page, customer: customer, status: status) }
+            return try await read.run(context) { try await $0.cards.list(page, customer: customer, status: status) }
         }
         group.get("/cards/{id}") { _, context in
             let raw = try context.pathID()

@@ -20,12 +20,12 @@ struct ClearingController {
         group.get("/clearings") { request, context in
             let page = try request.pageRequest()
             let status = try request.query("status", as: ClearingStatus.self)
-            return try await read.run(context) { try await $0.clearings(page, status: status) }
+            return try await read.run(context) { try await $0.clearings.list(page, status: status) }
         }
         group.get("/clearings/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.clearing(try ClearingID(raw).orMissing("clearing", raw)).orMissing("clearing", raw)
+                try await scope.clearings.find(try ClearingID(raw).orMissing("clearing", raw)).orMissing("clearing", raw)
             }
         }
         group.get("/clearings/{id}/evidence") { _, context in
@@ -35,18 +35,18 @@ struct ClearingController {
         group.post("/clearing-files") { request, context in try await ingest(request, context) }
         group.get("/clearing-files/{id}") { _, context in
             let raw = try context.pathID()
-            return try await read.run(context) { try await $0.clearingFile(raw).orMissing("clearing_file", raw) }
+            return try await read.run(context) { try await $0.clearingFiles.find(raw).orMissing("clearing_file", raw) }
         }
 
         group.get("/reconciliation-cases") { request, context in
             let page = try request.pageRequest()
             let status = try request.query("status", as: ReconciliationStatus.self)
-            return try await read.run(context) { try await $0.reconciliationCases(page, status: status) }
+            return try await read.run(context) { try await $0.reconciliationCases.list(page, status: status) }
         }
         group.get("/reconciliation-cases/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.reconciliationCase(try ReconciliationCaseID(raw).orMissing("reconciliation_case", raw))
+                try await scope.reconciliationCases.find(try ReconciliationCaseID(raw).orMissing("reconciliation_case", raw))
                     .orMissing("reconciliation_case", raw)
             }
         }
@@ -74,7 +74,7 @@ struct ClearingController {
         }
         group.get("/settlements") { request, context in
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.settlements(page) }
+            return try await read.run(context) { try await $0.settlements.list(page) }
         }
         group.get("/settlements/{id}") { _, context in
             let raw = try context.pathID()
@@ -84,7 +84,7 @@ struct ClearingController {
         group.get("/transactions") { request, context in
             let page = try request.pageRequest()
             let card = try request.uri.queryParameters.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
-            return try await read.run(context) { try await $0.transactions(page, card: card) }
+            return try await read.run(context) { try await $0.cardTransactions.list(page, card: card) }
         }
         group.get("/transactions/{id}") { _, context in
             let raw = try context.pathID()

@@ -20,12 +20,12 @@ struct CustomersController {
         }
         group.get("/customers") { request, context in
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.customers(page) }
+            return try await read.run(context) { try await $0.customers.list(page) }
         }
         group.get("/customers/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.customer(try CustomerID(raw).orMissing("customer", raw)).orMissing("customer", raw)
+                try await scope.customers.find(try CustomerID(raw).orMissing("customer", raw)).orMissing("customer", raw)
             }
         }
         group.post("/customers/{id}/kyc") { request, context in

@@ -20,12 +20,12 @@ struct DisputesController {
             let transaction = try request.uri.queryParameters.get("transaction").map { raw in
                 try TransactionID(raw).orMissing("transaction", raw, param: "transaction")
             }
-            return try await read.run(context) { try await $0.disputes(page, transaction: transaction) }
+            return try await read.run(context) { try await $0.disputes.list(page, transaction: transaction) }
         }
         group.get("/disputes/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.dispute(try DisputeID(raw).orMissing("dispute", raw)).orMissing("dispute", raw)
+                try await scope.disputes.find(try DisputeID(raw).orMissing("dispute", raw)).orMissing("dispute", raw)
             }
         }
         group.get("/disputes/{id}/evidence") { _, context in

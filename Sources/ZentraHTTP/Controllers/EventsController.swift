@@ -13,12 +13,12 @@ struct EventsController {
         group.get("/events") { request, context in
             let page = try request.pageRequest()
             let type = request.uri.queryParameters.get("type")
-            return try await read.run(context) { try await $0.events(page, type: type) }
+            return try await read.run(context) { try await $0.events.list(page, type: type) }
         }
         group.get("/events/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.event(try EventID(raw).orMissing("event", raw)).orMissing("event", raw)
+                try await scope.events.find(try EventID(raw).orMissing("event", raw)).orMissing("event", raw)
             }
         }
         group.post("/events/{id}/redeliver") { request, context in
@@ -30,11 +30,11 @@ struct EventsController {
         group.get("/audit-log") { request, context in
             _ = try context.require(.operator, .readonly, .developer)
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.auditRecords(page) }
+            return try await read.run(context) { try await $0.auditLog.list(page) }
         }
         group.get("/audit-log/verify") { _, context in
             _ = try context.require(.operator, .readonly, .developer)
-            return try await read.run(context) { try await $0.verifyAuditChain() }
+            return try await read.run(context) { try await $0.auditLog.verify() }
         }
         group.post("/runtime/intents") { request, context in
             try await write.run(request, context, roles: [.developer], input: CreateIntent.self, implicitKey: { "runtime_intent:" + $0.intentId }) { tx, input in
@@ -43,13 +43,13 @@ struct EventsController {
         }
         group.get("/runtime/intents") { request, context in
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.intents(page) }
+            return try await read.run(context) { try await $0.intents.list(page) }
         }
         group.get("/runtime/intents/{id}") { _, context in
             let raw = try context.pathID()
             return try await read.run(context) { scope in
                 // Intents recorded as they ran, or derived from the rows of a money operation.
-                if let recorded = try await scope.intent(raw) { return recorded }
+                if let recorded = try await scope.intents.find(raw) { return recorded }
                 return try await DerivedIntents.intent(raw, scope: scope).orMissing("runtime intent", raw)
             }
         }

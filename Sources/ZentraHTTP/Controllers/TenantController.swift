@@ -10,7 +10,7 @@ struct TenantController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("/tenant") { _, context in
-            try await read.run(context) { try await $0.tenantRecord() }
+            try await read.run(context) { try await $0.tenantSettings.record() }
         }
         group.post("/tenant") { request, context in
             try await write.run(request, context, roles: [], input: TenantSettings.self) { tx, input in

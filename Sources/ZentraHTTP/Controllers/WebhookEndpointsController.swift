@@ -21,13 +21,13 @@ struct WebhookEndpointsController {
         group.get("/webhook-endpoints") { request, context in
             _ = try context.require([.admin])
             let page = try request.pageRequest()
-            return try await read.run(context) { try await $0.webhookEndpoints(page) }
+            return try await read.run(context) { try await $0.webhookEndpoints.list(page) }
         }
         group.get("/webhook-endpoints/{id}") { _, context in
             _ = try context.require([.admin])
             let raw = try context.pathID()
             return try await read.run(context) { scope in
-                try await scope.webhookEndpoint(try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)).orMissing("webhook_endpoint", raw)
+                try await scope.webhookEndpoints.find(try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)).orMissing("webhook_endpoint", raw)
             }
         }
         group.post("/webhook-endpoints/{id}") { request, context in
@@ -56,8 +56,8 @@ struct WebhookEndpointsController {
             let status = try request.query("status", as: WebhookDelivery.Status.self)
             return try await read.run(context) { scope in
                 let id = try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)
-                _ = try await scope.webhookEndpoint(id).orMissing("webhook_endpoint", raw)
-                return try await scope.webhookDeliveries(endpoint: id, page, status: status)
+                _ = try await scope.webhookEndpoints.find(id).orMissing("webhook_endpoint", raw)
+                return try await scope.webhookDeliveries.list(endpoint: id, page, status: status)
             }
         }
         for status in WebhookEndpoint.Status.allCases {

@@ -1,6 +1,15 @@
 import ZentraCore
 
+/// Customer accounts (wallets) with their two ledger balances, and the deposits into them.
+public struct AccountRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
 extension TenantScope {
+    public var accounts: AccountRepository<Self> { AccountRepository(base: self) }
+}
+
+extension AccountRepository {
     /// Account columns with its two ledger balances, read in one statement so they agree.
     private static var accountSelect: String {
         """
@@ -12,19 +21,19 @@ extension TenantScope {
         """
     }
 
-    public func account(_ id: AccountID) async throws -> Account? {
+    public func find(_ id: AccountID) async throws -> Account? {
         try await sql.queryOne("\(raw: Self.accountSelect) WHERE a.tenant_id = \(tenant) AND a.id = \(id)").map(decodeAccount)
     }
 
-    public func requireAccount(_ id: AccountID, param: String? = nil) async throws -> Account {
-        guard let account = try await account(id) else {
+    public func require(_ id: AccountID, param: String? = nil) async throws -> Account {
+        guard let account = try await find(id) else {
             throw DomainError.resourceMissing("account", id: id.rawValue, param: param)
         }
         return account
     }
 
-    public func accounts(_ request: PageRequest) async throws -> Page<Account> {
-        try await page(request, table: "accounts", select: Self.accountSelect, alias: "a", decode: decodeAccount)
+    public func list(_ request: PageRequest) async throws -> Page<Account> {
+        try await base.page(request, table: "accounts", select: Self.accountSelect, alias: "a", decode: decodeAccount)
     }
 
     func decodeAccount(_ row: SQLRow) throws -> Account {
@@ -41,12 +50,12 @@ extension TenantScope {
     }
 }
 
-extension WriteTransaction {
+extension AccountRepository where Scope == WriteTransaction {
     /// Creates an account and its two ledger accounts.
-    public func insertAccount(id: AccountID, customer: CustomerID, currency: Currency, kind: AccountType) async throws -> Account {
-        let available = try await insertLedgerAccount(
+    public func insert(id: AccountID, customer: CustomerID, currency: Currency, kind: AccountType) async throws -> Account {
+        let available = try await base.ledger.insertLedgerAccount(
             name: "\(id.rawValue) available", purpose: .customerAvailable, currency: currency, account: id, owner: id.rawValue)
-        let reserved = try await insertLedgerAccount(
+        let reserved = try await base.ledger.insertLedgerAccount(
             name: "\(id.rawValue) reserved", purpose: .customerReserved, currency: currency, account: id, owner: id.rawValue)
         try await sql.execute("""
             INSERT INTO accounts (id, tenant_id, customer_id, currency, kind, available_ledger_account_id,

@@ -24,20 +24,29 @@ public struct AuditRecord: Sendable, Encodable {
     }
 }
 
+/// The tenant's audit log: its records in chain order, and the check of the chain.
+public struct AuditLogRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
 extension TenantScope {
-    public func auditRecords(_ request: PageRequest) async throws -> Page<AuditRecord> {
-        try await page(request, table: "audit_log", columns: "*", order: "sequence") { AuditRecord(try decodeAuditLink($0)) }
+    public var auditLog: AuditLogRepository<Self> { AuditLogRepository(base: self) }
+}
+
+extension AuditLogRepository {
+    public func list(_ request: PageRequest) async throws -> Page<AuditRecord> {
+        try await base.page(request, table: "audit_log", columns: "*", order: "sequence") { AuditRecord(try decodeAuditLink($0)) }
     }
 
     /// Every audit record about these objects, in chain order (evidence).
-    public func auditRecords(about objectIDs: [String]) async throws -> [AuditRecord] {
+    public func all(about objectIDs: [String]) async throws -> [AuditRecord] {
         try await sql.query("SELECT * FROM audit_log WHERE tenant_id = \(tenant) AND object_id IN ("
             + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence")
             .map { AuditRecord(try decodeAuditLink($0)) }
     }
 
     /// Walks the whole chain in bounded batches, oldest first, and checks every link and the head.
-    public func verifyAuditChain(batch_max: Int = 1000) async throws -> AuditChain.Verification {
+    public func verify(batch_max: Int = 1000) async throws -> AuditChain.Verification {
         var start = (hash: AuditChain.genesisHash, sequence: Int64(0))
         var checked: Int64 = 0
         while true {

@@ -16,33 +16,62 @@ public struct AuthorizationContext: Sendable {
     public var version: CardVersion { card.version(cardVersion) }
 }
 
-extension WriteTransaction {
-    /// The program's columns, prefixed `p_` beside another table's.
-    static let programColumns = ["id", "name", "currency", "bin", "max_cards_per_customer", "sensitive_details_enabled",
-                                 "spend_controls", "review_rules", "review_outcome", "hold_lifetime_hours", "authorization_webhook",
-                                 "authorization_webhook_secret", "created_at"].map { "p.\($0) AS p_\($0)" }.joined(separator: ", ")
+/// Authorizations: card requests as decided, with their holds, reviews, adjustments and evidence.
+public struct AuthorizationRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
 
+extension TenantScope {
+    public var authorizations: AuthorizationRepository<Self> { AuthorizationRepository(base: self) }
+}
+
+extension AuthorizationRepository where Scope == WriteTransaction {
     /// One statement: the card's state row locked, joined with the card, its program and the tenant's
     /// time zone. The state row is the card's one lock: everything that moves the card's money or
     /// changes it takes it first, so under READ COMMITTED a statement that waited for it reads the
     /// balances committed before it.
     /// - Parameter networkReference: also answers whether a request with this reference was decided
     ///   before (in the same round trip); a concurrent first decision is caught by the unique index.
-    public func lockedAuthorizationContext(_ id: CardID, networkReference: String? = nil) async throws -> AuthorizationContext {
+    public func lockedContext(_ id: CardID, networkReference: String? = nil) async throws -> AuthorizationContext {
         let replay: SQL = networkReference.map {
             ", (SELECT a.id FROM authorizations a WHERE a.tenant_id = \(tenant) AND a.network_reference = \($0)) AS replay_id"
         } ?? ", NULL AS replay_id"
         guard let row = try await sql.queryOne(
-            "SELECT \(raw: Self.cardColumns), \(raw: Self.programColumns), t.time_zone AS t_time_zone" + replay
-                + " FROM \(raw: Self.cardJoins) JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id"
+            "SELECT \(raw: Scope.cardColumns), \(raw: CardProgramColumns.prefixed), t.time_zone AS t_time_zone" + replay
+                + " FROM \(raw: Scope.cardJoins) JOIN card_programs p ON p.id = c.program_id JOIN tenants t ON t.id = c.tenant_id"
                 + " WHERE s.tenant_id = \(tenant) AND s.card_id = \(id)" + SQL.forUpdate(of: "s"))
         else { throw DomainError.resourceMissing("card", id: id.rawValue, param: "card") }
         let secret: [UInt8]? = if case .null = row["p_authorization_webhook_secret"] { nil } else { try row.bytes("p_authorization_webhook_secret") }
-        return AuthorizationContext(card: try decodeCard(row), cardVersion: try row.int("version"), counters: try decodeSpendCounters(row),
-                                    program: try decodeCardProgram(row, prefix: "p_"), webhookSecret: secret,
+        return AuthorizationContext(card: try base.decodeCard(row), cardVersion: try row.int("version"),
+                                    counters: try base.decodeSpendCounters(row),
+                                    program: try base.decodeCardProgram(row, prefix: "p_"), webhookSecret: secret,
                                     timeZone: try row.string("t_time_zone"), replayOf: try row.optionalID("replay_id"))
     }
 
+    /// The authorization, row-locked until commit. Callers lock its card first (one lock order).
+    public func locked(_ id: AuthorizationID) async throws -> StoredAuthorization {
+        guard let found = try await forUpdate(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
+        return found
+    }
+
+    /// The authorization if it is this tenant's, row-locked until commit.
+    func forUpdate(_ id: AuthorizationID) async throws -> StoredAuthorization? {
+        try await base.storedAuthorizations(where: "a.id = \(id)", lock: true).first
+    }
+
+    /// Writes what changes after the decision: status, hold, review, adjustments.
+    public func update(_ a: Authorization) async throws {
+        try await sql.execute("""
+            UPDATE authorizations SET status = \(a.status.rawValue), decline_reason = \(a.declineReason?.rawValue),
+                hold_amount_minor = \(a.hold?.amountMinor), hold_status = \(a.hold?.status.rawValue),
+                review = \(a.review?.serializedString), adjustments = \(JSONValue.array(a.adjustments.map(\.json)).serializedString),
+                updated_at = \(a.updatedAt)
+            WHERE tenant_id = \(tenant) AND id = \(a.id)
+            """)
+    }
+}
+
+extension CardRepository where Scope == WriteTransaction {
     public func updateSpendCounters(_ card: CardID, _ counters: SpendCounters) async throws {
         try await sql.execute(spendCountersUpdate(card, counters))
     }
@@ -54,33 +83,6 @@ extension WriteTransaction {
             lifetime_minor = \(counters.lifetimeMinor)
         WHERE tenant_id = \(tenant) AND card_id = \(card)
         """
-    }
-
-    /// The authorization, row-locked until commit. Callers lock its card first (one lock order).
-    public func lockedAuthorization(_ id: AuthorizationID) async throws -> StoredAuthorization {
-        guard let found = try await authorizationForUpdate(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
-        return found
-    }
-
-    /// The authorization if it is this tenant's, row-locked until commit.
-    public func authorizationForUpdate(_ id: AuthorizationID) async throws -> StoredAuthorization? {
-        try await storedAuthorizations(where: "a.id = \(id)", lock: true).first
-    }
-
-    /// The authorization a network reference names, if it is this tenant's, row-locked until commit.
-    public func authorizationForUpdate(networkReference: String) async throws -> StoredAuthorization? {
-        try await storedAuthorizations(where: "a.network_reference = \(networkReference)", lock: true).first
-    }
-
-    /// Writes what changes after the decision: status, hold, review, adjustments.
-    public func updateAuthorization(_ a: Authorization) async throws {
-        try await sql.execute("""
-            UPDATE authorizations SET status = \(a.status.rawValue), decline_reason = \(a.declineReason?.rawValue),
-                hold_amount_minor = \(a.hold?.amountMinor), hold_status = \(a.hold?.status.rawValue),
-                review = \(a.review?.serializedString), adjustments = \(JSONValue.array(a.adjustments.map(\.json)).serializedString),
-                updated_at = \(a.updatedAt)
-            WHERE tenant_id = \(tenant) AND id = \(a.id)
-            """)
     }
 }
 
@@ -107,39 +109,49 @@ public struct StoredAuthorization: Sendable {
     }
 }
 
-extension TenantScope {
-    public func authorization(_ id: AuthorizationID) async throws -> StoredAuthorization? {
-        try await storedAuthorizations(where: "a.id = \(id)").first
+extension AuthorizationRepository {
+    public func find(_ id: AuthorizationID) async throws -> StoredAuthorization? {
+        try await base.storedAuthorizations(where: "a.id = \(id)").first
     }
 
-    /// Several authorizations by id, each rendered as `authorization(_:)` renders it.
-    public func authorizations(_ ids: Set<AuthorizationID>) async throws -> [AuthorizationID: StoredAuthorization] {
+    /// Several authorizations by id, each rendered as `find(_:)` renders it.
+    public func findAll(_ ids: Set<AuthorizationID>) async throws -> [AuthorizationID: StoredAuthorization] {
         guard !ids.isEmpty else { return [:] }
-        let found = try await storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.sorted().map { "\($0)" }, separator: ", ") + ")")
+        let found = try await base.storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.sorted().map { "\($0)" }, separator: ", ") + ")")
         return Dictionary(found.map { ($0.authorization.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Newest first, optionally in one status (`review` is the operator queue) or of one card.
-    public func authorizations(_ request: PageRequest, status: AuthorizationStatus?, card: CardID?) async throws -> Page<Authorization> {
+    public func list(_ request: PageRequest, status: AuthorizationStatus?, card: CardID?) async throws -> Page<Authorization> {
         var filters: [SQL] = []
         // A literal, not a bound value: the review queue's partial index serves only `status = 'review'`.
         if let status { filters.append("status = '\(raw: status.rawValue)'") }
         if let card { filters.append("card_id = \(card)") }
-        let ids = try await page(request, table: "authorizations", columns: "id",
-                                 filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND ")) { try $0.string("id") }
+        let ids = try await base.page(request, table: "authorizations", columns: "id",
+                                      filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND ")) { try $0.string("id") }
         guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
-        let rendered = try await storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
+        let rendered = try await base.storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
         let byID = Dictionary(rendered.map { ($0.authorization.id.rawValue, $0.authorization) }, uniquingKeysWith: { first, _ in first })
         return Page(data: ids.data.compactMap { byID[$0] }, hasMore: ids.hasMore)
     }
+}
 
+extension CardRepository {
+    /// A card and its spend counters, from one read of its row (for `GET /cards/{id}`).
+    public func findWithCounters(_ id: CardID) async throws -> (Card, SpendCounters)? {
+        guard let row = try await sql.queryOne("\(raw: Scope.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)") else { return nil }
+        return (try base.decodeCard(row), try base.decodeSpendCounters(row))
+    }
+}
+
+extension TenantScope {
     /// The authorizations `filter` selects, each rendered from its record with the card version and
     /// program it names (or from its stored renderings), in one statement.
     func storedAuthorizations(where filter: SQL, lock: Bool = false) async throws -> [StoredAuthorization] {
         let rows = try await sql.query("""
             SELECT a.*, v.status AS v_status, v.spend_controls AS v_spend_controls, v.geofence_enabled AS v_geofence_enabled,
                    v.geofence_radius_km AS v_geofence_radius_km, c.last4 AS c_last4, c.type AS c_type, c.exp_month AS c_exp_month,
-                   c.exp_year AS c_exp_year, c.currency AS c_currency, \(raw: WriteTransaction.programColumns),
+                   c.exp_year AS c_exp_year, c.currency AS c_currency, \(raw: CardProgramColumns.prefixed),
                    r.policy AS r_policy, r.evidence AS r_evidence, r.available_minor AS r_available_minor
             FROM authorizations a JOIN cards c ON c.id = a.card_id JOIN card_programs p ON p.id = c.program_id
                  LEFT JOIN card_versions v ON v.card_id = a.card_id AND v.version = a.card_version
@@ -147,12 +159,6 @@ extension TenantScope {
             WHERE a.tenant_id = \(tenant) AND
             """ + " " + filter + (lock ? SQL.forUpdate(of: "a") : ""))
         return try rows.map(decodeStoredAuthorization)
-    }
-
-    /// A card and its spend counters, from one read of its row (for `GET /cards/{id}`).
-    public func cardWithCounters(_ id: CardID) async throws -> (Card, SpendCounters)? {
-        guard let row = try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)") else { return nil }
-        return (try decodeCard(row), try decodeSpendCounters(row))
     }
 
     func decodeSpendCounters(_ row: SQLRow) throws -> SpendCounters {

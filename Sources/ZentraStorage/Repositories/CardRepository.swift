@@ -14,32 +14,6 @@ extension TenantScope {
     /// Card columns with its spendable and held balances, read in one statement.
     static var cardSelect: String { "SELECT \(cardColumns) FROM \(cardJoins)" }
 
-    public func card(_ id: CardID) async throws -> Card? {
-        try await sql.queryOne("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)").map(decodeCard)
-    }
-
-    /// Cards newest first, optionally of one customer and in one status.
-    public func cards(_ request: PageRequest, customer: CustomerID?, status: CardStatus?) async throws -> Page<Card> {
-        var filters: [SQL] = []
-        if let customer { filters.append("customer_id = \(customer)") }
-        if let status { filters.append("status = \(status.rawValue)") }
-        return try await page(request, table: "cards", filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "),
-                              select: Self.cardSelect, alias: "c", decode: decodeCard)
-    }
-
-    /// Cards of a customer under a program that count against its cap (every status but closed).
-    public func openCardCount(customer: CustomerID, program: CardProgramID) async throws -> Int64 {
-        try await sql.queryOne("""
-            SELECT COUNT(*) AS n FROM cards
-            WHERE tenant_id = \(tenant) AND customer_id = \(customer) AND program_id = \(program) AND status <> 'closed'
-            """)!.int("n")
-    }
-
-    /// The sealed PAN and CVV of a card; only the vault can open them.
-    public func sealedCardData(_ id: CardID) async throws -> [UInt8]? {
-        try await sql.queryOne("SELECT sealed_data FROM cards WHERE tenant_id = \(tenant) AND id = \(id)")?.bytes("sealed_data")
-    }
-
     func decodeCard(_ row: SQLRow) throws -> Card {
         Card(
             id: try row.id("id"), status: try row.enumValue("status"), type: try row.enumValue("type"), last4: try row.string("last4"),
@@ -59,9 +33,55 @@ extension TenantScope {
     }
 }
 
-extension WriteTransaction {
+/// Cards: the card rows, their state rows (balances, spend counters, version), their versions and fundings.
+public struct CardRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var cards: CardRepository<Self> { CardRepository(base: self) }
+}
+
+extension CardRepository {
+    public func find(_ id: CardID) async throws -> Card? {
+        try await sql.queryOne("\(raw: Scope.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)").map(base.decodeCard)
+    }
+
+    /// Cards newest first, optionally of one customer and in one status.
+    public func list(_ request: PageRequest, customer: CustomerID?, status: CardStatus?) async throws -> Page<Card> {
+        var filters: [SQL] = []
+        if let customer { filters.append("customer_id = \(customer)") }
+        if let status { filters.append("status = \(status.rawValue)") }
+        return try await base.page(request, table: "cards", filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND "),
+                                   select: Scope.cardSelect, alias: "c", decode: base.decodeCard)
+    }
+
+    /// Cards of a customer under a program that count against its cap (every status but closed).
+    public func openCount(customer: CustomerID, program: CardProgramID) async throws -> Int64 {
+        try await sql.queryOne("""
+            SELECT COUNT(*) AS n FROM cards
+            WHERE tenant_id = \(tenant) AND customer_id = \(customer) AND program_id = \(program) AND status <> 'closed'
+            """)!.int("n")
+    }
+
+    /// The sealed PAN and CVV of a card; only the vault can open them.
+    public func sealedData(_ id: CardID) async throws -> [UInt8]? {
+        try await sql.queryOne("SELECT sealed_data FROM cards WHERE tenant_id = \(tenant) AND id = \(id)")?.bytes("sealed_data")
+    }
+
+    public func funding(reference: String) async throws -> CardFunding? {
+        try await sql.queryOne("SELECT * FROM card_fundings WHERE tenant_id = \(tenant) AND transaction_reference = \(reference)").map { row in
+            CardFunding(id: try row.id("id"), card: try row.id("card_id"), account: try row.id("account_id"),
+                        amountMinor: try row.int("amount_minor"), currency: try row.currency("currency"),
+                        transactionReference: try row.string("transaction_reference"), journalEntry: try row.id("journal_entry_id"),
+                        intent: try row.id("intent_id"), createdAt: try row.timestamp("created_at"))
+        }
+    }
+}
+
+extension CardRepository where Scope == WriteTransaction {
     /// A new card, its state row (no money, nothing spent) and its first version.
-    public func insertCard(_ card: Card, panHash: String, sealedData: [UInt8]) async throws {
+    public func insert(_ card: Card, panHash: String, sealedData: [UInt8]) async throws {
         try await sql.execute("""
             INSERT INTO cards (id, tenant_id, customer_id, account_id, program_id, currency, type, status, last4, exp_month, exp_year,
                                pan_hash, sealed_data, spend_controls, geofence_enabled, geofence_radius_km, shipping,
@@ -87,20 +107,18 @@ extension WriteTransaction {
                     \(card.geofenceEnabled), \(card.geofenceRadiusKm), \(card.updatedAt))
             """)
     }
-}
 
-extension WriteTransaction {
     /// The card, its state row locked until commit; a card of another tenant is missing.
-    public func lockedCard(_ id: CardID) async throws -> Card {
-        guard let row = try await sql.queryOne("\(raw: Self.cardSelect) WHERE s.tenant_id = \(tenant) AND s.card_id = \(id)" + SQL.forUpdate(of: "s")) else {
+    public func locked(_ id: CardID) async throws -> Card {
+        guard let row = try await sql.queryOne("\(raw: Scope.cardSelect) WHERE s.tenant_id = \(tenant) AND s.card_id = \(id)" + SQL.forUpdate(of: "s")) else {
             throw DomainError.resourceMissing("card", id: id.rawValue)
         }
-        return try decodeCard(row)
+        return try base.decodeCard(row)
     }
 
     /// Writes what may change on a card (status, controls, geofence) as its next version. The caller
-    /// holds the card's state row (`lockedCard`), so versions are numbered without gaps or races.
-    public func updateCard(_ card: Card) async throws {
+    /// holds the card's state row (`locked`), so versions are numbered without gaps or races.
+    public func update(_ card: Card) async throws {
         try await sql.execute("""
             UPDATE cards SET status = \(card.status.rawValue), spend_controls = \(try ZentraJSON.encodeString(card.spendControls)),
                 geofence_enabled = \(card.geofenceEnabled), geofence_radius_km = \(card.geofenceRadiusKm), updated_at = \(card.updatedAt)
@@ -111,20 +129,8 @@ extension WriteTransaction {
         else { throw DomainError.resourceMissing("card", id: card.id.rawValue) }
         try await insertCardVersion(card, version: try row.int("version"))
     }
-}
 
-extension WriteTransaction {
-    /// The ledger accounts of a new card: its spendable balance and what its authorizations hold.
-    public func insertCardLedgerAccounts(card: CardID, account: AccountID, currency: Currency) async throws
-        -> (available: LedgerAccountID, reserved: LedgerAccountID)
-    {
-        (try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account,
-                                       owner: card.rawValue),
-         try await insertLedgerAccount(name: "\(card.rawValue) reserved", purpose: .cardReserved, currency: currency, account: account,
-                                       owner: card.rawValue))
-    }
-
-    public func insertCardFunding(_ funding: CardFunding) async throws {
+    public func insertFunding(_ funding: CardFunding) async throws {
         try await sql.execute("""
             INSERT INTO card_fundings (id, tenant_id, card_id, account_id, amount_minor, currency, transaction_reference,
                                        journal_entry_id, intent_id, created_at)
@@ -134,13 +140,14 @@ extension WriteTransaction {
     }
 }
 
-extension TenantScope {
-    public func cardFunding(reference: String) async throws -> CardFunding? {
-        try await sql.queryOne("SELECT * FROM card_fundings WHERE tenant_id = \(tenant) AND transaction_reference = \(reference)").map { row in
-            CardFunding(id: try row.id("id"), card: try row.id("card_id"), account: try row.id("account_id"),
-                        amountMinor: try row.int("amount_minor"), currency: try row.currency("currency"),
-                        transactionReference: try row.string("transaction_reference"), journalEntry: try row.id("journal_entry_id"),
-                        intent: try row.id("intent_id"), createdAt: try row.timestamp("created_at"))
-        }
+extension LedgerRepository where Scope == WriteTransaction {
+    /// The ledger accounts of a new card: its spendable balance and what its authorizations hold.
+    public func insertCardAccounts(card: CardID, account: AccountID, currency: Currency) async throws
+        -> (available: LedgerAccountID, reserved: LedgerAccountID)
+    {
+        (try await insertLedgerAccount(name: "\(card.rawValue) available", purpose: .cardAvailable, currency: currency, account: account,
+                                       owner: card.rawValue),
+         try await insertLedgerAccount(name: "\(card.rawValue) reserved", purpose: .cardReserved, currency: currency, account: account,
+                                       owner: card.rawValue))
     }
 }

@@ -1,11 +1,28 @@
 import ZentraCore
 
 /// Clearing files by the network's `file_id`: one run at a time per file, and what the last run counted.
-extension WriteTransaction {
+public struct ClearingFileRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var clearingFiles: ClearingFileRepository<Self> { ClearingFileRepository(base: self) }
+}
+
+extension ClearingFileRepository {
+    /// The last completed run of the file, if any.
+    public func find(_ fileID: String) async throws -> ClearingFileSummary? {
+        guard let row = try await sql.queryOne("SELECT data FROM clearing_files WHERE tenant_id = \(tenant) AND file_id = \(fileID)"),
+              try row.optionalString("data") != nil else { return nil }
+        return try row.json("data")
+    }
+}
+
+extension ClearingFileRepository where Scope == WriteTransaction {
     /// Starts a run of the file: answers how many runs it has had (this one included) and the
     /// digest of the last completed run, or nil while another run is in progress. A run that has
     /// not been heard of since `staleBefore` (its server died) is taken over.
-    public func claimClearingFile(_ fileID: String, staleBefore: Timestamp) async throws -> (runs: Int64, previousDigest: String?)? {
+    public func claim(_ fileID: String, staleBefore: Timestamp) async throws -> (runs: Int64, previousDigest: String?)? {
         guard let row = try await sql.queryOne("""
             INSERT INTO clearing_files (tenant_id, file_id, status, runs, created_at, updated_at)
             VALUES (\(tenant), \(fileID), 'processing', 1, \(now), \(now))
@@ -17,13 +34,13 @@ extension WriteTransaction {
     }
 
     /// Tells other servers this run is alive (a run not heard of for a while is taken over).
-    public func touchClearingFile(_ fileID: String) async throws {
+    public func touch(_ fileID: String) async throws {
         try await sql.execute("""
             UPDATE clearing_files SET updated_at = \(now) WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = 'processing'
             """)
     }
 
-    public func completeClearingFile(_ summary: ClearingFileSummary) async throws {
+    public func complete(_ summary: ClearingFileSummary) async throws {
         try await sql.execute("""
             UPDATE clearing_files SET status = 'completed', digest = \(summary.sha256), data = \(try ZentraJSON.encodeString(summary)),
                    updated_at = \(now)
@@ -32,19 +49,10 @@ extension WriteTransaction {
     }
 
     /// Gives a run up (the database failed under it) so that the file can be sent again at once.
-    public func abandonClearingFile(_ fileID: String) async throws {
+    public func abandon(_ fileID: String) async throws {
         try await sql.execute("""
             UPDATE clearing_files SET status = 'completed', updated_at = \(now)
             WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = 'processing'
             """)
-    }
-}
-
-extension TenantScope {
-    /// The last completed run of the file, if any.
-    public func clearingFile(_ fileID: String) async throws -> ClearingFileSummary? {
-        guard let row = try await sql.queryOne("SELECT data FROM clearing_files WHERE tenant_id = \(tenant) AND file_id = \(fileID)"),
-              try row.optionalString("data") != nil else { return nil }
-        return try row.json("data")
     }
 }

@@ -1,17 +1,47 @@
 import ZentraCore
 
-/// Clearings, the transactions they make, reconciliation cases, settlement batches and disputes.
-/// Each row keeps its object whole as JSON in `data`; the other columns are what is matched,
-/// filtered, summed and locked on. A settlement marks rows by `settlement_id` without rewriting
-/// them, so that column is the truth for `settlement` and is laid over the JSON when read.
-extension WriteTransaction {
+// Clearings, the transactions they make, reconciliation cases, settlement batches and disputes.
+// Each row keeps its object whole as JSON in `data`; the other columns are what is matched,
+// filtered, summed and locked on. A settlement marks rows by `settlement_id` without rewriting
+// them, so that column is the truth for `settlement` and is laid over the JSON when read.
+
+/// Clearings, and the window of clearing records that reads and writes them.
+public struct ClearingRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var clearings: ClearingRepository<Self> { ClearingRepository(base: self) }
+}
+
+extension ClearingRepository {
+    public func find(_ id: ClearingID) async throws -> Clearing? {
+        try await base.stored("clearings", id, columns: "data, settlement_id", decode: base.decodeClearing)
+    }
+
+    public func list(_ request: PageRequest, status: ClearingStatus?) async throws -> Page<Clearing> {
+        try await base.page(request, table: "clearings", columns: "data, settlement_id", filter: status.map { "status = \($0.rawValue)" },
+                            decode: base.decodeClearing)
+    }
+
+    /// Every clearing of a transaction, or of a settlement batch, oldest first.
+    public func all(transaction: TransactionID) async throws -> [Clearing] {
+        try await base.all("clearings", where: "transaction_id", is: transaction.rawValue, decode: base.decodeClearing)
+    }
+
+    public func all(settlement: SettlementID) async throws -> [Clearing] {
+        try await base.all("clearings", where: "settlement_id", is: settlement.rawValue, decode: base.decodeClearing)
+    }
+}
+
+extension ClearingRepository where Scope == WriteTransaction {
     /// What a window of clearing records reads before it is planned, one statement per kind of row:
     /// the clearings their `clearing_id`s made before; their cards, state rows locked in id order
     /// (the card's one lock, taken first as by every writer of a card); the authorizations they name
     /// by id or network reference and the held authorizations of `heldOn` (cards of records naming no
     /// authorization), locked; and the transactions of all those authorizations, locked.
-    public func clearingWindow(clearingIDs: Set<String>, cards: Set<CardID>, authorizations: Set<AuthorizationID>, references: Set<String>,
-                               heldOn: Set<CardID>, heldSince: Timestamp) async throws -> ClearingWindowReads {
+    public func window(clearingIDs: Set<String>, cards: Set<CardID>, authorizations: Set<AuthorizationID>, references: Set<String>,
+                       heldOn: Set<CardID>, heldSince: Timestamp) async throws -> ClearingWindowReads {
         func list<T: SQLBindable>(_ values: some Collection<T>) -> SQL {
             "(" + SQL.joined(values.map { "\($0)" }, separator: ", ") + ")"
         }
@@ -19,15 +49,15 @@ extension WriteTransaction {
         if !clearingIDs.isEmpty {
             for row in try await sql.query("SELECT data, settlement_id FROM clearings WHERE tenant_id = \(tenant) AND clearing_id IN "
                 + list(clearingIDs.sorted())) {
-                let clearing = try decodeClearing(row)
+                let clearing = try base.decodeClearing(row)
                 reads.cleared[clearing.clearingId] = clearing
             }
         }
         guard !cards.isEmpty else { return reads }
-        for row in try await sql.query("\(raw: Self.cardSelect) WHERE s.tenant_id = \(tenant) AND s.card_id IN " + list(cards.sorted())
+        for row in try await sql.query("\(raw: Scope.cardSelect) WHERE s.tenant_id = \(tenant) AND s.card_id IN " + list(cards.sorted())
             + " ORDER BY s.card_id" + SQL.forUpdate(of: "s")) {
-            let card = try decodeCard(row)
-            reads.cards[card.id] = ClearingWindowReads.CardAndCounters(card: card, counters: try decodeSpendCounters(row))
+            let card = try base.decodeCard(row)
+            reads.cards[card.id] = ClearingWindowReads.CardAndCounters(card: card, counters: try base.decodeSpendCounters(row))
         }
         if let row = try await sql.queryOne("SELECT time_zone FROM tenants WHERE id = \(tenant)") { reads.timeZone = try row.string("time_zone") }
         var filters: [SQL] = []
@@ -37,7 +67,7 @@ extension WriteTransaction {
             filters.append("(a.card_id IN " + list(heldOn.sorted()) + " AND a.hold_status = 'held' AND a.created_at >= \(heldSince))")
         }
         guard !filters.isEmpty else { return reads }
-        for stored in try await storedAuthorizations(where: "(" + SQL.joined(filters, separator: " OR ") + ")", lock: true) {
+        for stored in try await base.storedAuthorizations(where: "(" + SQL.joined(filters, separator: " OR ") + ")", lock: true) {
             reads.authorizations[stored.authorization.id] = stored
         }
         guard !reads.authorizations.isEmpty else { return reads }
@@ -97,7 +127,7 @@ extension WriteTransaction {
             counters.append([tenant.sqlValue, card.sqlValue, .int(c.dayKey), .int(c.dayMinor), .int(c.weekKey), .int(c.weekMinor),
                              .int(c.monthKey), .int(c.monthMinor), .int(c.lifetimeMinor)])
         }
-        try await write(window.ledger)
+        try await base.ledger.write(window.ledger)
         try await sql.update(counters, keys: 2)
         try await sql.update(authorizations, keys: 2)
         try await sql.insert(newTransactions)
@@ -105,26 +135,91 @@ extension WriteTransaction {
         try await sql.insert(clearings)
         try await sql.insert(cases)
     }
+}
 
-    public func lockedTransaction(_ id: TransactionID) async throws -> CardTransaction? {
-        try await stored("transactions", id, forUpdate: true)
+/// Card transactions, the money movements clearings make of authorizations.
+public struct CardTransactionRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var cardTransactions: CardTransactionRepository<Self> { CardTransactionRepository(base: self) }
+}
+
+extension CardTransactionRepository {
+    public func find(_ id: TransactionID) async throws -> CardTransaction? {
+        try await base.stored("transactions", id)
     }
 
-    public func updateTransaction(_ t: CardTransaction) async throws {
+    public func list(_ request: PageRequest, card: CardID?) async throws -> Page<CardTransaction> {
+        try await base.page(request, table: "transactions", columns: "data", filter: card.map { "card_id = \($0)" }) { try $0.json("data") }
+    }
+}
+
+extension CardTransactionRepository where Scope == WriteTransaction {
+    public func locked(_ id: TransactionID) async throws -> CardTransaction? {
+        try await base.stored("transactions", id, forUpdate: true)
+    }
+
+    public func update(_ t: CardTransaction) async throws {
         try await sql.execute("UPDATE transactions SET data = \(t.json.serializedString) WHERE tenant_id = \(tenant) AND id = \(t.id)")
     }
+}
 
-    public func lockedReconciliationCase(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
-        try await stored("reconciliation_cases", id, forUpdate: true)
+/// Reconciliation cases, opened for clearings that do not match what was authorized.
+public struct ReconciliationCaseRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var reconciliationCases: ReconciliationCaseRepository<Self> { ReconciliationCaseRepository(base: self) }
+}
+
+extension ReconciliationCaseRepository {
+    public func find(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
+        try await base.stored("reconciliation_cases", id)
     }
 
-    public func updateReconciliationCase(_ c: ReconciliationCase, json: String) async throws {
+    public func list(_ request: PageRequest, status: ReconciliationStatus?) async throws -> Page<ReconciliationCase> {
+        try await base.page(request, table: "reconciliation_cases", columns: "data", filter: status.map { "status = \($0.rawValue)" }) {
+            try $0.json("data")
+        }
+    }
+}
+
+extension ReconciliationCaseRepository where Scope == WriteTransaction {
+    public func locked(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
+        try await base.stored("reconciliation_cases", id, forUpdate: true)
+    }
+
+    public func update(_ c: ReconciliationCase, json: String) async throws {
         try await sql.execute("""
             UPDATE reconciliation_cases SET status = \(c.status.rawValue), data = \(json)
             WHERE tenant_id = \(tenant) AND id = \(c.id)
             """)
     }
+}
 
+/// Settlement batches, and the unsettled clearings and won chargebacks they cover.
+public struct SettlementRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var settlements: SettlementRepository<Self> { SettlementRepository(base: self) }
+}
+
+extension SettlementRepository {
+    public func find(_ id: SettlementID) async throws -> Settlement? {
+        try await base.stored("settlements", id)
+    }
+
+    public func list(_ request: PageRequest) async throws -> Page<Settlement> {
+        try await base.page(request, table: "settlements", columns: "data") { try $0.json("data") }
+    }
+}
+
+extension SettlementRepository where Scope == WriteTransaction {
     /// What the next settlement batch of `currency` covers: every clearing and every won chargeback
     /// not in a batch yet. Read after the settlement ledger account is locked, so that nothing
     /// that posts to it can commit in between.
@@ -153,14 +248,50 @@ extension WriteTransaction {
             """)
     }
 
-    public func insertSettlement(_ s: Settlement) async throws {
+    public func insert(_ s: Settlement) async throws {
         try await sql.execute("""
             INSERT INTO settlements (id, tenant_id, currency, data, created_at)
             VALUES (\(s.id), \(tenant), \(s.currency), \(try ZentraJSON.encodeString(s)), \(s.createdAt))
             """)
     }
+}
 
-    public func insertDispute(_ d: Dispute) async throws {
+/// Disputes (chargebacks) of card transactions.
+public struct DisputeRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var disputes: DisputeRepository<Self> { DisputeRepository(base: self) }
+}
+
+extension DisputeRepository {
+    public func find(_ id: DisputeID) async throws -> Dispute? {
+        try await base.stored("disputes", id, columns: "data, settlement_id", decode: base.decodeDispute)
+    }
+
+    public func list(_ request: PageRequest, transaction: TransactionID?) async throws -> Page<Dispute> {
+        try await base.page(request, table: "disputes", columns: "data, settlement_id", filter: transaction.map { "transaction_id = \($0)" },
+                            decode: base.decodeDispute)
+    }
+
+    /// Disputes still waiting for an outcome (opened or submitted), newest first: the console's queue.
+    public func listOpen(_ request: PageRequest) async throws -> Page<Dispute> {
+        try await base.page(request, table: "disputes", columns: "data, settlement_id", filter: "status IN ('opened', 'submitted')",
+                            decode: base.decodeDispute)
+    }
+
+    public func all(transaction: TransactionID) async throws -> [Dispute] {
+        try await base.all("disputes", where: "transaction_id", is: transaction.rawValue, decode: base.decodeDispute)
+    }
+
+    public func all(settlement: SettlementID) async throws -> [Dispute] {
+        try await base.all("disputes", where: "settlement_id", is: settlement.rawValue, decode: base.decodeDispute)
+    }
+}
+
+extension DisputeRepository where Scope == WriteTransaction {
+    public func insert(_ d: Dispute) async throws {
         try await sql.execute("""
             INSERT INTO disputes (id, tenant_id, transaction_id, status, currency, amount_minor, data, created_at)
             VALUES (\(d.id), \(tenant), \(d.transaction), \(d.status.rawValue), \(d.currency), \(d.amountMinor),
@@ -168,11 +299,11 @@ extension WriteTransaction {
             """)
     }
 
-    public func lockedDispute(_ id: DisputeID) async throws -> Dispute? {
-        try await stored("disputes", id, columns: "data, settlement_id", forUpdate: true, decode: decodeDispute)
+    public func locked(_ id: DisputeID) async throws -> Dispute? {
+        try await base.stored("disputes", id, columns: "data, settlement_id", forUpdate: true, decode: base.decodeDispute)
     }
 
-    public func updateDispute(_ d: Dispute) async throws {
+    public func update(_ d: Dispute) async throws {
         try await sql.execute("""
             UPDATE disputes SET status = \(d.status.rawValue), data = \(try ZentraJSON.encodeString(d)) WHERE tenant_id = \(tenant) AND id = \(d.id)
             """)
@@ -180,73 +311,6 @@ extension WriteTransaction {
 }
 
 extension TenantScope {
-    public func clearing(_ id: ClearingID) async throws -> Clearing? {
-        try await stored("clearings", id, columns: "data, settlement_id", decode: decodeClearing)
-    }
-
-    public func clearings(_ request: PageRequest, status: ClearingStatus?) async throws -> Page<Clearing> {
-        try await page(request, table: "clearings", columns: "data, settlement_id", filter: status.map { "status = \($0.rawValue)" },
-                       decode: decodeClearing)
-    }
-
-    /// Every clearing of a transaction, or of a settlement batch, oldest first.
-    public func clearings(transaction: TransactionID) async throws -> [Clearing] {
-        try await all("clearings", where: "transaction_id", is: transaction.rawValue, decode: decodeClearing)
-    }
-
-    public func clearings(settlement: SettlementID) async throws -> [Clearing] {
-        try await all("clearings", where: "settlement_id", is: settlement.rawValue, decode: decodeClearing)
-    }
-
-    public func transaction(_ id: TransactionID) async throws -> CardTransaction? {
-        try await stored("transactions", id)
-    }
-
-    public func transactions(_ request: PageRequest, card: CardID?) async throws -> Page<CardTransaction> {
-        try await page(request, table: "transactions", columns: "data", filter: card.map { "card_id = \($0)" }) { try $0.json("data") }
-    }
-
-    public func reconciliationCase(_ id: ReconciliationCaseID) async throws -> ReconciliationCase? {
-        try await stored("reconciliation_cases", id)
-    }
-
-    public func reconciliationCases(_ request: PageRequest, status: ReconciliationStatus?) async throws -> Page<ReconciliationCase> {
-        try await page(request, table: "reconciliation_cases", columns: "data", filter: status.map { "status = \($0.rawValue)" }) {
-            try $0.json("data")
-        }
-    }
-
-    public func settlement(_ id: SettlementID) async throws -> Settlement? {
-        try await stored("settlements", id)
-    }
-
-    public func settlements(_ request: PageRequest) async throws -> Page<Settlement> {
-        try await page(request, table: "settlements", columns: "data") { try $0.json("data") }
-    }
-
-    public func dispute(_ id: DisputeID) async throws -> Dispute? {
-        try await stored("disputes", id, columns: "data, settlement_id", decode: decodeDispute)
-    }
-
-    public func disputes(_ request: PageRequest, transaction: TransactionID?) async throws -> Page<Dispute> {
-        try await page(request, table: "disputes", columns: "data, settlement_id", filter: transaction.map { "transaction_id = \($0)" },
-                       decode: decodeDispute)
-    }
-
-    /// Disputes still waiting for an outcome (opened or submitted), newest first: the console's queue.
-    public func openDisputes(_ request: PageRequest) async throws -> Page<Dispute> {
-        try await page(request, table: "disputes", columns: "data, settlement_id", filter: "status IN ('opened', 'submitted')",
-                       decode: decodeDispute)
-    }
-
-    public func disputes(transaction: TransactionID) async throws -> [Dispute] {
-        try await all("disputes", where: "transaction_id", is: transaction.rawValue, decode: decodeDispute)
-    }
-
-    public func disputes(settlement: SettlementID) async throws -> [Dispute] {
-        try await all("disputes", where: "settlement_id", is: settlement.rawValue, decode: decodeDispute)
-    }
-
     /// The object kept whole in `data` in `table` with this id, row-locked until commit when asked
     /// (`table` and `columns` are code).
     func stored<T>(_ table: String, _ id: some SQLBindable, columns: String = "data", forUpdate: Bool = false,
@@ -260,7 +324,7 @@ extension TenantScope {
     }
 
     /// Every row of `table` whose `column` is `value`, oldest first (`table` and `column` are code).
-    private func all<T>(_ table: String, where column: String, is value: String, decode: (SQLRow) throws -> T) async throws -> [T] {
+    fileprivate func all<T>(_ table: String, where column: String, is value: String, decode: (SQLRow) throws -> T) async throws -> [T] {
         try await sql.query("""
             SELECT data, settlement_id FROM \(raw: table) WHERE tenant_id = \(tenant) AND \(raw: column) = \(value) ORDER BY created_at, id
             """).map(decode)
@@ -279,7 +343,7 @@ extension TenantScope {
     }
 }
 
-/// What `WriteTransaction.clearingWindow` read: the rows a window of clearing records is planned on.
+/// What `tx.clearings.window` read: the rows a window of clearing records is planned on.
 public struct ClearingWindowReads: Sendable {
     public struct CardAndCounters: Sendable {
         public let card: Card
@@ -295,7 +359,7 @@ public struct ClearingWindowReads: Sendable {
     public var transactions: [AuthorizationID: CardTransaction] = [:]
 }
 
-/// What a window of clearing records writes (`WriteTransaction.write(_:)`): rows rendered once.
+/// What a window of clearing records writes (`tx.clearings.write(_:)`): rows rendered once.
 public struct ClearingWindowWrites: Sendable {
     public var ledger: LedgerBook
     public var clearings: [(Clearing, String)] = []

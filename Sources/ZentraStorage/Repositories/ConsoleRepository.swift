@@ -35,8 +35,17 @@ public enum ConsoleSessions {
     }
 }
 
-extension WriteTransaction {
-    public func insertConsoleSession(tokenHash: String, key: APIKeyID, csrfToken: String, expiresAt: Timestamp) async throws {
+/// The console's own rows (its sessions) and the read model of its dashboard.
+public struct ConsoleRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var console: ConsoleRepository<Self> { ConsoleRepository(base: self) }
+}
+
+extension ConsoleRepository where Scope == WriteTransaction {
+    public func insertSession(tokenHash: String, key: APIKeyID, csrfToken: String, expiresAt: Timestamp) async throws {
         // Expired sessions of the tenant go as new ones come.
         try await sql.execute("DELETE FROM console_sessions WHERE tenant_id = \(tenant) AND expires_at <= \(now)")
         try await sql.execute("""
@@ -45,7 +54,7 @@ extension WriteTransaction {
             """)
     }
 
-    public func deleteConsoleSession(tokenHash: String) async throws {
+    public func deleteSession(tokenHash: String) async throws {
         try await sql.execute("DELETE FROM console_sessions WHERE tenant_id = \(tenant) AND token_hash = \(tokenHash)")
     }
 }
@@ -63,9 +72,9 @@ public struct ConsoleDashboard: Sendable {
     public var spendByDay: [(day: Int64, currency: String, amountMinor: Int64)] = []
 }
 
-extension TenantScope {
+extension ConsoleRepository {
     /// - Parameter utcOffset_seconds: the tenant's offset now; days are counted in it.
-    public func consoleDashboard(since dayStart: Timestamp, chartFrom: Timestamp, utcOffset_seconds: Int64) async throws -> ConsoleDashboard {
+    public func dashboard(since dayStart: Timestamp, chartFrom: Timestamp, utcOffset_seconds: Int64) async throws -> ConsoleDashboard {
         var board = ConsoleDashboard()
         for row in try await sql.query("""
             SELECT status, COUNT(*) AS n FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(dayStart) GROUP BY status
@@ -98,19 +107,23 @@ extension TenantScope {
         return board
     }
 
+    private func count(_ query: SQL) async throws -> Int64 {
+        try await sql.queryOne(query)?.int("n") ?? 0
+    }
+}
+
+extension AuthorizationRepository {
     /// The authorization a network reference names, if any.
-    public func authorizationID(networkReference: String) async throws -> AuthorizationID? {
+    public func id(networkReference: String) async throws -> AuthorizationID? {
         try await sql.queryOne("SELECT id FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)")
             .map { try $0.id("id") }
     }
+}
 
+extension CardRepository {
     /// Cards by last four digits, newest first.
-    public func cards(last4: String, limit: Int) async throws -> [Card] {
-        try await sql.query("\(raw: Self.cardSelect) WHERE c.tenant_id = \(tenant) AND c.last4 = \(last4) ORDER BY c.created_at DESC LIMIT \(limit)")
-            .map(decodeCard)
-    }
-
-    private func count(_ query: SQL) async throws -> Int64 {
-        try await sql.queryOne(query)?.int("n") ?? 0
+    public func list(last4: String, limit: Int) async throws -> [Card] {
+        try await sql.query("\(raw: Scope.cardSelect) WHERE c.tenant_id = \(tenant) AND c.last4 = \(last4) ORDER BY c.created_at DESC LIMIT \(limit)")
+            .map(base.decodeCard)
     }
 }

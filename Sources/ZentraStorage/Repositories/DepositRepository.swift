@@ -1,6 +1,6 @@
 import ZentraCore
 
-extension TenantScope {
+extension AccountRepository {
     public func deposit(reference: String) async throws -> Deposit? {
         try await sql.queryOne(
             "SELECT * FROM deposits WHERE tenant_id = \(tenant) AND transaction_reference = \(reference)"
@@ -15,7 +15,7 @@ extension TenantScope {
     }
 }
 
-extension WriteTransaction {
+extension AccountRepository where Scope == WriteTransaction {
     public func insertDeposit(_ deposit: Deposit) async throws {
         try await sql.execute("""
             INSERT INTO deposits (id, tenant_id, account_id, amount_minor, currency, transaction_reference, journal_entry_id,

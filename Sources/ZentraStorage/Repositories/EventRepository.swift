@@ -1,21 +1,32 @@
 import ZentraCore
 
+/// The tenant's events, in its order (`sequence`), as `GET /events` answers them.
+public struct EventRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
 extension TenantScope {
-    public func events(_ request: PageRequest, type: String? = nil) async throws -> Page<Event> {
-        let rows = try await page(request, table: "events", columns: "*", order: "sequence", filter: type.map { "type = \($0)" }) { $0 }
-        return Page(data: try await decodeEvents(rows.data), hasMore: rows.hasMore)
+    public var events: EventRepository<Self> { EventRepository(base: self) }
+}
+
+extension EventRepository {
+    public func list(_ request: PageRequest, type: String? = nil) async throws -> Page<Event> {
+        let rows = try await base.page(request, table: "events", columns: "*", order: "sequence", filter: type.map { "type = \($0)" }) { $0 }
+        return Page(data: try await base.decodeEvents(rows.data), hasMore: rows.hasMore)
     }
 
-    public func event(_ id: EventID) async throws -> Event? {
-        try await decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)")).first
+    public func find(_ id: EventID) async throws -> Event? {
+        try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id = \(id)")).first
     }
 
     /// Every event about these objects, in the tenant's order (evidence).
-    public func events(about objectIDs: [String]) async throws -> [Event] {
-        try await decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id IN ("
+    public func all(about objectIDs: [String]) async throws -> [Event] {
+        try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id IN ("
             + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence"))
     }
+}
 
+extension TenantScope {
     /// Events as `GET /events/{id}` answers them, in the rows' order. A body that was not stored is
     /// rendered from its object's record, as the object was at the event's `object_version`.
     func decodeEvents(_ rows: [SQLRow]) async throws -> [Event] {

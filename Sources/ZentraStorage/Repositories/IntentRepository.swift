@@ -1,18 +1,27 @@
 import ZentraCore
 
+/// Runtime intents recorded by the use cases that write one.
+public struct IntentRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
 extension TenantScope {
+    public var intents: IntentRepository<Self> { IntentRepository(base: self) }
+}
+
+extension IntentRepository {
     /// Looks an intent up by its `int_` id or by the client's `intent_id`.
-    public func intent(_ idOrKey: String) async throws -> RuntimeIntent? {
+    public func find(_ idOrKey: String) async throws -> RuntimeIntent? {
         try await sql.queryOne(
             "SELECT * FROM runtime_intents WHERE tenant_id = \(tenant) AND (id = \(idOrKey) OR intent_key = \(idOrKey))"
-        ).map(decodeIntent)
+        ).map(decode)
     }
 
-    public func intents(_ request: PageRequest) async throws -> Page<RuntimeIntent> {
-        try await page(request, table: "runtime_intents", columns: "*", decode: decodeIntent)
+    public func list(_ request: PageRequest) async throws -> Page<RuntimeIntent> {
+        try await base.page(request, table: "runtime_intents", columns: "*", decode: decode)
     }
 
-    func decodeIntent(_ row: SQLRow) throws -> RuntimeIntent {
+    func decode(_ row: SQLRow) throws -> RuntimeIntent {
         RuntimeIntent(
             id: try row.id("id"), intentID: try row.string("intent_key"), type: try row.string("type"),
             scope: try row.string("scope"), moneyModel: try row.string("money_model"),

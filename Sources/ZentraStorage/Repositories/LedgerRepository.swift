@@ -1,6 +1,15 @@
 import ZentraCore
 
-extension WriteTransaction {
+/// The ledger: its accounts and their kept totals, journal entries and their lines.
+public struct LedgerRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var ledger: LedgerRepository<Self> { LedgerRepository(base: self) }
+}
+
+extension LedgerRepository where Scope == WriteTransaction {
     /// - Parameter owner: what the account's lines are indexed under: its card for a card's two
     ///   accounts, its customer account for a wallet's two, the account itself for a system account.
     func insertLedgerAccount(
@@ -15,13 +24,13 @@ extension WriteTransaction {
     }
 
     /// The tenant's system account for `purpose` in `currency`, created on first use.
-    public func systemLedgerAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID {
+    public func systemAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID {
         precondition(purpose.isSystem, "only system purposes have one account per tenant and currency")
         let key = purpose.systemKey(currency)
-        if let cached = cachedSystemAccount(key) { return cached }
+        if let cached = base.cachedSystemAccount(key) { return cached }
         if let row = try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \(key)") {
             let id: LedgerAccountID = try row.id("id")
-            cacheSystemAccount(key, id)
+            base.cacheSystemAccount(key, id)
             return id
         }
         let id: LedgerAccountID = newID()
@@ -37,16 +46,16 @@ extension WriteTransaction {
     }
 
     /// The system ledger account for `purpose` and `currency` if it exists (never creates one).
-    public func existingSystemLedgerAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID? {
+    public func existingSystemAccount(_ purpose: LedgerAccountPurpose, currency: Currency) async throws -> LedgerAccountID? {
         try await sql.queryOne("SELECT id FROM ledger_accounts WHERE tenant_id = \(tenant) AND system_key = \(purpose.systemKey(currency))")
             .map { try $0.id("id") }
     }
 
-    /// Writes a balanced journal entry: a book of its accounts (`ledgerBook`), the entry posted in
+    /// Writes a balanced journal entry: a book of its accounts (`book(_:)`), the entry posted in
     /// it, the book written.
     @discardableResult
     public func post(_ draft: JournalEntryDraft, intent: IntentID?) async throws -> JournalEntry {
-        var book = try await ledgerBook(Set(draft.postings.map(\.account)))
+        var book = try await self.book(Set(draft.postings.map(\.account)))
         let entry = try book.post(draft, intent: intent)
         try await write(book)
         return entry
@@ -54,12 +63,12 @@ extension WriteTransaction {
 
     /// The totals of `accounts`, locked: a card's accounts through its state row (cards in id order),
     /// then every other account's own row, in id order (one lock order).
-    public func ledgerBook(_ accounts: Set<LedgerAccountID>) async throws -> LedgerBook {
-        guard !accounts.isEmpty else { return LedgerBook(ids: ids, now: now) }
+    public func book(_ accounts: Set<LedgerAccountID>) async throws -> LedgerBook {
+        guard !accounts.isEmpty else { return LedgerBook(ids: base.ids, now: now) }
         let ids = accounts.sorted()
         let rows = try await sql.query("SELECT id, currency, purpose, owner_id FROM ledger_accounts WHERE tenant_id = \(tenant) AND id IN ("
             + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")")
-        var book = LedgerBook(ids: self.ids, now: now)
+        var book = LedgerBook(ids: base.ids, now: now)
         var others: [LedgerAccountID] = []
         for row in rows {
             let id: LedgerAccountID = try row.id("id")
@@ -136,8 +145,8 @@ extension WriteTransaction {
 }
 
 /// Journal entries posted together: the totals of the accounts they touch, read and locked once
-/// (`WriteTransaction.ledgerBook`), changed in memory entry by entry, written once
-/// (`WriteTransaction.write(_:)`). A card's two accounts keep their totals on the card's state row.
+/// (`tx.ledger.book`), changed in memory entry by entry, written once
+/// (`tx.ledger.write(_:)`). A card's two accounts keep their totals on the card's state row.
 public struct LedgerBook: Sendable {
     struct Account: Sendable {
         let currency: Currency
@@ -225,10 +234,10 @@ public struct LedgerBook: Sendable {
     }
 }
 
-extension WriteTransaction {
+extension LedgerRepository where Scope == WriteTransaction {
     /// The balance of a ledger account, row-locked until commit: what a money check reads so that no
     /// concurrent unit of work can spend the same money. Not for a card's accounts, whose totals are
-    /// on the card's state row (`lockedCard`).
+    /// on the card's state row (`tx.cards.locked`).
     public func lockedBalance(_ id: LedgerAccountID) async throws -> Int64 {
         guard let row = try await sql.queryOne(
             "SELECT debits_minor, credits_minor, purpose FROM ledger_accounts WHERE tenant_id = \(tenant) AND id = \(id)" + SQL.forUpdate)
@@ -238,7 +247,7 @@ extension WriteTransaction {
     }
 }
 
-extension TenantScope {
+extension LedgerRepository {
     /// Ledger accounts with their kept totals: a card's two accounts keep theirs on the card's state row.
     static var ledgerAccountSelect: String {
         """
@@ -251,11 +260,11 @@ extension TenantScope {
         """
     }
 
-    public func ledgerAccounts(_ request: PageRequest) async throws -> Page<LedgerAccount> {
-        try await page(request, table: "ledger_accounts", select: Self.ledgerAccountSelect, alias: "a", decode: decodeLedgerAccount)
+    public func accounts(_ request: PageRequest) async throws -> Page<LedgerAccount> {
+        try await base.page(request, table: "ledger_accounts", select: Self.ledgerAccountSelect, alias: "a", decode: decodeLedgerAccount)
     }
 
-    public func ledgerAccount(_ id: LedgerAccountID) async throws -> LedgerAccount? {
+    public func account(_ id: LedgerAccountID) async throws -> LedgerAccount? {
         try await sql.queryOne("\(raw: Self.ledgerAccountSelect) WHERE a.tenant_id = \(tenant) AND a.id = \(id)").map(decodeLedgerAccount)
     }
 
@@ -265,11 +274,11 @@ extension TenantScope {
     }
 
     /// Lines are indexed by their account's owner; an account's lines are its owner's, filtered.
-    public func ledgerEntries(of account: LedgerAccountID, _ request: PageRequest) async throws -> Page<LedgerEntry> {
+    public func entries(of account: LedgerAccountID, _ request: PageRequest) async throws -> Page<LedgerEntry> {
         guard let owner = try await sql.queryOne("SELECT owner_id FROM ledger_accounts WHERE tenant_id = \(tenant) AND id = \(account)")
         else { return Page(data: [], hasMore: false) }
-        return try await page(request, table: "ledger_entries", columns: "*",
-                              filter: "owner_id = \(try owner.string("owner_id")) AND ledger_account_id = \(account)", decode: decodeLedgerEntry)
+        return try await base.page(request, table: "ledger_entries", columns: "*",
+                                   filter: "owner_id = \(try owner.string("owner_id")) AND ledger_account_id = \(account)", decode: decodeLedgerEntry)
     }
 
     public func journalEntry(_ id: JournalEntryID) async throws -> JournalEntry? {
@@ -292,7 +301,7 @@ extension TenantScope {
 
     /// Per currency: the sum of every debit and every credit of the tenant, from the lines
     /// themselves, not the kept totals. They must be equal.
-    public func ledgerTrialBalance() async throws -> [String: (debits: Int64, credits: Int64)] {
+    public func trialBalance() async throws -> [String: (debits: Int64, credits: Int64)] {
         let rows = try await sql.query("""
             SELECT currency, direction, CAST(SUM(amount_minor) AS BIGINT) AS total FROM ledger_entries
             WHERE tenant_id = \(tenant) GROUP BY currency, direction

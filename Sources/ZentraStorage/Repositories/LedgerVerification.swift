@@ -40,9 +40,9 @@ public struct LedgerVerification: Sendable, Encodable {
     }
 }
 
-extension TenantScope {
-    public func verifyLedger() async throws -> LedgerVerification {
-        let currencies = try await ledgerTrialBalance().sorted { $0.key < $1.key }.map { currency, totals in
+extension LedgerRepository {
+    public func verify() async throws -> LedgerVerification {
+        let currencies = try await trialBalance().sorted { $0.key < $1.key }.map { currency, totals in
             LedgerVerification.CurrencyTotals(currency: currency, debitsMinor: totals.debits, creditsMinor: totals.credits,
                                               balanced: totals.debits == totals.credits)
         }

@@ -21,7 +21,7 @@ public enum TenantRepository {
                 """)
             tx.audit("tenant.created", objectType: "tenant", objectID: tenant.id.rawValue,
                      context: .object(["name": .string(name), "time_zone": .string(timeZone)]))
-            return try await tx.createAPIKey(role: .admin, name: "initial admin key")
+            return try await tx.apiKeys.create(role: .admin, name: "initial admin key")
         }
         return (tenant, key)
     }
@@ -48,8 +48,61 @@ public enum TenantRepository {
     }
 }
 
-extension WriteTransaction {
-    public func createAPIKey(role: Role, name: String?) async throws -> IssuedAPIKey {
+/// The tenant's own row: its name and the time zone of its spend windows.
+public struct TenantSettingsRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var tenantSettings: TenantSettingsRepository<Self> { TenantSettingsRepository(base: self) }
+}
+
+extension TenantSettingsRepository {
+    public func record() async throws -> Tenant {
+        guard let row = try await sql.queryOne("SELECT id, name, time_zone, created_at FROM tenants WHERE id = \(tenant)") else {
+            throw DomainError.resourceMissing("tenant", id: tenant.rawValue)
+        }
+        return Tenant(id: try row.id("id"), name: try row.string("name"), timeZone: try row.string("time_zone"),
+                      createdAt: try row.timestamp("created_at"))
+    }
+}
+
+extension TenantSettingsRepository where Scope == WriteTransaction {
+    /// Sets the time zone of the tenant's spend windows; windows already counting keep their keys.
+    public func setTimeZone(_ timeZone: String) async throws -> Tenant {
+        try await sql.execute("UPDATE tenants SET time_zone = \(timeZone) WHERE id = \(tenant)")
+        audit("tenant.updated", objectType: "tenant", objectID: tenant.rawValue, context: .object(["time_zone": .string(timeZone)]))
+        return try await record()
+    }
+}
+
+/// The tenant's API keys (stored as digests) and their revocation.
+public struct APIKeyRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var apiKeys: APIKeyRepository<Self> { APIKeyRepository(base: self) }
+}
+
+extension APIKeyRepository {
+    public func find(_ id: APIKeyID) async throws -> APIKey? {
+        try await sql.queryOne("SELECT * FROM api_keys WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeAPIKey)
+    }
+
+    public func list(_ request: PageRequest) async throws -> Page<APIKey> {
+        try await base.page(request, table: "api_keys", columns: "*", decode: decodeAPIKey)
+    }
+
+    func decodeAPIKey(_ row: SQLRow) throws -> APIKey {
+        APIKey(id: try row.id("id"), role: try row.enumValue("role"), name: try row.optionalString("name"),
+               keyPrefix: try row.string("key_prefix"), createdAt: try row.timestamp("created_at"),
+               revokedAt: try row.optionalTimestamp("revoked_at"))
+    }
+}
+
+extension APIKeyRepository where Scope == WriteTransaction {
+    public func create(role: Role, name: String?) async throws -> IssuedAPIKey {
         var generator = SystemRandomNumberGenerator()
         let secret = "zk_" + String(decoding: (0..<40).map { _ in Base62.alphabet.randomElement(using: &generator)! }, as: UTF8.self)
         let key = APIKey(id: newID(), role: role, name: name, keyPrefix: String(secret.prefix(10)), createdAt: now, revokedAt: nil)
@@ -62,47 +115,14 @@ extension WriteTransaction {
     }
 
     /// Revokes a key of this tenant; a key of another tenant is missing.
-    public func revokeAPIKey(_ id: APIKeyID) async throws -> APIKey {
+    public func revoke(_ id: APIKeyID) async throws -> APIKey {
         let rows = try await sql.query(
             "UPDATE api_keys SET revoked_at = \(now) WHERE tenant_id = \(tenant) AND id = \(id) AND revoked_at IS NULL RETURNING id")
-        guard let key = try await apiKey(id) else { throw DomainError.resourceMissing("api_key", id: id.rawValue) }
+        guard let key = try await find(id) else { throw DomainError.resourceMissing("api_key", id: id.rawValue) }
         if !rows.isEmpty {
             audit("api_key.revoked", objectType: "api_key", objectID: id.rawValue)
         }
         return key
-    }
-}
-
-extension WriteTransaction {
-    /// Sets the time zone of the tenant's spend windows; windows already counting keep their keys.
-    public func setTenantTimeZone(_ timeZone: String) async throws -> Tenant {
-        try await sql.execute("UPDATE tenants SET time_zone = \(timeZone) WHERE id = \(tenant)")
-        audit("tenant.updated", objectType: "tenant", objectID: tenant.rawValue, context: .object(["time_zone": .string(timeZone)]))
-        return try await tenantRecord()
-    }
-}
-
-extension TenantScope {
-    public func tenantRecord() async throws -> Tenant {
-        guard let row = try await sql.queryOne("SELECT id, name, time_zone, created_at FROM tenants WHERE id = \(tenant)") else {
-            throw DomainError.resourceMissing("tenant", id: tenant.rawValue)
-        }
-        return Tenant(id: try row.id("id"), name: try row.string("name"), timeZone: try row.string("time_zone"),
-                      createdAt: try row.timestamp("created_at"))
-    }
-
-    public func apiKey(_ id: APIKeyID) async throws -> APIKey? {
-        try await sql.queryOne("SELECT * FROM api_keys WHERE tenant_id = \(tenant) AND id = \(id)").map(decodeAPIKey)
-    }
-
-    public func apiKeys(_ request: PageRequest) async throws -> Page<APIKey> {
-        try await page(request, table: "api_keys", columns: "*", decode: decodeAPIKey)
-    }
-
-    func decodeAPIKey(_ row: SQLRow) throws -> APIKey {
-        APIKey(id: try row.id("id"), role: try row.enumValue("role"), name: try row.optionalString("name"),
-               keyPrefix: try row.string("key_prefix"), createdAt: try row.timestamp("created_at"),
-               revokedAt: try row.optionalTimestamp("revoked_at"))
     }
 }
 

@@ -33,10 +33,30 @@ public enum WebhookOutbox {
     }
 }
 
-extension WriteTransaction {
+/// Webhook deliveries of the tenant's events to its endpoints, and the cursor that makes them.
+public struct WebhookDeliveryRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var webhookDeliveries: WebhookDeliveryRepository<Self> { WebhookDeliveryRepository(base: self) }
+}
+
+extension WebhookDeliveryRepository {
+    /// An endpoint's deliveries, newest first, optionally of one status.
+    public func list(endpoint: WebhookEndpointID, _ request: PageRequest, status: WebhookDelivery.Status? = nil)
+        async throws -> Page<WebhookDelivery>
+    {
+        var filter: SQL = "endpoint_id = \(endpoint)"
+        if let status { filter = filter + " AND status = \(status.rawValue)" }
+        return try await base.page(request, table: "webhook_deliveries", columns: "data", filter: filter) { try $0.json("data") }
+    }
+}
+
+extension WebhookDeliveryRepository where Scope == WriteTransaction {
     /// Starts the tenant's webhook cursor at its latest event, once: events before the tenant's
     /// first endpoint are never delivered.
-    public func startWebhookCursor() async throws {
+    public func startCursor() async throws {
         try await sql.execute("""
             INSERT INTO webhook_cursors (tenant_id, event_sequence) SELECT id, event_sequence FROM tenants WHERE id = \(tenant)
             ON CONFLICT (tenant_id) DO NOTHING
@@ -44,29 +64,22 @@ extension WriteTransaction {
     }
 
     /// The cursor, row-locked: one process at a time turns a tenant's events into deliveries.
-    public func lockedWebhookCursor() async throws -> Int64? {
+    public func lockedCursor() async throws -> Int64? {
         try await sql.queryOne("SELECT event_sequence FROM webhook_cursors WHERE tenant_id = \(tenant)" + SQL.forUpdate)
             .map { try $0.int("event_sequence") }
     }
 
-    public func setWebhookCursor(_ sequence: Int64) async throws {
+    public func setCursor(_ sequence: Int64) async throws {
         try await sql.execute("UPDATE webhook_cursors SET event_sequence = \(sequence) WHERE tenant_id = \(tenant)")
     }
 
-    public func moveWebhookCursorToLatestEvent() async throws {
+    public func moveCursorToLatestEvent() async throws {
         try await sql.execute("""
             UPDATE webhook_cursors SET event_sequence = (SELECT event_sequence FROM tenants WHERE id = \(tenant)) WHERE tenant_id = \(tenant)
             """)
     }
 
-    /// Events after `sequence`, in order: id, type, sequence and time (their bodies are read when sent).
-    public func eventHeads(after sequence: Int64, limit: Int) async throws -> [(id: EventID, type: String, sequence: Int64, createdAt: Timestamp)] {
-        try await sql.query("""
-            SELECT id, type, sequence, created_at FROM events WHERE tenant_id = \(tenant) AND sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
-            """).map { (try $0.id("id"), try $0.string("type"), try $0.int("sequence"), try $0.timestamp("created_at")) }
-    }
-
-    public func insertWebhookDeliveries(_ deliveries: [WebhookDelivery]) async throws {
+    public func insert(_ deliveries: [WebhookDelivery]) async throws {
         guard !deliveries.isEmpty else { return }
         var rows: [SQL] = []
         for delivery in deliveries {
@@ -85,7 +98,7 @@ extension WriteTransaction {
 
     /// Up to `limit` due deliveries of one endpoint, row-locked; rows another process is claiming
     /// are skipped rather than waited for.
-    public func dueWebhookDeliveries(endpoint: WebhookEndpointID, limit: Int) async throws -> [StoredWebhookDelivery] {
+    public func due(endpoint: WebhookEndpointID, limit: Int) async throws -> [StoredWebhookDelivery] {
         try await sql.query("""
             SELECT data, claim, claimed_at FROM webhook_deliveries
             WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint) AND status = 'pending' AND next_attempt_at <= \(now)
@@ -94,7 +107,7 @@ extension WriteTransaction {
     }
 
     /// The delivery if `claim` still holds it (its lease may have passed to another process), locked.
-    public func claimedWebhookDelivery(_ id: WebhookDeliveryID, claim: String) async throws -> StoredWebhookDelivery? {
+    public func claimed(_ id: WebhookDeliveryID, claim: String) async throws -> StoredWebhookDelivery? {
         try await sql.queryOne("""
             SELECT data, claim, claimed_at FROM webhook_deliveries WHERE tenant_id = \(tenant) AND id = \(id) AND claim = \(claim)
             """ + SQL.forUpdate).map(decodeStoredDelivery)
@@ -102,7 +115,7 @@ extension WriteTransaction {
 
     /// Writes the delivery; `claim` is the sender's hold on it (nil when no attempt is in flight),
     /// `due` when it may next be picked up (the lease's end while claimed).
-    public func updateWebhookDelivery(_ delivery: WebhookDelivery, claim: String?, due: Timestamp?) async throws {
+    public func update(_ delivery: WebhookDelivery, claim: String?, due: Timestamp?) async throws {
         try await sql.execute("""
             UPDATE webhook_deliveries SET status = \(delivery.status.rawValue), next_attempt_at = \(due), claim = \(claim),
                    claimed_at = \(claim == nil ? nil : now), succeeded_at = \(delivery.status == .succeeded ? now : nil),
@@ -112,13 +125,13 @@ extension WriteTransaction {
     }
 
     /// Whether any delivery to the endpoint succeeded at or after `since`.
-    public func webhookEndpointSucceeded(_ endpoint: WebhookEndpointID, since: Timestamp) async throws -> Bool {
+    public func succeeded(_ endpoint: WebhookEndpointID, since: Timestamp) async throws -> Bool {
         try await sql.queryOne("""
             SELECT 1 AS found FROM webhook_deliveries WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint) AND succeeded_at >= \(since) LIMIT 1
             """) != nil
     }
 
-    public func deleteWebhookDeliveries(endpoint: WebhookEndpointID) async throws {
+    public func delete(endpoint: WebhookEndpointID) async throws {
         try await sql.execute("DELETE FROM webhook_deliveries WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint)")
     }
 
@@ -127,21 +140,21 @@ extension WriteTransaction {
     }
 }
 
-extension TenantScope {
-    /// An endpoint's deliveries, newest first, optionally of one status.
-    public func webhookDeliveries(endpoint: WebhookEndpointID, _ request: PageRequest, status: WebhookDelivery.Status? = nil)
-        async throws -> Page<WebhookDelivery>
-    {
-        var filter: SQL = "endpoint_id = \(endpoint)"
-        if let status { filter = filter + " AND status = \(status.rawValue)" }
-        return try await page(request, table: "webhook_deliveries", columns: "data", filter: filter) { try $0.json("data") }
-    }
-
+extension EventRepository {
     /// Events by id, as `GET /events/{id}` answers them.
-    public func events(_ ids: [EventID]) async throws -> [EventID: Event] {
+    public func findAll(_ ids: [EventID]) async throws -> [EventID: Event] {
         guard !ids.isEmpty else { return [:] }
-        let events = try await decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id IN ("
+        let events = try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id IN ("
             + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")"))
         return Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+extension EventRepository where Scope == WriteTransaction {
+    /// Events after `sequence`, in order: id, type, sequence and time (their bodies are read when sent).
+    public func heads(after sequence: Int64, limit: Int) async throws -> [(id: EventID, type: String, sequence: Int64, createdAt: Timestamp)] {
+        try await sql.query("""
+            SELECT id, type, sequence, created_at FROM events WHERE tenant_id = \(tenant) AND sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
+            """).map { (try $0.id("id"), try $0.string("type"), try $0.int("sequence"), try $0.timestamp("created_at")) }
     }
 }

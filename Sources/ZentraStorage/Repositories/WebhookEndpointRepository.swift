@@ -2,8 +2,33 @@ import ZentraCore
 
 /// Webhook endpoints, each with its signing secret (and, during a rotation's grace period, the one
 /// before) sealed beside it: never in `data`, never in an answer after the one that showed it.
-extension WriteTransaction {
-    public func insertWebhookEndpoint(_ endpoint: WebhookEndpoint, sealedSecret: [UInt8]) async throws {
+public struct WebhookEndpointRepository<Scope: TenantScope>: AggregateRepository {
+    let base: Scope
+}
+
+extension TenantScope {
+    public var webhookEndpoints: WebhookEndpointRepository<Self> { WebhookEndpointRepository(base: self) }
+}
+
+extension WebhookEndpointRepository {
+    public func find(_ id: WebhookEndpointID) async throws -> WebhookEndpoint? {
+        try await base.stored("webhook_endpoints", id)
+    }
+
+    /// Every endpoint of the tenant in one status, oldest first (delivery fans events out to them).
+    public func all(status: WebhookEndpoint.Status) async throws -> [WebhookEndpoint] {
+        try await sql.query("""
+            SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND status = \(status.rawValue) ORDER BY created_at, id
+            """).map { try $0.json("data") }
+    }
+
+    public func list(_ request: PageRequest) async throws -> Page<WebhookEndpoint> {
+        try await base.page(request, table: "webhook_endpoints", columns: "data") { try $0.json("data") }
+    }
+}
+
+extension WebhookEndpointRepository where Scope == WriteTransaction {
+    public func insert(_ endpoint: WebhookEndpoint, sealedSecret: [UInt8]) async throws {
         try await sql.execute("""
             INSERT INTO webhook_endpoints (id, tenant_id, status, data, sealed_secret, created_at)
             VALUES (\(endpoint.id), \(tenant), \(endpoint.status.rawValue), \(try ZentraJSON.encodeString(endpoint)), \(sealedSecret),
@@ -12,7 +37,7 @@ extension WriteTransaction {
     }
 
     /// The endpoint and its sealed secrets, row-locked until commit when `forUpdate`.
-    public func webhookEndpointWithSecrets(_ id: WebhookEndpointID, forUpdate: Bool)
+    public func withSecrets(_ id: WebhookEndpointID, forUpdate: Bool)
         async throws -> (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?)?
     {
         guard let row = try await sql.queryOne("""
@@ -23,7 +48,7 @@ extension WriteTransaction {
     }
 
     /// Writes the endpoint; new sealed secrets when given (a rotation), else the stored ones stay.
-    public func updateWebhookEndpoint(_ endpoint: WebhookEndpoint, secrets: (current: [UInt8], previous: [UInt8]?)? = nil) async throws {
+    public func update(_ endpoint: WebhookEndpoint, secrets: (current: [UInt8], previous: [UInt8]?)? = nil) async throws {
         let data = try ZentraJSON.encodeString(endpoint)
         if let secrets {
             try await sql.execute("""
@@ -38,24 +63,7 @@ extension WriteTransaction {
         }
     }
 
-    public func deleteWebhookEndpoint(_ id: WebhookEndpointID) async throws {
+    public func delete(_ id: WebhookEndpointID) async throws {
         try await sql.execute("DELETE FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)")
-    }
-}
-
-extension TenantScope {
-    public func webhookEndpoint(_ id: WebhookEndpointID) async throws -> WebhookEndpoint? {
-        try await stored("webhook_endpoints", id)
-    }
-
-    /// Every endpoint of the tenant in one status, oldest first (delivery fans events out to them).
-    public func webhookEndpoints(status: WebhookEndpoint.Status) async throws -> [WebhookEndpoint] {
-        try await sql.query("""
-            SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND status = \(status.rawValue) ORDER BY created_at, id
-            """).map { try $0.json("data") }
-    }
-
-    public func webhookEndpoints(_ request: PageRequest) async throws -> Page<WebhookEndpoint> {
-        try await page(request, table: "webhook_endpoints", columns: "data") { try $0.json("data") }
     }
 }
