@@ -38,7 +38,7 @@ public enum DeclineReason: String, Sendable, Codable, Hashable, CaseIterable {
     case reviewDeclined = "review_declined"
     case customerDeclined = "customer_declined"
 
-    /// ISO 8583 field 39. The mapping is part of the contract (README, "Response codes").
+    /// ISO 8583 field 39. The mapping is part of the contract (docs/authorizations.md, "Rule order").
     public var responseCode: String {
         switch self {
         case .cardLocked: "62"             // restricted card

@@ -254,7 +254,7 @@ public enum AuthorizationPolicy {
 
     /// Geofencing applies to physical channels of cards that enable it. When the merchant's or the
     /// device's location is missing the rule cannot show a mismatch: it is not applicable, and the
-    /// trace names the missing location (README, "Geofencing").
+    /// trace names the missing location (docs/authorizations.md, "Geofencing").
     static func geofence(_ input: PolicyInput) -> (RuleOutcome, RuleInputs) {
         let radius = input.card.geofenceRadius_km
         guard input.card.geofenceEnabled, input.channel.isPhysical else {
