@@ -17,10 +17,13 @@ public enum DerivedIntents {
     public static func intent(_ raw: String, scope: some TenantScope) async throws -> RuntimeIntent? {
         guard raw.hasPrefix(prefix) else { return nil }
         let (named, step) = split(String(raw.dropFirst(prefix.count)))
+        // What the operation wrote besides its object: every event and audit record about it.
+        func writtenAbout() async throws -> (events: [Event], audits: [AuditRecord]) {
+            (try await scope.events.all(about: [named]), try await scope.auditLog.all(about: [named]))
+        }
         if let id = AuthorizationID(named) {
             guard let stored = try await scope.authorizations.find(id) else { return nil }
-            let events = try await scope.events.all(about: [id.rawValue])
-            let audits = try await scope.auditLog.all(about: [id.rawValue])
+            let (events, audits) = try await writtenAbout()
             guard let step else { return try decision(stored, intent: raw, events: events, audits: audits) }
             let adjustments = stored.authorization.adjustments
             guard step <= adjustments.count else { return nil }
@@ -28,19 +31,17 @@ public enum DerivedIntents {
         }
         if let id = DisputeID(named) {
             guard let dispute = try await scope.disputes.find(id), (step ?? 0) < dispute.history.count else { return nil }
-            return try self.dispute(dispute, step: step ?? 0, intent: raw, events: try await scope.events.all(about: [id.rawValue]),
-                                    audits: try await scope.auditLog.all(about: [id.rawValue]))
+            let (events, audits) = try await writtenAbout()
+            return try self.dispute(dispute, step: step ?? 0, intent: raw, events: events, audits: audits)
         }
         guard step == nil else { return nil }
-        if let id = ClearingID(named) {
-            guard let clearing = try await scope.clearings.find(id) else { return nil }
-            return try self.clearing(clearing, intent: raw, events: try await scope.events.all(about: [id.rawValue]),
-                                     audits: try await scope.auditLog.all(about: [id.rawValue]))
+        if let id = ClearingID(named), let clearing = try await scope.clearings.find(id) {
+            let (events, audits) = try await writtenAbout()
+            return try self.clearing(clearing, intent: raw, events: events, audits: audits)
         }
-        if let id = SettlementID(named) {
-            guard let settlement = try await scope.settlements.find(id) else { return nil }
-            return try self.settlement(settlement, intent: raw, events: try await scope.events.all(about: [id.rawValue]),
-                                       audits: try await scope.auditLog.all(about: [id.rawValue]))
+        if let id = SettlementID(named), let settlement = try await scope.settlements.find(id) {
+            let (events, audits) = try await writtenAbout()
+            return try self.settlement(settlement, intent: raw, events: events, audits: audits)
         }
         return nil
     }

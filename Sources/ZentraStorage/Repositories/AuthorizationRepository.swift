@@ -48,15 +48,13 @@ extension AuthorizationRepository where Scope == WriteTransaction {
                                     timeZone: try row.string("t_time_zone"), replayOf: try row.optionalID("replay_id"))
     }
 
-    /// The authorization, row-locked until commit. Callers lock its card first (one lock order).
+    /// The authorization, row-locked until commit; another tenant's is missing. Callers lock its
+    /// card first (one lock order).
     public func locked(_ id: AuthorizationID) async throws -> StoredAuthorization {
-        guard let found = try await forUpdate(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
+        guard let found = try await base.storedAuthorizations(where: "a.id = \(id)", lock: true).first else {
+            throw DomainError.resourceMissing("authorization", id: id.rawValue)
+        }
         return found
-    }
-
-    /// The authorization if it is this tenant's, row-locked until commit.
-    func forUpdate(_ id: AuthorizationID) async throws -> StoredAuthorization? {
-        try await base.storedAuthorizations(where: "a.id = \(id)", lock: true).first
     }
 
     /// Writes what changes after the decision: status, hold, review, adjustments.
