@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
     ],
     targets: [
         /// Pure domain: money, currencies, identifiers, ledger postings, state machines, errors. No I/O.
@@ -58,30 +59,44 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// The card-network link: ISO 8583 over TCP (codec, framing, listener) into the same engine.
+        .target(
+            name: "ZentraISO8583",
+            dependencies: [
+                "ZentraCore", "ZentraStorage", "ZentraApp",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         /// The Hummingbird application: context, middleware, one controller per resource, and the
         /// operator console (server-rendered Mustache templates).
         .target(
             name: "ZentraHTTP",
             dependencies: [
-                "ZentraCore", "ZentraStorage", "ZentraApp", "ZentraWebhooks",
+                "ZentraCore", "ZentraStorage", "ZentraApp", "ZentraWebhooks", "ZentraISO8583",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/console")]
         ),
         .executableTarget(
             name: "zentra",
             dependencies: [
-                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
+                "ZentraHTTP", "ZentraISO8583", "ZentraApp", "ZentraStorage", "ZentraCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "ZentraCoreTests", dependencies: ["ZentraCore"]),
+        .testTarget(name: "ZentraISO8583Tests", dependencies: ["ZentraISO8583"]),
         .testTarget(
             name: "ZentraHTTPTests",
             dependencies: [

@@ -13,6 +13,17 @@ public struct AuthorizeInput: Sendable {
     public var deviceLocation: GeoPoint?
     public var networkReference: String
 
+    public init(card: String, amountMinor: Int64, currency: String, merchant: Merchant, channel: String, deviceLocation: GeoPoint?,
+                networkReference: String) {
+        self.card = card
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.merchant = merchant
+        self.channel = channel
+        self.deviceLocation = deviceLocation
+        self.networkReference = networkReference
+    }
+
     public init(json: JSONValue) throws(DomainError) {
         let body = try JSONFields(json)
         let merchant = try body.object("merchant")
@@ -32,6 +43,19 @@ public struct AuthorizeInput: Sendable {
 
 public struct ReverseInput: Sendable, Decodable {
     public var amountMinor: Int64?
+    /// What the hold comes down to, instead of an amount to release: a card network's partial
+    /// reversal names the amount that stays (ISO 8583 field 95), so sending it twice changes
+    /// nothing the second time. Not part of the HTTP body.
+    public var remainingMinor: Int64? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case amountMinor
+    }
+
+    public init(amountMinor: Int64? = nil, remainingMinor: Int64? = nil) {
+        self.amountMinor = amountMinor
+        self.remainingMinor = remainingMinor
+    }
 }
 
 public struct IncrementInput: Sendable, Decodable {
@@ -95,7 +119,8 @@ public enum AuthorizationService {
             throw DomainError(.conflict, code: "authorization_not_held",
                               message: "Authorization \(authorization.id) is \(authorization.status.rawValue) and holds nothing to reverse.")
         }
-        let amount = input.amountMinor ?? hold.amountMinor
+        if let remaining = input.remainingMinor, remaining == hold.amountMinor { return authorization }
+        let amount = input.remainingMinor.map { hold.amountMinor - $0 } ?? input.amountMinor ?? hold.amountMinor
         try MinorUnits.requirePositive(amount, param: "amount_minor")
         guard amount <= hold.amountMinor else {
             throw DomainError.parameterInvalid("amount_minor", "\(amount) is more than the \(hold.amountMinor) held")

@@ -1,7 +1,9 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import ZentraApp
 import ZentraCore
+import ZentraISO8583
 import ZentraStorage
 
 /// Builds the router: operations endpoints in the open, the API behind API-key auth, the operator
@@ -43,12 +45,20 @@ public func makeServices(
 }
 
 /// Builds the whole application: migrations before the server starts, the router, and the
-/// background services (the PostgreSQL pool, the idempotency purger, hold expiry, webhook delivery)
-/// it needs running.
+/// background services (the PostgreSQL pool, the idempotency purger, hold expiry, webhook delivery,
+/// the ISO 8583 listener when configured) it needs running.
 public func buildApplication(services: AppServices, logger: Logger) throws -> some ApplicationProtocol {
     let store = services.store
     let configuration = services.configuration
-    let router = buildRouter(services: services, metrics: HTTPMetrics(), openAPI: try OpenAPIDocument.load(), views: try ConsoleViews.load())
+    let metrics = HTTPMetrics()
+    let router = buildRouter(services: services, metrics: metrics, openAPI: try OpenAPIDocument.load(), views: try ConsoleViews.load())
+    var network: [any Service] = []
+    if let settings = configuration.iso8583 {
+        let vault = CardVault(key: configuration.cardDataKey)
+        let exchange = ISO8583Exchange(store: store, authorizer: Authorizer(store: store, vault: vault, decider: services.customerDecider),
+                                       vault: vault, logger: logger)
+        network.append(ISO8583Listener(settings: settings, exchange: exchange, metrics: ISO8583Metrics(registry: metrics.registry), logger: logger))
+    }
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
@@ -56,7 +66,7 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
             IdempotencyPurger(store: store), HoldExpiryWorker(store: store, interval: configuration.holdExpiry_interval),
             WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
                                   vault: CardVault(key: configuration.cardDataKey)),
-        ],
+        ] + network,
         logger: logger)
     app.beforeServerStarts {
         try await Startup.migrate(engine: store.engine, clock: store.clock, database: configuration.database, logger: logger)

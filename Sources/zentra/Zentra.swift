@@ -5,6 +5,7 @@ import Logging
 import ZentraApp
 import ZentraCore
 import ZentraHTTP
+import ZentraISO8583
 import ZentraStorage
 
 @main
@@ -169,6 +170,10 @@ struct Serve: AsyncParsableCommand {
 
     @Option var host = "127.0.0.1"
     @Option var port = 8080
+    @Option(help: "Also listen for ISO 8583 messages from card networks on this TCP port.")
+    var iso8583Port: Int?
+    @Option(help: "Address of the ISO 8583 listener.")
+    var iso8583Host = "127.0.0.1"
     @Option(help: "Card data key file, created (0600) on first start unless ZENTRA_CARD_DATA_KEY is set.")
     var cardDataKeyFile = "./zentra-card-data.key"
     @OptionGroup var evidenceKeys: EvidenceKeyOption
@@ -185,6 +190,18 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
+        var iso8583: ISO8583Listener.Settings?
+        if let iso8583Port {
+            guard (0...65_535).contains(iso8583Port) else { throw ValidationError("--iso8583-port: \(iso8583Port) is not a TCP port") }
+            let raw = environment["ZENTRA_ISO8583_ALLOWED_NETWORKS"] ?? ""
+            let networks = try raw.split(separator: ",").map { $0.trimming(.whitespaces) }.filter { !$0.isEmpty }.map { text in
+                guard let network = IPv4Network(text) else {
+                    throw ValidationError("ZENTRA_ISO8583_ALLOWED_NETWORKS: '\(text)' is not an IPv4 network in CIDR form (10.0.0.0/8)")
+                }
+                return network
+            }
+            iso8583 = ISO8583Listener.Settings(host: iso8583Host, port: iso8583Port, allowedNetworks: networks)
+        }
         if let raw = environment["ZENTRA_WEBHOOK_TIMEOUT_MS"] {
             guard let timeout = Int(raw), (100...60_000).contains(timeout) else {
                 throw ValidationError("ZENTRA_WEBHOOK_TIMEOUT_MS: '\(raw)' is not a whole number of milliseconds from 100 to 60000")
@@ -197,6 +214,7 @@ struct Serve: AsyncParsableCommand {
                 host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey,
                 evidenceKeys: try evidenceKeys.load())
             configuration.webhookDelivery = delivery
+            configuration.iso8583 = iso8583
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

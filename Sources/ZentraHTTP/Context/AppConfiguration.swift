@@ -1,5 +1,6 @@
 import ZentraApp
 import ZentraCore
+import ZentraISO8583
 import ZentraStorage
 
 /// Settings of one running Zentra, with defaults for everything.
@@ -27,6 +28,8 @@ public struct AppConfiguration: Sendable {
     public var cardDataKey: CardDataKey
     /// Signs evidence packets; every process of a deployment needs the same ring.
     public var evidenceKeys: EvidenceKeyRing
+    /// The ISO 8583 listener (`--iso8583-port`), when one is asked for.
+    public var iso8583: ISO8583Listener.Settings?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL = .sqlite(path: "./zentra.sqlite"),

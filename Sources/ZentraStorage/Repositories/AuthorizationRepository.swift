@@ -112,6 +112,11 @@ extension AuthorizationRepository {
         try await base.storedAuthorizations(where: "a.id = \(id)").first
     }
 
+    /// The authorization a network request with this reference made, if any.
+    public func find(networkReference: String) async throws -> StoredAuthorization? {
+        try await base.storedAuthorizations(where: "a.network_reference = \(networkReference)").first
+    }
+
     /// Several authorizations by id, each rendered as `find(_:)` renders it.
     public func findAll(_ ids: Set<AuthorizationID>) async throws -> [AuthorizationID: StoredAuthorization] {
         guard !ids.isEmpty else { return [:] }

@@ -42,6 +42,26 @@ extension TenantScope {
     public var cards: CardRepository<Self> { CardRepository(base: self) }
 }
 
+/// A card found by its PAN's keyed hash, across tenants: a card network names the card by its
+/// number alone, and the hash is unique over every tenant.
+public enum PANIndex {
+    public struct Entry: Sendable {
+        public let tenant: TenantID
+        public let card: CardID
+        public let expMonth: Int
+        public let expYear: Int
+    }
+
+    public static func card(panHash: String, engine: any DatabaseEngine) async throws -> Entry? {
+        try await engine.withReader { sql in
+            try await sql.queryOne("SELECT tenant_id, id, exp_month, exp_year FROM cards WHERE pan_hash = \(panHash)").map { row in
+                Entry(tenant: try row.id("tenant_id"), card: try row.id("id"), expMonth: Int(try row.int("exp_month")),
+                      expYear: Int(try row.int("exp_year")))
+            }
+        }
+    }
+}
+
 extension CardRepository {
     public func find(_ id: CardID) async throws -> Card? {
         try await sql.queryOne("\(raw: Scope.cardSelect) WHERE c.tenant_id = \(tenant) AND c.id = \(id)").map(base.decodeCard)
