@@ -1,0 +1,258 @@
+"""End-to-end: a card network talks ISO 8583 to the built binary over a real socket, with a stock
+client we did not write (pyiso8583, its `default_ascii` layout). The same engine as
+`POST /authorizations` decides, holds, replays and reverses."""
+import json
+import random
+import socket
+import struct
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import iso8583
+import pytest
+from iso8583.specs import default_ascii as SPEC
+
+from conftest import Server, call, free_port, zentra
+
+ACQUIRER = "12345"
+
+
+def frame(doc):
+    raw, _ = iso8583.encode(dict(doc), SPEC)
+    return struct.pack(">H", len(raw)) + bytes(raw)
+
+
+def read_frame(sock):
+    header = read_exactly(sock, 2)
+    return read_exactly(sock, struct.unpack(">H", header)[0])
+
+
+def read_exactly(sock, count):
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ConnectionError("closed by the server")
+        data += chunk
+    return data
+
+
+def answer_of(raw):
+    decoded, _ = iso8583.decode(bytearray(raw), SPEC)
+    return decoded
+
+
+class Link:
+    """One TCP connection to the server's ISO 8583 port."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def ask(self, doc):
+        self.sock.sendall(frame(doc))
+        return answer_of(read_frame(self.sock))
+
+    def close(self):
+        self.sock.close()
+
+
+class Network:
+    """Builds messages as an acquirer's switch would, each with a fresh trace number and reference."""
+
+    def __init__(self):
+        self.trace = random.randint(1, 500_000)
+
+    def next_ids(self):
+        self.trace += 1
+        return {"7": time.strftime("%m%d%H%M%S", time.gmtime()), "11": f"{self.trace:06d}", "37": f"RRN{self.trace:09d}"}
+
+    def authorization(self, pan, expiry, amount, currency="840", mcc="5411", entry="051", **extra):
+        doc = {"t": "0100", "2": pan, "3": "000000", "4": f"{amount:012d}", "14": expiry, "18": mcc, "22": entry,
+               "32": ACQUIRER, "41": "TERM0001", "42": "MERCHANT0000001",
+               "43": "Corner Shop".ljust(23) + "Springfield".ljust(13) + "IL" + "US", "49": currency, **self.next_ids()}
+        doc.update(extra)
+        return doc
+
+    def reversal(self, original, mti="0400", remaining=None):
+        doc = {"t": mti, "2": original["2"], "3": original["3"], "4": original["4"], "32": ACQUIRER, "37": original["37"],
+               "49": original["49"], "90": "0100" + original["11"] + original["7"] + ACQUIRER.rjust(11, "0") + "0" * 11,
+               **{k: v for k, v in self.next_ids().items() if k != "37"}}
+        if remaining is not None:
+            doc["95"] = f"{remaining:012d}" + "0" * 30
+        return doc
+
+    def network_management(self, code):
+        return {"t": "0800", "70": code, **{k: v for k, v in self.next_ids().items() if k != "37"}}
+
+
+def reference(doc):
+    return f"iso8583:{ACQUIRER}:{doc['7']}:{doc['11']}:{doc['37']}"
+
+
+class Issuer:
+    """A tenant with one card program, set up over HTTP as an operator would."""
+
+    def __init__(self, server, database):
+        self.server = server
+        self.admin = json.loads(zentra("tenant", "create", "acme", "--database", database).stdout)["api_key"]
+        status, _, program = self.http("POST", "/card-programs", {
+            "name": "Network", "currency": "USD", "bin": "424242", "sensitive_details_enabled": True,
+            "max_cards_per_customer": 10, "spend_controls": {"per_transaction_minor": 50_000, "blocked_mccs": ["7995"]}})
+        assert status == 201, program
+        self.program = program["id"]
+
+    def http(self, method, path, body=None):
+        return call(self.server.port, method, path, body, self.admin)
+
+    def card(self, funds):
+        _, _, customer = self.http("POST", "/customers", {"name": "Ada", "email": "ada@example.com", "kyc_status": "verified"})
+        _, _, account = self.http("POST", "/accounts", {"customer": customer["id"], "currency": "USD"})
+        assert self.http("POST", f"/accounts/{account['id']}/deposits", {"amount_minor": funds, "transaction_reference": str(uuid.uuid4())})[0] == 201
+        status, _, card = self.http("POST", "/cards", {"customer": customer["id"], "account": account["id"], "program": self.program, "type": "virtual"})
+        assert status == 201, card
+        assert self.http("POST", f"/cards/{card['id']}/fund", {"amount_minor": funds, "transaction_reference": str(uuid.uuid4())})[0] == 201
+        _, _, details = self.http("GET", f"/cards/{card['id']}/sensitive")
+        return card["id"], details["pan"], f"{card['exp_year'] % 100:02d}{card['exp_month']:02d}"
+
+    def held(self, card):
+        return self.http("GET", f"/cards/{card}")[2]["held_minor"]
+
+    def authorizations(self, card):
+        return self.http("GET", f"/authorizations?card={card}&limit=100")[2]["data"]
+
+
+def serve(database, key_file, iso_port):
+    return Server(database, extra=["--card-data-key-file", str(key_file), "--iso8583-port", str(iso_port)])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path}/zentra.sqlite"
+    else:
+        cluster = request.getfixturevalue("postgres")
+        yield cluster.url
+
+
+def test_a_network_conversation(database, tmp_path):
+    iso_port = free_port()
+    server = serve(database, tmp_path / "card.key", iso_port)
+    try:
+        issuer, network = Issuer(server, database), Network()
+        card, pan, expiry = issuer.card(100_000)
+        link = Link(iso_port)
+
+        for code in ["001", "301", "002"]:
+            answer = link.ask(network.network_management(code))
+            assert answer["t"] == "0810" and answer["39"] == "00" and answer["70"] == code
+
+        # An approval holds the amount and answers with an approval code; the PAN comes back masked.
+        approve = network.authorization(pan, expiry, 12_345)
+        answer = link.ask(approve)
+        assert answer["t"] == "0110" and answer["39"] == "00" and len(answer["38"]) == 6
+        approval_code = answer["38"]
+        assert answer["11"] == approve["11"] and answer["37"] == approve["37"] and answer["4"] == approve["4"]
+        assert answer["2"].endswith(pan[-4:]) and pan not in answer["2"]
+        assert issuer.held(card) == 12_345
+        [decided] = [a for a in issuer.authorizations(card) if a["network_reference"] == reference(approve)]
+        assert decided["status"] == "approved" and decided["amount_minor"] == 12_345 and decided["channel"] == "in_store"
+        assert decided["merchant"] == {"id": "MERCHANT0000001", "name": "Corner Shop", "mcc": "5411", "country": "US",
+                                       "city": "Springfield"}
+
+        # The same message again answers the first decision and holds nothing twice.
+        again = link.ask(approve)
+        assert (again["39"], again["38"]) == ("00", approval_code)
+        assert issuer.held(card) == 12_345
+
+        # Declines the policy makes, with their response codes, and refusals before it.
+        cases = [
+            (network.authorization(pan, expiry, 60_000), "61"),                     # over the per-transaction limit
+            (network.authorization(pan, expiry, 100, mcc="7995"), "57"),             # blocked category
+            (network.authorization(pan, expiry, 100, currency="978"), "12"),          # not the card's currency
+            (network.authorization(pan, "0101", 100), "54"),                         # wrong expiry
+            (network.authorization("4000000000000002", expiry, 100), "14"),          # unknown card
+            (network.authorization(pan, expiry, 0), "13"),                           # invalid amount
+            (network.authorization(pan, expiry, 100, **{"4": "00000000010X"}), "30"),  # not digits
+            (network.authorization(pan, expiry, 100, **{"43": "x" * 38 + "ZZ"}), "30"),  # no such country
+        ]
+        for doc, code in cases:
+            answer = link.ask(doc)
+            assert (answer["t"], answer["39"], answer["11"]) == ("0110", code, doc["11"]), doc
+            assert "38" not in answer
+        assert issuer.held(card) == 12_345
+        drained = network.authorization(pan, expiry, 45_000)
+        assert link.ask(drained)["39"] == "00"
+        assert link.ask(network.authorization(pan, expiry, 45_000))["39"] == "51"   # insufficient funds
+
+        # A partial reversal (advice) leaves field 95's amount held; sent again it changes nothing.
+        partial = network.reversal(drained, mti="0420", remaining=5_000)
+        for _ in range(2):
+            answer = link.ask(partial)
+            assert (answer["t"], answer["39"], answer["90"]) == ("0430", "00", partial["90"])
+            assert issuer.held(card) == 12_345 + 5_000
+        # A full reversal releases the rest, once.
+        full = network.reversal(approve)
+        for _ in range(2):
+            answer = link.ask(full)
+            assert (answer["t"], answer["39"]) == ("0410", "00")
+            assert issuer.held(card) == 5_000
+        [reversed_] = [a for a in issuer.authorizations(card) if a["network_reference"] == reference(approve)]
+        assert reversed_["status"] == "reversed"
+        # A reversal of something never authorized is answered and changes nothing.
+        unknown = network.reversal(network.authorization(pan, expiry, 100))
+        assert link.ask(unknown)["39"] == "25"
+        assert issuer.held(card) == 5_000
+
+        # Unsupported types are answered, not dropped.
+        assert link.ask({"t": "0200", **network.next_ids()})["39"] == "40"
+
+        # Events went out for the decisions, as for POST /authorizations.
+        _, _, events = issuer.http("GET", "/events?limit=100")
+        assert any(e["type"] == "authorization.approved" and e["data"]["object"]["network_reference"] == reference(approve) for e in events["data"])
+
+        _, _, metrics = call(server.port, "GET", "/metrics")
+        assert 'zentra_iso8583_messages_total{mti="0100",response_code="00"}' in metrics
+        assert "zentra_iso8583_message_duration_seconds_bucket" in metrics
+        link.close()
+    finally:
+        server.stop()
+
+    # After a restart a repeated message still answers the first decision.
+    server = serve(database, tmp_path / "card.key", iso_port)
+    try:
+        link = Link(iso_port)
+        again = link.ask(approve)
+        assert (again["39"], again["38"]) == ("00", approval_code)
+        link.close()
+    finally:
+        server.stop()
+    assert pan not in server.output()
+
+
+def test_many_messages_in_flight_on_several_connections(sqlite_url, tmp_path):
+    iso_port = free_port()
+    server = serve(sqlite_url, tmp_path / "card.key", iso_port)
+    try:
+        issuer, network = Issuer(server, sqlite_url), Network()
+        cards = [issuer.card(1_000_000) for _ in range(4)]
+
+        def pipeline(index):
+            card, pan, expiry = cards[index]
+            link = Link(iso_port)
+            docs = [network.authorization(pan, expiry, 100 + i) for i in range(50)]
+            link.sock.sendall(b"".join(frame(doc) for doc in docs))       # all sent before any answer is read
+            answers = {a["11"]: a for a in (answer_of(read_frame(link.sock)) for _ in docs)}
+            link.close()
+            return card, docs, answers
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(pipeline, range(4)))
+        for card, docs, answers in results:
+            assert sorted(answers) == sorted(doc["11"] for doc in docs)
+            assert all(answers[doc["11"]]["37"] == doc["37"] and answers[doc["11"]]["39"] == "00" for doc in docs)
+            assert issuer.held(card) == sum(100 + i for i in range(50))
+    finally:
+        server.stop()
