@@ -256,3 +256,90 @@ def test_many_messages_in_flight_on_several_connections(sqlite_url, tmp_path):
             assert issuer.held(card) == sum(100 + i for i in range(50))
     finally:
         server.stop()
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def mutated(raw, rng):
+    """A well-formed 0100 broken one way: flipped bytes, a cut, non-digits in numeric fields, a huge
+    LLLVAR, a bad bitmap, or bytes appended. The message type stays, so each deserves an answer."""
+    body = bytearray(raw)
+    kind = rng.randrange(6)
+    if kind == 0:
+        for _ in range(rng.randint(1, 6)):
+            body[rng.randrange(4, len(body))] = rng.randrange(256)
+    elif kind == 1:
+        body = body[:rng.randrange(4, len(body))]
+    elif kind == 2:
+        # Letters among the digits of field 4 (the amount), 7, 11 or 14: after the type, the
+        # primary bitmap and field 2 (2 + 16 digits) come 3 (6), 4 (12), 7 (10), 11 (6), 14 (4).
+        start, length = rng.choice([(44, 12), (56, 10), (66, 6), (72, 4)])
+        for _ in range(rng.randint(1, length)):
+            body[start + rng.randrange(length)] = ord(rng.choice("ABCxyz-+ "))
+    elif kind == 3:
+        # A private LLLVAR field (48) claiming 999 characters, followed by far fewer.
+        body[4:20] = ("%016X" % (int(bytes(body[4:20]).decode(), 16) | (1 << (64 - 48)))).encode()
+        body += b"999" + bytes(rng.randrange(32, 127) for _ in range(rng.randint(0, 50)))
+    elif kind == 4:
+        for i in range(rng.randint(1, 16)):
+            body[4 + rng.randrange(16)] = ord(rng.choice("GHZ!g0F8"))
+    else:
+        body += bytes(rng.randrange(256) for _ in range(rng.randint(1, 40)))
+    return bytes(body)
+
+
+def test_ten_thousand_hostile_frames(sqlite_url, tmp_path):
+    iso_port = free_port()
+    server = serve(sqlite_url, tmp_path / "card.key", iso_port)
+    try:
+        issuer, network = Issuer(server, sqlite_url), Network()
+        card, pan, expiry = issuer.card(10_000_000)
+        rng = random.Random(8583)
+        link = Link(iso_port)
+
+        def burst(count):
+            """`count` mutated frames then one echo, pipelined; every one is answered."""
+            frames = []
+            for _ in range(count):
+                raw, _ = iso8583.encode(network.authorization(pan, expiry, rng.randint(1, 500)), SPEC)
+                body = mutated(bytes(raw), rng)
+                frames.append(struct.pack(">H", len(body)) + body)
+            echo = network.network_management("301")
+            frames.append(frame(echo))
+            link.sock.sendall(b"".join(frames))
+            answers = [read_frame(link.sock) for _ in frames]
+            assert all(a[:4] in (b"0110", b"0810") for a in answers)
+            codes = [answer_of(a)["39"] for a in answers]
+            assert codes.count("30") > count // 4, codes
+            assert any(answer_of(a).get("11") == echo["11"] for a in answers if a[:4] == b"0810")
+
+        burst(500)
+        baseline = rss_kib(server.process.pid)
+        for _ in range(19):
+            burst(500)
+        grown = rss_kib(server.process.pid) - baseline
+        assert grown < 32 * 1024, f"memory grew by {grown} KiB over 9,500 hostile frames"
+
+        # Frames with no request type close their connection; the server goes on serving others.
+        for garbage in [b"", b"\x00\x01", b"GET / HTTP/1.1\r\n\r\n", b"0110" + b"0" * 16, bytes(rng.randrange(256) for _ in range(300))]:
+            other = Link(iso_port)
+            other.sock.sendall(struct.pack(">H", len(garbage)) + garbage)
+            with pytest.raises(ConnectionError):
+                read_frame(other.sock)
+            other.close()
+
+        # A frame split into one-byte writes is read whole.
+        approve = network.authorization(pan, expiry, 700)
+        for byte in frame(approve):
+            link.sock.send(bytes([byte]))
+        assert answer_of(read_frame(link.sock))["39"] == "00"
+        link.close()
+        assert server.process.poll() is None, "the server died"
+    finally:
+        server.stop()
+    assert "Fatal error" not in server.output()
