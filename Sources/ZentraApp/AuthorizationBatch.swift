@@ -157,7 +157,7 @@ public struct AuthorizationBatch: StoreBatchWork {
                 deviceLocation: request.deviceLocation, networkReference: request.networkReference, receivedAt: request.receivedAt,
                 decidedAt: tx.now, timeZone: state.timeZone, windows: keys, spendBefore: usage, availableBeforeMinor: input.availableMinor,
                 customerDecision: input.customer, outcomes: RuleOutcomes(decision.rules), holdJournalEntry: hold?.id,
-                expiresAt: hold.map { _ in tx.now.adding(seconds: Int64(program.holdLifetimeHours) * 3600) })
+                expiresAt: hold.map { _ in tx.now.adding(seconds: Int64(program.holdLifetimeHours) * 3600) }, network: request.network)
             if hold != nil {
                 states[request.card] = state
                 changed.insert(request.card)

@@ -3,11 +3,16 @@ import ZentraStorage
 
 /// Everything that shows why an authorization was decided as it was, in one document: the card
 /// (last4, never the PAN), the merchant, every rule with its inputs and result, the deciding rule,
-/// the customer's webhook answer, the hold's journal entries, the events, the audit records, timings.
+/// the customer's webhook answer, the hold's journal entries, the events, the audit records, timings,
+/// and a card network's message fields.
 public struct AuthorizationEvidence: Sendable, Encodable {
     public let object = "authorization_evidence"
     public let authorization: AuthorizationID
     public let networkReference: String
+    /// Where the request came from, and the card network's message when it came over ISO 8583
+    /// (both absent from decisions rendered before sources were named).
+    public let source: AuthorizationSource?
+    public let networkMessage: JSONValue?
     public let status: AuthorizationStatus
     public let card: JSONValue
     public let merchant: Merchant
@@ -47,7 +52,8 @@ public struct AuthorizationEvidence: Sendable, Encodable {
         let firstDecision = a.policy.json.objectFields
         let firstStatus = AuthorizationStatus(rawValue: firstDecision["decision"]?.stringValue ?? "") ?? a.status
         return AuthorizationEvidence(
-            authorization: a.id, networkReference: a.networkReference, status: a.status, card: evidence["card"] ?? .null,
+            authorization: a.id, networkReference: a.networkReference, source: a.source, networkMessage: evidence["network_message"],
+            status: a.status, card: evidence["card"] ?? .null,
             merchant: a.merchant, channel: a.channel, deviceLocation: a.deviceLocation,
             decision: Decision(status: firstStatus, declineReason: firstStatus == .declined ? a.declineReason : nil,
                                responseCode: a.responseCode, decidingRule: firstDecision["deciding_rule"] ?? .null),

@@ -93,8 +93,10 @@ public struct AuthorizationRequest: Sendable {
     public let networkReference: String
     /// When the request arrived (evidence timings).
     public let receivedAt: Timestamp
+    /// The card network's message, when the request came over ISO 8583.
+    public let network: NetworkMessage?
 
-    public init(_ input: AuthorizeInput, receivedAt: Timestamp) throws {
+    public init(_ input: AuthorizeInput, receivedAt: Timestamp, network: NetworkMessage? = nil) throws {
         card = try Validate.id(input.card, "card", "card")
         let currency = try Validate.currency(input.currency)
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
@@ -104,6 +106,7 @@ public struct AuthorizationRequest: Sendable {
         deviceLocation = try input.deviceLocation?.validated(param: "device_location")
         networkReference = try Validate.text(input.networkReference, "network_reference", max: 128)
         self.receivedAt = receivedAt
+        self.network = network
     }
 }
 

@@ -88,6 +88,20 @@ class Network:
         return {"t": "0800", "70": code, **{k: v for k, v in self.next_ids().items() if k != "37"}}
 
 
+def find_key(value, key):
+    """The first value under `key` anywhere in a JSON document."""
+    if isinstance(value, dict):
+        if key in value:
+            return value[key]
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = find_key(item, key)
+            if found is not None:
+                return found
+    return None
+
+
 def reference(doc):
     return f"iso8583:{ACQUIRER}:{doc['7']}:{doc['11']}:{doc['37']}"
 
@@ -97,7 +111,8 @@ class Issuer:
 
     def __init__(self, server, database):
         self.server = server
-        self.admin = json.loads(zentra("tenant", "create", "acme", "--database", database).stdout)["api_key"]
+        created = json.loads(zentra("tenant", "create", "acme", "--database", database).stdout)
+        self.admin, self.tenant = created["api_key"], created["tenant"]
         status, _, program = self.http("POST", "/card-programs", {
             "name": "Network", "currency": "USD", "bin": "424242", "sensitive_details_enabled": True,
             "max_cards_per_customer": 10, "spend_controls": {"per_transaction_minor": 50_000, "blocked_mccs": ["7995"]}})
@@ -161,6 +176,14 @@ def test_a_network_conversation(database, tmp_path):
         assert decided["status"] == "approved" and decided["amount_minor"] == 12_345 and decided["channel"] == "in_store"
         assert decided["merchant"] == {"id": "MERCHANT0000001", "name": "Corner Shop", "mcc": "5411", "country": "US",
                                        "city": "Springfield"}
+        assert decided["source"] == "iso8583"
+        # Its evidence keeps the message's fields it used; never the PAN.
+        status, _, evidence = issuer.http("GET", f"/authorizations/{decided['id']}/evidence")
+        assert status == 200 and pan not in json.dumps(evidence)
+        message = find_key(evidence, "network_message")
+        assert message == {"mti": "0100", "stan": approve["11"], "rrn": approve["37"], "transmitted_at": approve["7"],
+                           "acquirer": ACQUIRER, "terminal": "TERM0001", "processing_code": "000000", "entry_mode": "051",
+                           "transaction_amount_minor": 12_345, "transaction_currency": "USD"}
 
         # The same message again answers the first decision and holds nothing twice.
         again = link.ask(approve)
@@ -183,6 +206,19 @@ def test_a_network_conversation(database, tmp_path):
             assert (answer["t"], answer["39"], answer["11"]) == ("0110", code, doc["11"]), doc
             assert "38" not in answer
         assert issuer.held(card) == 12_345
+        # Another currency: the hold and limits use the cardholder billing amount (fields 6 and 51)
+        # when the network converted it, and the evidence keeps both amounts.
+        abroad = network.authorization(pan, expiry, 9_000, currency="978", **{"6": f"{10_000:012d}", "51": "840"})
+        assert link.ask(abroad)["39"] == "00"
+        assert issuer.held(card) == 12_345 + 10_000
+        [converted] = [a for a in issuer.authorizations(card) if a["network_reference"] == reference(abroad)]
+        assert (converted["amount_minor"], converted["currency"]) == (10_000, "USD")
+        message = find_key(issuer.http("GET", f"/authorizations/{converted['id']}/evidence")[2], "network_message")
+        assert (message["transaction_amount_minor"], message["transaction_currency"]) == (9_000, "EUR")
+        assert (message["billing_amount_minor"], message["billing_currency"]) == (10_000, "USD")
+        assert link.ask(network.reversal(abroad))["39"] == "00"
+        assert issuer.held(card) == 12_345
+
         drained = network.authorization(pan, expiry, 45_000)
         assert link.ask(drained)["39"] == "00"
         assert link.ask(network.authorization(pan, expiry, 45_000))["39"] == "51"   # insufficient funds
@@ -230,6 +266,8 @@ def test_a_network_conversation(database, tmp_path):
     finally:
         server.stop()
     assert pan not in server.output()
+    replayed = zentra("replay", decided["id"], "--tenant", issuer.tenant, "--database", database)
+    assert json.loads(replayed.stdout)["agrees"] is True
 
 
 def test_many_messages_in_flight_on_several_connections(sqlite_url, tmp_path):

@@ -263,6 +263,8 @@ public struct Authorization: Sendable, Hashable, Codable {
     public var review: AuthorizationReview?
     public var customerDecision: CustomerDecision?
     public var adjustments: [AuthorizationAdjustment]
+    /// Where the request came from; nil for decisions rendered as before sources were named.
+    public let source: AuthorizationSource?
     public let createdAt: Timestamp
     public var updatedAt: Timestamp
 
@@ -270,7 +272,7 @@ public struct Authorization: Sendable, Hashable, Codable {
                 merchant: Merchant, channel: Channel, deviceLocation: GeoPoint?, networkReference: String,
                 declineReason: DeclineReason?, responseCode: String, policy: PolicyTrace, hold: AuthorizationHold?,
                 availableMinor: Int64, review: AuthorizationReview?, customerDecision: CustomerDecision?,
-                adjustments: [AuthorizationAdjustment], createdAt: Timestamp, updatedAt: Timestamp) {
+                adjustments: [AuthorizationAdjustment], source: AuthorizationSource? = nil, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
         self.object = "authorization"
         self.card = card
@@ -290,6 +292,7 @@ public struct Authorization: Sendable, Hashable, Codable {
         self.review = review
         self.customerDecision = customerDecision
         self.adjustments = adjustments
+        self.source = source
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

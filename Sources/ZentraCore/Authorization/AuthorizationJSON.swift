@@ -225,6 +225,7 @@ extension Authorization: JSONWritable {
                 w.key("review")
                 review.write(to: &w)
             }
+            w.field("source", source?.rawValue)
             w.field("status", status.rawValue)
             w.field("updated_at", updatedAt.description)
         }

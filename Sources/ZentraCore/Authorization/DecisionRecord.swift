@@ -64,8 +64,9 @@ public struct DecisionRecord: Sendable, Hashable {
     /// The policy this release decides with. A release that changes what the policy decides keeps
     /// the earlier one for the decisions that name it, so evidence never drifts with the code.
     public static let policyVersion: Int64 = 1
-    /// How this release renders a record: 0 names the decisions of schema 8, whose renderings are stored.
-    public static let renderVersion: Int64 = 1
+    /// How this release renders a record: 0 names the decisions of schema 8, whose renderings are
+    /// stored; 1 renders no `source` and no network message; 2 renders both.
+    public static let renderVersion: Int64 = 2
 
     public let id: AuthorizationID
     public let card: CardVersion
@@ -87,13 +88,16 @@ public struct DecisionRecord: Sendable, Hashable {
     /// The hold's entry and expiry, when the decision holds money.
     public let holdJournalEntry: JournalEntryID?
     public let expiresAt: Timestamp?
+    /// The card network's message, when the request came over ISO 8583.
+    public let network: NetworkMessage?
     public let policyVersion: Int64
+    public let renderVersion: Int64
 
     public init(id: AuthorizationID, card: CardVersion, program: CardProgram, amount: Money, merchant: Merchant, channel: Channel,
                 deviceLocation: GeoPoint?, networkReference: String, receivedAt: Timestamp, decidedAt: Timestamp, timeZone: String,
                 windows: WindowKeys, spendBefore: SpendUsage, availableBeforeMinor: Int64, customerDecision: CustomerDecision?,
-                outcomes: RuleOutcomes, holdJournalEntry: JournalEntryID?, expiresAt: Timestamp?,
-                policyVersion: Int64 = DecisionRecord.policyVersion) {
+                outcomes: RuleOutcomes, holdJournalEntry: JournalEntryID?, expiresAt: Timestamp?, network: NetworkMessage? = nil,
+                policyVersion: Int64 = DecisionRecord.policyVersion, renderVersion: Int64 = DecisionRecord.renderVersion) {
         self.id = id
         self.card = card
         self.program = program
@@ -112,7 +116,9 @@ public struct DecisionRecord: Sendable, Hashable {
         self.outcomes = outcomes
         self.holdJournalEntry = holdJournalEntry
         self.expiresAt = expiresAt
+        self.network = network
         self.policyVersion = policyVersion
+        self.renderVersion = renderVersion
     }
 
     /// Exactly what the policy core was given.
@@ -144,13 +150,15 @@ public struct DecisionRecord: Sendable, Hashable {
             declineReason: decision.declineReason, responseCode: decision.responseCode, policy: .decided(decision), hold: hold,
             availableMinor: availableBeforeMinor - (hold == nil ? 0 : amount.minor),
             review: decision.status == .review ? AuthorizationReview(networkOutcome: program.reviewOutcome) : nil,
-            customerDecision: customerDecision, adjustments: [], createdAt: decidedAt, updatedAt: decidedAt)
+            customerDecision: customerDecision, adjustments: [], source: renderVersion >= 2 ? (network == nil ? .api : .iso8583) : nil,
+            createdAt: decidedAt, updatedAt: decidedAt)
     }
 
     /// What the evidence packet shows of the decision: the card as it was, the windows and spend
-    /// before, the funds before, the review rules, the policy's inputs and the timings.
+    /// before, the funds before, the review rules, the policy's inputs, the timings, and the card
+    /// network's message when there was one.
     public var evidence: JSONValue {
-        .object([
+        var fields: [String: JSONValue] = [
             "card": card.evidenceJSON,
             "time_zone": .string(timeZone),
             "windows": .object(["day": .int(windows.day), "week": .int(windows.week), "month": .int(windows.month)]),
@@ -162,7 +170,9 @@ public struct DecisionRecord: Sendable, Hashable {
                 "received_at": .string(receivedAt.description), "decided_at": .string(decidedAt.description),
                 "customer_decision_latency_ms": customerDecision.map { .int(Int64($0.latencyMs)) } ?? .null,
             ]),
-        ])
+        ]
+        if let network { fields["network_message"] = network.json }
+        return .object(fields)
     }
 
     /// The trace as stored: `decision`'s rules with the outcomes this record kept, and the decision

@@ -91,7 +91,7 @@ public struct ISO8583Exchange: Sendable {
                 AuthorizeInput(card: card.card.rawValue, amountMinor: fields.amountMinor, currency: fields.currency.code,
                                merchant: fields.merchant, channel: fields.channel.rawValue, deviceLocation: nil,
                                networkReference: fields.networkReference),
-                receivedAt: store.clock.now())
+                receivedAt: store.clock.now(), network: fields.network)
         } catch let error as DomainError {
             throw ISO8583Refusal.format(error.message)
         }

@@ -47,16 +47,19 @@ extension ISO8583Message {
 }
 
 /// What an `0100` says, read and checked: everything `POST /authorizations` would be sent, plus
-/// the expiry to hold the card to.
+/// the expiry to hold the card to and the fields the decision keeps as its network message.
 struct NetworkAuthorization {
     let pan: String
     /// Field 14, `YYMM`.
     let expiry: (year: Int, month: Int)
+    /// What the hold and the limits count: the cardholder billing amount (fields 6 and 51) when the
+    /// network sent it, else the transaction's (4 and 49).
     let amountMinor: Int64
     let currency: Currency
     let merchant: Merchant
     let channel: Channel
     let networkReference: String
+    let network: NetworkMessage
 
     init(_ message: ISO8583Message) throws(ISO8583Refusal) {
         pan = try message.digits(2)
@@ -64,11 +67,18 @@ struct NetworkAuthorization {
         let expiry = Array(try message.digits(14).utf8)
         let month = Int(expiry[2] - 0x30) * 10 + Int(expiry[3] - 0x30)
         self.expiry = (Int(expiry[0] - 0x30) * 10 + Int(expiry[1] - 0x30), month)
-        amountMinor = Int64(try message.digits(4))!
-        guard let currency = Currency(numericCode: Int(try message.digits(49))!) else {
-            throw .format("field 49 is not an ISO 4217 numeric currency")
+        func currency(_ field: Int) throws(ISO8583Refusal) -> Currency {
+            guard let currency = Currency(numericCode: Int(try message.digits(field))!) else {
+                throw .format("field \(field) is not an ISO 4217 numeric currency")
+            }
+            return currency
         }
-        self.currency = currency
+        let transaction = (minor: Int64(try message.digits(4))!, currency: try currency(49))
+        var billing: (minor: Int64, currency: Currency)?
+        if message[6] != nil || message[51] != nil {
+            billing = (Int64(try message.digits(6))!, try currency(51))
+        }
+        (amountMinor, self.currency) = billing ?? transaction
         let mcc = try message.digits(18)
         let place = Array(try message.required(43).utf8)
         guard place.count == 40 else { throw .format("field 43 must be 40 characters") }
@@ -79,8 +89,14 @@ struct NetworkAuthorization {
         merchant = Merchant(id: try message.required(42).trimming(.whitespaces), name: part(0..<23), mcc: mcc,
                             country: part(38..<40), city: city.isEmpty ? nil : city)
         channel = Self.channel(entryMode: try message.digits(22), condition: message[25], mcc: mcc)
-        networkReference = Self.reference(acquirer: try message.digits(32), transmitted: try message.digits(7),
-                                          trace: try message.digits(11), retrieval: try message.required(37))
+        let acquirer = try message.digits(32), transmitted = try message.digits(7), trace = try message.digits(11)
+        let retrieval = try message.required(37).trimming(.whitespaces)
+        networkReference = Self.reference(acquirer: acquirer, transmitted: transmitted, trace: trace, retrieval: retrieval)
+        network = NetworkMessage(
+            mti: message.mti, stan: trace, rrn: retrieval, transmittedAt: transmitted, acquirer: acquirer,
+            terminal: message[41].map { $0.trimming(.whitespaces) }, processingCode: message[3], entryMode: try message.digits(22),
+            posCondition: message[25], transactionAmountMinor: transaction.minor, transactionCurrency: transaction.currency.code,
+            billingAmountMinor: billing?.minor, billingCurrency: billing?.currency.code)
     }
 
     /// The channel a decision sees: an ATM by its category code, a mail or telephone order by the

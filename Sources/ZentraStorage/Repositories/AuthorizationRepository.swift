@@ -216,7 +216,8 @@ extension TenantScope {
                                     lifetimeMinor: try row.int("spend_lifetime_before_minor")),
             availableBeforeMinor: try row.int("available_before_minor"), customerDecision: customerDecision, outcomes: outcomes,
             holdJournalEntry: try row.optionalID("hold_journal_entry_id"), expiresAt: try row.optionalTimestamp("expires_at"),
-            policyVersion: try row.int("policy_version"))
+            network: try row.optionalString("network_message") == nil ? nil : try row.json("network_message"),
+            policyVersion: try row.int("policy_version"), renderVersion: try row.int("render_version"))
         // The first answer, then what happened since: status, hold, review and adjustments as they are now.
         var authorization = record.answer(try record.decide())
         authorization.status = try row.enumValue("status")

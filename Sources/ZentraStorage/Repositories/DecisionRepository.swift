@@ -266,7 +266,7 @@ extension BulkRows {
             .init("spend_lifetime_before_minor", .bigint), .init("window_day", .bigint), .init("window_week", .bigint),
             .init("window_month", .bigint), .init("time_zone", .text), .init("received_at", .bigint), .init("customer_decision", .text),
             .init("review", .text), .init("adjustments", .text), .init("policy_version", .bigint), .init("render_version", .bigint),
-            .init("created_at", .bigint), .init("updated_at", .bigint),
+            .init("created_at", .bigint), .init("updated_at", .bigint), .init("network_message", .text),
         ])
     }
 
@@ -294,7 +294,7 @@ func authorizationRow(_ tenant: TenantID, _ record: DecisionRecord, _ decision: 
         .int(record.availableBeforeMinor), .int(record.spendBefore.dailyMinor), .int(record.spendBefore.weeklyMinor),
         .int(record.spendBefore.monthlyMinor), .int(record.spendBefore.lifetimeMinor), .int(record.windows.day), .int(record.windows.week),
         .int(record.windows.month), .text(record.timeZone), record.receivedAt.sqlValue, (record.customerDecision?.serializedString).sqlValue,
-        (answer.review?.serializedString).sqlValue, .null, .int(record.policyVersion), .int(DecisionRecord.renderVersion),
-        record.decidedAt.sqlValue, record.decidedAt.sqlValue,
+        (answer.review?.serializedString).sqlValue, .null, .int(record.policyVersion), .int(record.renderVersion),
+        record.decidedAt.sqlValue, record.decidedAt.sqlValue, (record.network?.serializedString).sqlValue,
     ]
 }

@@ -422,6 +422,11 @@ public enum Migrations {
             "CREATE INDEX authorizations_in_review ON authorizations (tenant_id, created_at, id) WHERE status = 'review'",
             "CREATE INDEX authorizations_holds_by_expiry ON authorizations (expires_at) WHERE hold_status = 'held'",
         ]),
+        // Decisions asked for by a card network over ISO 8583 keep the message's fields they used
+        // (render version 2 shows them in the evidence and names every decision's `source`).
+        Migration(version: 10, name: "network_messages", statements: [
+            "ALTER TABLE authorizations ADD COLUMN network_message TEXT",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows
