@@ -381,3 +381,51 @@ def test_ten_thousand_hostile_frames(sqlite_url, tmp_path):
     finally:
         server.stop()
     assert "Fatal error" not in server.output()
+
+
+def test_shutdown_answers_every_message_it_read(sqlite_url, tmp_path):
+    iso_port = free_port()
+    server = serve(sqlite_url, tmp_path / "card.key", iso_port)
+    issuer, network = Issuer(server, sqlite_url), Network()
+    card, pan, expiry = issuer.card(10_000_000)
+    link = Link(iso_port)
+    docs = {doc["11"]: doc for doc in (network.authorization(pan, expiry, 100) for _ in range(300))}
+    link.sock.sendall(b"".join(frame(doc) for doc in docs.values()))
+    server.process.terminate()
+    answered = []
+    try:
+        while True:
+            answered.append(answer_of(read_frame(link.sock)))
+    except ConnectionError:
+        pass
+    link.close()
+    assert server.process.wait(timeout=30) == 0
+    assert all(a["39"] == "00" and a["37"] == docs[a["11"]]["37"] for a in answered)
+
+    # What was answered is exactly what was held: nothing decided went unanswered.
+    issuer.server = server = serve(sqlite_url, tmp_path / "card.key", iso_port)
+    try:
+        assert issuer.held(card) == 100 * len(answered), len(answered)
+    finally:
+        server.stop()
+
+
+def test_only_the_allowed_networks_may_connect(sqlite_url, tmp_path):
+    iso_port = free_port()
+    server = Server(sqlite_url, extra=["--card-data-key-file", str(tmp_path / "card.key"), "--iso8583-port", str(iso_port)],
+                    env={"ZENTRA_ISO8583_ALLOWED_NETWORKS": "10.0.0.0/8"})
+    try:
+        link = Link(iso_port)
+        link.sock.sendall(frame(Network().network_management("301")))
+        with pytest.raises((ConnectionError, OSError)):
+            read_frame(link.sock)
+        link.close()
+    finally:
+        server.stop()
+    # A network that is not one is a clear error at start.
+    import os
+    import subprocess
+    from conftest import BINARY
+    result = subprocess.run([str(BINARY), "serve", "--database", sqlite_url, "--port", str(free_port()), "--iso8583-port", str(iso_port)],
+                            capture_output=True, text=True, timeout=30, env={**os.environ, "ZENTRA_ISO8583_ALLOWED_NETWORKS": "10.0.0.0/33"})
+    assert result.returncode != 0 and "ZENTRA_ISO8583_ALLOWED_NETWORKS" in result.stderr
