@@ -187,6 +187,14 @@ enum BenchFixtures {
         let tenant: String
         let networkKey: String
         let cards: [String]
+        /// What a card network names each card by (`scripts/bench iso8583`): its PAN and its expiry,
+        /// `YYMM`. Bench cards only, in the bench's own temporary folder.
+        let networkCards: [NetworkCard]
+    }
+
+    struct NetworkCard: Codable, Sendable {
+        let pan: String
+        let expiry: String
     }
 
     static func input<T: Decodable>(_ json: String) throws -> T {
@@ -218,9 +226,9 @@ enum BenchFixtures {
                 urlPolicy: OutboundURLPolicy(), vault: vault, in: tx).program.id.rawValue
         }
         let customers = (count + cardsPerCustomer - 1) / cardsPerCustomer
-        var cards: [String] = []
+        var cards: [(String, NetworkCard)] = []
         for start in stride(from: 0, to: customers, by: 8) {
-            cards += try await withThrowingTaskGroup(of: [String].self) { group in
+            cards += try await withThrowingTaskGroup(of: [(String, NetworkCard)].self) { group in
                 for customer in start..<min(start + 8, customers) {
                     let size = min(cardsPerCustomer, count - customer * cardsPerCustomer)
                     group.addTask { try await customerWithCards(size, program: program, scope: scope, store: store, vault: vault) }
@@ -228,24 +236,28 @@ enum BenchFixtures {
                 return try await group.reduce(into: []) { $0 += $1 }
             }
         }
-        return Made(tenant: tenant.id.rawValue, networkKey: networkKey, cards: cards)
+        return Made(tenant: tenant.id.rawValue, networkKey: networkKey, cards: cards.map(\.0), networkCards: cards.map(\.1))
     }
 
-    static func customerWithCards(_ size: Int, program: String, scope: WriteScope, store: Store, vault: CardVault) async throws -> [String] {
+    static func customerWithCards(_ size: Int, program: String, scope: WriteScope, store: Store, vault: CardVault) async throws
+        -> [(String, NetworkCard)]
+    {
         try await store.write(scope) { tx in
             let person = try await CustomerService.create(
                 try input(#"{"name": "Bench", "email": "bench@example.com", "kyc_status": "verified"}"#), in: tx)
             let account = try await AccountService.create(try input(#"{"customer": "\#(person.id)", "currency": "USD"}"#), in: tx)
             _ = try await AccountService.deposit(
                 into: account.id.rawValue, try input(#"{"amount_minor": 1000000000000, "transaction_reference": "bench-\#(person.id)"}"#), in: tx)
-            var made: [String] = []
+            var made: [(String, NetworkCard)] = []
             for _ in 0..<size {
                 let card = try await CardService.issue(
                     try input(#"{"customer": "\#(person.id)", "account": "\#(account.id)", "program": "\#(program)", "type": "virtual"}"#),
                     vault: vault, in: tx)
                 _ = try await CardFundingService.fund(
                     card.id.rawValue, try input(#"{"amount_minor": 10000000000, "transaction_reference": "bench-\#(card.id)"}"#), in: tx)
-                made.append(card.id.rawValue)
+                let sealed = try await tx.cards.sealedData(card.id)
+                let pan = try vault.open(sealed ?? [], tenant: tx.tenant).pan
+                made.append((card.id.rawValue, NetworkCard(pan: pan, expiry: String(format: "%02d%02d", card.expYear % 100, card.expMonth))))
             }
             return made
         }
