@@ -86,11 +86,12 @@ public struct AuthorizationBatch: StoreBatchWork {
     }
 
     static func audit(_ record: DecisionRecord, _ decision: PolicyDecision, hold: JournalEntryID?) -> BatchTransaction.Audit {
-        BatchTransaction.Audit("authorization.decided", objectType: "authorization", objectID: record.id.rawValue, context: .object([
-            "card": .string(record.card.card.rawValue), "status": .string(decision.status.rawValue),
-            "decline_reason": decision.declineReason.map { .string($0.rawValue) } ?? .null,
+        let outcome = record.outcome(decision)
+        return BatchTransaction.Audit("authorization.decided", objectType: "authorization", objectID: record.id.rawValue, context: .object([
+            "card": .string(record.card.card.rawValue), "status": .string(outcome.status.rawValue),
+            "decline_reason": outcome.declineReason.map { .string($0.rawValue) } ?? .null,
             "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
-            "response_code": .string(decision.responseCode), "amount_minor": .int(record.amount.minor),
+            "response_code": .string(outcome.responseCode), "amount_minor": .int(record.amount.minor),
             "hold_journal_entry": hold.map { .string($0.rawValue) } ?? .null,
         ]))
     }
@@ -130,7 +131,8 @@ public struct AuthorizationBatch: StoreBatchWork {
                 availableMinor: state.availableMinor, reviewRules: program.reviewRules, reviewOutcome: program.reviewOutcome,
                 webhookConfigured: program.authorizationWebhook != nil, customer: item.customer)
             var decision = AuthorizationPolicy.evaluate(input)
-            if decision.needsCustomerDecision, let webhook = program.authorizationWebhook {
+            // A network's stand-in advice records what the network decided: nobody is asked.
+            if decision.needsCustomerDecision, request.network?.standInResponseCode == nil, let webhook = program.authorizationWebhook {
                 if let sealedSecret {
                     let secret = try vault.open(secret: sealedSecret, tenant: tenant, purpose: CardProgramService.webhookSecretPurpose)
                     return .answer(.askCustomer(CustomerDecisionRequest(
@@ -144,12 +146,15 @@ public struct AuthorizationBatch: StoreBatchWork {
             }
 
             let id: AuthorizationID = tx.newID()
+            let outcome = DecisionRecord.Outcome(decision, amount: request.amount, availableBeforeMinor: input.availableMinor,
+                                                 reviewOutcome: program.reviewOutcome, network: request.network)
             var hold: (id: JournalEntryID, draft: JournalEntryDraft)?
-            if decision.holds {
-                let draft = try LedgerRecipes.hold(amount: request.amount, cardAvailable: state.availableAccount,
+            if outcome.holds {
+                let held = Money(minor: outcome.heldMinor, currency: request.amount.currency)
+                let draft = try LedgerRecipes.hold(amount: held, cardAvailable: state.availableAccount,
                                                cardReserved: state.reservedAccount, authorization: id.rawValue)
                 try state.apply(draft)
-                state.counters = try state.counters.adding(request.amount.minor, at: keys)
+                state.counters = try state.counters.adding(held.minor, at: keys)
                 hold = (tx.newID(), draft)
             }
             let record = DecisionRecord(
@@ -165,7 +170,7 @@ public struct AuthorizationBatch: StoreBatchWork {
             let write = DecisionWrite(
                 record: record, decision: decision, hold: hold, scope: item.scope,
                 // The event's body is the decision's answer, rendered from the record when read.
-                events: [BatchTransaction.Event("authorization.\(decision.status.rawValue)", objectType: "authorization",
+                events: [BatchTransaction.Event("authorization.\(outcome.status.rawValue)", objectType: "authorization",
                                                 objectID: id.rawValue, objectVersion: 0)],
                 audits: [AuthorizationBatch.audit(record, decision, hold: hold?.id)])
             writes.append(write)

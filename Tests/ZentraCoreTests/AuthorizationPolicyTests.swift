@@ -84,10 +84,42 @@ enum PolicyInputs {
             .cardLocked: "62", .cardClosed: "14", .cardExpired: "54", .currencyMismatch: "12", .channelBlocked: "57",
             .merchantCategoryBlocked: "57", .countryBlocked: "62", .geofenceMismatch: "59", .perTransactionLimit: "61",
             .dailyLimit: "61", .weeklyLimit: "61", .monthlyLimit: "61", .lifetimeLimit: "61", .insufficientFunds: "51",
-            .reviewDeclined: "05", .customerDeclined: "05",
+            .reviewDeclined: "05", .customerDeclined: "05", .networkDeclined: "05",
         ]
         #expect(Set(expected.keys) == Set(DeclineReason.allCases))
         for (reason, code) in expected { #expect(reason.responseCode == code, "\(reason)") }
+    }
+
+    /// A network's stand-in advice: an approval holds (what the card has of it) and goes to review
+    /// unless the policy approves too; a decline holds nothing; without an advice, the policy decides.
+    @Test func standInAdvicesComeToWhatTheNetworkDecided() {
+        var g = SeededGenerator(state: 120)
+        for _ in 0..<3_000 {
+            let input = PolicyInputs.random(&g)
+            let decision = AuthorizationPolicy.evaluate(input)
+            func outcome(_ standIn: String?) -> DecisionRecord.Outcome {
+                let network = standIn.map {
+                    NetworkMessage(mti: "0120", stan: "000001", rrn: "RRN1", transmittedAt: "1204120000", acquirer: "1", terminal: nil,
+                                   processingCode: nil, entryMode: "051", posCondition: nil, transactionAmountMinor: input.amount.minor,
+                                   transactionCurrency: input.amount.currency.code, billingAmountMinor: nil, billingCurrency: nil,
+                                   standInResponseCode: $0)
+                }
+                return DecisionRecord.Outcome(decision, amount: input.amount, availableBeforeMinor: input.availableMinor,
+                                              reviewOutcome: input.reviewOutcome, network: network)
+            }
+            let policy = outcome(nil)
+            #expect(policy.status == decision.status && policy.declineReason == decision.declineReason)
+            #expect(policy.responseCode == decision.responseCode && policy.holds == decision.holds)
+
+            let approved = outcome("00")
+            #expect(approved.status == (decision.status == .approved ? .approved : .review))
+            #expect(approved.heldMinor == min(input.amount.minor, input.availableMinor) && approved.responseCode == "00")
+            #expect(approved.networkOutcome == .approve && approved.declineReason == nil)
+
+            let declined = outcome("51")
+            #expect(declined.status == .declined && !declined.holds && declined.responseCode == "51")
+            #expect(declined.declineReason == (decision.status == .declined ? decision.declineReason : .networkDeclined))
+        }
     }
 
     @Test func windowsFollowLocalMidnightMondaysAndMonths() {

@@ -270,6 +270,60 @@ def test_a_network_conversation(database, tmp_path):
     assert json.loads(replayed.stdout)["agrees"] is True
 
 
+def test_stand_in_advices_are_recorded_as_the_network_decided(database, tmp_path):
+    iso_port = free_port()
+    server = serve(database, tmp_path / "card.key", iso_port)
+    try:
+        issuer, network = Issuer(server, database), Network()
+        card, pan, expiry = issuer.card(10_000)
+        link = Link(iso_port)
+
+        def advice(amount, code, **extra):
+            doc = network.authorization(pan, expiry, amount, **extra)
+            doc.update({"t": "0120", "39": code})
+            answer = link.ask(doc)
+            assert (answer["t"], answer["39"], answer["11"]) == ("0130", "00", doc["11"])
+            [decided] = [a for a in issuer.authorizations(card) if a["network_reference"] == reference(doc)]
+            return doc, decided
+
+        # Approved in stand-in, as the policy would have: an ordinary approval.
+        _, within = advice(3_000, "00")
+        assert (within["status"], within["hold"]["amount_minor"], within["response_code"]) == ("approved", 3_000, "00")
+        # Approved in stand-in past the per-transaction limit and the funds: held (what the card
+        # has), in the operator's review queue, the policy's own trace kept.
+        doc, past = advice(60_000, "00")
+        assert (past["status"], past["response_code"], past["hold"]["amount_minor"]) == ("review", "00", 7_000)
+        assert past["review"]["network_outcome"] == "approve" and past["policy"]["decision"] == "declined"
+        assert issuer.held(card) == 10_000
+        message = find_key(issuer.http("GET", f"/authorizations/{past['id']}/evidence")[2], "network_message")
+        assert (message["mti"], message["stand_in_response_code"]) == ("0120", "00")
+        # The same advice again records nothing twice.
+        assert link.ask(doc)["39"] == "00"
+        assert issuer.held(card) == 10_000
+        # Declined in stand-in where the policy would have approved: recorded, nothing held.
+        other, other_pan, other_expiry = issuer.card(10_000)
+        doc = network.authorization(other_pan, other_expiry, 100)
+        doc.update({"t": "0120", "39": "51"})
+        assert link.ask(doc)["39"] == "00"
+        [declined] = [a for a in issuer.authorizations(other) if a["network_reference"] == reference(doc)]
+        assert (declined["status"], declined["decline_reason"], declined["response_code"]) == ("declined", "network_declined", "51")
+        assert "hold" not in declined and issuer.held(other) == 0
+        # An advice without the network's response code is a format error and records nothing.
+        doc = network.authorization(pan, expiry, 100)
+        doc["t"] = "0120"
+        assert link.ask(doc)["39"] == "30"
+        link.close()
+
+        # The operator settles the review; the ledger stays exact.
+        status, _, settled = issuer.http("POST", f"/authorizations/{past['id']}/review", {"decision": "approve", "note": "stand-in"})
+        assert status == 200 and settled["status"] == "approved"
+    finally:
+        server.stop()
+    assert json.loads(zentra("ledger", "verify", "--database", database).stdout)["ok"] is True
+    replayed = zentra("replay", past["id"], "--tenant", issuer.tenant, "--database", database)
+    assert json.loads(replayed.stdout)["agrees"] is True
+
+
 def test_many_messages_in_flight_on_several_connections(sqlite_url, tmp_path):
     iso_port = free_port()
     server = serve(sqlite_url, tmp_path / "card.key", iso_port)

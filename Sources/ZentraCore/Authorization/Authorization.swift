@@ -37,6 +37,8 @@ public enum DeclineReason: String, Sendable, Codable, Hashable, CaseIterable {
     case insufficientFunds = "insufficient_funds"
     case reviewDeclined = "review_declined"
     case customerDeclined = "customer_declined"
+    /// A card network declined in stand-in, where the policy would not have (an `0120` advice).
+    case networkDeclined = "network_declined"
 
     /// ISO 8583 field 39. The mapping is part of the contract (docs/authorizations.md, "Rule order").
     public var responseCode: String {
@@ -50,7 +52,7 @@ public enum DeclineReason: String, Sendable, Codable, Hashable, CaseIterable {
         case .geofenceMismatch: "59"       // suspected fraud
         case .perTransactionLimit, .dailyLimit, .weeklyLimit, .monthlyLimit, .lifetimeLimit: "61"   // exceeds amount limit
         case .insufficientFunds: "51"      // not sufficient funds
-        case .reviewDeclined, .customerDeclined: "05"          // do not honour
+        case .reviewDeclined, .customerDeclined, .networkDeclined: "05"   // do not honour
         }
     }
 

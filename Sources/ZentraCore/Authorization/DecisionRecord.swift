@@ -137,19 +137,65 @@ public struct DecisionRecord: Sendable, Hashable {
         return AuthorizationPolicy.evaluate(policyInput)
     }
 
+    /// What a decision came to. Usually the policy's decision; for a card network's advice of a
+    /// decision it made in stand-in, the network's, as it was made: an approval holds the amount
+    /// (what the card has of it: the rest, once cleared, is owed by the cardholder as for any
+    /// over-clear) and goes to review when the policy would not have approved; a decline holds
+    /// nothing. The policy's own trace stays as the policy decided.
+    public struct Outcome: Sendable, Hashable {
+        public let status: AuthorizationStatus
+        public let declineReason: DeclineReason?
+        public let responseCode: String
+        /// What the decision holds; 0 when nothing.
+        public let heldMinor: Int64
+        /// What the network was told, for a decision in review.
+        public let networkOutcome: ReviewOutcome
+
+        public var holds: Bool { heldMinor > 0 }
+
+        public init(_ decision: PolicyDecision, amount: Money, availableBeforeMinor: Int64, reviewOutcome: ReviewOutcome,
+                    network: NetworkMessage?) {
+            guard let standIn = network?.standInResponseCode else {
+                status = decision.status
+                declineReason = decision.declineReason
+                responseCode = decision.responseCode
+                heldMinor = decision.holds ? amount.minor : 0
+                networkOutcome = reviewOutcome
+                return
+            }
+            responseCode = standIn
+            if standIn == DeclineReason.approvedResponseCode {
+                status = decision.status == .approved ? .approved : .review
+                declineReason = nil
+                heldMinor = min(amount.minor, max(0, availableBeforeMinor))
+                networkOutcome = .approve
+            } else {
+                status = .declined
+                declineReason = decision.status == .declined ? decision.declineReason : .networkDeclined
+                heldMinor = 0
+                networkOutcome = .decline
+            }
+        }
+    }
+
+    public func outcome(_ decision: PolicyDecision) -> Outcome {
+        Outcome(decision, amount: amount, availableBeforeMinor: availableBeforeMinor, reviewOutcome: program.reviewOutcome, network: network)
+    }
+
     /// The authorization as the decision answered it: the answer itself, and the body of the event
     /// the decision emitted.
     public func answer(_ decision: PolicyDecision) -> Authorization {
-        let hold = decision.holds ? holdJournalEntry.map { entry in
-            AuthorizationHold(amountMinor: amount.minor, currency: amount.currency, journalEntry: entry, status: .held,
+        let outcome = outcome(decision)
+        let hold = outcome.holds ? holdJournalEntry.map { entry in
+            AuthorizationHold(amountMinor: outcome.heldMinor, currency: amount.currency, journalEntry: entry, status: .held,
                               expiresAt: expiresAt ?? decidedAt)
         } : nil
         return Authorization(
-            id: id, card: card.card, last4: card.last4, status: decision.status, amountMinor: amount.minor, currency: amount.currency,
+            id: id, card: card.card, last4: card.last4, status: outcome.status, amountMinor: amount.minor, currency: amount.currency,
             merchant: merchant, channel: channel, deviceLocation: deviceLocation, networkReference: networkReference,
-            declineReason: decision.declineReason, responseCode: decision.responseCode, policy: .decided(decision), hold: hold,
-            availableMinor: availableBeforeMinor - (hold == nil ? 0 : amount.minor),
-            review: decision.status == .review ? AuthorizationReview(networkOutcome: program.reviewOutcome) : nil,
+            declineReason: outcome.declineReason, responseCode: outcome.responseCode, policy: .decided(decision), hold: hold,
+            availableMinor: availableBeforeMinor - (hold?.amountMinor ?? 0),
+            review: outcome.status == .review ? AuthorizationReview(networkOutcome: outcome.networkOutcome) : nil,
             customerDecision: customerDecision, adjustments: [], source: renderVersion >= 2 ? (network == nil ? .api : .iso8583) : nil,
             createdAt: decidedAt, updatedAt: decidedAt)
     }

@@ -32,10 +32,12 @@ public struct NetworkMessage: Sendable, Hashable, Codable {
     /// Fields 6 and 51: the amount in the card's currency, when the network converted it.
     public var billingAmountMinor: Int64?
     public var billingCurrency: String?
+    /// An advice's field 39: what the network answered when it decided in stand-in.
+    public var standInResponseCode: String?
 
     public init(mti: String, stan: String, rrn: String, transmittedAt: String, acquirer: String, terminal: String?, processingCode: String?,
                 entryMode: String, posCondition: String?, transactionAmountMinor: Int64, transactionCurrency: String,
-                billingAmountMinor: Int64?, billingCurrency: String?) {
+                billingAmountMinor: Int64?, billingCurrency: String?, standInResponseCode: String? = nil) {
         self.mti = mti
         self.stan = stan
         self.rrn = rrn
@@ -49,6 +51,7 @@ public struct NetworkMessage: Sendable, Hashable, Codable {
         self.transactionCurrency = transactionCurrency
         self.billingAmountMinor = billingAmountMinor
         self.billingCurrency = billingCurrency
+        self.standInResponseCode = standInResponseCode
     }
 }
 
@@ -64,6 +67,7 @@ extension NetworkMessage: JSONWritable {
             w.field("processing_code", processingCode)
             w.field("rrn", rrn)
             w.field("stan", stan)
+            w.field("stand_in_response_code", standInResponseCode)
             w.field("terminal", terminal)
             w.field("transaction_amount_minor", transactionAmountMinor)
             w.field("transaction_currency", transactionCurrency)

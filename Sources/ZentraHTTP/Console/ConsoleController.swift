@@ -339,6 +339,8 @@ struct ConsoleController {
         var row = Self.row(a)
         row["channel"] = a.channel.rawValue
         row["networkReference"] = a.networkReference
+        // Decisions recorded before sources were named all came over the API.
+        row["source"] = a.source == .iso8583 ? "ISO 8583" : "API"
         row["responseCode"] = a.responseCode
         row["declineReason"] = a.declineReason.map { "(\($0.rawValue))" } ?? ""
         row["decidingRule"] = decidingRule.isEmpty ? "—" : decidingRule

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import ZentraApp
 import ZentraCore
 import ZentraStorage
@@ -14,6 +15,7 @@ public struct ISO8583Exchange: Sendable {
     let authorizer: Authorizer
     let vault: CardVault
     let logger: Logger
+    let cards = PANCache()
 
     public static let actor = "network:iso8583"
 
@@ -42,7 +44,7 @@ public struct ISO8583Exchange: Sendable {
         do {
             switch message.mti {
             case "0800": return try networkManagement(message, type)
-            case "0100": return try await authorize(message, type)
+            case "0100", "0120": return try await authorize(message, type)
             case "0400", "0420": return try await reverse(message, type)
             default: throw ISO8583Refusal(code: ResponseCode.functionNotSupported, reason: "message type \(message.mti) is not supported")
             }
@@ -77,12 +79,15 @@ public struct ISO8583Exchange: Sendable {
         }
     }
 
-    /// `0100`: the card by its PAN and expiry, then a decision in the next batch.
+    /// `0100`: the card by its PAN and expiry, then a decision in the next batch. `0120`: the
+    /// decision the network made in stand-in, recorded as it was made (see `DecisionRecord.Outcome`)
+    /// and acknowledged `00`; its expiry is not held against the card, the network decided already.
     private func authorize(_ message: ISO8583Message, _ type: String) async throws -> ISO8583Message {
         let fields = try NetworkAuthorization(message)
+        let advice = fields.network.standInResponseCode != nil
         guard fields.amountMinor > 0 else { throw ISO8583Refusal(code: ResponseCode.invalidAmount, reason: "the amount is zero") }
         let card = try await card(pan: fields.pan)
-        guard card.expYear % 100 == fields.expiry.year, card.expMonth == fields.expiry.month else {
+        guard advice || (card.expYear % 100 == fields.expiry.year && card.expMonth == fields.expiry.month) else {
             throw ISO8583Refusal(code: ResponseCode.expiredCard, reason: "field 14 is not the card's expiry")
         }
         let request: AuthorizationRequest
@@ -102,6 +107,7 @@ public struct ISO8583Exchange: Sendable {
         } catch let error as DomainError where error.kind != .internalError && error.kind != .unavailable {
             throw ISO8583Refusal(code: error.kind == .notFound ? ResponseCode.unknownCard : ResponseCode.formatError, reason: error.message)
         }
+        if advice { return Self.reply(type, to: message, code: ResponseCode.approved) }
         var answer = Self.reply(type, to: message, code: authorization.responseCode)
         if authorization.responseCode == ResponseCode.approved { answer[38] = Self.approvalCode(authorization.id) }
         return answer
@@ -139,10 +145,25 @@ public struct ISO8583Exchange: Sendable {
         return Self.reply(type, to: message, code: ResponseCode.approved)
     }
 
+    /// The card a PAN names. A card's PAN, tenant and expiry never change, so what was found once is
+    /// kept (by the PAN's keyed hash, never the PAN): most messages then read nothing before their
+    /// decision. A PAN not found is asked again each time (the card may be issued since).
     private func card(pan: String) async throws -> PANIndex.Entry {
-        guard let found = try await PANIndex.card(panHash: vault.lookupHash(pan: pan), engine: store.engine) else {
+        let hash = vault.lookupHash(pan: pan)
+        if let known = cards.entries.withLock({ $0[hash] }) { return known }
+        guard let found = try await PANIndex.card(panHash: hash, engine: store.engine) else {
             throw ISO8583Refusal(code: ResponseCode.unknownCard, reason: "no card has this PAN")
+        }
+        cards.entries.withLock { known in
+            if known.count >= PANCache.entries_max { known.removeAll(keepingCapacity: true) }
+            known[hash] = found
         }
         return found
     }
+}
+
+/// Cards found by PAN, by the PAN's keyed hash; bounded, emptied when full.
+final class PANCache: Sendable {
+    static let entries_max = 200_000
+    let entries = Mutex<[String: PANIndex.Entry]>([:])
 }

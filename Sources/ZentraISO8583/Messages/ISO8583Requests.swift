@@ -46,8 +46,9 @@ extension ISO8583Message {
     }
 }
 
-/// What an `0100` says, read and checked: everything `POST /authorizations` would be sent, plus
-/// the expiry to hold the card to and the fields the decision keeps as its network message.
+/// What an `0100` (or an `0120` advice) says, read and checked: everything `POST /authorizations`
+/// would be sent, plus the expiry to hold the card to and the fields the decision keeps as its
+/// network message (for an advice, with the network's own response code, field 39).
 struct NetworkAuthorization {
     let pan: String
     /// Field 14, `YYMM`.
@@ -91,12 +92,20 @@ struct NetworkAuthorization {
         channel = Self.channel(entryMode: try message.digits(22), condition: message[25], mcc: mcc)
         let acquirer = try message.digits(32), transmitted = try message.digits(7), trace = try message.digits(11)
         let retrieval = try message.required(37).trimming(.whitespaces)
+        var standIn: String?
+        if message.mti == "0120" {
+            let code = try message.required(39)
+            guard code.utf8.count == 2, code.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }) else {
+                throw .format("field 39 of an advice must be 2 digits or capital letters")
+            }
+            standIn = code
+        }
         networkReference = Self.reference(acquirer: acquirer, transmitted: transmitted, trace: trace, retrieval: retrieval)
         network = NetworkMessage(
             mti: message.mti, stan: trace, rrn: retrieval, transmittedAt: transmitted, acquirer: acquirer,
             terminal: message[41].map { $0.trimming(.whitespaces) }, processingCode: message[3], entryMode: try message.digits(22),
             posCondition: message[25], transactionAmountMinor: transaction.minor, transactionCurrency: transaction.currency.code,
-            billingAmountMinor: billing?.minor, billingCurrency: billing?.currency.code)
+            billingAmountMinor: billing?.minor, billingCurrency: billing?.currency.code, standInResponseCode: standIn)
     }
 
     /// The channel a decision sees: an ATM by its category code, a mail or telephone order by the

@@ -286,10 +286,10 @@ extension BulkRows {
 func authorizationRow(_ tenant: TenantID, _ record: DecisionRecord, _ decision: PolicyDecision) -> [SQLValue] {
     let answer = record.answer(decision)
     return [
-        record.id.sqlValue, tenant.sqlValue, record.card.card.sqlValue, .int(record.card.version), .text(decision.status.rawValue),
+        record.id.sqlValue, tenant.sqlValue, record.card.card.sqlValue, .int(record.card.version), .text(answer.status.rawValue),
         .int(record.amount.minor), record.amount.currency.sqlValue, .text(record.merchant.serializedString), .text(record.channel.rawValue),
-        (record.deviceLocation?.serializedString).sqlValue, .text(record.networkReference), decision.declineReason?.rawValue.sqlValue ?? .null,
-        .text(decision.responseCode), .text(record.outcomes.letters), (answer.hold?.amountMinor).sqlValue,
+        (record.deviceLocation?.serializedString).sqlValue, .text(record.networkReference), answer.declineReason?.rawValue.sqlValue ?? .null,
+        .text(answer.responseCode), .text(record.outcomes.letters), (answer.hold?.amountMinor).sqlValue,
         (answer.hold?.status.rawValue).sqlValue, (answer.hold?.journalEntry).sqlValue, (answer.hold?.expiresAt).sqlValue,
         .int(record.availableBeforeMinor), .int(record.spendBefore.dailyMinor), .int(record.spendBefore.weeklyMinor),
         .int(record.spendBefore.monthlyMinor), .int(record.spendBefore.lifetimeMinor), .int(record.windows.day), .int(record.windows.week),
