@@ -324,6 +324,30 @@ def test_stand_in_advices_are_recorded_as_the_network_decided(database, tmp_path
     assert json.loads(replayed.stdout)["agrees"] is True
 
 
+def test_a_database_that_cannot_be_reached_is_answered_96(postgres, tmp_path):
+    iso_port = free_port()
+    server = serve(postgres.url, tmp_path / "card.key", iso_port)
+    try:
+        issuer, network = Issuer(server, postgres.url), Network()
+        card, pan, expiry = issuer.card(10_000)
+        link = Link(iso_port)
+        assert link.ask(network.authorization(pan, expiry, 100))["39"] == "00"
+        postgres.stop()
+        down = network.authorization(pan, expiry, 200)
+        answer = link.ask(down)
+        assert (answer["t"], answer["39"], answer["11"]) == ("0110", "96", down["11"])
+        postgres.start()
+        # Nothing was written for it: the same message once the database is back is decided anew.
+        deadline = time.time() + 30
+        while (answer := link.ask(down))["39"] == "96" and time.time() < deadline:
+            time.sleep(0.5)
+        assert answer["39"] == "00"
+        assert issuer.held(card) == 300
+        link.close()
+    finally:
+        server.stop()
+
+
 def test_many_messages_in_flight_on_several_connections(sqlite_url, tmp_path):
     iso_port = free_port()
     server = serve(sqlite_url, tmp_path / "card.key", iso_port)
