@@ -22,7 +22,7 @@ public struct DecisionItem: Sendable {
 /// What a request of a batch comes to: a decision (new, or the first one for its network
 /// reference), or the customer's webhook to ask first, with nothing written.
 public enum DecisionAnswer: Sendable {
-    case decided(ReferencedOutcome<RenderedAuthorization>)
+    case decided(ReferencedOutcome<Authorization>)
     case askCustomer(CustomerDecisionRequest)
 }
 
@@ -78,7 +78,7 @@ public struct AuthorizationBatch: StoreBatchWork {
         if !earlier.isEmpty {
             let stored = try await tx.scope(tenant).authorizations.findAll(earlier)
             for (index, id) in plan.replays {
-                outcomes[index] = stored[id].map { .answer(.decided(.existing(RenderedAuthorization($0.authorization)))) }
+                outcomes[index] = stored[id].map { .answer(.decided(.existing($0.authorization))) }
                     ?? .failure(DomainError.invariantViolated("authorization \(id) vanished"))
             }
         }
@@ -105,7 +105,7 @@ public struct AuthorizationBatch: StoreBatchWork {
         /// Requests that repeat a reference decided before this batch, by index.
         var replays: [Int: AuthorizationID] = [:]
         /// The first decision of each reference made in this batch.
-        var firstByReference: [String: RenderedAuthorization] = [:]
+        var firstByReference: [String: Authorization] = [:]
 
         init(states: [CardID: CardState]) {
             self.states = states
@@ -174,9 +174,10 @@ public struct AuthorizationBatch: StoreBatchWork {
                                                 objectID: id.rawValue, objectVersion: 0)],
                 audits: [AuthorizationBatch.audit(record, decision, hold: hold?.id)])
             writes.append(write)
-            let rendered = RenderedAuthorization(record.answer(decision))
-            firstByReference[request.networkReference] = rendered
-            return .answer(.decided(.created(rendered)))
+            // Rendered as JSON by whoever answers, off the writer's thread (the ISO 8583 link never does).
+            let answer = record.answer(decision)
+            firstByReference[request.networkReference] = answer
+            return .answer(.decided(.created(answer)))
         }
     }
 }

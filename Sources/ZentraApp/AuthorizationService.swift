@@ -72,17 +72,6 @@ public struct ReviewDecisionInput: Sendable, Decodable {
     }
 }
 
-/// A decision and its JSON, rendered once for its event and its answer.
-public struct RenderedAuthorization: Sendable {
-    public let authorization: Authorization
-    public let json: [UInt8]
-
-    public init(_ authorization: Authorization) {
-        self.authorization = authorization
-        self.json = authorization.serialized
-    }
-}
-
 /// The network's request, checked.
 public struct AuthorizationRequest: Sendable {
     public let card: CardID

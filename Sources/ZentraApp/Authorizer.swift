@@ -17,7 +17,7 @@ public struct Authorizer: Sendable {
 
     /// - Parameter keyID: the API key of the request, checked again as the decision commits.
     public func authorize(_ request: AuthorizationRequest, scope: WriteScope, keyID: String?) async throws
-        -> ReferencedOutcome<RenderedAuthorization>
+        -> ReferencedOutcome<Authorization>
     {
         var item = DecisionItem(request: request, scope: scope, keyID: keyID)
         switch try await store.run(item, in: batch) {

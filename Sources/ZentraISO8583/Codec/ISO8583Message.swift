@@ -149,6 +149,15 @@ enum ASCII {
         return [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
     }
 
+    /// Fixed fields are padded with spaces: the text without them at either end (the
+    /// `default_ascii` layout is ASCII throughout, so no Foundation is needed to trim it).
+    static func trimmingSpaces(_ bytes: ArraySlice<UInt8>) -> String {
+        var text = bytes
+        while text.first == 0x20 { text.removeFirst() }
+        while text.last == 0x20 { text.removeLast() }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     /// A small decimal number from ASCII digits; nil when one is not a digit.
     static func number(_ bytes: ArraySlice<UInt8>) -> Int? {
         var value = 0

@@ -103,7 +103,7 @@ public struct ISO8583Exchange: Sendable {
         let authorization: Authorization
         do {
             authorization = try await authorizer.authorize(request, scope: WriteScope(tenant: card.tenant, actor: Self.actor, requestID: nil),
-                                                           keyID: nil).value.authorization
+                                                           keyID: nil).value
         } catch let error as DomainError where error.kind != .internalError && error.kind != .unavailable {
             throw ISO8583Refusal(code: error.kind == .notFound ? ResponseCode.unknownCard : ResponseCode.formatError, reason: error.message)
         }

@@ -1,4 +1,3 @@
-import Foundation
 import ZentraCore
 
 /// A message the engine cannot take, with the response code (field 39) that says why.
@@ -83,15 +82,13 @@ struct NetworkAuthorization {
         let mcc = try message.digits(18)
         let place = Array(try message.required(43).utf8)
         guard place.count == 40 else { throw .format("field 43 must be 40 characters") }
-        func part(_ range: Range<Int>) -> String {
-            String(decoding: place[range], as: UTF8.self).trimming(.whitespaces)
-        }
+        func part(_ range: Range<Int>) -> String { ASCII.trimmingSpaces(place[range]) }
         let city = part(23..<36)
-        merchant = Merchant(id: try message.required(42).trimming(.whitespaces), name: part(0..<23), mcc: mcc,
+        merchant = Merchant(id: ASCII.trimmingSpaces(Array(try message.required(42).utf8)[...]), name: part(0..<23), mcc: mcc,
                             country: part(38..<40), city: city.isEmpty ? nil : city)
         channel = Self.channel(entryMode: try message.digits(22), condition: message[25], mcc: mcc)
         let acquirer = try message.digits(32), transmitted = try message.digits(7), trace = try message.digits(11)
-        let retrieval = try message.required(37).trimming(.whitespaces)
+        let retrieval = ASCII.trimmingSpaces(Array(try message.required(37).utf8)[...])
         var standIn: String?
         if message.mti == "0120" {
             let code = try message.required(39)
@@ -103,7 +100,7 @@ struct NetworkAuthorization {
         networkReference = Self.reference(acquirer: acquirer, transmitted: transmitted, trace: trace, retrieval: retrieval)
         network = NetworkMessage(
             mti: message.mti, stan: trace, rrn: retrieval, transmittedAt: transmitted, acquirer: acquirer,
-            terminal: message[41].map { $0.trimming(.whitespaces) }, processingCode: message[3], entryMode: try message.digits(22),
+            terminal: message[41].map { ASCII.trimmingSpaces(Array($0.utf8)[...]) }, processingCode: message[3], entryMode: try message.digits(22),
             posCondition: message[25], transactionAmountMinor: transaction.minor, transactionCurrency: transaction.currency.code,
             billingAmountMinor: billing?.minor, billingCurrency: billing?.currency.code, standInResponseCode: standIn)
     }
@@ -125,7 +122,7 @@ struct NetworkAuthorization {
     /// retrieval reference, which together name one transaction (and a repeat of it) for good.
     static func reference(acquirer: String, transmitted: String, trace: String, retrieval: String) -> String {
         let acquirer = acquirer.drop { $0 == "0" }
-        return "iso8583:\(acquirer.isEmpty ? "0" : acquirer):\(transmitted):\(trace):\(retrieval.trimming(.whitespaces))"
+        return "iso8583:\(acquirer.isEmpty ? "0" : acquirer):\(transmitted):\(trace):\(ASCII.trimmingSpaces(Array(retrieval.utf8)[...]))"
     }
 }
 
