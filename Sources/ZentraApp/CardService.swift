@@ -4,8 +4,10 @@ import ZentraStorage
 public struct CreateCard: Sendable, Decodable {
     public var customer: String
     public var account: String
+    /// Defaults to the tenant's one program, when it has exactly one.
     public var program: String?
-    public var type: String
+    /// `virtual` unless named.
+    public var type: String?
     public var spendLimitMinor: Int64?
     public var spendControls: SpendControls?
     public var geofenceEnabled: Bool?
@@ -22,7 +24,7 @@ public struct CreateCard: Sendable, Decodable {
 /// The customer row is locked first, so concurrent issuances for one customer are counted exactly.
 public enum CardService {
     public static func issue(_ input: CreateCard, vault: CardVault, in tx: WriteTransaction) async throws -> Card {
-        let type = try Validate.enumValue(input.type, "type", as: CardType.self)
+        let type = try Validate.enumValue(input.type ?? CardType.virtual.rawValue, "type", as: CardType.self)
         let shipping: ShippingAddress?
         switch (type, input.shipping) {
         case (.physical, nil): throw DomainError.parameterMissing("shipping")
@@ -98,10 +100,17 @@ public enum CardService {
             return program
         }
         let programs = try await tx.cardPrograms.list(PageRequest(limit: 2))
-        guard programs.data.count == 1, let only = programs.data.first else {
-            throw DomainError.parameterMissing("program")
+        switch programs.data.count {
+        case 1: return programs.data[0]
+        case 0:
+            throw DomainError(.invalidRequest, code: "parameter_missing",
+                              message: "Missing required parameter: program. The tenant has no card program yet: create one with POST /card-programs.",
+                              param: "program")
+        default:
+            throw DomainError(.invalidRequest, code: "parameter_missing",
+                              message: "Missing required parameter: program. The tenant has several card programs, so the card must name one.",
+                              param: "program")
         }
-        return only
     }
 
     /// PAN, CVV and expiry, for admin keys of programs that enable it; every read is audited.

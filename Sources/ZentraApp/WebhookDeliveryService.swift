@@ -193,6 +193,10 @@ public enum WebhookDeliveryService {
             endpoints = [endpoint]
         } else {
             endpoints = try await tx.webhookEndpoints.all(status: .enabled).filter { $0.subscribes(to: event.type) }
+            guard !endpoints.isEmpty else {
+                throw DomainError(.conflict, code: "no_webhook_endpoint",
+                                  message: "No enabled webhook endpoint subscribes to \(event.type) events: there is nothing to redeliver to.")
+            }
         }
         let deliveries = endpoints.map { endpoint in
             WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type, redelivery: true, createdAt: tx.now)

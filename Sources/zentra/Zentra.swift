@@ -190,6 +190,13 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
+        var retention_hours: Int64 = 24
+        if let raw = environment["ZENTRA_IDEMPOTENCY_RETENTION_HOURS"] {
+            guard let hours = Int64(raw), (24...24 * 366).contains(hours) else {
+                throw ValidationError("ZENTRA_IDEMPOTENCY_RETENTION_HOURS: '\(raw)' is not a whole number of hours from 24 to 8784")
+            }
+            retention_hours = hours
+        }
         var iso8583: ISO8583Listener.Settings?
         if let iso8583Port {
             guard (0...65_535).contains(iso8583Port) else { throw ValidationError("--iso8583-port: \(iso8583Port) is not a TCP port") }
@@ -215,6 +222,7 @@ struct Serve: AsyncParsableCommand {
                 evidenceKeys: try evidenceKeys.load())
             configuration.webhookDelivery = delivery
             configuration.iso8583 = iso8583
+            configuration.idempotencyRetention_seconds = retention_hours * 3600
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

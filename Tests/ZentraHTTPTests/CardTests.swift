@@ -31,6 +31,27 @@ struct CardFixture {
 }
 
 @Suite struct CardTests {
+    /// The product page's own call (`../shared/seeds`): no type, no program.
+    @Test(arguments: Backend.allCases)
+    func theSeedsCallIssuesAVirtualCardUnderTheTenantsOnlyProgram(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            let body = #"{"customer": "\#(fixture.customer)", "account": "\#(fixture.account)", "spend_limit_minor": 250000, "idempotency_key": "card_live_042"}"#
+            let card = try await env.post("/cards", body)
+            #expect(card.status == .created, "\(card.text)")
+            #expect(card.json["type"] as? String == "virtual" && card.json["program"] as? String == fixture.program)
+            #expect((card.json["spend_controls"] as? [String: Any])?["monthly_minor"] as? Int == 250_000)
+            let again = try await env.post("/cards", body)
+            #expect(again.body == card.body && again.headers[.init("Idempotent-Replayed")!] == "true")
+
+            let other = try await env.post("/card-programs", #"{"name": "Other", "currency": "USD", "bin": "42424243"}"#)
+            #expect(other.status == .created, "\(other.text)")
+            let refused = try await env.post("/cards", body.replacingOccurrences(of: "card_live_042", with: "card_live_043"))
+            #expect(refused.status == .badRequest && refused.errorCode == "parameter_missing" && refused.errorParam == "program")
+            #expect(refused.text.contains("several card programs"), "\(refused.text)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func issuedCardShowsLast4AndMergedControlsButNeverThePAN(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in

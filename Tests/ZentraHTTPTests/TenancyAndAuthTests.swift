@@ -58,7 +58,9 @@ import ZentraStorage
             #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: network).status == .forbidden)
             let developer = try await env.createKey(role: "developer")
             #expect(try await env.post("/api-keys", #"{"role": "admin"}"#, key: developer).status == .forbidden)
-            #expect(try await env.get("/api-keys", key: developer).status == .forbidden)
+            let refused = try await env.get("/api-keys", key: developer)
+            #expect(refused.status == .forbidden)
+            #expect(refused.text.contains("needs one of the roles: admin;"), "each role named once: \(refused.text)")
             #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: developer).status == .created)
 
             let listed = try await env.get("/api-keys").list

@@ -270,6 +270,8 @@ import ZentraStorage
                 _ = try await env.post("/webhook-endpoints/\(endpoint.id)/disable")
                 let disabled = try await env.post("/events/\(first.id)/redeliver", #"{"webhook_endpoint": "\#(endpoint.id)"}"#)
                 #expect(disabled.status == .conflict && disabled.errorCode == "webhook_endpoint_disabled")
+                let nowhere = try await env.post("/events/\(first.id)/redeliver")
+                #expect(nowhere.status == .conflict && nowhere.errorCode == "no_webhook_endpoint", "\(nowhere.text)")
                 #expect(try await env.post("/events/evt_missing/redeliver").status == .notFound)
                 #expect(try await env.post("/events/\(first.id)/redeliver", key: try await env.createKey(role: "developer")).status == .forbidden)
                 let stored = try await Self.deliveries(env, endpoint.id)

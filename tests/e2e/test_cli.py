@@ -1,11 +1,13 @@
 """End-to-end: the zentra binary as an operator runs it."""
 import json
+import os
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 
-from conftest import Server, call, free_port, zentra
+from conftest import BINARY, Server, call, free_port, zentra
 
 
 def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
@@ -89,6 +91,13 @@ def test_unreachable_database_at_start_is_a_clear_error():
     assert zentra("migrate", "--database", url, check=False).returncode != 0
     bad = zentra("migrate", "--database", "mysql://nope", check=False)
     assert bad.returncode != 0 and "unsupported database URL" in bad.stderr
+
+
+def test_settings_out_of_range_stop_the_server_with_their_name(sqlite_url):
+    for name, value in [("ZENTRA_IDEMPOTENCY_RETENTION_HOURS", "12"), ("ZENTRA_IDEMPOTENCY_RETENTION_HOURS", "a day")]:
+        result = subprocess.run([str(BINARY), "serve", "--port", str(free_port()), "--database", sqlite_url],
+                                capture_output=True, text=True, timeout=60, env={**os.environ, name: value})
+        assert result.returncode != 0 and name in result.stderr, result.stderr
 
 
 def test_postgres_lost_while_running_answers_503_and_recovers(postgres):

@@ -2,10 +2,11 @@
 client we did not write (pyiso8583, its `default_ascii` layout). The same engine as
 `POST /authorizations` decides, holds, replays and reverses."""
 import json
+import os
 import random
 import socket
 import struct
-import threading
+import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ import iso8583
 import pytest
 from iso8583.specs import default_ascii as SPEC
 
-from conftest import Server, call, free_port, zentra
+from conftest import BINARY, Server, call, free_port, zentra
 
 ACQUIRER = "12345"
 
@@ -501,9 +502,6 @@ def test_only_the_allowed_networks_may_connect(sqlite_url, tmp_path):
     finally:
         server.stop()
     # A network that is not one is a clear error at start.
-    import os
-    import subprocess
-    from conftest import BINARY
     result = subprocess.run([str(BINARY), "serve", "--database", sqlite_url, "--port", str(free_port()), "--iso8583-port", str(iso_port)],
                             capture_output=True, text=True, timeout=30, env={**os.environ, "ZENTRA_ISO8583_ALLOWED_NETWORKS": "10.0.0.0/33"})
     assert result.returncode != 0 and "ZENTRA_ISO8583_ALLOWED_NETWORKS" in result.stderr

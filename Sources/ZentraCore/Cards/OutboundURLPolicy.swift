@@ -29,10 +29,13 @@ public struct OutboundURLPolicy: Sendable, Hashable {
             components.user == nil, components.password == nil
         else { throw DomainError.parameterInvalid(param, "must be an http or https URL without credentials") }
         if host == "localhost" || host.hasSuffix(".localhost") {
-            guard permits(address: "127.0.0.1") else { throw DomainError.parameterInvalid(param, "\(host) is a loopback address") }
+            guard permits(address: "127.0.0.1") else {
+                throw DomainError.parameterInvalid(param, "\(host) is a loopback address (ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)")
+            }
         } else if IPv4Address(host) != nil || host.contains(":") {
             guard permits(address: host) else {
-                throw DomainError.parameterInvalid(param, "\(host) is a loopback, private or link-local address")
+                throw DomainError.parameterInvalid(
+                    param, "\(host) is a loopback, private or link-local address (ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)")
             }
         }
         return raw

@@ -29,7 +29,8 @@ public struct AppRequestContext: RequestContext {
     public func require(_ roles: [Role]) throws -> Principal {
         let principal = try caller()
         guard principal.role == .admin || roles.contains(principal.role) else {
-            throw DomainError.forbidden("This action needs one of the roles: \((roles + [.admin]).map(\.rawValue).joined(separator: ", ")); this key is \(principal.role.rawValue).")
+            let allowed = (roles.contains(.admin) ? roles : roles + [.admin]).map(\.rawValue)
+            throw DomainError.forbidden("This action needs one of the roles: \(allowed.joined(separator: ", ")); this key is \(principal.role.rawValue).")
         }
         return principal
     }
