@@ -78,8 +78,11 @@ public struct AuthorizationBatch: StoreBatchWork {
         if !earlier.isEmpty {
             let stored = try await tx.scope(tenant).authorizations.findAll(earlier)
             for (index, id) in plan.replays {
-                outcomes[index] = stored[id].map { .answer(.decided(.existing($0.authorization))) }
-                    ?? .failure(DomainError.invariantViolated("authorization \(id) vanished"))
+                guard let first = stored[id]?.authorization else {
+                    outcomes[index] = .failure(DomainError.invariantViolated("authorization \(id) vanished"))
+                    continue
+                }
+                outcomes[index] = Plan.replay(of: first, by: items.first { $0.0 == index }!.1.request)
             }
         }
         return outcomes
@@ -111,12 +114,24 @@ public struct AuthorizationBatch: StoreBatchWork {
             self.states = states
         }
 
+        /// A request with a reference decided before: the first decision when it asks for the same
+        /// card, amount and currency; 422 `network_reference_reused` when it does not.
+        static func replay(of first: Authorization, by request: AuthorizationRequest) -> BatchOutcome<DecisionAnswer> {
+            guard first.card == request.card, first.amountMinor == request.amount.minor, first.currency == request.amount.currency else {
+                return .failure(DomainError(
+                    .unprocessable, code: "network_reference_reused",
+                    message: "network_reference '\(request.networkReference)' was used by authorization \(first.id) for another card, amount or currency.",
+                    param: "network_reference"))
+            }
+            return .answer(.decided(.existing(first)))
+        }
+
         /// Decides one request: a replay, a card that does not exist, the customer to ask, or a new
         /// decision whose hold is taken from the card's state at once.
         mutating func add(_ item: DecisionItem, index: Int, decided: [String: AuthorizationID], tenant: TenantID, vault: CardVault,
                           in tx: BatchTransaction) async throws -> BatchOutcome<DecisionAnswer>? {
             let request = item.request
-            if let first = firstByReference[request.networkReference] { return .answer(.decided(.existing(first))) }
+            if let first = firstByReference[request.networkReference] { return Self.replay(of: first, by: request) }
             if let earlier = decided[request.networkReference] {
                 replays[index] = earlier
                 return nil

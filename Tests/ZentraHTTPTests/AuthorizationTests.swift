@@ -39,10 +39,10 @@ struct AuthorizationFixture {
 
     func authorize(
         _ amount: Int64, currency: String = "USD", mcc: String = "5411", country: String = "US", channel: String = "online",
-        merchantLocation: String = "", device: String = "", reference: String = UUID().uuidString
+        merchantLocation: String = "", device: String = "", reference: String = UUID().uuidString, card: String? = nil
     ) async throws -> TestReply {
         try await env.post("/authorizations", #"""
-            {"card": "\#(card)", "amount_minor": \#(amount), "currency": "\#(currency)", "channel": "\#(channel)",
+            {"card": "\#(card ?? self.card)", "amount_minor": \#(amount), "currency": "\#(currency)", "channel": "\#(channel)",
              "merchant": {"id": "m_1", "name": "Corner Shop", "mcc": "\#(mcc)", "country": "\#(country)", "city": "Berlin"\#(merchantLocation)}\#(device),
              "network_reference": "\#(reference)"}
             """#, key: network)
@@ -89,7 +89,12 @@ extension TestReply {
             #expect(try await f.trialBalanced())
 
             let replay = try await f.authorize(2_500, reference: "net-1")
-            #expect(replay.status == .ok && replay.body == reply.body, "a replay answers the first decision")
+            #expect(replay.status == .created && replay.body == reply.body, "a replay answers the first decision, with its status")
+            #expect(replay.headers[.init("Idempotent-Replayed")!] == "true")
+            for (amount, card): (Int64, String) in [(2_501, f.card), (2_500, "card_00000000000000000000ZZ")] {
+                let reused = try await f.authorize(amount, reference: "net-1", card: card)
+                #expect(reused.status == .unprocessableContent && reused.errorCode == "network_reference_reused", "\(reused.text)")
+            }
             #expect(try await f.available() == 7_500, "and holds nothing twice")
             #expect(try await env.get("/events?type=authorization.approved").list.count == 1)
             #expect(try await env.get("/authorizations/\(reply.id)").body == reply.body)

@@ -56,7 +56,7 @@ def test_racing_authorizations_through_two_processes_are_exact(postgres):
         status, _, decided = authorize(first.port, network, funds_bound, 100, reference="nw-replayed")
         assert status == 201 and decided["status"] == "declined" and decided["decline_reason"] == "insufficient_funds"
         status, _, replayed = authorize(second.port, network, funds_bound, 100, reference="nw-replayed")
-        assert status == 200 and replayed == decided
+        assert status == 201 and replayed == decided
 
         _, _, verification = call(second.port, "GET", "/audit-log/verify", key=admin)
         assert verification["valid"] is True

@@ -22,7 +22,7 @@ struct AuthorizationsController {
             let receivedAt = write.store.clock.now()
             let input = try AuthorizationRequest(try AuthorizeInput(json: try await jsonObject(request, context: context)), receivedAt: receivedAt)
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
-            return Reply.rendered(try await authorizer.authorize(input, scope: scope, keyID: principal.keyID?.rawValue).map(\.serialized)).response()
+            return Reply.decision(try await authorizer.authorize(input, scope: scope, keyID: principal.keyID?.rawValue).map(\.serialized)).response()
         }
         group.get("/authorizations") { request, context in
             let page = try request.pageRequest()

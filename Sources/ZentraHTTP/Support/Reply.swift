@@ -22,9 +22,12 @@ struct Reply: Sendable {
         try json(outcome.value, status: status(of: outcome), headers: headers)
     }
 
-    /// The same, for a body the use case already rendered as JSON.
-    static func rendered(_ outcome: ReferencedOutcome<[UInt8]>) -> Reply {
-        Reply(status: status(of: outcome), headers: ["Content-Type": "application/json"], body: outcome.value)
+    /// A decision: 201, and a replay of its `network_reference` the same 201 with
+    /// `Idempotent-Replayed: true`, as a replayed idempotency key answers.
+    static func decision(_ outcome: ReferencedOutcome<[UInt8]>) -> Reply {
+        var headers = ["Content-Type": "application/json"]
+        if case .existing = outcome { headers["Idempotent-Replayed"] = "true" }
+        return Reply(status: .created, headers: headers, body: outcome.value)
     }
 
     static func status<Value>(of outcome: ReferencedOutcome<Value>) -> HTTPResponse.Status {

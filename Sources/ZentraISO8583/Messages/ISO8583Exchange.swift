@@ -104,6 +104,8 @@ public struct ISO8583Exchange: Sendable {
         do {
             authorization = try await authorizer.authorize(request, scope: WriteScope(tenant: card.tenant, actor: Self.actor, requestID: nil),
                                                            keyID: nil).value
+        } catch let error as DomainError where error.code == "network_reference_reused" {
+            throw ISO8583Refusal(code: ResponseCode.duplicateTransmission, reason: error.message)
         } catch let error as DomainError where error.kind != .internalError && error.kind != .unavailable {
             throw ISO8583Refusal(code: error.kind == .notFound ? ResponseCode.unknownCard : ResponseCode.formatError, reason: error.message)
         }

@@ -18,6 +18,7 @@ enum ResponseCode {
     static let formatError = "30"
     static let functionNotSupported = "40"
     static let expiredCard = "54"
+    static let duplicateTransmission = "94"
     static let systemMalfunction = "96"
 }
 
