@@ -39,10 +39,10 @@ import ZentraCore
 
     /// Signs in through the form and answers the session cookie.
     static func signIn(_ env: TestEnvironment, key: String) async throws -> (Page, cookie: String?) {
-        let form = try await send(env, .get, "/console/sign-in")
+        let form = try await send(env, .get, "/console/login")
         let csrf = try #require(form.cookies["zentra_console_signin"])
         #expect(form.html.contains("value=\"\(csrf)\""))
-        let answer = try await send(env, .post, "/console/sign-in", cookie: "zentra_console_signin=\(csrf)", form: "csrf=\(csrf)&api_key=\(key)")
+        let answer = try await send(env, .post, "/console/login", cookie: "zentra_console_signin=\(csrf)", form: "csrf=\(csrf)&api_key=\(key)")
         return (answer, answer.cookies["zentra_console"].map { "zentra_console=\($0)" })
     }
 
@@ -50,7 +50,8 @@ import ZentraCore
     func sessionsEndWithExpiryRevocationAndSignOut(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T09:00:00Z")
         try await TestEnvironment.run(backend, clock: clock) { env in
-            #expect(try await Self.send(env, .get, "/console").location == "/console/sign-in")
+            #expect(try await Self.send(env, .get, "/console").location == "/console/login")
+            #expect(try await Self.send(env, .get, "/console/sign-in").location == "/console/login", "the earlier address redirects")
             let operatorReply = try await env.post("/api-keys", #"{"role": "operator"}"#)
             let operatorKey = try #require(operatorReply.json["api_key"] as? String)
             let (signedIn, cookie) = try await Self.signIn(env, key: operatorKey)
@@ -64,13 +65,13 @@ import ZentraCore
 
             // Eight hours later the session is over.
             clock.set("2026-11-23T17:00:01Z")
-            #expect(try await Self.send(env, .get, "/console", cookie: cookie).location == "/console/sign-in")
+            #expect(try await Self.send(env, .get, "/console", cookie: cookie).location == "/console/login")
 
             // Revoking the key ends its session at once.
             let (_, second) = try await Self.signIn(env, key: operatorKey)
             #expect(try await Self.send(env, .get, "/console", cookie: second).status == .ok)
             _ = try await env.request(.delete, "/api-keys/\(operatorReply.id)")
-            #expect(try await Self.send(env, .get, "/console", cookie: second).location == "/console/sign-in")
+            #expect(try await Self.send(env, .get, "/console", cookie: second).location == "/console/login")
 
             // Sign-out needs the session's CSRF token, and then the cookie is worthless.
             let (_, third) = try await Self.signIn(env, key: env.adminKey)
@@ -78,8 +79,8 @@ import ZentraCore
             let csrf = try #require(page.html.firstMatch(of: /name="csrf" value="([^"]+)"/)?.1)
             #expect(try await Self.send(env, .post, "/console/sign-out", cookie: third, form: "csrf=wrong").status == .forbidden)
             #expect(try await Self.send(env, .get, "/console", cookie: third).status == .ok)
-            #expect(try await Self.send(env, .post, "/console/sign-out", cookie: third, form: "csrf=\(csrf)").location == "/console/sign-in")
-            #expect(try await Self.send(env, .get, "/console", cookie: third).location == "/console/sign-in")
+            #expect(try await Self.send(env, .post, "/console/sign-out", cookie: third, form: "csrf=\(csrf)").location == "/console/login")
+            #expect(try await Self.send(env, .get, "/console", cookie: third).location == "/console/login")
         }
     }
 
@@ -93,7 +94,7 @@ import ZentraCore
             let (wrong, none) = try await Self.signIn(env, key: "zk_not_a_key")
             #expect(wrong.status == .unauthorized && none == nil && wrong.html.contains("not valid"))
             // A form posted from elsewhere has no matching sign-in cookie.
-            let forged = try await Self.send(env, .post, "/console/sign-in", form: "csrf=abc&api_key=\(env.adminKey)")
+            let forged = try await Self.send(env, .post, "/console/login", form: "csrf=abc&api_key=\(env.adminKey)")
             #expect(forged.status == .forbidden && forged.cookies["zentra_console"] == nil)
         }
     }

@@ -38,7 +38,7 @@ def browser():
 
 def sign_in(driver, port, key):
     driver.get(f"http://127.0.0.1:{port}/console")
-    assert "/console/sign-in" in driver.current_url, "an anonymous visit goes to the sign-in form"
+    assert "/console/login" in driver.current_url, "an anonymous visit goes to the sign-in form"
     driver.find_element(By.NAME, "api_key").send_keys(key)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     WebDriverWait(driver, 10).until(expected_conditions.presence_of_element_located((By.ID, "review-size")))
@@ -195,3 +195,27 @@ def test_console_in_a_real_browser(browser, sqlite_url):
     finally:
         assert server.stop() == 0
         receiver.close()
+
+
+def test_a_review_is_settled_on_its_own_page(browser, sqlite_url):
+    server = Server(sqlite_url)
+    try:
+        port = server.port
+        admin = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)["api_key"]
+        operator = call(port, "POST", "/api-keys", {"role": "operator"}, admin)[2]["api_key"]
+        network = call(port, "POST", "/api-keys", {"role": "network"}, admin)[2]["api_key"]
+        program = call(port, "POST", "/card-programs", {
+            "name": "Reviewed", "currency": "USD", "bin": "424242", "review_rules": [{"type": "amount_over", "amount_minor": 5000}]}, admin)[2]
+        card = funded_card(port, admin, program["id"], 50_000)
+        held = authorize(port, network, card, 6_000)[2]
+        assert held["status"] == "review", held
+
+        sign_in(browser, port, operator)
+        browser.get(f"http://127.0.0.1:{port}/console/authorizations/{held['id']}")
+        browser.find_element(By.CSS_SELECTOR, "#review-actions button.decline").click()
+        WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
+        WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.ID, "authorization-status"), "declined"))
+        assert not browser.find_elements(By.ID, "review-actions"), "a settled review offers no actions"
+        assert call(port, "GET", f"/authorizations/{held['id']}", key=admin)[2]["status"] == "declined"
+    finally:
+        assert server.stop() == 0

@@ -15,6 +15,9 @@ struct ConsoleController {
 
     var store: Store { services.store }
 
+    /// Where an operator signs in (the contract's address).
+    static let loginPath = "/console/login"
+
     func register(on router: Router<AppRequestContext>) {
         let console = router.group("console")
         for (name, type) in [("console.css", "text/css; charset=utf-8"), ("console.js", "text/javascript; charset=utf-8")] {
@@ -23,8 +26,11 @@ struct ConsoleController {
                          body: .init(byteBuffer: ByteBuffer(string: views.assets[name] ?? "")))
             }
         }
-        console.get("sign-in") { request, _ in signInForm(request, error: nil, status: .ok) }
-        console.post("sign-in") { request, context in try await signIn(request, context) }
+        console.get("login") { request, _ in signInForm(request, error: nil, status: .ok) }
+        console.post("login") { request, context in try await signIn(request, context) }
+        // The form's earlier address; 308 keeps a posted form's method and body.
+        console.get("sign-in") { _, _ in Response(status: .permanentRedirect, headers: [.location: Self.loginPath]) }
+        console.post("sign-in") { _, _ in Response(status: .permanentRedirect, headers: [.location: Self.loginPath]) }
 
         let pages = console.group().add(middleware: ConsoleSessionMiddleware(store: store, views: views))
         pages.get("/") { request, context in try await dashboard(request, context) }
@@ -93,7 +99,7 @@ struct ConsoleController {
                 tx.audit("console.signed_out", objectType: "api_key", objectID: principal.keyID?.rawValue ?? "")
             }
         }
-        var response = Response(status: .seeOther, headers: [.location: "/console/sign-in"])
+        var response = Response(status: .seeOther, headers: [.location: Self.loginPath])
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.session, "", maxAge: 0, request: request))
         return response
     }
@@ -341,6 +347,7 @@ struct ConsoleController {
         row["networkReference"] = a.networkReference
         // Decisions recorded before sources were named all came over the API.
         row["source"] = a.source == .iso8583 ? "ISO 8583" : "API"
+        row["inReview"] = a.status == .review
         row["responseCode"] = a.responseCode
         row["declineReason"] = a.declineReason.map { "(\($0.rawValue))" } ?? ""
         row["decidingRule"] = decidingRule.isEmpty ? "—" : decidingRule

@@ -32,7 +32,7 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
         guard let token = request.cookies[ConsoleCookies.session]?.value, !token.isEmpty, token.count <= 100,
             let session = try await ConsoleSessions.find(tokenHash: ConsoleSessions.hash(token), now: store.clock.now(), engine: store.engine)
         else {
-            return Response(status: .seeOther, headers: [.location: "/console/sign-in"])
+            return Response(status: .seeOther, headers: [.location: ConsoleController.loginPath])
         }
         var context = context
         context.principal = session.principal
