@@ -80,6 +80,7 @@ extension AuthorizationFixture {
             let caseID = try #require(cleared.json["reconciliation_case"] as? String)
             let opened = try await env.get("/reconciliation-cases/\(caseID)").json
             #expect(opened["status"] as? String == "open" && opened["kind"] as? String == "amount_mismatch")
+            #expect(opened.keys.contains("owner") && opened["owner"] is NSNull, "an unassigned case shows owner: null")
             #expect(opened["authorization"] as? String == auth.id && opened["clearing"] as? String == cleared.id)
             #expect(opened["delta_minor"] as? Int == -1_000 && (opened["ledger_entries"] as? [String])?.count == 2)
             #expect(try await env.get("/reconciliation-cases?status=open").list.count == 1)

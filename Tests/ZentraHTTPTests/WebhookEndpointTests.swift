@@ -42,7 +42,9 @@ import ZentraCore
             #expect(!audit.contains(newSecret) && !audit.contains(created.json["secret"] as! String), "secrets are in no audit record")
             #expect(try await env.get("/events?limit=100").text.contains("whsec_") == false, "nor in any event")
 
-            #expect(try await env.request(.delete, "/webhook-endpoints/\(created.id)").status == .ok)
+            let deleted = try await env.request(.delete, "/webhook-endpoints/\(created.id)")
+            #expect(deleted.status == .ok && deleted.json["deleted"] as? Bool == true && deleted.json["id"] as? String == created.id)
+            #expect(deleted.json["status"] == nil, "a deleted endpoint is not answered as enabled")
             #expect(try await env.get("/webhook-endpoints/\(created.id)").status == .notFound)
             let other = try await env.otherTenantKey()
             #expect(try await env.get("/webhook-endpoints/\(created.id)", key: other).status == .notFound)

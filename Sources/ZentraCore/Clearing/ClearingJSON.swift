@@ -38,6 +38,11 @@ extension CardTransaction {
 }
 
 extension ReconciliationCase {
+    /// The API answers the case as its events carry it (`owner` null while unassigned).
+    public func encode(to encoder: any Encoder) throws {
+        try json.encode(to: encoder)
+    }
+
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
             "id": .string(id.rawValue), "object": .string(object), "kind": .string(kind.rawValue), "status": .string(status.rawValue),
@@ -47,7 +52,8 @@ extension ReconciliationCase {
             "created_at": .string(createdAt.description), "updated_at": .string(updatedAt.description),
         ]
         if let authorization { fields["authorization"] = .string(authorization.rawValue) }
-        if let owner { fields["owner"] = .string(owner) }
+        // Who works the case is asked about every case: null until someone is assigned.
+        fields["owner"] = owner.map(JSONValue.string) ?? .null
         if let resolution { fields["resolution"] = .string(resolution.rawValue) }
         if let note { fields["note"] = .string(note) }
         if let resolvedBy { fields["resolved_by"] = .string(resolvedBy) }

@@ -39,7 +39,7 @@ struct WebhookEndpointsController {
         group.delete("/webhook-endpoints/{id}") { request, context in
             let raw = try context.pathID()
             return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
-                try Reply.json(try await WebhookEndpointService.delete(raw, in: tx))
+                try Reply.json(Deleted(id: try await WebhookEndpointService.delete(raw, in: tx).id.rawValue, object: "webhook_endpoint"))
             }
         }
         group.post("/webhook-endpoints/{id}/rotate-secret") { request, context in

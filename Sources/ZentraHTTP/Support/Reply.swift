@@ -96,6 +96,13 @@ extension AppRequestContext {
 /// A body with nothing in it (DELETE, state transitions without parameters).
 struct Empty: Decodable, Sendable {}
 
+/// What a deleted object answers, as Stripe does: nothing of it is left but its id.
+struct Deleted: Encodable, Sendable {
+    let id: String
+    let object: String
+    let deleted = true
+}
+
 extension Optional {
     /// Unwraps a parsed id; an id that cannot be ours is simply a missing object.
     func orMissing(_ what: String, _ raw: String, param: String? = nil) throws -> Wrapped {
