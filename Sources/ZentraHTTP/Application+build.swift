@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 import ZentraApp
 import ZentraCore
 import ZentraISO8583
@@ -52,26 +53,53 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
     let configuration = services.configuration
     let metrics = HTTPMetrics()
     let router = buildRouter(services: services, metrics: metrics, openAPI: try OpenAPIDocument.load(), views: try ConsoleViews.load())
-    var network: [any Service] = []
+    var background: [any Service] = [
+        IdempotencyPurger(store: store), HoldExpiryWorker(store: store, interval: configuration.holdExpiry_interval),
+        WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
+                              vault: CardVault(key: configuration.cardDataKey)),
+    ]
     if let settings = configuration.iso8583 {
         let vault = CardVault(key: configuration.cardDataKey)
         let exchange = ISO8583Exchange(store: store, authorizer: Authorizer(store: store, vault: vault, decider: services.customerDecider),
                                        vault: vault, logger: logger)
-        network.append(ISO8583Listener(settings: settings, exchange: exchange, metrics: ISO8583Metrics(registry: metrics.registry), logger: logger))
+        background.append(ISO8583Listener(settings: settings, exchange: exchange, metrics: ISO8583Metrics(registry: metrics.registry), logger: logger))
     }
+    let migrated = StartupGate()
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
-        services: [store.engine.service].compactMap { $0 } + [
-            IdempotencyPurger(store: store), HoldExpiryWorker(store: store, interval: configuration.holdExpiry_interval),
-            WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
-                                  vault: CardVault(key: configuration.cardDataKey)),
-        ] + network,
+        // The database's own service first (PostgreSQL's pool runs the migrations); the others once
+        // the migrations are applied, so none of them meets a table that is not there yet.
+        services: [store.engine.service].compactMap { $0 } + background.map { AfterStartup(gate: migrated, service: $0) },
         logger: logger)
     app.beforeServerStarts {
         try await Startup.migrate(engine: store.engine, clock: store.clock, database: configuration.database, logger: logger)
+        migrated.open()
     }
     return app
+}
+
+/// Opened once start-up is done; background services wait for it.
+final class StartupGate: Sendable {
+    private let isOpen = Atomic(false)
+
+    func open() { isOpen.store(true, ordering: .releasing) }
+
+    /// Returns once the gate is open; throws when the task is cancelled first (start-up failed).
+    func wait() async throws {
+        while !isOpen.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(20)) }
+    }
+}
+
+/// A background service that starts once start-up (the migrations) is done.
+struct AfterStartup: Service {
+    let gate: StartupGate
+    let service: any Service
+
+    func run() async throws {
+        try await gate.wait()
+        try await service.run()
+    }
 }
 
 /// Start-up checks that must pass before the first request is served.

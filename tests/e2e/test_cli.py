@@ -93,6 +93,15 @@ def test_unreachable_database_at_start_is_a_clear_error():
     assert bad.returncode != 0 and "unsupported database URL" in bad.stderr
 
 
+def test_background_services_start_after_the_migrations(sqlite_url, postgres, tmp_path):
+    for url in [sqlite_url, postgres.url]:
+        server = Server(url, extra=["--card-data-key-file", str(tmp_path / "card.key"), "--iso8583-port", str(free_port())])
+        time.sleep(1)     # the webhook worker's and the expiry worker's first passes
+        assert server.stop() == 0
+        log = server.output()
+        assert "no such table" not in log and "does not exist" not in log, log
+
+
 def test_settings_out_of_range_stop_the_server_with_their_name(sqlite_url):
     for name, value in [("ZENTRA_IDEMPOTENCY_RETENTION_HOURS", "12"), ("ZENTRA_IDEMPOTENCY_RETENTION_HOURS", "a day")]:
         result = subprocess.run([str(BINARY), "serve", "--port", str(free_port()), "--database", sqlite_url],
