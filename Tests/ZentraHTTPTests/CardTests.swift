@@ -284,7 +284,8 @@ import ZentraApp
             let card = try await fixture.issue().id
             let legacy = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 300, "reference": "old-sdk-1"}"#)
             #expect(legacy.status == .created, "\(legacy.text)")
-            #expect(legacy.headers[.init("Deprecation")!] == "true")
+            #expect(legacy.headers[.init("Deprecation")!] == "@1793491200", "RFC 9745: @ and the Unix time")
+            #expect(legacy.headers[.init("Link")!]?.contains("</cards/\(card)/fund>; rel=\"successor-version\"") == true)
             #expect((legacy.json["warnings"] as? [String])?.first?.contains("transaction_reference") == true)
             #expect(legacy.json["transaction_reference"] as? String == "old-sdk-1")
             let mixed = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 300, "reference": "a", "transaction_reference": "b"}"#)
@@ -293,6 +294,44 @@ import ZentraApp
             #expect(closed.json["status"] as? String == "closed")
             let afterClose = try await env.post("/cards/\(card)/fund", #"{"amount_minor": 1, "transaction_reference": "late"}"#)
             #expect(afterClose.errorCode == "card_closed")
+        }
+    }
+
+    /// The deprecated names answer as their successors do, and say so in RFC 9745's form; the
+    /// successors say nothing of it; each change is its event; there is no terminate.
+    @Test(arguments: Backend.allCases)
+    func deprecatedNamesWorkAndPointAtTheirSuccessors(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let fixture = try await CardFixture.make(env)
+            let card = try await fixture.issue().id
+            let steps: [(path: String, body: String?, successor: String?, status: String, event: String)] = [
+                ("freeze", nil, "lock", "locked", "card.locked"),
+                ("unfreeze", nil, "unlock", "active", "card.unlocked"),
+                ("lock", nil, nil, "locked", "card.locked"),
+                ("unlock", nil, nil, "active", "card.unlocked"),
+                ("limits", #"{"spend_controls": {"daily_minor": 700}}"#, "security", "active", "card.security_updated"),
+                ("security", #"{"blocked_mccs": ["7995"]}"#, nil, "active", "card.security_updated"),
+            ]
+            for (index, step) in steps.enumerated() {
+                let reply = try await env.post("/cards/\(card)/\(step.path)", step.body ?? "{}")
+                #expect(reply.status == .ok && reply.json["status"] as? String == step.status, "\(step.path): \(reply.text)")
+                let deprecation = reply.headers[.init("Deprecation")!]
+                let link = reply.headers[.init("Link")!]
+                if let successor = step.successor {
+                    #expect(deprecation == "@1793491200", "\(step.path)")
+                    #expect(link?.contains("</cards/\(card)/\(successor)>; rel=\"successor-version\"") == true, "\(step.path): \(link ?? "")")
+                } else {
+                    #expect(deprecation == nil && link == nil, "\(step.path) is not deprecated")
+                }
+                let events = try await env.get("/events?limit=100").list.filter { ($0["type"] as? String)?.hasPrefix("card.") == true }
+                #expect(events.first?["type"] as? String == step.event, "\(step.path) emits \(step.event)")
+                #expect(events.count == index + 2, "one event per change, after card.issued")
+            }
+            let controls = try #require(try await env.get("/cards/\(card)").json["spend_controls"] as? [String: Any])
+            #expect(controls["daily_minor"] as? Int == 700 && controls["blocked_mccs"] as? [String] == ["7995"])
+
+            let terminate = try await env.post("/cards/\(card)/terminate")
+            #expect(terminate.status == .notFound && terminate.text.contains("/operator/cards/{id}/close"), "\(terminate.text)")
         }
     }
 }

@@ -36,8 +36,7 @@ struct CardsController {
                 let usedLegacyField = input.transactionReference == nil && input.reference != nil
                 let outcome = try await CardFundingService.fund(raw, input, in: tx)
                 guard usedLegacyField else { return try Reply.json(outcome) }
-                return try Reply.json(
-                    outcome.map(LegacyReferenceReply.init), headers: ["Deprecation": "true", "Link": "</openapi.yaml>; rel=\"deprecation\""])
+                return try Reply.json(outcome.map(LegacyReferenceReply.init), headers: Self.deprecation(successor: "fund", card: raw))
             }
         }
         group.get("/cards/{id}/sensitive") { _, context in
@@ -84,10 +83,15 @@ struct CardsController {
         }
     }
 
-    /// Headers of a deprecated alias: `Deprecation` and a `Link` to the successor (RFC 9745, RFC 8288).
+    /// When the aliases and the `reference` field were deprecated: 2026-11-01T00:00:00Z.
+    static let deprecatedAt_unixSeconds = 1_793_491_200
+
+    /// Headers of a deprecated name: `Deprecation` as RFC 9745 writes it (`@` and the Unix time it
+    /// was deprecated), and `Link`s to its successor and to the documentation (RFC 8288).
     static func deprecation(successor: String?, card: String) -> [String: String] {
         guard let successor else { return [:] }
-        return ["Deprecation": "true", "Link": "</cards/\(card)/\(successor)>; rel=\"successor-version\""]
+        return ["Deprecation": "@\(deprecatedAt_unixSeconds)",
+                "Link": "</cards/\(card)/\(successor)>; rel=\"successor-version\", </openapi.yaml>; rel=\"deprecation\""]
     }
 
     /// A funding answered to a client that sent the deprecated `reference` field: the funding plus a warning.
