@@ -110,6 +110,21 @@ import ZentraStorage
         }
     }
 
+    /// Refused by validation, nothing ran and nothing is stored: the corrected request may reuse its key.
+    @Test(arguments: Backend.allCases)
+    func aRequestRefusedByValidationLeavesItsKeyFree(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            // Checked by the use case, inside the unit of work: after the key was claimed.
+            let typo = try await env.post("/customers", #"{"name": "Ann", "email": "ann@example"}"#, headers: ["Idempotency-Key": "fix-me"])
+            #expect(typo.status == .badRequest && typo.errorCode == "parameter_invalid" && typo.errorParam == "email", "\(typo.text)")
+            let fixed = try await env.post("/customers", #"{"name": "Ann", "email": "ann@example.com"}"#, headers: ["Idempotency-Key": "fix-me"])
+            #expect(fixed.status == .created, "\(fixed.text)")
+            #expect(fixed.headers[.init("Idempotent-Replayed")!] == nil)
+            let again = try await env.post("/customers", #"{"name": "Ann", "email": "ann@example.com"}"#, headers: ["Idempotency-Key": "fix-me"])
+            #expect(again.body == fixed.body && again.headers[.init("Idempotent-Replayed")!] == "true")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func keysAreScopedToTheTenant(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in

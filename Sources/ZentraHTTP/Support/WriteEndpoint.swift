@@ -66,13 +66,15 @@ struct WriteEndpoint: Sendable {
         } catch {
             let domain = ErrorMapping.domainError(for: error, logger: context.logger)
             switch domain.kind {
-            case .unavailable, .internalError:
-                // Not the client's doing: free the key so that a retry runs the request again.
+            case .unavailable, .internalError, .invalidRequest:
+                // Not the client's doing, or refused by validation before anything ran: free the key,
+                // so that a retry (or the corrected request) runs again under it.
                 try? await IdempotencyRecords.release(claim, tenant: principal.tenant, engine: store.engine)
                 throw domain
             default:
                 if domain == .idempotencyRequestInProgress { throw domain }
-                // A refusal is the request's answer: keep it, as Stripe does, so a retry hears the same.
+                // A refusal by the state of the world (funds, KYC, limits, a missing object) is the
+                // request's answer: keep it, as Stripe does, so a retry hears the same.
                 let refusal = Reply(status: ErrorMapping.status(of: domain.kind), headers: ["Content-Type": "application/json"],
                                     body: ErrorMapping.body(for: domain, requestID: context.requestID))
                 try await IdempotencyRecords.completeAlone(claim, tenant: principal.tenant, response: refusal.stored, engine: store.engine)
