@@ -185,7 +185,7 @@ public struct AuthorizationBatch: StoreBatchWork {
             let write = DecisionWrite(
                 record: record, decision: decision, hold: hold, scope: item.scope,
                 // The event's body is the decision's answer, rendered from the record when read.
-                events: [BatchTransaction.Event("authorization.\(outcome.status.rawValue)", objectType: "authorization",
+                events: [BatchTransaction.Event(.authorization(outcome.status), objectType: "authorization",
                                                 objectID: id.rawValue, objectVersion: 0)],
                 audits: [AuthorizationBatch.audit(record, decision, hold: hold?.id)])
             writes.append(write)

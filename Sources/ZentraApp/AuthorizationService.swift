@@ -121,7 +121,7 @@ public enum AuthorizationService {
         if authorization.hold?.amountMinor == 0 { authorization.status = .reversed }
         authorization.adjustments.append(AuthorizationAdjustment(type: .reversal, amountMinor: amount, status: "released",
                                                                  journalEntry: entry.id, createdAt: tx.now))
-        return try await finish(authorization, event: "authorization.reversed", in: tx)
+        return try await finish(authorization, event: .authorizationReversed, in: tx)
     }
 
     /// Asks for more on an approved authorization: the card rules, limits and funds run again on the
@@ -155,7 +155,7 @@ public enum AuthorizationService {
         authorization.adjustments.append(AuthorizationAdjustment(
             type: .increment, amountMinor: added.minor, status: decision.status.rawValue, declineReason: decision.declineReason,
             responseCode: decision.responseCode, policy: decision.json, journalEntry: entry?.id, createdAt: tx.now))
-        return try await finish(authorization, event: decision.status == .approved ? "authorization.incremented" : "authorization.increment_declined", in: tx)
+        return try await finish(authorization, event: decision.status == .approved ? .authorizationIncremented : .authorizationIncrementDeclined, in: tx)
     }
 
     /// The operator settles a review: approve keeps the hold (the authorization is approved), decline
@@ -174,13 +174,13 @@ public enum AuthorizationService {
         review.decidedBy = actor
         review.decidedAt = tx.now
         authorization.review = review
-        let event: String
+        let event: EventType
         switch decision {
         case .approve:
             authorization.status = .approved
             authorization.adjustments.append(AuthorizationAdjustment(type: .reviewApproved, amountMinor: authorization.hold?.amountMinor ?? 0,
                                                                      status: "approved", journalEntry: nil, createdAt: tx.now))
-            event = "authorization.approved"
+            event = .authorizationApproved
         case .decline:
             let held = authorization.hold?.amountMinor ?? 0
             var entry: JournalEntry?
@@ -190,7 +190,7 @@ public enum AuthorizationService {
             authorization.adjustments.append(AuthorizationAdjustment(
                 type: .reviewDeclined, amountMinor: held, status: "declined", declineReason: .reviewDeclined,
                 responseCode: DeclineReason.reviewDeclined.responseCode, journalEntry: entry?.id, createdAt: tx.now))
-            event = "authorization.declined"
+            event = .authorizationDeclined
         }
         return try await finish(authorization, event: event, in: tx)
     }
@@ -205,7 +205,7 @@ public enum AuthorizationService {
         authorization.status = .expired
         authorization.adjustments.append(AuthorizationAdjustment(type: .expiry, amountMinor: hold.amountMinor, status: "released",
                                                                  journalEntry: entry.id, createdAt: tx.now))
-        return try await finish(authorization, event: "authorization.expired", in: tx)
+        return try await finish(authorization, event: .authorizationExpired, in: tx)
     }
 
     // MARK: - Shared steps
@@ -238,19 +238,19 @@ public enum AuthorizationService {
         return entry
     }
 
-    static func finish(_ authorization: Authorization, event: String, in tx: WriteTransaction) async throws -> Authorization {
+    static func finish(_ authorization: Authorization, event: EventType, in tx: WriteTransaction) async throws -> Authorization {
         let finished = finished(authorization, event: event, in: tx)
         try await tx.authorizations.update(finished)
         return finished
     }
 
     /// The authorization as of now, with its event and audit record queued; the caller writes it.
-    static func finished(_ authorization: Authorization, event: String, in tx: WriteTransaction) -> Authorization {
+    static func finished(_ authorization: Authorization, event: EventType, in tx: WriteTransaction) -> Authorization {
         var authorization = authorization
         authorization.updatedAt = tx.now
         tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, rendered: authorization.serialized)
         let last = authorization.adjustments.last
-        tx.audit(event, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
+        tx.audit(event.rawValue, objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
             "card": .string(authorization.card.rawValue), "status": .string(authorization.status.rawValue),
             "amount_minor": .int(last?.amountMinor ?? 0),
             "held_minor": .int(authorization.hold?.amountMinor ?? 0),

@@ -52,7 +52,7 @@ public enum CardFundingService {
         let funding = CardFunding(id: tx.newID(), card: id, account: wallet.id, amountMinor: amount.minor, currency: amount.currency,
                                   transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
         try await tx.cards.insertFunding(funding)
-        let event = try tx.emit("card.funded", objectType: "card_funding", objectID: funding.id.rawValue, data: funding)
+        let event = try tx.emit(.cardFunded, objectType: "card_funding", objectID: funding.id.rawValue, data: funding)
         try intent.advance(.eventsEmitted, "card.funded", events: [event])
         let audit = tx.audit("card.funded", objectType: "card", objectID: id.rawValue, context: .object([
             "funding": .string(funding.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),

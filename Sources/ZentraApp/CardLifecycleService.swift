@@ -31,9 +31,9 @@ public enum CardLifecycleService {
         card.status = status
         card.updatedAt = tx.now
         try await tx.cards.update(card)
-        let type = "card.\(status == .active ? "unlocked" : status.rawValue)"
+        let type = EventType.card(status)
         try tx.emit(type, objectType: "card", objectID: id.rawValue, data: card)
-        tx.audit(type, objectType: "card", objectID: id.rawValue, context: .object([
+        tx.audit(type.rawValue, objectType: "card", objectID: id.rawValue, context: .object([
             "status": .string(status.rawValue), "reason": reason.map(JSONValue.string) ?? .null, "last4": .string(card.last4),
         ]))
         return card
@@ -60,7 +60,7 @@ public enum CardLifecycleService {
         guard card != before else { return before }
         card.updatedAt = tx.now
         try await tx.cards.update(card)
-        try tx.emit("card.security_updated", objectType: "card", objectID: id.rawValue, data: card)
+        try tx.emit(.cardSecurityUpdated, objectType: "card", objectID: id.rawValue, data: card)
         tx.audit("card.security_updated", objectType: "card", objectID: id.rawValue, context: .object([
             "before": try JSONValue.from(before.spendControls), "after": try JSONValue.from(card.spendControls),
             "geofence_enabled": .bool(card.geofenceEnabled), "geofence_radius_km": .int(Int64(card.geofenceRadiusKm)),

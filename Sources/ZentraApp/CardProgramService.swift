@@ -70,7 +70,7 @@ public enum CardProgramService {
         try await tx.cardPrograms.insert(program, sealedWebhookSecret: try secret.map {
             try vault.seal(secret: $0, tenant: tx.tenant, purpose: webhookSecretPurpose)
         })
-        try tx.emit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, data: program)
+        try tx.emit(.cardProgramCreated, objectType: "card_program", objectID: program.id.rawValue, data: program)
         tx.audit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, context: .object([
             "bin": .string(bin), "currency": .string(currency.code), "max_cards_per_customer": .int(Int64(maxCards)),
             "sensitive_details_enabled": .bool(program.sensitiveDetailsEnabled),

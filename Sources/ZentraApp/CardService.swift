@@ -81,7 +81,7 @@ public enum CardService {
         // A PAN already issued anywhere trips the unique hash; the unit of work then runs again with a new one.
         try await tx.cards.insert(card, panHash: vault.lookupHash(pan: pan), sealedData: try vault.seal(pan: pan, cvv: cvv, tenant: tx.tenant))
 
-        let event = try tx.emit("card.issued", objectType: "card", objectID: card.id.rawValue, data: card)
+        let event = try tx.emit(.cardIssued, objectType: "card", objectID: card.id.rawValue, data: card)
         try intent.advance(.eventsEmitted, "card.issued", events: [event])
         let audit = tx.audit("card.issued", objectType: "card", objectID: card.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "account": .string(accountID.rawValue), "program": .string(program.id.rawValue),

@@ -106,7 +106,7 @@ public struct ClearingFileIngest: Sendable {
                                               counts: counts, startedAt: startedAt, completedAt: store.clock.now())
             return try await store.write(scope) { tx in
                 try await tx.clearingFiles.complete(summary)
-                try tx.emit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, data: summary)
+                try tx.emit(.clearingFileProcessed, objectType: "clearing_file", objectID: fileID, data: summary)
                 tx.audit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, context: try JSONValue.from(summary))
                 return summary
             }

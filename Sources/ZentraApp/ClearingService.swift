@@ -158,7 +158,7 @@ public struct ClearingWindow: Sendable {
             }
             closed.adjustments.append(AuthorizationAdjustment(type: .clearing, amountMinor: request.amount.minor, status: "cleared",
                                                               journalEntry: entry.id, createdAt: tx.now))
-            let finished = AuthorizationService.finished(closed, event: "authorization.cleared", in: tx)
+            let finished = AuthorizationService.finished(closed, event: .authorizationCleared, in: tx)
             authorization = finished
             reads.authorizations[finished.id]?.authorization = finished
             keep(finished)
@@ -181,7 +181,7 @@ public struct ClearingWindow: Sendable {
         let rendered = clearing.json.serialized
         writes.clearings.append((clearing, String(decoding: rendered, as: UTF8.self)))
         reads.cleared[request.clearingID] = clearing
-        tx.emit("clearing.\(status.rawValue)", objectType: "clearing", objectID: id.rawValue, rendered: rendered)
+        tx.emit(.clearing(status), objectType: "clearing", objectID: id.rawValue, rendered: rendered)
         tx.audit("clearing.posted", objectType: "clearing", objectID: id.rawValue, context: .object([
             "clearing_id": .string(request.clearingID), "status": .string(status.rawValue), "match_method": .string(method.rawValue),
             "authorization": authorization.map { .string($0.id.rawValue) } ?? .null, "amount_minor": .int(request.amount.minor),
@@ -198,7 +198,7 @@ public struct ClearingWindow: Sendable {
                 owner: nil, resolution: nil, note: nil, resolvedBy: nil, resolvedAt: nil, createdAt: tx.now, updatedAt: tx.now)
             let renderedCase = opened.json.serialized
             writes.cases.append((opened, String(decoding: renderedCase, as: UTF8.self)))
-            tx.emit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, rendered: renderedCase)
+            tx.emit(.reconciliationOpened, objectType: "reconciliation_case", objectID: caseID.rawValue, rendered: renderedCase)
             tx.audit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, context: .object([
                 "clearing": .string(id.rawValue), "kind": .string(opened.kind.rawValue), "delta_minor": .int(plan.deltaMinor),
             ]))

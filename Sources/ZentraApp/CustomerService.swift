@@ -24,7 +24,7 @@ public enum CustomerService {
 
         let customer = Customer(id: tx.newID(), name: name, email: email, kycStatus: status, createdAt: tx.now, updatedAt: tx.now)
         try await tx.customers.insert(customer)
-        let event = try tx.emit("customer.created", objectType: "customer", objectID: customer.id.rawValue, data: customer)
+        let event = try tx.emit(.customerCreated, objectType: "customer", objectID: customer.id.rawValue, data: customer)
         try intent.advance(.eventsEmitted, "customer.created", events: [event])
         let audit = tx.audit("customer.created", objectType: "customer", objectID: customer.id.rawValue,
                              context: .object(["kyc_status": .string(status.rawValue), "intent": .string(intent.id.rawValue)]))
@@ -50,7 +50,7 @@ public enum CustomerService {
         var customer = before
         customer.kycStatus = status
         customer.updatedAt = tx.now
-        let event = try tx.emit("customer.kyc_updated", objectType: "customer", objectID: id.rawValue, data: customer)
+        let event = try tx.emit(.customerKYCUpdated, objectType: "customer", objectID: id.rawValue, data: customer)
         try intent.advance(.eventsEmitted, "customer.kyc_updated", events: [event])
         let audit = tx.audit("customer.kyc_updated", objectType: "customer", objectID: id.rawValue, context: .object([
             "from": .string(before.kycStatus.rawValue), "to": .string(status.rawValue), "intent": .string(intent.id.rawValue),

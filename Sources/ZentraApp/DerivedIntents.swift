@@ -71,7 +71,7 @@ public enum DerivedIntents {
         let deciding = a.policy.json.objectFields["deciding_rule"]?.stringValue ?? "none"
         try machine.advance(to: .policyEvaluated, at: decidedAt,
                             detail: "\(first.rawValue), response code \(a.responseCode), deciding rule \(deciding)")
-        let event = events.first { $0.type == "authorization.\(first.rawValue)" && $0.createdAt == decidedAt }
+        let event = events.first { $0.type == EventType.authorization(first).rawValue && $0.createdAt == decidedAt }
         let audit = audits.first { $0.action == "authorization.decided" }
         return try finish(&machine, intent: intent, type: "authorization.decide", subject: a.id.rawValue, at: decidedAt,
                           posted: a.hold.map { ("hold of \(a.amountMinor) moved to the card's reserved account", [$0.journalEntry]) },

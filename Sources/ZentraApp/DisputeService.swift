@@ -69,7 +69,7 @@ public enum DisputeService {
             journalEntries: entries, history: [Dispute.Step(status: .opened, actor: tx.scope.actor, note: nil, journalEntry: entries.first, at: tx.now)],
             settlement: nil, createdAt: tx.now, updatedAt: tx.now)
         try await tx.disputes.insert(dispute)
-        return try record(dispute, event: "dispute.opened", in: tx)
+        return try record(dispute, event: .disputeOpened, in: tx)
     }
 
     public static func submit(_ raw: String, _ input: SubmitDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
@@ -78,7 +78,7 @@ public enum DisputeService {
         dispute.status = try DisputeTransitions.submit(from: dispute.status)
         if let evidence { dispute.evidence = evidence }
         dispute.history.append(Dispute.Step(status: .submitted, actor: tx.scope.actor, note: nil, journalEntry: nil, at: tx.now))
-        return try await save(dispute, event: "dispute.submitted", in: tx)
+        return try await save(dispute, event: .disputeSubmitted, in: tx)
     }
 
     public static func withdraw(_ raw: String, _ input: WithdrawDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
@@ -93,7 +93,7 @@ public enum DisputeService {
         transaction.updatedAt = tx.now
         try await tx.cardTransactions.update(transaction)
         dispute.history.append(Dispute.Step(status: .withdrawn, actor: tx.scope.actor, note: note, journalEntry: entry, at: tx.now))
-        return try await save(dispute, event: "dispute.withdrawn", in: tx)
+        return try await save(dispute, event: .disputeWithdrawn, in: tx)
     }
 
     /// The network's outcome, entered by an operator.
@@ -115,7 +115,7 @@ public enum DisputeService {
             entry = try await reverseProvisionalCredit(dispute, context: context, in: tx)
         }
         dispute.history.append(Dispute.Step(status: dispute.status, actor: tx.scope.actor, note: note, journalEntry: entry, at: tx.now))
-        return try await save(dispute, event: "dispute.\(outcome.rawValue)", in: tx)
+        return try await save(dispute, event: .dispute(outcome), in: tx)
     }
 
     // MARK: - Shared steps
@@ -142,7 +142,7 @@ public enum DisputeService {
         return (dispute, context)
     }
 
-    static func save(_ dispute: Dispute, event: String, in tx: WriteTransaction) async throws -> Dispute {
+    static func save(_ dispute: Dispute, event: EventType, in tx: WriteTransaction) async throws -> Dispute {
         var dispute = dispute
         if let entry = dispute.history.last?.journalEntry, !dispute.journalEntries.contains(entry) { dispute.journalEntries.append(entry) }
         dispute.updatedAt = tx.now
@@ -150,9 +150,9 @@ public enum DisputeService {
         return try record(dispute, event: event, in: tx)
     }
 
-    static func record(_ dispute: Dispute, event: String, in tx: WriteTransaction) throws -> Dispute {
+    static func record(_ dispute: Dispute, event: EventType, in tx: WriteTransaction) throws -> Dispute {
         try tx.emit(event, objectType: "dispute", objectID: dispute.id.rawValue, data: dispute)
-        tx.audit(event, objectType: "dispute", objectID: dispute.id.rawValue, context: .object([
+        tx.audit(event.rawValue, objectType: "dispute", objectID: dispute.id.rawValue, context: .object([
             "transaction": .string(dispute.transaction.rawValue), "status": .string(dispute.status.rawValue),
             "amount_minor": .int(dispute.amountMinor), "provisional_credit": .bool(dispute.provisionalCredit),
             "journal_entry": dispute.history.last?.journalEntry.map { .string($0.rawValue) } ?? .null,

@@ -77,7 +77,7 @@ public enum IntentService {
             try intent.advance(.ledgerPosted, "no money moved: no journal entry")
         }
         if spec.primitives.contains("events") {
-            let event = try tx.emit("runtime_intent.declared", objectType: "runtime_intent", objectID: intent.id.rawValue,
+            let event = try tx.emit(.runtimeIntentDeclared, objectType: "runtime_intent", objectID: intent.id.rawValue,
                                     data: ["intent_id": spec.key ?? "", "scope": spec.scope])
             try intent.advance(.eventsEmitted, "runtime_intent.declared", events: [event])
         }

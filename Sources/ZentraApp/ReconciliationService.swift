@@ -25,7 +25,7 @@ public enum ReconciliationService {
         var reconciliation = try await lock(raw, in: tx)
         reconciliation.status = try ReconciliationTransitions.assign(from: reconciliation.status)
         reconciliation.owner = owner
-        return try await save(reconciliation, event: "reconciliation.assigned", in: tx)
+        return try await save(reconciliation, event: .reconciliationAssigned, in: tx)
     }
 
     public static func resolve(_ raw: String, _ input: ResolveCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
@@ -38,7 +38,7 @@ public enum ReconciliationService {
         reconciliation.resolvedBy = tx.scope.actor
         reconciliation.resolvedAt = tx.now
         if reconciliation.owner == nil { reconciliation.owner = tx.scope.actor }
-        return try await save(reconciliation, event: "reconciliation.resolved", in: tx)
+        return try await save(reconciliation, event: .reconciliationResolved, in: tx)
     }
 
     static func lock(_ raw: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
@@ -47,13 +47,13 @@ public enum ReconciliationService {
         return found
     }
 
-    static func save(_ reconciliation: ReconciliationCase, event: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
+    static func save(_ reconciliation: ReconciliationCase, event: EventType, in tx: WriteTransaction) async throws -> ReconciliationCase {
         var reconciliation = reconciliation
         reconciliation.updatedAt = tx.now
         let rendered = reconciliation.json.serialized
         try await tx.reconciliationCases.update(reconciliation, json: String(decoding: rendered, as: UTF8.self))
         tx.emit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, rendered: rendered)
-        tx.audit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, context: .object([
+        tx.audit(event.rawValue, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, context: .object([
             "status": .string(reconciliation.status.rawValue), "owner": reconciliation.owner.map { .string($0) } ?? .null,
             "resolution": reconciliation.resolution.map { .string($0.rawValue) } ?? .null,
         ]))

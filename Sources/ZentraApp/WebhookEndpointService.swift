@@ -38,7 +38,7 @@ public enum WebhookEndpointService {
         let secret = WebhookSignature.newSecret()
         try await tx.webhookEndpoints.insert(endpoint, sealedSecret: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose))
         try await tx.webhookDeliveries.startCursor()
-        try record(endpoint, event: "webhook_endpoint.created", in: tx)
+        try record(endpoint, event: .webhookEndpointCreated, in: tx)
         return (endpoint, secret)
     }
 
@@ -47,14 +47,14 @@ public enum WebhookEndpointService {
         if let url = input.url { endpoint.url = try urlPolicy.validate(url, param: "url") }
         if let types = input.eventTypes { endpoint.eventTypes = try WebhookEndpoint.validEventTypes(types) }
         if let description = input.description { endpoint.description = try Validate.text(description, "description", max: 500) }
-        return try await save(endpoint, event: "webhook_endpoint.updated", in: tx)
+        return try await save(endpoint, event: .webhookEndpointUpdated, in: tx)
     }
 
     public static func setStatus(_ raw: String, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         var (endpoint, _, _) = try await lock(raw, in: tx)
         endpoint.status = status
         endpoint.disabledReason = status == .disabled ? .manual : nil
-        return try await save(endpoint, event: "webhook_endpoint.\(status.rawValue)", in: tx)
+        return try await save(endpoint, event: status == .enabled ? .webhookEndpointEnabled : .webhookEndpointDisabled, in: tx)
     }
 
     /// Disables an endpoint for delivery's own reasons (410 Gone, a spent schedule); nothing
@@ -63,14 +63,14 @@ public enum WebhookEndpointService {
         guard var endpoint = try await tx.webhookEndpoints.withSecrets(id, forUpdate: true)?.0, endpoint.status == .enabled else { return }
         endpoint.status = .disabled
         endpoint.disabledReason = reason
-        _ = try await save(endpoint, event: "webhook_endpoint.disabled", in: tx)
+        _ = try await save(endpoint, event: .webhookEndpointDisabled, in: tx)
     }
 
     public static func delete(_ raw: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         let (endpoint, _, _) = try await lock(raw, in: tx)
         try await tx.webhookEndpoints.delete(endpoint.id)
         try await tx.webhookDeliveries.delete(endpoint: endpoint.id)
-        try record(endpoint, event: "webhook_endpoint.deleted", in: tx)
+        try record(endpoint, event: .webhookEndpointDeleted, in: tx)
         return endpoint
     }
 
@@ -90,7 +90,7 @@ public enum WebhookEndpointService {
         try await tx.webhookEndpoints.update(endpoint, secrets: (
             current: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose),
             previous: grace > 0 ? try vault.seal(secret: previous, tenant: tx.tenant, purpose: previousSecretPurpose) : nil))
-        try record(endpoint, event: "webhook_endpoint.secret_rotated", in: tx)
+        try record(endpoint, event: .webhookEndpointSecretRotated, in: tx)
         return (endpoint, secret)
     }
 
@@ -100,7 +100,7 @@ public enum WebhookEndpointService {
         return (found.0, found.secret, found.previous)
     }
 
-    static func save(_ endpoint: WebhookEndpoint, event: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+    static func save(_ endpoint: WebhookEndpoint, event: EventType, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         var endpoint = endpoint
         endpoint.updatedAt = tx.now
         try await tx.webhookEndpoints.update(endpoint)
@@ -108,9 +108,9 @@ public enum WebhookEndpointService {
         return endpoint
     }
 
-    static func record(_ endpoint: WebhookEndpoint, event: String, in tx: WriteTransaction) throws {
+    static func record(_ endpoint: WebhookEndpoint, event: EventType, in tx: WriteTransaction) throws {
         try tx.emit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, data: endpoint)
-        tx.audit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
+        tx.audit(event.rawValue, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
             "url": .string(endpoint.url), "event_types": .array(endpoint.eventTypes.map(JSONValue.string)),
             "status": .string(endpoint.status.rawValue), "disabled_reason": endpoint.disabledReason.map { .string($0.rawValue) } ?? .null,
         ]))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZentraCore
+import ZentraHTTP
 
 @Suite struct WebhookEndpointTests {
     @Test(arguments: Backend.allCases)
@@ -66,8 +67,22 @@ import ZentraCore
                 let reply = try await env.post("/webhook-endpoints", body)
                 #expect(reply.status == .badRequest && reply.errorParam == param, "\(body): \(reply.text)")
             }
+            // Well formed, but no type of the catalog: a misspelling would never be delivered anything.
+            for types in [#"["authorisation.*"]"#, #"["authorization.approve"]"#, #"["card.*", "cards.issued"]"#] {
+                let reply = try await env.post("/webhook-endpoints", #"{"url": "https://example.com/hooks", "event_types": \#(types)}"#)
+                #expect(reply.status == .unprocessableContent && reply.errorCode == "unknown_event_type" && reply.errorParam == "event_types",
+                        "\(types): \(reply.text)")
+            }
             #expect(try await env.footprint() == before)
         }
+    }
+
+    /// The catalog openapi.yaml lists is the one the server emits from.
+    @Test func openAPIListsTheEventTypeCatalog() throws {
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.load().json)) as? [String: Any])
+        let schemas = (root["components"] as? [String: Any])?["schemas"] as? [String: Any]
+        let listed = try #require((schemas?["EventType"] as? [String: Any])?["enum"] as? [String])
+        #expect(listed == EventType.allCases.map(\.rawValue))
     }
 
     @Test func subscriptionsMatchExactNamesPrefixesAndEverything() {

@@ -52,7 +52,8 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
     public static let eventTypes_max = 100
 
     /// Event type patterns as a client sends them: at least one, each `*`, a dotted lower-case name,
-    /// or such a name's prefix followed by `.*`; duplicates dropped, order kept.
+    /// or such a name's prefix followed by `.*`, naming at least one type of the catalog
+    /// (`EventType`: a misspelt `authorisation.*` would never match); duplicates dropped, order kept.
     public static func validEventTypes(_ raw: [String]) throws(DomainError) -> [String] {
         guard !raw.isEmpty, raw.count <= eventTypes_max else {
             throw DomainError.parameterInvalid("event_types", "name 1 to \(eventTypes_max) event types, or [\"*\"]")
@@ -65,6 +66,11 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
                 .allSatisfy { part in !part.isEmpty && part.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLowercase || $0.isNumber)) } })
             guard valid else {
                 throw DomainError.parameterInvalid("event_types", "'\(pattern)' is not an event type such as authorization.approved, a prefix such as authorization.*, or *")
+            }
+            guard EventType.matchesAny(pattern) else {
+                throw DomainError(.unprocessable, code: "unknown_event_type",
+                                  message: "'\(pattern)' names no event type Zentra emits; the types are listed in openapi.yaml (EventType).",
+                                  param: "event_types")
             }
             if seen.insert(pattern).inserted { result.append(pattern) }
         }

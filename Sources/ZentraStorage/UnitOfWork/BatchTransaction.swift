@@ -49,8 +49,8 @@ public struct BatchTransaction: Sendable {
         let objectID: String
         let objectVersion: Int64
 
-        public init(_ type: String, objectType: String, objectID: String, objectVersion: Int64) {
-            self.type = type
+        public init(_ type: EventType, objectType: String, objectID: String, objectVersion: Int64) {
+            self.type = type.rawValue
             self.objectType = objectType
             self.objectID = objectID
             self.objectVersion = objectVersion

@@ -36,21 +36,21 @@ public final class WriteTransaction: TenantScope {
 
     /// Queues an event; it is numbered in the tenant's order when the unit of work commits.
     @discardableResult
-    public func emit(_ type: String, objectType: String, objectID: String, data: some Encodable) throws -> EventID {
-        queue(type, objectType: objectType, objectID: objectID, rendered: try ZentraJSON.encodeString(data))
+    public func emit(_ type: EventType, objectType: String, objectID: String, data: some Encodable) throws -> EventID {
+        queue(type.rawValue, objectType: objectType, objectID: objectID, rendered: try ZentraJSON.encodeString(data))
     }
 
     /// Queues an event whose payload is already rendered JSON.
     @discardableResult
-    public func emit(_ type: String, objectType: String, objectID: String, rendered json: [UInt8]) -> EventID {
-        queue(type, objectType: objectType, objectID: objectID, rendered: String(decoding: json, as: UTF8.self))
+    public func emit(_ type: EventType, objectType: String, objectID: String, rendered json: [UInt8]) -> EventID {
+        queue(type.rawValue, objectType: objectType, objectID: objectID, rendered: String(decoding: json, as: UTF8.self))
     }
 
     /// Queues an event whose body is rendered from its object's stored record when read: the
     /// object as it was at `objectVersion` (0: as first decided). Nothing of the body is written.
     @discardableResult
-    public func emit(_ type: String, objectType: String, objectID: String, objectVersion: Int64) -> EventID {
-        queue(type, objectType: objectType, objectID: objectID, rendered: nil, objectVersion: objectVersion)
+    public func emit(_ type: EventType, objectType: String, objectID: String, objectVersion: Int64) -> EventID {
+        queue(type.rawValue, objectType: objectType, objectID: objectID, rendered: nil, objectVersion: objectVersion)
     }
 
     private func queue(_ type: String, objectType: String, objectID: String, rendered json: String?, objectVersion: Int64? = nil) -> EventID {
