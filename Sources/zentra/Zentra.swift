@@ -200,12 +200,11 @@ struct Serve: AsyncParsableCommand {
         var iso8583: ISO8583Listener.Settings?
         if let iso8583Port {
             guard (0...65_535).contains(iso8583Port) else { throw ValidationError("--iso8583-port: \(iso8583Port) is not a TCP port") }
-            let raw = environment["ZENTRA_ISO8583_ALLOWED_NETWORKS"] ?? ""
-            let networks = try raw.split(separator: ",").map { $0.trimming(.whitespaces) }.filter { !$0.isEmpty }.map { text in
-                guard let network = IPv4Network(text) else {
-                    throw ValidationError("ZENTRA_ISO8583_ALLOWED_NETWORKS: '\(text)' is not an IPv4 network in CIDR form (10.0.0.0/8)")
-                }
-                return network
+            let networks: [IPNetwork]
+            do {
+                networks = try IPNetwork.list(environment["ZENTRA_ISO8583_ALLOWED_NETWORKS"] ?? "", setting: "ZENTRA_ISO8583_ALLOWED_NETWORKS")
+            } catch {
+                throw ValidationError(error.message)
             }
             iso8583 = ISO8583Listener.Settings(host: iso8583Host, port: iso8583Port, allowedNetworks: networks)
         }

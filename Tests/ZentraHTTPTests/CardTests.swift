@@ -261,14 +261,21 @@ import ZentraApp
             let replies = try await withThrowingTaskGroup(of: TestReply.self) { group in
                 for index in 0..<20 {
                     group.addTask {
-                        try await env.post("/cards/\(index % 2 == 0 ? cardA : cardB)/fund",
-                                           #"{"amount_minor": 100, "transaction_reference": "race-\#(index)"}"#)
+                        // A 503 (no connection free in time on a loaded machine) changed nothing: the
+                        // client sends the same funding again, as the contract says it may.
+                        var reply: TestReply
+                        repeat {
+                            reply = try await env.post("/cards/\(index % 2 == 0 ? cardA : cardB)/fund",
+                                                       #"{"amount_minor": 100, "transaction_reference": "race-\#(index)"}"#)
+                        } while reply.status == .serviceUnavailable
+                        return reply
                     }
                 }
                 return try await group.reduce(into: [TestReply]()) { $0.append($1) }
             }
             #expect(replies.filter { $0.status == .created }.count == 10, "\(replies.map(\.text))")
-            #expect(replies.filter { $0.errorCode == "insufficient_funds" }.count == 10)
+            #expect(replies.filter { $0.errorCode == "insufficient_funds" }.count == 10,
+                    "\(replies.filter { $0.status != .created && $0.errorCode != "insufficient_funds" }.map(\.text))")
             #expect(try await env.get("/accounts/\(fixture.account)").json["available_minor"] as? Int == 0)
             let a = try await env.get("/cards/\(cardA)").json["available_minor"] as? Int ?? -1
             let b = try await env.get("/cards/\(cardB)").json["available_minor"] as? Int ?? -1

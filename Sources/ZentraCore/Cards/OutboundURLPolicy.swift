@@ -1,25 +1,17 @@
 /// Which URLs Zentra may call (webhooks, authorization webhooks). Loopback, private and link-local
 /// addresses are refused unless an allowed network covers them (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`,
-/// IPv4 CIDRs such as `127.0.0.0/8`). Host names are checked here by form; their resolved addresses
+/// CIDRs such as `127.0.0.0/8` or `fd00::/8`). Host names are checked here by form; their resolved addresses
 /// are checked again when a call is made.
 public struct OutboundURLPolicy: Sendable, Hashable {
-    public let allowedNetworks: [IPv4Network]
+    public let allowedNetworks: [IPNetwork]
 
-    public init(allowedNetworks: [IPv4Network] = []) {
+    public init(allowedNetworks: [IPNetwork] = []) {
         self.allowedNetworks = allowedNetworks
     }
 
-    /// Parses a comma-separated CIDR list; throws naming the bad entry.
+    /// Parses a comma-separated CIDR list, IPv4 and IPv6; throws naming the bad entry.
     public init(allowedNetworksList: String) throws(DomainError) {
-        var networks: [IPv4Network] = []
-        for entry in allowedNetworksList.split(separator: ",") {
-            let text = entry.trimmingCharacters(in: .whitespaces)
-            guard let network = IPv4Network(text) else {
-                throw DomainError.invalidRequest("ZENTRA_WEBHOOK_ALLOWED_NETWORKS: '\(text)' is not an IPv4 CIDR")
-            }
-            networks.append(network)
-        }
-        self.init(allowedNetworks: networks)
+        self.init(allowedNetworks: try IPNetwork.list(allowedNetworksList, setting: "ZENTRA_WEBHOOK_ALLOWED_NETWORKS"))
     }
 
     /// Validates a URL a client gives for Zentra to call.
@@ -32,7 +24,7 @@ public struct OutboundURLPolicy: Sendable, Hashable {
             guard permits(address: "127.0.0.1") else {
                 throw DomainError.parameterInvalid(param, "\(host) is a loopback address (ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)")
             }
-        } else if IPv4Address(host) != nil || host.contains(":") {
+        } else if IPAddress(host) != nil || host.contains(":") {
             guard permits(address: host) else {
                 throw DomainError.parameterInvalid(
                     param, "\(host) is a loopback, private or link-local address (ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)")
@@ -43,31 +35,51 @@ public struct OutboundURLPolicy: Sendable, Hashable {
 
     /// Whether Zentra may connect to this address: an IPv4 dotted quad or an IPv6 literal (with or
     /// without brackets), as written in a URL or as a host name resolved to at call time. Internal
-    /// IPv6 addresses are refused unless they stand for an allowed IPv4 one (`::1` for 127.0.0.1,
-    /// `::ffff:a.b.c.d` for a.b.c.d); anything that is not an address is refused.
+    /// addresses are refused unless an allowed network covers them (`::1` counts as 127.0.0.1 too);
+    /// anything that is not an address is refused.
     public func permits(address text: String) -> Bool {
-        let bare = text.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        if let address = IPv4Address(bare) {
-            return !address.isInternal || allowedNetworks.contains { $0.contains(address) }
-        }
-        guard bare.contains(":"), bare.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." || $0 == "%" }) else { return false }
-        if bare == "::1" { return permits(address: "127.0.0.1") }
-        if bare.hasPrefix("::ffff:"), let mapped = IPv4Address(String(bare.dropFirst(7))) {
-            return permits(address: "\(mapped.value >> 24).\(mapped.value >> 16 & 255).\(mapped.value >> 8 & 255).\(mapped.value & 255)")
-        }
-        let internalPrefixes = ["fc", "fd", "fe8", "fe9", "fea", "feb", "ff", "::ffff:"]
-        return bare != "::" && !internalPrefixes.contains { bare.hasPrefix($0) }
+        guard let address = IPAddress(text) else { return false }
+        if !address.isInternal { return true }
+        let loopback = IPAddress(ipv4: 0x7F00_0001)
+        let candidates = address == IPAddress(high: 0, low: 1) ? [address, loopback] : [address]
+        return candidates.contains { candidate in allowedNetworks.contains { $0.contains(candidate) } }
     }
 }
 
-public struct IPv4Address: Sendable, Hashable {
-    public let value: UInt32
+/// An IPv4 or IPv6 address, kept as 128 bits: an IPv4 address as its IPv4-mapped IPv6 form
+/// (`::ffff:a.b.c.d`), so that one network type covers both.
+public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+    public let high: UInt64
+    public let low: UInt64
 
-    public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) {
-        value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
     }
 
+    public init(ipv4 value: UInt32) {
+        self.init(high: 0, low: 0x0000_FFFF_0000_0000 | UInt64(value))
+    }
+
+    /// A dotted quad, or an IPv6 address (`::` shortening, a dotted IPv4 tail, brackets and a zone
+    /// allowed).
     public init?(_ text: String) {
+        var bare = Substring(text)
+        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
+        if let zone = bare.firstIndex(of: "%") { bare = bare[..<zone] }
+        if let value = Self.ipv4(bare) {
+            self.init(ipv4: value)
+            return
+        }
+        guard let groups = Self.ipv6Groups(bare) else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0
+        for (index, group) in groups.enumerated() {
+            if index < 4 { high = high << 16 | UInt64(group) } else { low = low << 16 | UInt64(group) }
+        }
+        self.init(high: high, low: low)
+    }
+
+    static func ipv4(_ text: Substring) -> UInt32? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
@@ -75,39 +87,105 @@ public struct IPv4Address: Sendable, Hashable {
             guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }), let octet = UInt8(part) else { return nil }
             value = value << 8 | UInt32(octet)
         }
-        self.value = value
+        return value
     }
 
-    /// Loopback, private (RFC 1918), carrier-grade NAT, link-local, "this network", multicast, reserved.
-    public var isInternal: Bool {
-        let internalNetworks: [IPv4Network] = [
-            .init(IPv4Address(127, 0, 0, 0), 8), .init(IPv4Address(10, 0, 0, 0), 8), .init(IPv4Address(172, 16, 0, 0), 12),
-            .init(IPv4Address(192, 168, 0, 0), 16), .init(IPv4Address(169, 254, 0, 0), 16), .init(IPv4Address(100, 64, 0, 0), 10),
-            .init(IPv4Address(0, 0, 0, 0), 8), .init(IPv4Address(224, 0, 0, 0), 3),
-        ]
-        return internalNetworks.contains { $0.contains(self) }
+    /// The eight 16-bit groups of an IPv6 address, or nil.
+    static func ipv6Groups(_ text: Substring) -> [UInt16]? {
+        guard text.contains(":"), text.count <= 45 else { return nil }
+        func groups(_ part: Substring, allowIPv4Tail: Bool) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var fields = part.split(separator: ":", omittingEmptySubsequences: false)
+            var tail: [UInt16] = []
+            if allowIPv4Tail, let last = fields.last, last.contains(".") {
+                guard let value = ipv4(last) else { return nil }
+                tail = [UInt16(value >> 16), UInt16(value & 0xFFFF)]
+                fields.removeLast()
+            }
+            var out: [UInt16] = []
+            for field in fields {
+                guard (1...4).contains(field.count), let value = UInt16(field, radix: 16) else { return nil }
+                out.append(value)
+            }
+            return out + tail
+        }
+        let halves = text.components(separatedBy: "::")
+        switch halves.count {
+        case 1:
+            guard let all = groups(text, allowIPv4Tail: true), all.count == 8 else { return nil }
+            return all
+        case 2:
+            guard let left = groups(Substring(halves[0]), allowIPv4Tail: false), let right = groups(Substring(halves[1]), allowIPv4Tail: true),
+                  left.count + right.count <= 7
+            else { return nil }
+            return left + Array(repeating: 0, count: 8 - left.count - right.count) + right
+        default:
+            return nil
+        }
     }
+
+    /// The IPv4 address this one stands for, when it is IPv4-mapped.
+    public var ipv4: UInt32? {
+        high == 0 && low >> 32 == 0xFFFF ? UInt32(truncatingIfNeeded: low) : nil
+    }
+
+    public var description: String {
+        if let v4 = ipv4 { return "\(v4 >> 24).\(v4 >> 16 & 255).\(v4 >> 8 & 255).\(v4 & 255)" }
+        var groups: [String] = []
+        for half in [high, low] {
+            for shift in stride(from: 48, through: 0, by: -16) { groups.append(String(half >> UInt64(shift) & 0xFFFF, radix: 16)) }
+        }
+        return groups.joined(separator: ":")
+    }
+
+    /// Loopback, private (RFC 1918, unique local), carrier-grade NAT, link-local, unspecified,
+    /// multicast, reserved, and IPv6 forms that embed an IPv4 address.
+    public var isInternal: Bool {
+        Self.internalNetworks.contains { $0.contains(self) }
+    }
+
+    static let internalNetworks: [IPNetwork] = [
+        "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/3",
+        "::/96", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b::/96", "2001:db8::/32",
+    ].map { IPNetwork($0)! }
 }
 
-public struct IPv4Network: Sendable, Hashable {
-    public let base: IPv4Address
+/// A network in CIDR form, IPv4 (`10.0.0.0/8`) or IPv6 (`fd00::/8`).
+public struct IPNetwork: Sendable, Hashable {
+    public let base: IPAddress
+    /// Over all 128 bits (an IPv4 network's length plus 96).
     public let prefixLength: Int
 
-    public init(_ base: IPv4Address, _ prefixLength: Int) {
-        self.base = base
-        self.prefixLength = prefixLength
-    }
-
     public init?(_ text: String) {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let length = Int(parts[1]), (0...32).contains(length)
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPAddress(String(parts[0])), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+              parts[1].count <= 3, let length = Int(parts[1])
         else { return nil }
-        self.init(address, length)
+        let isIPv4 = IPAddress.ipv4(parts[0]) != nil
+        guard (0...(isIPv4 ? 32 : 128)).contains(length) else { return nil }
+        base = address
+        prefixLength = isIPv4 ? length + 96 : length
     }
 
-    public func contains(_ address: IPv4Address) -> Bool {
-        let mask: UInt32 = prefixLength == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefixLength)
-        return address.value & mask == base.value & mask
+    public func contains(_ address: IPAddress) -> Bool {
+        func mask(_ bits: Int) -> UInt64 { bits <= 0 ? 0 : bits >= 64 ? ~0 : ~0 << UInt64(64 - bits) }
+        let highMask = mask(prefixLength), lowMask = mask(prefixLength - 64)
+        return address.high & highMask == base.high & highMask && address.low & lowMask == base.low & lowMask
+    }
+
+    /// A comma-separated list of networks (an allow list from the environment); throws naming the
+    /// bad entry and the setting.
+    public static func list(_ text: String, setting: String) throws(DomainError) -> [IPNetwork] {
+        var networks: [IPNetwork] = []
+        for entry in text.split(separator: ",") {
+            let item = entry.trimmingCharacters(in: .whitespaces)
+            guard !item.isEmpty else { continue }
+            guard let network = IPNetwork(item) else {
+                throw DomainError.invalidRequest("\(setting): '\(item)' is not an IP network in CIDR form (10.0.0.0/8, fd00::/8)")
+            }
+            networks.append(network)
+        }
+        return networks
     }
 }
 

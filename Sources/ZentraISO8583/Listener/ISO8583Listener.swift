@@ -14,11 +14,11 @@ public struct ISO8583Listener: Service {
         public var host: String
         public var port: Int
         /// Peers allowed to connect; empty allows any.
-        public var allowedNetworks: [IPv4Network]
+        public var allowedNetworks: [IPNetwork]
         /// Messages one connection may have in flight before the listener stops reading from it.
         public var inFlightPerConnection_max: Int
 
-        public init(host: String = "127.0.0.1", port: Int, allowedNetworks: [IPv4Network] = [], inFlightPerConnection_max: Int = 512) {
+        public init(host: String = "127.0.0.1", port: Int, allowedNetworks: [IPNetwork] = [], inFlightPerConnection_max: Int = 512) {
             self.host = host
             self.port = port
             self.allowedNetworks = allowedNetworks
@@ -70,7 +70,7 @@ public struct ISO8583Listener: Service {
 
     private func permits(_ channel: any NIOCore.Channel) -> Bool {
         guard !settings.allowedNetworks.isEmpty else { return true }
-        guard let text = channel.remoteAddress?.ipAddress, let address = IPv4Address(text) else { return false }
+        guard let text = channel.remoteAddress?.ipAddress, let address = IPAddress(text) else { return false }
         return settings.allowedNetworks.contains { $0.contains(address) }
     }
 
