@@ -105,7 +105,9 @@ struct AfterStartup: Service {
 /// Start-up checks that must pass before the first request is served.
 public enum Startup {
     /// Runs the migrations; an unreachable database becomes one clear error naming the URL.
-    public static func migrate(engine: any DatabaseEngine, clock: any WallClock, database: DatabaseURL, logger: Logger) async throws {
+    /// - Returns: the versions applied now.
+    @discardableResult
+    public static func migrate(engine: any DatabaseEngine, clock: any WallClock, database: DatabaseURL, logger: Logger) async throws -> [Int64] {
         do {
             try await engine.ping()
         } catch {
@@ -113,6 +115,7 @@ public enum Startup {
         }
         let applied = try await Migrations.run(on: engine, clock: clock)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }
+        return applied
     }
 }
 

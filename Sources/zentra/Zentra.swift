@@ -39,9 +39,17 @@ func makeLogger() -> Logger {
 
 /// Runs `body` with a migrated store, keeping the engine's background service alive meanwhile.
 /// Any failure is printed as one line and the process exits non-zero.
-func withStore<T: Sendable>(_ url: DatabaseURL, _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
+/// - Parameter creating: whether a SQLite file that is not there may be made. Only `migrate` (and
+///   `serve`) make a database; any other command on a path with nothing there is a mistake, and
+///   answering from an empty database made on the spot would be a false all-clear.
+/// - Parameter migrating: false when the body runs the migrations itself.
+func withStore<T: Sendable>(_ url: DatabaseURL, creating: Bool = false, migrating: Bool = true,
+                            _ body: @escaping @Sendable (Store) async throws -> T) async throws -> T {
     let logger = makeLogger()
     do {
+        if case .sqlite(let path) = url, !creating, !FileManager.default.fileExists(atPath: path) {
+            throw StartupError(message: "there is no database at \(path): start `zentra serve` or run `zentra migrate` there first")
+        }
         let engine = try url.makeEngine(logger: logger)
         let store = Store(engine: engine, ids: TimeOrderedIDGenerator(), clock: SystemClock(), logger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -52,7 +60,7 @@ func withStore<T: Sendable>(_ url: DatabaseURL, _ body: @escaping @Sendable (Sto
                 }
             }
             group.addTask {
-                try await Startup.migrate(engine: engine, clock: store.clock, database: url, logger: logger)
+                if migrating { try await Startup.migrate(engine: engine, clock: store.clock, database: url, logger: logger) }
                 return try await body(store)
             }
             defer { group.cancelAll() }
@@ -84,6 +92,12 @@ func withTenant<T: Sendable>(_ raw: String, _ url: DatabaseURL, _ body: @escapin
 func loadCardDataKey(file: String) throws -> CardDataKey {
     try ProcessInfo.processInfo.environment["ZENTRA_CARD_DATA_KEY"].map { try CardDataKey(base64: $0) }
         ?? CardDataKey.loadOrCreate(file: file)
+}
+
+/// What `zentra evidence rotate-key` prints: the key that signs from the next start, and how many are published.
+struct RotatedKeys: Encodable {
+    let signingKey: String
+    let keys: Int
 }
 
 func printJSON(_ value: some Encodable) throws {
@@ -160,7 +174,7 @@ struct EvidenceCommand: AsyncParsableCommand {
         func run() async throws {
             let ring = try EvidenceKeyRing.loadOrCreate(file: evidenceKeyFile).rotated()
             try ring.write(to: evidenceKeyFile)
-            try printJSON(["signing_key": ring.current.id, "keys": String(ring.keys.count)])
+            try printJSON(RotatedKeys(signingKey: ring.current.id, keys: ring.keys.count))
         }
     }
 }
@@ -236,8 +250,13 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
-        try await withStore(try database.url()) { _ in }
-        print("migrations up to date")
+        let url = try database.url()
+        let applied = try await withStore(url, creating: true, migrating: false) { store in
+            try await Startup.migrate(engine: store.engine, clock: store.clock, database: url, logger: store.logger)
+        }
+        let latest = Migrations.latestVersion
+        print(applied.isEmpty ? "migrations up to date (schema version \(latest))"
+                              : "applied migrations \(applied.map(String.init).joined(separator: ", ")) (schema version \(latest))")
     }
 }
 

@@ -7,6 +7,7 @@ from conftest import Server, call, zentra
 
 
 def test_pan_and_cvv_never_appear_in_logs_events_audit_or_errors(tmp_path, sqlite_url):
+    zentra("migrate", "--database", sqlite_url)
     tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
     key = tenant["api_key"]
     server = Server(sqlite_url)

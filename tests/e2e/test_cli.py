@@ -11,6 +11,7 @@ from conftest import BINARY, Server, call, free_port, zentra
 
 
 def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
+    zentra("migrate", "--database", sqlite_url)
     tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
     assert tenant["tenant"].startswith("ten_") and tenant["api_key"]
     key = json.loads(zentra("key", "create", "--tenant", tenant["tenant"], "--role", "readonly",
@@ -26,7 +27,20 @@ def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
         assert server.stop() == 0
 
 
+def test_commands_refuse_a_database_that_is_not_there(tmp_path):
+    path = tmp_path / "elsewhere.sqlite"
+    url = f"sqlite://{path}"
+    for args in [("ledger", "verify"), ("tenant", "create", "acme")]:
+        result = zentra(*args, "--database", url, check=False)
+        assert result.returncode != 0 and "no database at" in result.stderr, result.stderr
+    assert not path.exists(), "no empty database made on the spot, so no false all-clear"
+    assert "applied migrations 1, 2," in zentra("migrate", "--database", url).stdout
+    assert "migrations up to date" in zentra("migrate", "--database", url).stdout
+    assert json.loads(zentra("ledger", "verify", "--database", url).stdout)["ok"] is True
+
+
 def test_key_create_refuses_unknown_role_and_tenant(sqlite_url):
+    zentra("migrate", "--database", sqlite_url)
     tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)["tenant"]
     assert zentra("key", "create", "--tenant", tenant, "--role", "root", "--database", sqlite_url, check=False).returncode != 0
     missing = zentra("key", "create", "--tenant", "ten_nothere", "--role", "admin", "--database", sqlite_url, check=False)
@@ -34,6 +48,7 @@ def test_key_create_refuses_unknown_role_and_tenant(sqlite_url):
 
 
 def test_audit_verify_exits_nonzero_when_the_chain_is_broken(tmp_path, sqlite_url):
+    zentra("migrate", "--database", sqlite_url)
     tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
     server = Server(sqlite_url)
     try:
@@ -52,6 +67,7 @@ def test_audit_verify_exits_nonzero_when_the_chain_is_broken(tmp_path, sqlite_ur
 
 
 def test_sigterm_finishes_requests_in_flight(sqlite_url):
+    zentra("migrate", "--database", sqlite_url)
     tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
     server = Server(sqlite_url)
     results = []

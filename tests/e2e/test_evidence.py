@@ -53,7 +53,7 @@ def test_evidence_verifies_offline_before_and_after_a_key_rotation(tmp_path, sql
     server = Server(sqlite_url, extra=arguments)
     try:
         keys = call(server.port, "GET", "/evidence/keys")[2]["keys"]
-        assert len(keys) == 2 and keys[-1]["id"] == rotated["signing_key"]
+        assert len(keys) == 2 and keys[-1]["id"] == rotated["signing_key"] and rotated["keys"] == 2
         assert verifies(body, header, keys), "a packet signed before the rotation still verifies"
         new_body, new_header = fetch_raw(server.port, f"/authorizations/{decided['id']}/evidence", admin)
         assert rotated["signing_key"] in new_header and verifies(new_body, new_header, keys)

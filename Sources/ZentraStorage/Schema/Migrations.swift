@@ -40,6 +40,9 @@ public enum Migrations {
     /// An arbitrary constant naming Zentra's migration lock among PostgreSQL advisory locks.
     static let migrationLockKey: Int64 = 0x5A_454E_5452_41
 
+    /// The schema version this release migrates to.
+    public static var latestVersion: Int64 { all.last?.version ?? 0 }
+
     static let all: [Migration] = [
         Migration(version: 1, name: "foundation", statements: [
             // The tenant row is also the head of the tenant's event order and audit chain: a unit of
