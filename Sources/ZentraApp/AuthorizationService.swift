@@ -159,7 +159,8 @@ public enum AuthorizationService {
     }
 
     /// The operator settles a review: approve keeps the hold (the authorization is approved), decline
-    /// releases it (declined, `review_declined`). Either way the decision and note are kept.
+    /// releases it (declined, `review_declined`). A review the network was told was declined ends
+    /// declined either way: the network never saw an approval. The decision and note are kept.
     public static func settleReview(_ raw: String, _ input: ReviewDecisionInput, operator actor: String, in tx: WriteTransaction) async throws -> Authorization {
         let decision = try Validate.enumValue(input.decision, "decision", as: ReviewOutcome.self)
         let note = try input.note.map { try Validate.text($0, "note", max: 1000) }
@@ -175,21 +176,22 @@ public enum AuthorizationService {
         review.decidedAt = tx.now
         authorization.review = review
         let event: EventType
-        switch decision {
-        case .approve:
+        // A review the network was told was declined stays declined whatever the operator decides:
+        // the decision is recorded, but it never becomes an approval the network did not see.
+        if decision == .approve, review.networkOutcome == .approve {
             authorization.status = .approved
             authorization.adjustments.append(AuthorizationAdjustment(type: .reviewApproved, amountMinor: authorization.hold?.amountMinor ?? 0,
                                                                      status: "approved", journalEntry: nil, createdAt: tx.now))
             event = .authorizationApproved
-        case .decline:
-            let held = authorization.hold?.amountMinor ?? 0
+        } else {
+            let held = authorization.hold?.status == .held ? authorization.hold?.amountMinor ?? 0 : 0
             var entry: JournalEntry?
             if held > 0 { entry = try await release(held, of: &authorization, stored: stored, context: context, why: "review declined", in: tx) }
             authorization.status = .declined
             authorization.declineReason = .reviewDeclined
             authorization.adjustments.append(AuthorizationAdjustment(
-                type: .reviewDeclined, amountMinor: held, status: "declined", declineReason: .reviewDeclined,
-                responseCode: DeclineReason.reviewDeclined.responseCode, journalEntry: entry?.id, createdAt: tx.now))
+                type: decision == .approve ? .reviewApproved : .reviewDeclined, amountMinor: held, status: "declined",
+                declineReason: .reviewDeclined, responseCode: DeclineReason.reviewDeclined.responseCode, journalEntry: entry?.id, createdAt: tx.now))
             event = .authorizationDeclined
         }
         return try await finish(authorization, event: event, in: tx)

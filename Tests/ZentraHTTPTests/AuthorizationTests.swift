@@ -234,14 +234,41 @@ extension TestReply {
             let strict = try await AuthorizationFixture.make(env, program: rules, fund: 10_000)
             let hotel = try await strict.authorize(100, mcc: "7011")
             #expect(hotel.status_ == "review" && hotel.responseCode == "05", "the program's default outcome is decline toward the network")
-            #expect(try await strict.available() == 9_900)
+            #expect(hotel.holdAmount == nil && (hotel.json["review"] as? [String: Any])?["network_outcome"] as? String == "decline",
+                    "the network heard no: nothing is held \(hotel.text)")
+            #expect(try await strict.available() == 10_000)
+            #expect(try await strict.held() == 0)
             let declined = try await env.post("/authorizations/\(hotel.id)/review", #"{"decision": "decline"}"#, key: strict.operatorKey)
             #expect(declined.status_ == "declined" && declined.declineReason == "review_declined")
             #expect(try await strict.available() == 10_000)
             #expect(try await strict.held() == 0)
+            // The operator approves a review the network was told was declined: recorded, never an approval.
+            let motel = try await strict.authorize(200, mcc: "7011")
+            let overruled = try await env.post("/authorizations/\(motel.id)/review", #"{"decision": "approve"}"#, key: strict.operatorKey)
+            #expect(overruled.status_ == "declined" && overruled.declineReason == "review_declined" && overruled.responseCode == "05",
+                    "\(overruled.text)")
+            #expect((overruled.json["review"] as? [String: Any])?["decision"] as? String == "approve")
+            #expect(try await strict.available() == 10_000)
+            #expect(try await strict.held() == 0)
+
+            // Through clearing: the approved review's hold pays its clearing; a clearing for a review
+            // the network was told was declined finds nothing held, is posted from the card's funds
+            // and opens a case.
+            let paid = try await lenient.clear(6_000, authorization: inReview.id)
+            #expect(paid.status_ == "matched" && paid.json["reconciliation_case"] == nil, "\(paid.text)")
+            #expect(try await lenient.held() == 0)
+            #expect(try await lenient.available() == 4_000)
+            let inn = try await strict.authorize(300, mcc: "7011")
+            let unheld = try await strict.clear(300, authorization: inn.id)
+            #expect(unheld.status == .created && unheld.status_ != "matched" && unheld.json["reconciliation_case"] != nil, "\(unheld.text)")
+            #expect(try await strict.available() == 9_700)
+            #expect(try await strict.held() == 0)
+            #expect(try await lenient.trialBalanced())
+            #expect(try await strict.trialBalanced())
             let twice = try await env.post("/authorizations/\(hotel.id)/review", #"{"decision": "approve"}"#, key: strict.operatorKey)
             #expect(twice.status == .conflict && twice.errorCode == "authorization_not_in_review")
-            #expect(try await env.get("/authorizations?status=review").list.isEmpty)
+            let waiting = try await env.get("/authorizations?status=review").list.map { $0["id"] as? String }
+            #expect(waiting == [inn.id], "only the review whose clearing came unasked waits for the operator")
             #expect(try await strict.trialBalanced())
         }
     }

@@ -77,7 +77,7 @@ def test_console_in_a_real_browser(browser, sqlite_url):
         network = call(port, "POST", "/api-keys", {"role": "network"}, admin)[2]["api_key"]
         program = call(port, "POST", "/card-programs", {
             "name": "Reviewed", "currency": "USD", "bin": "424242", "review_rules": [{"type": "amount_over", "amount_minor": 5000}],
-            "spend_controls": {"daily_minor": 20000}}, admin)[2]
+            "review_outcome": "approve", "spend_controls": {"daily_minor": 20000}}, admin)[2]
         card = funded_card(port, admin, program["id"], 50_000)
         endpoint = call(port, "POST", "/webhook-endpoints", {"url": receiver.url, "event_types": ["authorization.review"]}, admin)[2]
         approved = authorize(port, network, card, 1_200)[2]

@@ -65,7 +65,8 @@ public struct DecisionRecord: Sendable, Hashable {
     /// the earlier one for the decisions that name it, so evidence never drifts with the code.
     public static let policyVersion: Int64 = 1
     /// How this release renders a record: 0 names the decisions of schema 8, whose renderings are
-    /// stored; 1 renders no `source` and no network message; 2 renders both.
+    /// stored; 1 renders no `source` and no network message, and a review answered declined held
+    /// its amount; 2 renders both, and such a review holds nothing.
     public static let renderVersion: Int64 = 2
 
     public let id: AuthorizationID
@@ -137,7 +138,8 @@ public struct DecisionRecord: Sendable, Hashable {
         return AuthorizationPolicy.evaluate(policyInput)
     }
 
-    /// What a decision came to. Usually the policy's decision; for a card network's advice of a
+    /// What a decision came to. Usually the policy's decision, except that a review the program
+    /// answers declined holds nothing (the network was told no; from render version 2); for a card network's advice of a
     /// decision it made in stand-in, the network's, as it was made: an approval holds the amount
     /// (what the card has of it: the rest, once cleared, is owed by the cardholder as for any
     /// over-clear) and goes to review when the policy would not have approved; a decline holds
@@ -154,12 +156,13 @@ public struct DecisionRecord: Sendable, Hashable {
         public var holds: Bool { heldMinor > 0 }
 
         public init(_ decision: PolicyDecision, amount: Money, availableBeforeMinor: Int64, reviewOutcome: ReviewOutcome,
-                    network: NetworkMessage?) {
+                    network: NetworkMessage?, renderVersion: Int64 = DecisionRecord.renderVersion) {
             guard let standIn = network?.standInResponseCode else {
                 status = decision.status
                 declineReason = decision.declineReason
                 responseCode = decision.responseCode
-                heldMinor = decision.holds ? amount.minor : 0
+                let declinedToTheNetwork = decision.status == .review && reviewOutcome == .decline && renderVersion >= 2
+                heldMinor = decision.holds && !declinedToTheNetwork ? amount.minor : 0
                 networkOutcome = reviewOutcome
                 return
             }
@@ -179,7 +182,8 @@ public struct DecisionRecord: Sendable, Hashable {
     }
 
     public func outcome(_ decision: PolicyDecision) -> Outcome {
-        Outcome(decision, amount: amount, availableBeforeMinor: availableBeforeMinor, reviewOutcome: program.reviewOutcome, network: network)
+        Outcome(decision, amount: amount, availableBeforeMinor: availableBeforeMinor, reviewOutcome: program.reviewOutcome, network: network,
+                renderVersion: renderVersion)
     }
 
     /// The authorization as the decision answered it: the answer itself, and the body of the event
