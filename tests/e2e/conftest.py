@@ -95,7 +95,7 @@ class Server:
 class Postgres:
     """A throwaway PostgreSQL cluster (as the postgres user when run as root: initdb refuses root)."""
 
-    def __init__(self):
+    def __init__(self, tls=False):
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
         self.bin = bins[-1].parent if bins else Path(shutil.which("initdb")).parent
         self.dir = Path(tempfile.mkdtemp(prefix="zentra-e2e-pg-"))
@@ -103,7 +103,25 @@ class Postgres:
         if os.getuid() == 0:
             shutil.chown(self.dir, "postgres")
         self.run("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "--auth=trust", "--no-sync")
+        if tls:
+            self.require_tls()
         self.start()
+
+    def require_tls(self):
+        """A self-signed certificate for 127.0.0.1, and TCP connections only over TLS."""
+        data = self.dir / "data"
+        self.certificate = self.dir / "server.crt"
+        subprocess.run(["openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(data / "server.key"), "-out", str(self.certificate)],
+                       check=True, capture_output=True)
+        shutil.copy(self.certificate, data / "server.crt")
+        os.chmod(data / "server.key", 0o600)
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        (data / "pg_hba.conf").write_text("local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n")
+        if os.getuid() == 0:
+            for name in ["server.key", "server.crt", "postgresql.conf", "pg_hba.conf"]:
+                shutil.chown(data / name, "postgres")
 
     def run(self, tool, *args):
         command = [str(self.bin / tool), *args]

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from conftest import BINARY, Server, call, free_port, zentra
+from conftest import BINARY, Postgres, Server, call, free_port, zentra
 
 
 def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
@@ -171,3 +171,25 @@ def test_two_processes_share_one_postgres(postgres):
     finally:
         first.stop()
         second.stop()
+
+
+def test_postgres_over_tls_honours_sslmode():
+    cluster = Postgres(tls=True)
+    try:
+        url = cluster.url
+        # The server takes TCP connections over TLS only: a plain one is refused.
+        assert zentra("migrate", "--database", url + "?sslmode=disable", check=False).returncode != 0
+        assert "applied migrations" in zentra("migrate", "--database", url + "?sslmode=require").stdout
+        assert "up to date" in zentra("migrate", "--database", f"{url}?sslmode=verify-full&sslrootcert={cluster.certificate}").stdout
+        # Its certificate is self-signed: checked against the system's CAs it is refused.
+        assert zentra("migrate", "--database", url + "?sslmode=verify-full", check=False).returncode != 0
+        bad = zentra("migrate", "--database", url + "?sslmode=sometimes", check=False)
+        assert bad.returncode != 0 and "sslmode=sometimes" in bad.stderr
+        server = Server(url + "?sslmode=require")
+        try:
+            status, _, ready = call(server.port, "GET", "/readyz")
+            assert status == 200 and ready["database"] == "postgres", ready
+        finally:
+            assert server.stop() == 0
+    finally:
+        cluster.destroy()

@@ -13,14 +13,31 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         public var user: String
         public var password: String?
         public var database: String
+        /// `sslmode` as libpq reads it, `disable` when the URL names none.
+        public var sslMode: SSLMode
+        /// `sslrootcert`: the CA file `verify-ca` and `verify-full` trust; the system's CAs without it.
+        public var sslRootCert: String?
 
-        public init(host: String, port: Int, user: String, password: String?, database: String) {
+        public init(host: String, port: Int, user: String, password: String?, database: String, sslMode: SSLMode = .disable,
+                    sslRootCert: String? = nil) {
             self.host = host
             self.port = port
             self.user = user
             self.password = password
             self.database = database
+            self.sslMode = sslMode
+            self.sslRootCert = sslRootCert
         }
+    }
+
+    /// TLS toward PostgreSQL, libpq's modes: `prefer` and `require` encrypt without checking the
+    /// server's certificate, `verify-ca` checks it against the CA, `verify-full` also its host name.
+    public enum SSLMode: String, Sendable, Hashable, CaseIterable {
+        case disable
+        case prefer
+        case require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
     }
 
     public static let defaultURL = "sqlite://./zentra.sqlite"
@@ -39,16 +56,23 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
             throw StoreError.other("unsupported database URL (expected sqlite://PATH or postgres://user:pass@host:port/db)")
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
+        let query = components.queryItems ?? []
+        let rawMode = query.last { $0.name == "sslmode" }?.value ?? SSLMode.disable.rawValue
+        guard let sslMode = SSLMode(rawValue: rawMode) else {
+            throw StoreError.other("sslmode=\(rawMode) is not one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         self = .postgres(Postgres(
             host: host, port: components.port ?? 5432, user: components.user ?? "postgres",
-            password: components.password?.removingPercentEncoding, database: database.isEmpty ? "postgres" : database))
+            password: components.password?.removingPercentEncoding, database: database.isEmpty ? "postgres" : database,
+            sslMode: sslMode, sslRootCert: query.last { $0.name == "sslrootcert" }?.value))
     }
 
     /// The URL without its password, for log lines and error messages.
     public var description: String {
         switch self {
         case .sqlite(let path): "sqlite://\(path)"
-        case .postgres(let pg): "postgres://\(pg.user)@\(pg.host):\(pg.port)/\(pg.database)"
+        case .postgres(let pg):
+            "postgres://\(pg.user)@\(pg.host):\(pg.port)/\(pg.database)" + (pg.sslMode == .disable ? "" : "?sslmode=\(pg.sslMode.rawValue)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
@@ -30,7 +31,7 @@ public final class PostgresEngine: DatabaseEngine {
         self.lease_timeout = lease_timeout
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password,
-            database: url.database, tls: .disable)
+            database: url.database, tls: Self.tls(url))
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(5)
         self.maximumConnections = maximumConnections
@@ -39,6 +40,27 @@ public final class PostgresEngine: DatabaseEngine {
         poolLogger.logLevel = max(logger.logLevel, .warning)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         self.logger = logger
+    }
+
+    /// The URL's `sslmode` as the pool's TLS setting.
+    static func tls(_ url: DatabaseURL.Postgres) -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let root = url.sslRootCert { tls.trustRoots = .file(root) }
+        switch url.sslMode {
+        case .disable: return .disable
+        case .prefer:
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case .require:
+            tls.certificateVerification = .none
+            return .require(tls)
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+            return .require(tls)
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+            return .require(tls)
+        }
     }
 
     public var service: (any Service)? { client }
