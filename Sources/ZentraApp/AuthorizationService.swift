@@ -144,7 +144,9 @@ public enum AuthorizationService {
             spend: context.counters.usage(at: keys), availableMinor: card.availableMinor, reviewRules: [],
             reviewOutcome: context.program.reviewOutcome, webhookConfigured: false, customer: nil))
         var entry: JournalEntry?
+        var availableAfter: Int64?
         if decision.status == .approved {
+            availableAfter = card.availableMinor - added.minor
             entry = try await tx.ledger.post(
                 LedgerRecipes.hold(amount: added, cardAvailable: card.ledgerAccount, cardReserved: card.reservedLedgerAccount,
                                    authorization: authorization.id.rawValue), intent: nil)
@@ -154,7 +156,9 @@ public enum AuthorizationService {
         }
         authorization.adjustments.append(AuthorizationAdjustment(
             type: .increment, amountMinor: added.minor, status: decision.status.rawValue, declineReason: decision.declineReason,
-            responseCode: decision.responseCode, policy: decision.json, journalEntry: entry?.id, createdAt: tx.now))
+            responseCode: decision.responseCode, policy: decision.json, journalEntry: entry?.id, availableAfterMinor: availableAfter,
+            createdAt: tx.now))
+        authorization.takeAvailabilityFromAdjustments()
         return try await finish(authorization, event: decision.status == .approved ? .authorizationIncremented : .authorizationIncrementDeclined, in: tx)
     }
 

@@ -203,10 +203,12 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
     public let responseCode: String?
     public let policy: JSONValue?
     public let journalEntry: JournalEntryID?
+    /// The card's spendable balance right after an approved increment.
+    public let availableAfterMinor: Int64?
     public let createdAt: Timestamp
 
     public init(type: Kind, amountMinor: Int64, status: String, declineReason: DeclineReason? = nil, responseCode: String? = nil,
-                policy: JSONValue? = nil, journalEntry: JournalEntryID?, createdAt: Timestamp) {
+                policy: JSONValue? = nil, journalEntry: JournalEntryID?, availableAfterMinor: Int64? = nil, createdAt: Timestamp) {
         self.type = type
         self.amountMinor = amountMinor
         self.status = status
@@ -214,6 +216,7 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
         self.responseCode = responseCode
         self.policy = policy
         self.journalEntry = journalEntry
+        self.availableAfterMinor = availableAfterMinor
         self.createdAt = createdAt
     }
 }
@@ -234,6 +237,11 @@ public enum PolicyTrace: Sendable, Hashable, Codable {
 }
 
 extension Authorization {
+    /// `availableMinor` as the adjustments leave it: after the latest approved increment, if any.
+    public mutating func takeAvailabilityFromAdjustments() {
+        if let after = adjustments.last(where: { $0.availableAfterMinor != nil })?.availableAfterMinor { availableMinor = after }
+    }
+
     /// Every journal entry of this authorization's money, in order: the hold, then each adjustment's.
     public var journalEntries: [JournalEntryID] {
         [hold?.journalEntry].compactMap { $0 } + adjustments.compactMap(\.journalEntry)
@@ -260,8 +268,8 @@ public struct Authorization: Sendable, Hashable, Codable {
     /// `{"deciding_rule": ..., "decision": ..., "rules": [...]}`: every rule in order with its inputs and result.
     public let policy: PolicyTrace
     public var hold: AuthorizationHold?
-    /// The card's spendable balance right after the decision.
-    public let availableMinor: Int64
+    /// The card's spendable balance right after the decision, or after its latest approved increment.
+    public var availableMinor: Int64
     public var review: AuthorizationReview?
     public var customerDecision: CustomerDecision?
     public var adjustments: [AuthorizationAdjustment]

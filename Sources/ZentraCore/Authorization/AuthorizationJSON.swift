@@ -165,6 +165,7 @@ extension AuthorizationAdjustment: JSONWritable {
     public func write(to w: inout JSONWriter) {
         w.object { w in
             w.field("amount_minor", amountMinor)
+            w.field("available_after_minor", availableAfterMinor)
             w.field("created_at", createdAt.description)
             w.field("decline_reason", declineReason?.rawValue)
             w.field("journal_entry", journalEntry?.rawValue)

@@ -186,7 +186,7 @@ extension TenantScope {
         let deviceLocation: GeoPoint? = try row.optionalString("device_location") == nil ? nil : try row.json("device_location")
 
         guard try row.int("render_version") != 0 else {
-            let authorization = Authorization(
+            var authorization = Authorization(
                 id: id, card: try row.id("card_id"), last4: try row.string("c_last4"), status: try row.enumValue("status"),
                 amountMinor: try row.int("amount_minor"), currency: currency, merchant: merchant, channel: try row.enumValue("channel"),
                 deviceLocation: deviceLocation, networkReference: try row.string("network_reference"),
@@ -194,6 +194,7 @@ extension TenantScope {
                 responseCode: try row.string("response_code"), policy: .stored(try row.json("r_policy")), hold: hold,
                 availableMinor: try row.int("r_available_minor"), review: review, customerDecision: customerDecision,
                 adjustments: adjustments, createdAt: try row.timestamp("created_at"), updatedAt: try row.timestamp("updated_at"))
+            authorization.takeAvailabilityFromAdjustments()
             return StoredAuthorization(authorization: authorization, windows: windows, evidence: try row.json("r_evidence"), record: nil)
         }
 
@@ -225,6 +226,7 @@ extension TenantScope {
         authorization.hold = hold
         authorization.review = review
         authorization.adjustments = adjustments
+        authorization.takeAvailabilityFromAdjustments()
         authorization.updatedAt = try row.timestamp("updated_at")
         return StoredAuthorization(authorization: authorization, windows: windows, evidence: record.evidence, record: record)
     }
