@@ -71,7 +71,15 @@ class Messages:
 
 class Link:
     def __init__(self, address):
-        self.sock = socket.create_connection(address)
+        # The listener binds just after HTTP answers (once the migrations are applied).
+        for attempt in range(300):
+            try:
+                self.sock = socket.create_connection(address)
+                break
+            except ConnectionRefusedError:
+                if attempt == 299:
+                    raise
+                time.sleep(0.05)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setblocking(False)
         self.inbox = b""

@@ -49,7 +49,17 @@ class Link:
     """One TCP connection to the server's ISO 8583 port."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        # The listener binds once the migrations are applied, just after HTTP answers: a network
+        # connecting at that moment tries again, as networks do.
+        deadline = time.time() + 15
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except ConnectionRefusedError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def ask(self, doc):
