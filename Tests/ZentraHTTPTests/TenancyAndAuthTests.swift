@@ -58,6 +58,17 @@ import ZentraStorage
             #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: network).status == .forbidden)
             let developer = try await env.createKey(role: "developer")
             #expect(try await env.post("/api-keys", #"{"role": "admin"}"#, key: developer).status == .forbidden)
+            // An intent's operation needs the roles of its own route: no KYC through the back door.
+            let customer = try await env.post("/customers", #"{"name": "K", "email": "k@example.com"}"#, key: developer).id
+            let kyc = #"{"intent_id": "kyc-1", "operation": {"type": "kyc_update", "customer": "\#(customer)", "status": "verified"}}"#
+            let sneaky = try await env.post("/runtime/intents", kyc, key: developer)
+            #expect(sneaky.status == .forbidden, "\(sneaky.text)")
+            #expect(try await env.get("/customers/\(customer)").json["kyc_status"] as? String != "verified")
+            let operatorKey = try await env.createKey(role: "operator")
+            #expect(try await env.post("/runtime/intents", kyc, key: operatorKey).status == .created, "the operator may, under the same intent_id")
+            #expect(try await env.get("/customers/\(customer)").json["kyc_status"] as? String == "verified")
+            let deposit = #"{"intent_id": "dep-1", "operation": {"type": "deposit", "account": "acct_x", "amount_minor": 1, "transaction_reference": "r"}}"#
+            #expect(try await env.post("/runtime/intents", deposit, key: operatorKey).status == .forbidden)
             let refused = try await env.get("/api-keys", key: developer)
             #expect(refused.status == .forbidden)
             #expect(refused.text.contains("needs one of the roles: admin;"), "each role named once: \(refused.text)")

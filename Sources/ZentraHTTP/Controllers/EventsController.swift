@@ -37,8 +37,10 @@ struct EventsController {
             return try await read.run(context) { try await $0.auditLog.verify() }
         }
         group.post("/runtime/intents") { request, context in
-            try await write.run(request, context, roles: [.developer], input: CreateIntent.self, implicitKey: { "runtime_intent:" + $0.intentId }) { tx, input in
-                try Reply.json(try await IntentService.create(input, in: tx), status: .created)
+            try await write.run(request, context, roles: [.developer, .operator], input: CreateIntent.self,
+                                implicitKey: { "runtime_intent:" + $0.intentId }) { tx, input in
+                _ = try context.require(IntentService.roles(for: input.operation?.type))
+                return try Reply.json(try await IntentService.create(input, in: tx), status: .created)
             }
         }
         group.get("/runtime/intents") { request, context in

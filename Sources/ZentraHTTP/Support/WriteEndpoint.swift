@@ -66,9 +66,10 @@ struct WriteEndpoint: Sendable {
         } catch {
             let domain = ErrorMapping.domainError(for: error, logger: context.logger)
             switch domain.kind {
-            case .unavailable, .internalError, .invalidRequest:
-                // Not the client's doing, or refused by validation before anything ran: free the key,
-                // so that a retry (or the corrected request) runs again under it.
+            case .unavailable, .internalError, .invalidRequest, .forbidden:
+                // Not the client's doing, or refused by validation or by the caller's role before
+                // anything ran: free the key, so that a retry (or the corrected request, or a caller
+                // with the role) runs again under it.
                 try? await IdempotencyRecords.release(claim, tenant: principal.tenant, engine: store.engine)
                 throw domain
             default:
