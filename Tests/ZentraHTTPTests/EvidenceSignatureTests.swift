@@ -11,6 +11,7 @@ import ZentraCore
     /// Checks a packet the way an offline verifier would: the header's key id found among the published keys.
     static func verify(_ reply: TestReply, keys: [[String: Any]], body: [UInt8]? = nil) throws -> Bool {
         let header = try #require(reply.headers[.init("Zentra-Evidence-Signature")!])
+        #expect(reply.headers[.init("Cache-Control")!] == "no-store", "evidence is kept by no cache")
         var parts: [String: String] = [:]
         for part in header.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)

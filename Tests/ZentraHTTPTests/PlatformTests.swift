@@ -37,6 +37,12 @@ import ZentraStorage
             #expect(json.json["openapi"] as? String == "3.1.0")
             #expect(try await env.get("/openapi.yaml", key: "").text.hasPrefix("openapi: 3.1.0"))
             #expect(try await env.get("/healthz", key: "").headers[.init("Request-Id")!]?.hasPrefix("req_") == true)
+            // No answer may be sniffed; answers with a secret or evidence are kept by no cache.
+            #expect(try await env.get("/customers").headers[.init("X-Content-Type-Options")!] == "nosniff")
+            #expect(try await env.get("/nowhere").headers[.init("X-Content-Type-Options")!] == "nosniff", "errors too")
+            let key = try await env.post("/api-keys", #"{"role": "readonly"}"#)
+            #expect(key.headers[.init("Cache-Control")!] == "no-store")
+            #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#).headers[.init("Cache-Control")!] == nil)
         }
     }
 

@@ -12,6 +12,7 @@ import ZentraHTTP
                 """#)
             #expect(created.status == .created, "\(created.text)")
             #expect(created.id.hasPrefix("we_") && (created.json["secret"] as? String)?.hasPrefix("whsec_") == true)
+            #expect(created.headers[.init("Cache-Control")!] == "no-store", "a secret shown once is kept by no cache")
             #expect(created.json["event_types"] as? [String] == ["authorization.*", "clearing.matched"], "duplicates dropped, order kept")
             let fetched = try await env.get("/webhook-endpoints/\(created.id)")
             #expect(fetched.json["secret"] == nil && fetched.json["status"] as? String == "enabled", "the secret is never shown again")

@@ -364,7 +364,8 @@ struct ConsoleController {
         let raw = try context.pathID()
         let evidence = try await read(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
         let packet = try ZentraJSON.encode(evidence)
-        var headers: HTTPFields = [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(raw)-evidence.json\""]
+        var headers: HTTPFields = [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(raw)-evidence.json\"",
+                                   .cacheControl: "no-store"]
         headers[HTTPField.Name("Zentra-Evidence-Signature")!] = try services.configuration.evidenceKeys.signatureHeader(for: packet)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: packet)))
     }

@@ -13,7 +13,8 @@ struct APIKeysController {
     }
 
     /// The created key: the only time the secret is shown.
-    struct CreatedKey: Encodable {
+    struct CreatedKey: Encodable, CarriesSecret {
+        var carriesSecret: Bool { true }
         let id: APIKeyID
         let object = "api_key"
         let apiKey: String

@@ -24,6 +24,8 @@ struct ErrorMiddleware: RouterMiddleware {
             response = ErrorMapping.response(for: domain, requestID: context.requestID)
         }
         response.headers[.requestID] = context.requestID
+        // No answer is ever to be sniffed into another content type.
+        response.headers[.xContentTypeOptions] = "nosniff"
         return response
     }
 }
@@ -127,4 +129,5 @@ extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
     static let idempotentReplayed = Self("Idempotent-Replayed")!
     static let deprecation = Self("Deprecation")!
+    static let xContentTypeOptions = Self("X-Content-Type-Options")!
 }

@@ -14,7 +14,10 @@ struct Reply: Sendable {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) throws -> Reply {
         // A value already rendered as JSON skips the encoder (the authorization path builds its own).
         let body = try (value as? JSONValue)?.serialized ?? ZentraJSON.encode(value)
-        return Reply(status: status, headers: ["Content-Type": "application/json"].merging(headers) { $1 }, body: body)
+        var base = ["Content-Type": "application/json"]
+        // An answer that shows a secret once is kept by no cache.
+        if (value as? any CarriesSecret)?.carriesSecret == true { base["Cache-Control"] = "no-store" }
+        return Reply(status: status, headers: base.merging(headers) { $1 }, body: body)
     }
 
     /// 201 for what this request made, 200 for what its reference made before.
@@ -113,7 +116,14 @@ extension Optional {
 
 /// An object plus a signing secret under `key`, in the one answer that shows the secret (creation,
 /// rotation); stored sealed, it is never shown again.
-struct WithSecret<Value: Encodable>: Encodable {
+/// An answer that may show a secret (a new API key, a signing secret): sent with `Cache-Control: no-store`.
+protocol CarriesSecret {
+    var carriesSecret: Bool { get }
+}
+
+struct WithSecret<Value: Encodable>: Encodable, CarriesSecret {
+    var carriesSecret: Bool { secret != nil }
+
     let value: Value
     let secret: String?
     let key: String

@@ -118,6 +118,7 @@ struct ReadEndpoint: Sendable {
         let principal = try context.caller()
         var reply = try Reply.json(try await services.store.read(tenant: principal.tenant, body))
         reply.headers["Zentra-Evidence-Signature"] = try services.configuration.evidenceKeys.signatureHeader(for: reply.body)
+        reply.headers["Cache-Control"] = "no-store"
         return reply.response()
     }
 }
