@@ -116,6 +116,10 @@ import ZentraStorage
                 ("/runtime/intents", #"{"intent_id": "i2", "primitives": ["teleport"]}"#, 400, "parameter_invalid", "primitives"),
                 ("/runtime/intents", #"{"scope": "x"}"#, 400, "parameter_missing", "intent_id"),
                 ("/api-keys", #"{"role": "superuser"}"#, 400, "parameter_invalid", "role"),
+                // Control characters: the same 400 on both engines (a NUL was a 500 on PostgreSQL).
+                ("/customers", #"{"name": "A\u0000B", "email": "a@example.com"}"#, 400, "parameter_invalid", "name"),
+                ("/customers", #"{"name": "A\u001bB", "email": "a@example.com"}"#, 400, "parameter_invalid", "name"),
+                ("/customers", #"{"name": "A", "email": "a@example.com", "metadata": {"k\u0000": "v"}}"#, 400, "parameter_invalid", "metadata"),
             ]
             let before = try await env.footprint()
             for item in cases {

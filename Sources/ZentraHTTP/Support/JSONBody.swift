@@ -57,19 +57,23 @@ struct ParsedBody: Sendable {
         return ParsedBody(data: data, idempotencyKey: key, canonical: JSONValue.object(object).serialized)
     }
 
-    /// The body as a JSON object whose money fields are integers.
+    /// The body as a JSON object whose money fields are integers and whose text is free of
+    /// control characters.
     static func object(_ bytes: [UInt8]) throws -> JSONValue {
         guard let value = try? JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
             throw DomainError.invalidRequest("The body is not valid JSON.")
         }
         guard case .object = value else { throw DomainError.invalidRequest("The body must be a JSON object.") }
-        try requireIntegralMoney(value, path: "")
+        try checkFields(value, path: "")
         return value
     }
 
-    /// Money is an integer count of minor units: a fraction or a number past 64 bits in any
-    /// `*_minor` field is refused with that field named, before anything else reads the body.
-    static func requireIntegralMoney(_ value: JSONValue, path: String) throws {
+    /// One walk of the body before anything else reads it, refusing with the field named:
+    /// - money is an integer count of minor units: a fraction or a number past 64 bits in any
+    ///   `*_minor` field;
+    /// - text holds no control characters but tab, line feed and carriage return (a NUL was a 500
+    ///   on PostgreSQL and stored on SQLite: the engines must agree, and nothing needs one).
+    static func checkFields(_ value: JSONValue, path: String) throws {
         switch value {
         case .object(let fields):
             for (name, field) in fields {
@@ -77,13 +81,22 @@ struct ParsedBody: Sendable {
                 if name.hasSuffix("_minor"), case .double = field {
                     throw DomainError.parameterInvalid(fieldPath, "must be an integer count of minor units that fits in 64 bits")
                 }
-                try requireIntegralMoney(field, path: fieldPath)
+                // A bad key is named by the object that holds it: never echo the characters back.
+                try checkText(name, path: path.isEmpty ? "body" : path)
+                try checkFields(field, path: fieldPath)
             }
         case .array(let items):
-            for (index, item) in items.enumerated() { try requireIntegralMoney(item, path: "\(path)[\(index)]") }
+            for (index, item) in items.enumerated() { try checkFields(item, path: "\(path)[\(index)]") }
+        case .string(let text):
+            try checkText(text, path: path)
         default:
             break
         }
+    }
+
+    static func checkText(_ text: String, path: String) throws {
+        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) || text.utf8.contains(0x7F) else { return }
+        throw DomainError.parameterInvalid(path, "must not contain control characters (only tab, line feed and carriage return are allowed)")
     }
 
     /// Names the offending parameter in snake_case, dotted for nested fields.
