@@ -271,7 +271,7 @@ struct ConsoleController {
             cards = try await read(context) { try await $0.cards.list(last4: query, limit: 50) }
             if cards.count == 1 { return Response(status: .seeOther, headers: [.location: "/console/cards/\(cards[0].id)"]) }
         } else if !query.isEmpty, query.count <= 200 {
-            if let found = try await read(context, { try await $0.authorizations.id(networkReference: query) }) {
+            if let found = try await read(context, { try await $0.authorizations.find(networkReference: query)?.authorization.id }) {
                 return Response(status: .seeOther, headers: [.location: "/console/authorizations/\(found)"])
             }
         }

@@ -32,7 +32,7 @@ extension ISO8583Message {
     /// A field of digits only, `count` of them when given.
     func digits(_ field: Int) throws(ISO8583Refusal) -> String {
         let value = try required(field)
-        guard !value.isEmpty, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { throw .format("field \(field) must be digits") }
+        guard !value.isEmpty, value.utf8.allSatisfy(ASCII.isDigit) else { throw .format("field \(field) must be digits") }
         return value
     }
 
@@ -93,7 +93,7 @@ struct NetworkAuthorization {
         var standIn: String?
         if message.mti == "0120" {
             let code = try message.required(39)
-            guard code.utf8.count == 2, code.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }) else {
+            guard code.utf8.count == 2, code.utf8.allSatisfy({ ASCII.isDigit($0) || (0x41...0x5A).contains($0) }) else {
                 throw .format("field 39 of an advice must be 2 digits or capital letters")
             }
             standIn = code
@@ -143,7 +143,7 @@ struct NetworkReversal {
                                                            retrieval: try message.required(37))
         if let replacement = message[95] {
             let amount = replacement.prefix(12)
-            guard amount.count == 12, amount.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            guard amount.count == 12, amount.utf8.allSatisfy(ASCII.isDigit) else {
                 throw .format("field 95 must start with 12 digits")
             }
             remainingMinor = Int64(amount)!

@@ -112,14 +112,6 @@ extension ConsoleRepository {
     }
 }
 
-extension AuthorizationRepository {
-    /// The authorization a network reference names, if any.
-    public func id(networkReference: String) async throws -> AuthorizationID? {
-        try await sql.queryOne("SELECT id FROM authorizations WHERE tenant_id = \(tenant) AND network_reference = \(networkReference)")
-            .map { try $0.id("id") }
-    }
-}
-
 extension CardRepository {
     /// Cards by last four digits, newest first.
     public func list(last4: String, limit: Int) async throws -> [Card] {
