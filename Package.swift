@@ -5,7 +5,8 @@ let package = Package(
     name: "zentra",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "zentra", targets: ["zentra"])
+        .executable(name: "zentra", targets: ["zentra"]),
+        .library(name: "ZentraClient", targets: ["ZentraClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -88,6 +89,16 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.yaml"), .copy("Resources/console")]
         ),
+        /// The Swift SDK: a client of the HTTP API with no server dependency.
+        .target(
+            name: "ZentraClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "zentra",
             dependencies: [
@@ -99,6 +110,17 @@ let package = Package(
         ),
         .testTarget(name: "ZentraCoreTests", dependencies: ["ZentraCore"]),
         .testTarget(name: "ZentraISO8583Tests", dependencies: ["ZentraISO8583"]),
+        .testTarget(
+            name: "ZentraClientTests",
+            dependencies: [
+                "ZentraClient", "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ZentraHTTPTests",
             dependencies: [
