@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "zentra",
             dependencies: [
-                "ZentraHTTP", "ZentraISO8583", "ZentraApp", "ZentraStorage", "ZentraCore",
+                "ZentraHTTP", "ZentraISO8583", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

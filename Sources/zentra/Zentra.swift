@@ -13,7 +13,7 @@ struct Zentra: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zentra",
         abstract: "Self-hostable card issuing: API, ledger, events and audit in one process.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, EvidenceCommand.self, ReplayCommand.self, BenchCommand.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, AuditCommand.self, LedgerCommand.self, EvidenceCommand.self, ReplayCommand.self, WebhookCommand.self, BenchCommand.self])
 }
 
 /// `--database`, falling back to `ZENTRA_DATABASE_URL`, then to the embedded SQLite file.
