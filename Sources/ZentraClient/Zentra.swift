@@ -10,7 +10,7 @@ import Foundation
 public struct Zentra: Sendable {
     /// How the client talks to the server; every setting has a default.
     public struct Configuration: Sendable {
-        /// The longest one attempt may take, answer body included.
+        /// The longest one attempt may take (AsyncHTTPClient's deadline for the request).
         public var timeout: Duration
         public var retry: RetryPolicy
         /// The largest answer body read; a longer one fails the call.
