@@ -16,7 +16,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
     router.add(middleware: ErrorMiddleware(ids: services.store.ids, bodyLimit_bytes: services.configuration.bodyLimit_bytes))
     OperationsController(services: services, metrics: metrics, openAPI: openAPI).register(on: router)
 
-    let api = router.group().add(middleware: AuthMiddleware(store: services.store))
+    let api = router.group().add(middleware: AuthMiddleware(store: services.store, rateLimiter: RateLimiter(settings: services.configuration.rateLimit)))
     let write = WriteEndpoint(services: services)
     let read = ReadEndpoint(services: services)
     APIKeysController(write: write, read: read).register(on: api)

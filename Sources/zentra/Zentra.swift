@@ -228,6 +228,14 @@ struct Serve: AsyncParsableCommand {
             }
             delivery.timeout_ms = timeout
         }
+        var rateLimit = RateLimitSettings()
+        for (name, setting) in [("ZENTRA_RATE_LIMIT", \RateLimitSettings.perSecond), ("ZENTRA_RATE_LIMIT_NETWORK", \.networkPerSecond)] {
+            guard let raw = environment[name] else { continue }
+            guard let perSecond = Int64(raw), (0...1_000_000).contains(perSecond) else {
+                throw ValidationError("\(name): '\(raw)' is not a whole number of requests per second from 0 (off) to 1000000")
+            }
+            rateLimit[keyPath: setting] = perSecond
+        }
         do {
             let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
             var configuration = AppConfiguration(
@@ -235,6 +243,7 @@ struct Serve: AsyncParsableCommand {
                 evidenceKeys: try evidenceKeys.load())
             configuration.webhookDelivery = delivery
             configuration.iso8583 = iso8583
+            configuration.rateLimit = rateLimit
             configuration.idempotencyRetention_seconds = retention_hours * 3600
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -193,3 +193,21 @@ def test_postgres_over_tls_honours_sslmode():
             assert server.stop() == 0
     finally:
         cluster.destroy()
+
+
+def test_rate_limit_is_set_from_the_environment(sqlite_url):
+    bad = subprocess.run([str(BINARY), "serve", "--port", str(free_port()), "--database", sqlite_url],
+                         env={**os.environ, "ZENTRA_RATE_LIMIT": "fast"}, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "ZENTRA_RATE_LIMIT" in bad.stderr
+    zentra("migrate", "--database", sqlite_url)
+    tenant = json.loads(zentra("tenant", "create", "acme", "--database", sqlite_url).stdout)
+    server = Server(sqlite_url, env={"ZENTRA_RATE_LIMIT": "1"})
+    try:
+        answers = [call(server.port, "GET", "/customers", key=tenant["api_key"]) for _ in range(3)]
+        assert [status for status, _, _ in answers] == [200, 200, 429], "a burst of twice the rate, then refused"
+        status, headers, body = answers[2]
+        assert body["error"]["code"] == "rate_limited" and body["error"]["request_id"]
+        assert int(headers["Retry-After"]) >= 1
+        assert headers["RateLimit-Policy"] == '"per-key";q=2;w=2' and headers["RateLimit"].startswith('"per-key";r=0;')
+    finally:
+        assert server.stop() == 0

@@ -28,6 +28,8 @@ public struct AppConfiguration: Sendable {
     public var cardDataKey: CardDataKey
     /// Signs evidence packets; every process of a deployment needs the same ring.
     public var evidenceKeys: EvidenceKeyRing
+    /// Requests per second per API key (`ZENTRA_RATE_LIMIT`, `ZENTRA_RATE_LIMIT_NETWORK`).
+    public var rateLimit = RateLimitSettings()
     /// The ISO 8583 listener (`--iso8583-port`), when one is asked for.
     public var iso8583: ISO8583Listener.Settings?
 

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Synchronization
 import ZentraCore
@@ -9,9 +10,13 @@ import ZentraStorage
 /// the key again inside its transaction (`AuthorizationBatch`), so a key revoked on any process
 /// decides nothing, and it is then dropped from the cache. Every other request reads its key from
 /// the database, so revocation holds at once everywhere.
+///
+/// Each key's requests then pass its rate limit (`RateLimiter`); a refused one answers 429
+/// `rate_limited` and writes nothing.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: Store
+    let rateLimiter: RateLimiter
     let decisionKeys = KeyCache()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -30,15 +35,32 @@ struct AuthMiddleware: RouterMiddleware {
         if principal.role == .readonly && request.method != .get && request.method != .head {
             throw DomainError.forbidden("A readonly key may only read.")
         }
+        let limit = rateLimiter.take(principal, now_us: store.clock.now().microseconds)
+        if let limit, !limit.allowed {
+            var refused = ErrorMapping.response(
+                for: DomainError(.rateLimited, code: "rate_limited",
+                                 message: "Too many requests for this API key; retry after \(limit.retryAfter_seconds) s."),
+                requestID: context.requestID)
+            refused.headers[.retryAfter] = String(limit.retryAfter_seconds)
+            add(limit, principal, to: &refused)
+            return refused
+        }
         var context = context
         context.principal = principal
         context.logger[metadataKey: "tenant"] = "\(principal.tenant)"
         do {
-            return try await next(request, context)
+            var response = try await next(request, context)
+            if let limit { add(limit, principal, to: &response) }
+            return response
         } catch let error as DomainError where checkedAgain && error.code == "unauthenticated" {
             decisionKeys.forget(key)
             throw error
         }
+    }
+
+    private func add(_ limit: TokenBucket.Decision, _ principal: Principal, to response: inout Response) {
+        let rate = principal.role == .network ? rateLimiter.settings.networkPerSecond : rateLimiter.settings.perSecond
+        for (name, value) in RateLimiter.headers(limit, rate: rate) { response.headers[HTTPField.Name(name)!] = value }
     }
 }
 

@@ -82,6 +82,8 @@ struct TestEnvironment: Sendable {
         var configuration = AppConfiguration(database: database)
         // Dozens of tests open pools at once on two cores; behaviour, not connection latency, is under test.
         configuration.databaseLease_timeout = .seconds(30)
+        // Tests send hundreds of requests a second with one key; RateLimitTests turn the limit on.
+        configuration.rateLimit.perSecond = 0
         configure(&configuration)
         let services = try makeServices(configuration: configuration, logger: logger, clock: clock)
         let app = try buildApplication(services: services, logger: logger)
