@@ -54,7 +54,15 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
     let metrics = HTTPMetrics()
     let router = buildRouter(services: services, metrics: metrics, openAPI: try OpenAPIDocument.load(), views: try ConsoleViews.load())
     var background: [any Service] = [
-        IdempotencyPurger(store: store), HoldExpiryWorker(store: store, interval: configuration.holdExpiry_interval),
+        // Deletes idempotency records past their retention, in bounded batches.
+        PeriodicTask("idempotency purge", every: .seconds(60), logger: logger) {
+            try await IdempotencyRecords.purgeExpired(now: store.clock.now(), engine: store.engine)
+        },
+        // Releases holds past their program's hold lifetime, in bounded batches. Every process may
+        // run it: each release re-reads the hold under its row locks, so a hold is released once.
+        PeriodicTask("hold expiry", every: configuration.holdExpiry_interval, logger: logger) {
+            _ = try await HoldExpiry.releaseDue(store: store, batch_max: 200)
+        },
         WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
                               vault: CardVault(key: configuration.cardDataKey)),
     ]

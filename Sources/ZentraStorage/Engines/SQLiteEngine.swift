@@ -32,7 +32,7 @@ public final class SQLiteEngine: DatabaseEngine {
             // page miss: the authorization path touches a dozen index pages per decision.
             try db.execute(sql: "PRAGMA mmap_size = 1073741824")
             try db.execute(sql: "PRAGMA cache_size = -32768")
-            // `Checkpointer` copies the WAL back beside the writer, but only a checkpoint with no
+            // The checkpoint task copies the WAL back beside the writer, but only a checkpoint with no
             // commit in between lets the WAL start over: the writer's own, after the commit that
             // crosses this size. Kept small (8 MiB), each of those copies and syncs little: at
             // 20,000 pages the WAL reached 80 MB, the writer's checkpoint synced the database for
@@ -53,7 +53,14 @@ public final class SQLiteEngine: DatabaseEngine {
             // choice, where a commit reaches the disk only at the next checkpoint). A decision is
             // answered only once it is durable, so the writer syncs the WAL at every commit again.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            checkpointer = Checkpointer(connection: try DatabaseQueue(path: path))
+            // Copies the WAL back into the database file every 50 ms on a connection of its own
+            // (`PASSIVE`: it never waits for or blocks the writer). Checkpointing in the writer's
+            // commit put a page copy and an fsync on the path of every decision; here pages written
+            // many times between two checkpoints (index and ledger pages) are copied once.
+            let connection = try DatabaseQueue(path: path)
+            checkpointer = PeriodicTask("checkpoint", every: .milliseconds(50), logger: nil) {
+                try await connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            }
         } catch {
             writerThread.stop()
             throw StoreError.unavailable("cannot open SQLite database at \(path): \(error)")
@@ -61,7 +68,7 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     public var service: (any Service)? { checkpointer }
-    private let checkpointer: Checkpointer
+    private let checkpointer: PeriodicTask
 
     public var poolUsage: PoolUsage { PoolUsage(inUse: inUse.load(ordering: .relaxed), size: maximumReaders + 1) }
 
@@ -277,30 +284,6 @@ private func storeError(_ error: DatabaseError) -> StoreError {
         case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY:
             return StoreError.unavailable(error.message ?? "\(error.resultCode)")
         default: return StoreError.other(error.description)
-        }
-    }
-}
-
-/// Copies the WAL back into the database file every 50 ms on a connection of its own
-/// (`PASSIVE`: it never waits for or blocks the writer). Checkpointing in the writer's commit put
-/// a page copy and an fsync on the path of every decision; here pages written many times between
-/// two checkpoints (index and ledger pages) are copied once.
-final class Checkpointer: Service {
-    let connection: DatabaseQueue
-    let interval: Duration = .milliseconds(50)
-
-    init(connection: DatabaseQueue) {
-        self.connection = connection
-    }
-
-    func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-            } catch {
-                return
-            }
-            try? await connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
         }
     }
 }
