@@ -8,7 +8,7 @@ import ZentraCore
 @testable import ZentraHTTP
 
 /// The console's sessions on both databases: who may sign in, expiry, revocation, CSRF on the
-/// sign-in form. The pages and actions themselves are driven in a real browser (tests/e2e).
+/// sign-in form. The pages and actions themselves are driven in a real browser (e2e).
 @Suite struct ConsoleTests {
     struct Page {
         let status: HTTPResponse.Status

@@ -1,6 +1,6 @@
 """The operator console in a real headless Chromium (Selenium and Debian's chromium-driver):
 sign-in, every main page, a review decision and a card lock taken in the browser, CSRF, tenant
-isolation and sign-out. Screenshots of the main pages go to tests/e2e/screenshots/."""
+isolation and sign-out. Screenshots of the main pages go to e2e/screenshots/."""
 import json
 import shutil
 import urllib.error
