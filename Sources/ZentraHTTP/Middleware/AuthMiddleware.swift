@@ -35,7 +35,7 @@ struct AuthMiddleware: RouterMiddleware {
         if principal.role == .readonly && request.method != .get && request.method != .head {
             throw DomainError.forbidden("A readonly key may only read.")
         }
-        let limit = rateLimiter.take(principal, now_us: store.clock.now().microseconds)
+        let limit = rateLimiter.take(principal, clock: store.clock)
         if let limit, !limit.allowed {
             var refused = ErrorMapping.response(
                 for: DomainError(.rateLimited, code: "rate_limited",

@@ -23,10 +23,12 @@ final class RateLimiter: Sendable {
 
     init(settings: RateLimitSettings) { self.settings = settings }
 
-    /// Nil when `principal` is not limited; else the decision on one more request now.
-    func take(_ principal: Principal, now_us: Int64) -> TokenBucket.Decision? {
+    /// Nil when `principal` is not limited; else the decision on one more request now. The clock
+    /// is read only for a limited key: decisions by unlimited network keys pay nothing here.
+    func take(_ principal: Principal, clock: any WallClock) -> TokenBucket.Decision? {
         let rate = principal.role == .network ? settings.networkPerSecond : settings.perSecond
         guard rate > 0, let key = principal.keyID else { return nil }
+        let now_us = clock.now().microseconds
         return buckets.withLock { buckets in
             if buckets[key] == nil, buckets.count >= Self.keys_max {
                 buckets = buckets.filter { !$0.value.isFull(now_us: now_us) }
