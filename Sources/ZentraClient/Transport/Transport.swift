@@ -103,9 +103,7 @@ struct Transport: Sendable {
     }
 
     private func once(_ request: HTTPClientRequest) async throws -> RawResponse {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(configuration.timeout.components.seconds) * 1_000_000_000
-            + configuration.timeout.components.attoseconds / 1_000_000_000)
-        let response = try await configuration.httpClient.execute(request, deadline: deadline)
+        let response = try await configuration.httpClient.execute(request, timeout: TimeAmount(configuration.timeout))
         let body = try await response.body.collect(upTo: configuration.maxResponseBytes)
         return RawResponse(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
     }

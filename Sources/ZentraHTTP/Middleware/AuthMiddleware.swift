@@ -36,13 +36,13 @@ struct AuthMiddleware: RouterMiddleware {
             throw DomainError.forbidden("A readonly key may only read.")
         }
         let limit = rateLimiter.take(principal, clock: store.clock)
-        if let limit, !limit.allowed {
+        if let limit, !limit.decision.allowed {
             var refused = ErrorMapping.response(
                 for: DomainError(.rateLimited, code: "rate_limited",
-                                 message: "Too many requests for this API key; retry after \(limit.retryAfter_seconds) s."),
+                                 message: "Too many requests for this API key; retry after \(limit.decision.retryAfter_seconds) s."),
                 requestID: context.requestID)
-            refused.headers[.retryAfter] = String(limit.retryAfter_seconds)
-            add(limit, principal, to: &refused)
+            refused.headers[.retryAfter] = String(limit.decision.retryAfter_seconds)
+            add(limit, to: &refused)
             return refused
         }
         var context = context
@@ -50,7 +50,7 @@ struct AuthMiddleware: RouterMiddleware {
         context.logger[metadataKey: "tenant"] = "\(principal.tenant)"
         do {
             var response = try await next(request, context)
-            if let limit { add(limit, principal, to: &response) }
+            if let limit { add(limit, to: &response) }
             return response
         } catch let error as DomainError where checkedAgain && error.code == "unauthenticated" {
             decisionKeys.forget(key)
@@ -58,9 +58,8 @@ struct AuthMiddleware: RouterMiddleware {
         }
     }
 
-    private func add(_ limit: TokenBucket.Decision, _ principal: Principal, to response: inout Response) {
-        let rate = principal.role == .network ? rateLimiter.settings.networkPerSecond : rateLimiter.settings.perSecond
-        for (name, value) in RateLimiter.headers(limit, rate: rate) { response.headers[HTTPField.Name(name)!] = value }
+    private func add(_ limit: RateLimiter.Limit, to response: inout Response) {
+        for (name, value) in limit.headers { response.headers[HTTPField.Name(name)!] = value }
     }
 }
 

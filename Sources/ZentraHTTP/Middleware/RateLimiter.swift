@@ -25,7 +25,7 @@ final class RateLimiter: Sendable {
 
     /// Nil when `principal` is not limited; else the decision on one more request now. The clock
     /// is read only for a limited key: decisions by unlimited network keys pay nothing here.
-    func take(_ principal: Principal, clock: any WallClock) -> TokenBucket.Decision? {
+    func take(_ principal: Principal, clock: any WallClock) -> Limit? {
         let rate = principal.role == .network ? settings.networkPerSecond : settings.perSecond
         guard rate > 0, let key = principal.keyID else { return nil }
         let now_us = clock.now().microseconds
@@ -37,14 +37,20 @@ final class RateLimiter: Sendable {
             var bucket = buckets[key] ?? TokenBucket(rate_per_second: rate, burst: 2 * rate, now_us: now_us)
             let decision = bucket.take(now_us: now_us)
             buckets[key] = bucket
-            return decision
+            return Limit(decision: decision, burst: bucket.burst)
         }
     }
 
-    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers): the quota a key
-    /// has, and what is left of it with the seconds until it is whole again.
-    static func headers(_ decision: TokenBucket.Decision, rate: Int64) -> [(String, String)] {
-        [("RateLimit-Policy", "\"per-key\";q=\(2 * rate);w=2"),
-         ("RateLimit", "\"per-key\";r=\(decision.remaining);t=\(decision.full_seconds)")]
+    /// One request's decision, with the quota it was taken from.
+    struct Limit {
+        let decision: TokenBucket.Decision
+        let burst: Int64
+
+        /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers): the quota a
+        /// key has, and what is left of it with the seconds until it is whole again.
+        var headers: [(String, String)] {
+            [("RateLimit-Policy", "\"per-key\";q=\(burst);w=2"),
+             ("RateLimit", "\"per-key\";r=\(decision.remaining);t=\(decision.full_seconds)")]
+        }
     }
 }
