@@ -124,8 +124,11 @@ let package = Package(
         .testTarget(
             name: "ZentraHTTPTests",
             dependencies: [
-                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
+                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraWebhooks",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Reads the golden databases earlier releases recorded.
                 .product(name: "GRDB", package: "GRDB.swift"),

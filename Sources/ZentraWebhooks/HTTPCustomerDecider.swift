@@ -12,16 +12,16 @@ import ZentraCore
 ///
 /// The endpoint answers 2xx with `{"decision": "approve" | "decline"}` (or `{"approved": true | false}`).
 public struct HTTPCustomerDecider: CustomerDecider {
-    let client: HTTPClient
     let policy: OutboundURLPolicy
+    let resolve: OutboundHTTP.Resolver
     let clock: any WallClock
     let logger: Logger
     /// Largest answer read; a decision is a few bytes.
     static let response_max_bytes = 64 * 1024
 
-    public init(client: HTTPClient = OutboundHTTP.client, policy: OutboundURLPolicy, clock: any WallClock, logger: Logger) {
-        self.client = client
+    public init(policy: OutboundURLPolicy, clock: any WallClock, logger: Logger, resolve: @escaping OutboundHTTP.Resolver = OutboundHTTP.systemResolve) {
         self.policy = policy
+        self.resolve = resolve
         self.clock = clock
         self.logger = logger
     }
@@ -33,18 +33,20 @@ public struct HTTPCustomerDecider: CustomerDecider {
             logger.info("authorization webhook fell back", metadata: ["failure": "\(failure)", "message": "\(request.messageID)"])
             return CustomerDecision(decision: request.fallback, source: .fallback, latencyMs: elapsed_ms(), failure: failure)
         }
-        if let refusal = await OutboundHTTP.refusal(for: request.url, policy: policy) { return fallback(refusal) }
         guard let http = OutboundHTTP.signedPost(url: request.url, messageID: request.messageID, timestamp_seconds: clock.now().microseconds / 1_000_000,
                                                  secrets: [request.secret], body: request.body, userAgent: "Zentra-Authorization/1")
         else { return fallback("invalid_signing_secret") }
         do {
-            let response = try await client.execute(http, timeout: .milliseconds(Int64(request.timeoutMs)))
+            let deadline = NIODeadline.now() + .milliseconds(Int64(request.timeoutMs))
+            let response = try await OutboundHTTP.execute(http, policy: policy, deadline: deadline, resolve: resolve)
             guard (200..<300).contains(Int(response.status.code)) else { return fallback("http_\(response.status.code)") }
             let body = try await response.body.collect(upTo: Self.response_max_bytes)
             guard let decision = Self.parse(Data(buffer: body)) else { return fallback("invalid_response") }
             let latency = elapsed_ms()
             guard latency <= request.timeoutMs else { return fallback("timeout") }
             return CustomerDecision(decision: decision, source: .webhook, latencyMs: latency)
+        } catch let refusal as OutboundHTTP.Refusal {
+            return fallback(refusal.reason)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return fallback("timeout")
         } catch {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import ZentraCore
 
 #if canImport(Glibc)
@@ -10,42 +11,90 @@ import Glibc
 
 /// The one way Zentra calls a customer's URL: a client that never follows redirects (a redirect
 /// could point anywhere), the destination's resolved addresses checked against the URL policy
-/// right before the call, and Standard Webhooks signing.
+/// right before the call, the connection made to the address that was checked, and Standard
+/// Webhooks signing.
 public enum OutboundHTTP {
-    /// Process-wide, like `HTTPClient.shared`, but refusing redirects, and with room for as many
-    /// connections to one host as delivery keeps in flight (endpoints often share a host).
-    public static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    /// Resolves a host name to its addresses, as text (blocking: it runs on the thread pool).
+    public typealias Resolver = @Sendable (String) throws -> [String]
 
-    /// Why the URL may not be called now (`invalid_url`, `dns_failed`, `destination_refused`), or
-    /// nil when every address its host resolves to is allowed. The client resolves the name once
-    /// more when it connects; a name whose answer changes within that moment is not caught here.
-    public static func refusal(for url: String, policy: OutboundURLPolicy) async -> String? {
-        guard let components = URLComponents(string: url), let host = components.host?.lowercased(), !host.isEmpty else {
-            return "invalid_url"
+    /// Why a call was not made: `invalid_url`, `dns_failed` or `destination_refused`.
+    public struct Refusal: Error, Equatable {
+        public let reason: String
+    }
+
+    /// Calls `request.url` at an address its host resolves to now, after checking every such
+    /// address against the policy. The HTTP client never resolves the name itself (a rebinding
+    /// resolver could answer it differently a moment later): the connection goes to the checked
+    /// address, with the URL's host kept in `Host` and in TLS (SNI and certificate checks), and a
+    /// pooled connection is only reused for that same host and address.
+    public static func execute(_ request: HTTPClientRequest, policy: OutboundURLPolicy, deadline: NIODeadline,
+                               resolve: @escaping Resolver = systemResolve) async throws -> HTTPClientResponse {
+        guard let components = URLComponents(string: request.url), let written = components.host?.lowercased(), !written.isEmpty else {
+            throw Refusal(reason: "invalid_url")
         }
+        let host = written.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let addresses: [String]
         do {
             addresses = try await NIOThreadPool.singleton.runIfActive { try resolve(host) }
         } catch {
-            return "dns_failed"
+            throw Refusal(reason: "dns_failed")
         }
-        guard !addresses.isEmpty else { return "dns_failed" }
-        return addresses.allSatisfy { policy.permits(address: $0) } ? nil : "destination_refused"
+        guard let address = addresses.first else { throw Refusal(reason: "dns_failed") }
+        guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw Refusal(reason: "destination_refused") }
+        let client = IPAddress(host) != nil ? Self.client : clients.client(host: host, address: address)
+        return try await client.execute(request, deadline: deadline)
     }
 
-    /// Every address `host` resolves to, as text (blocking: runs on the thread pool).
-    static func resolve(_ host: String) throws -> [String] {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+    static func configuration(dnsOverride: [String: String] = [:]) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.dnsOverride = dnsOverride
+        return configuration
+    }
+
+    /// For URLs whose host is an address: nothing to resolve. Process-wide, like `HTTPClient.shared`,
+    /// with room for as many connections to one host as delivery keeps in flight.
+    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration())
+
+    /// For named hosts: one client per host and checked address, whose only name mapping is that
+    /// one, so its pool cannot hand out a connection made to any other address.
+    static let clients = PinnedClients()
+
+    final class PinnedClients: Sendable {
+        /// Held at most; the oldest is shut down (after a grace longer than any call's deadline)
+        /// when a new one would pass it.
+        static let capacity = 512
+        static let grace: Duration = .seconds(300)
+        private let state = Mutex<(clients: [String: HTTPClient], order: [String])>(([:], []))
+
+        func client(host: String, address: String) -> HTTPClient {
+            let key = host + " " + address
+            let (client, evicted) = state.withLock { state -> (HTTPClient, HTTPClient?) in
+                if let client = state.clients[key] { return (client, nil) }
+                let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(dnsOverride: [host: address]))
+                state.clients[key] = client
+                state.order.append(key)
+                guard state.order.count > Self.capacity else { return (client, nil) }
+                return (client, state.clients.removeValue(forKey: state.order.removeFirst()))
+            }
+            if let evicted {
+                Task {
+                    try? await Task.sleep(for: Self.grace)
+                    try? await evicted.shutdown()
+                }
+            }
+            return client
+        }
+    }
+
+    /// Every address `host` resolves to, as text, by the system resolver.
+    public static let systemResolve: Resolver = { host in
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(bare, nil, &hints, &list) == 0 else { throw ResolveError() }
+        guard getaddrinfo(host, nil, &hints, &list) == 0 else { throw ResolveError() }
         defer { freeaddrinfo(list) }
         var addresses: [String] = []
         var next = list

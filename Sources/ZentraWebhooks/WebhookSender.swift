@@ -7,16 +7,16 @@ import ZentraCore
 /// Sends one claimed delivery: the event's exact body, signed, within the timeout; reads at most
 /// `responseMax_bytes` of the answer and keeps its first kilobyte as the attempt's excerpt.
 public struct WebhookSender: Sendable {
-    let client: HTTPClient
     let policy: OutboundURLPolicy
+    let resolve: OutboundHTTP.Resolver
     let clock: any WallClock
     let timeout_ms: Int
     public static let responseMax_bytes = 64 * 1024
     static let excerpt_bytes = 1024
 
-    public init(client: HTTPClient = OutboundHTTP.client, policy: OutboundURLPolicy, clock: any WallClock, timeout_ms: Int) {
-        self.client = client
+    public init(policy: OutboundURLPolicy, clock: any WallClock, timeout_ms: Int, resolve: @escaping OutboundHTTP.Resolver = OutboundHTTP.systemResolve) {
         self.policy = policy
+        self.resolve = resolve
         self.clock = clock
         self.timeout_ms = timeout_ms
     }
@@ -27,14 +27,13 @@ public struct WebhookSender: Sendable {
             WebhookAttemptOutcome(statusCode: nil, latencyMs: OutboundHTTP.milliseconds(since: started), failure: failure, responseExcerpt: nil,
                                   retryAfter_seconds: nil)
         }
-        if let refusal = await OutboundHTTP.refusal(for: delivery.url, policy: policy) { return failed(refusal) }
         let now = clock.now()
         guard let request = OutboundHTTP.signedPost(url: delivery.url, messageID: delivery.messageID, timestamp_seconds: now.microseconds / 1_000_000,
                                                     secrets: delivery.secrets, body: delivery.body, userAgent: "Zentra-Webhooks/1")
         else { return failed("invalid_signing_secret") }
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeout_ms))
         do {
-            let response = try await client.execute(request, deadline: deadline)
+            let response = try await OutboundHTTP.execute(request, policy: policy, deadline: deadline, resolve: resolve)
             let latency = OutboundHTTP.milliseconds(since: started)
             var excerpt: [UInt8] = []
             var read = 0
@@ -47,6 +46,8 @@ public struct WebhookSender: Sendable {
                 statusCode: Int(response.status.code), latencyMs: latency, failure: nil,
                 responseExcerpt: excerpt.isEmpty ? nil : String(decoding: excerpt, as: UTF8.self),
                 retryAfter_seconds: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0, now: now) })
+        } catch let refusal as OutboundHTTP.Refusal {
+            return failed(refusal.reason)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return failed("timeout")
         } catch {

@@ -1,7 +1,8 @@
-/// Which URLs Zentra may call (webhooks, authorization webhooks). Loopback, private and link-local
-/// addresses are refused unless an allowed network covers them (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`,
-/// CIDRs such as `127.0.0.0/8` or `fd00::/8`). Host names are checked here by form; their resolved addresses
-/// are checked again when a call is made.
+/// Which URLs Zentra may call (webhooks, authorization webhooks). Every IANA special-purpose
+/// address (loopback, private, link-local, documentation, benchmarking, NAT64, 6to4, ...) is refused
+/// unless an allowed network covers it (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`, CIDRs such as
+/// `127.0.0.0/8` or `fd00::/8`). Host names are checked here by form; the addresses they resolve to
+/// are checked when a call is made, and the call goes to the address that was checked.
 public struct OutboundURLPolicy: Sendable, Hashable {
     public let allowedNetworks: [IPNetwork]
 
@@ -14,20 +15,30 @@ public struct OutboundURLPolicy: Sendable, Hashable {
         self.init(allowedNetworks: try IPNetwork.list(allowedNetworksList, setting: "ZENTRA_WEBHOOK_ALLOWED_NETWORKS"))
     }
 
-    /// Validates a URL a client gives for Zentra to call.
+    /// Validates a URL a client gives for Zentra to call, and answers it with a numeric IPv4 host in
+    /// its canonical form: `http://2130706433/` and `http://0x7f.1/` are `http://127.0.0.1/` to
+    /// every resolver, so they are judged, and stored, as that.
     public func validate(_ raw: String, param: String) throws(DomainError) -> String {
-        guard raw.count <= 2048, let components = URLComponents(string: raw), let scheme = components.scheme?.lowercased(),
-            scheme == "https" || scheme == "http", let host = components.host?.lowercased(), !host.isEmpty,
+        guard raw.count <= 2048, var components = URLComponents(string: raw), let scheme = components.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", let written = components.host?.lowercased(), !written.isEmpty,
             components.user == nil, components.password == nil
         else { throw DomainError.parameterInvalid(param, "must be an http or https URL without credentials") }
+        let host = written.hasSuffix(".") ? String(written.dropLast()) : written
+        let refused = "is a special-purpose address (loopback, private, link-local, reserved; ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)"
         if host == "localhost" || host.hasSuffix(".localhost") {
-            guard permits(address: "127.0.0.1") else {
-                throw DomainError.parameterInvalid(param, "\(host) is a loopback address (ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)")
+            guard permits(address: "127.0.0.1") else { throw DomainError.parameterInvalid(param, "\(host) \(refused)") }
+        } else if host.contains(":") {
+            guard permits(address: host) else { throw DomainError.parameterInvalid(param, "\(host) \(refused)") }
+        } else if IPAddress.endsInNumber(host) {
+            guard let value = IPAddress.numericIPv4(host) else {
+                throw DomainError.parameterInvalid(param, "\(host) is not a valid IPv4 address")
             }
-        } else if IPAddress(host) != nil || host.contains(":") {
-            guard permits(address: host) else {
-                throw DomainError.parameterInvalid(
-                    param, "\(host) is a loopback, private or link-local address (ZENTRA_WEBHOOK_ALLOWED_NETWORKS may allow it)")
+            let canonical = IPAddress(ipv4: value).description
+            guard permits(address: canonical) else { throw DomainError.parameterInvalid(param, "\(host) (\(canonical)) \(refused)") }
+            if canonical != written {
+                components.host = canonical
+                guard let rewritten = components.string else { throw DomainError.parameterInvalid(param, "must be an http or https URL") }
+                return rewritten
             }
         }
         return raw
@@ -39,7 +50,7 @@ public struct OutboundURLPolicy: Sendable, Hashable {
     /// anything that is not an address is refused.
     public func permits(address text: String) -> Bool {
         guard let address = IPAddress(text) else { return false }
-        if !address.isInternal { return true }
+        if !address.isSpecialPurpose { return true }
         let loopback = IPAddress(ipv4: 0x7F00_0001)
         let candidates = address == IPAddress(high: 0, low: 1) ? [address, loopback] : [address]
         return candidates.contains { candidate in allowedNetworks.contains { $0.contains(candidate) } }
@@ -138,16 +149,60 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return groups.joined(separator: ":")
     }
 
-    /// Loopback, private (RFC 1918, unique local), carrier-grade NAT, link-local, unspecified,
-    /// multicast, reserved, and IPv6 forms that embed an IPv4 address.
-    public var isInternal: Bool {
-        Self.internalNetworks.contains { $0.contains(self) }
+    /// In the IANA IPv4 or IPv6 special-purpose address registries, or multicast, or reserved: every
+    /// address a customer's public endpoint cannot have. IPv6 forms that embed an IPv4 address
+    /// (IPv4-compatible `::a.b.c.d`, NAT64, 6to4, Teredo) are refused whole, whatever they embed.
+    public var isSpecialPurpose: Bool {
+        Self.specialPurposeNetworks.contains { $0.contains(self) }
     }
 
-    static let internalNetworks: [IPNetwork] = [
-        "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/3",
-        "::/96", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b::/96", "2001:db8::/32",
+    static let specialPurposeNetworks: [IPNetwork] = [
+        // IPv4 (RFC 6890 and its successors), multicast and the reserved 240/4 with broadcast.
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
+        "192.31.196.0/24", "192.52.193.0/24", "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24",
+        "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        // IPv6: unspecified, loopback and IPv4-compatible (::/96), NAT64, discard, IETF protocol
+        // assignments (Teredo, ORCHID), documentation, 6to4, SRv6, unique local, site-local, link-local, multicast.
+        "::/96", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20",
+        "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     ].map { IPNetwork($0)! }
+
+    /// Whether a host's last label is a number (decimal, or hex after `0x`): such a host is an IPv4
+    /// address to every resolver (the URL standard's "ends in a number"), never a name.
+    public static func endsInNumber(_ host: String) -> Bool {
+        guard let last = host.split(separator: ".", omittingEmptySubsequences: false).last, !last.isEmpty else { return false }
+        if last.allSatisfy({ $0.isASCII && $0.isNumber }) { return true }
+        let lower = last.lowercased()
+        return lower.hasPrefix("0x") && lower.dropFirst(2).allSatisfy(\.isHexDigit)
+    }
+
+    /// An IPv4 address in any form `inet_aton` accepts: one to four parts, each decimal, octal
+    /// (leading `0`) or hex (`0x`), the last filling the remaining bytes (`127.1`, `2130706433`,
+    /// `0177.0.0.1`). Nil when a part is malformed or out of range.
+    public static func numericIPv4(_ host: String) -> UInt32? {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...4).contains(parts.count) else { return nil }
+        var values: [UInt64] = []
+        for part in parts {
+            let lower = part.lowercased()
+            let value: UInt64?
+            if lower.hasPrefix("0x") {
+                let digits = lower.dropFirst(2)
+                value = digits.isEmpty ? 0 : digits.count > 16 ? nil : UInt64(digits, radix: 16)
+            } else if lower.count > 1, lower.hasPrefix("0") {
+                value = lower.count > 23 ? nil : UInt64(lower.dropFirst(), radix: 8)
+            } else {
+                value = lower.isEmpty || lower.count > 20 ? nil : UInt64(lower, radix: 10)
+            }
+            guard let value else { return nil }
+            values.append(value)
+        }
+        let last = values.removeLast()
+        guard values.allSatisfy({ $0 <= 255 }), last < UInt64(1) << (8 * (4 - values.count)) else { return nil }
+        var address: UInt64 = last
+        for (index, value) in values.enumerated() { address |= value << (8 * (3 - index)) }
+        return UInt32(address)
+    }
 }
 
 /// A network in CIDR form, IPv4 (`10.0.0.0/8`) or IPv6 (`fd00::/8`).

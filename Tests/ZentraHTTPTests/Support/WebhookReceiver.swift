@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
+import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -24,6 +25,8 @@ final class WebhookReceiver: Sendable {
         let body: [UInt8]
         /// When the request reached the handler, on the wall clock the server's records use.
         let at: Date
+        /// The `Host` the caller sent.
+        let host: String?
     }
 
     let scripts = Mutex<[String: [Answer]]>([:])
@@ -33,7 +36,9 @@ final class WebhookReceiver: Sendable {
 
     func calls(to path: String) -> [Call] { calls.withLock { $0.filter { $0.path == path } } }
 
-    func run(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    /// Serves on `address` (any loopback address: Linux answers all of 127.0.0.0/8) and `port`
+    /// (0: any free one) while `body` runs with the port.
+    func run(address: String = "127.0.0.1", port: Int = 0, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         let router = Router()
         router.post("{name}") { request, context -> Response in
             let arrived = Date()
@@ -48,14 +53,27 @@ final class WebhookReceiver: Sendable {
             }
             self.calls.withLock {
                 $0.append(Call(path: path, id: header("webhook-id"), timestamp: Int64(header("webhook-timestamp")) ?? 0,
-                               signature: header("webhook-signature"), body: bytes, at: arrived))
+                               signature: header("webhook-signature"), body: bytes, at: arrived, host: request.head.authority))
             }
             try await Task.sleep(for: answer.delay)
             var headers: HTTPFields = [.contentType: "text/plain"]
             for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
             return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in try await body(try #require(client.port)) }
+        let (bound, announce) = AsyncStream.makeStream(of: Int.self)
+        // Quiet: the test cancels the server mid-drain, which Hummingbird reports as an error.
+        var logger = Logger(label: "webhook-receiver")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname(address, port: port)), onServerRunning: { channel in
+            announce.yield(channel.localAddress?.port ?? 0)
+        }, logger: logger)
+        let services = ServiceGroup(configuration: .init(services: [app], logger: app.logger))
+        try await withThrowingTaskGroup { group in
+            group.addTask { try await services.run() }
+            defer { group.cancelAll() }
+            var ports = bound.makeAsyncIterator()
+            try await body(try #require(await ports.next()))
+            await services.triggerGracefulShutdown()
+        }
     }
 }

@@ -1,0 +1,64 @@
+import AsyncHTTPClient
+import NIOCore
+import Synchronization
+import Testing
+import ZentraCore
+import ZentraWebhooks
+
+/// Outbound calls go where the policy looked, even when a name's answer changes between calls.
+@Suite struct OutboundHTTPTests {
+    /// A resolver whose answer the test changes, as a rebinding DNS server would.
+    final class RebindingResolver: Sendable {
+        let answer = Mutex<[String]>([])
+        var resolve: OutboundHTTP.Resolver { { _ in self.answer.withLock { $0 } } }
+    }
+
+    static func post(_ url: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: "{}"))
+        return request
+    }
+
+    static func refusal(_ url: String, policy: OutboundURLPolicy, resolve: @escaping OutboundHTTP.Resolver) async -> String? {
+        do {
+            _ = try await OutboundHTTP.execute(post(url), policy: policy, deadline: .now() + .seconds(10), resolve: resolve)
+            return nil
+        } catch let refusal as OutboundHTTP.Refusal {
+            return refusal.reason
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func theConnectionGoesToTheAddressThatWasChecked() async throws {
+        let first = WebhookReceiver(), second = WebhookReceiver()
+        let resolver = RebindingResolver()
+        let loopback = try OutboundURLPolicy(allowedNetworksList: "127.0.0.0/8")
+        try await first.run(address: "127.0.0.1") { port in
+            try await second.run(address: "127.0.0.2", port: port) { _ in
+                // The system resolver knows no such name: only the checked answer can be reached.
+                let url = "http://rebind.zentra.test:\(port)/hook"
+                resolver.answer.withLock { $0 = ["127.0.0.1"] }
+                let answer = try await OutboundHTTP.execute(Self.post(url), policy: loopback, deadline: .now() + .seconds(10), resolve: resolver.resolve)
+                #expect(answer.status == .ok)
+                #expect(first.calls(to: "/hook").map(\.host) == ["rebind.zentra.test:\(port)"], "Host names the URL's host, not the address")
+
+                // The name now answers another address: a new connection goes there, the pooled one is not reused.
+                resolver.answer.withLock { $0 = ["127.0.0.2"] }
+                _ = try await OutboundHTTP.execute(Self.post(url), policy: loopback, deadline: .now() + .seconds(10), resolve: resolver.resolve)
+                #expect(first.calls(to: "/hook").count == 1 && second.calls(to: "/hook").count == 1)
+
+                // A refused answer, alone or beside an allowed one, stops the call before any connection.
+                for answer in [["10.0.0.1"], ["127.0.0.1", "169.254.169.254"], []] {
+                    resolver.answer.withLock { $0 = answer }
+                    let reason = await Self.refusal(url, policy: loopback, resolve: resolver.resolve)
+                    #expect(reason == (answer.isEmpty ? "dns_failed" : "destination_refused"), "\(answer)")
+                }
+                resolver.answer.withLock { $0 = ["127.0.0.1"] }
+                #expect(await Self.refusal(url, policy: OutboundURLPolicy(), resolve: resolver.resolve) == "destination_refused")
+                #expect(first.calls(to: "/hook").count == 1 && second.calls(to: "/hook").count == 1, "no refused call connected")
+            }
+        }
+    }
+}
