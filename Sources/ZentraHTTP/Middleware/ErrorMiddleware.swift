@@ -69,7 +69,7 @@ enum ErrorMapping {
             return domain
         case let store as StoreError:
             switch store {
-            case .unavailable(let reason):
+            case .unavailable(let reason), .connectionLost(let reason):
                 logger.warning("database unavailable", metadata: ["reason": "\(reason)"])
                 return .unavailable
             case .retryable:

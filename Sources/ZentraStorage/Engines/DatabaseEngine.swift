@@ -46,6 +46,9 @@ public struct PoolUsage: Sendable {
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// The database cannot be reached (down, network lost, pool closed).
     case unavailable(String)
+    /// The connection ended mid-statement (the server shut down or crashed, the network dropped):
+    /// the server has ended its transaction, and nothing more can be sent on it.
+    case connectionLost(String)
     /// A unique constraint refused a row; the string names the constraint or column when known.
     case uniqueViolation(String)
     /// The transaction lost a race (serialization failure, deadlock, busy); safe to run again.
@@ -56,6 +59,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unavailable(let m): "database unavailable: \(m)"
+        case .connectionLost(let m): "database connection lost: \(m)"
         case .uniqueViolation(let m): "unique violation: \(m)"
         case .retryable(let m): "retryable conflict: \(m)"
         case .decoding(let m): "decoding: \(m)"

@@ -180,7 +180,7 @@ final class GroupCommit: Sendable {
                 }
                 return deferred
             } catch {
-                try? await sql.execute("ROLLBACK")
+                await abandon(sql, after: error)
                 batch.truncate(to: 0)
                 if case StoreError.retryable = error, attempt < batchRetries_max {
                     attempt += 1
@@ -202,7 +202,7 @@ final class GroupCommit: Sendable {
             return
         }
         var committed: [(Job, any Sendable)] = []
-        for job in jobs {
+        for (index, job) in jobs.enumerated() {
             guard case .unit(let body) = job.work else { continue }
             let mark = batch.mark
             do {
@@ -214,13 +214,16 @@ final class GroupCommit: Sendable {
                 // This unit wrote nothing that stays; the others are unaffected.
                 batch.truncate(to: mark)
                 do {
+                    if Self.connectionLost(error) { throw error }
                     try await sql.execute("ROLLBACK TO unit")
                     try await sql.execute("RELEASE unit")
                     job.continuation.resume(throwing: error)
-                } catch let rollbackError {
-                    try? await sql.execute("ROLLBACK")
+                } catch let transactionError {
+                    // The transaction is lost: every unit in it, run or not, is answered with why.
+                    await abandon(sql, after: transactionError)
                     job.continuation.resume(throwing: error)
-                    for (other, _) in committed { other.continuation.resume(throwing: rollbackError) }
+                    for (other, _) in committed { other.continuation.resume(throwing: transactionError) }
+                    for other in jobs[(index + 1)...] { other.continuation.resume(throwing: transactionError) }
                     return
                 }
             }
@@ -229,10 +232,23 @@ final class GroupCommit: Sendable {
             try await batch.write(sql)
             try await sql.execute("COMMIT")
         } catch {
-            try? await sql.execute("ROLLBACK")
+            await abandon(sql, after: error)
             for (job, _) in committed { job.continuation.resume(throwing: error) }
             return
         }
         for (job, result) in committed { job.continuation.resume(returning: result) }
+    }
+
+    /// Whether `error` means the connection is gone: the server already ended the transaction, and a
+    /// statement sent after it may never be answered (PostgresNIO after a FATAL `57P01`), so none is.
+    static func connectionLost(_ error: any Error) -> Bool {
+        if case StoreError.connectionLost = error { return true }
+        return false
+    }
+
+    /// Ends a failed transaction; the server does it itself when the connection is gone.
+    private static func abandon(_ sql: any SQLExecutor, after error: any Error) async {
+        guard !connectionLost(error) else { return }
+        try? await sql.execute("ROLLBACK")
     }
 }

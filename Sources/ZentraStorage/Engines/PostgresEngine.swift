@@ -22,7 +22,7 @@ public final class PostgresEngine: DatabaseEngine {
     /// units' row locks longer and deadlock more often (PostgreSQL breaks a deadlock after
     /// `deadlock_timeout` by failing one unit, which `Store` runs again).
     private let groupCommit = GroupCommit(lanes: 4)
-    private let preparedStatements = PreparedStatements()
+    private let statements = ConnectionStatements()
     private let maximumConnections: Int
     /// How long a request waits for a connection before it answers 503.
     let lease_timeout: Duration
@@ -68,7 +68,7 @@ public final class PostgresEngine: DatabaseEngine {
     public var poolUsage: PoolUsage { PoolUsage(inUse: inUse.load(ordering: .relaxed), size: maximumConnections) }
 
     public func withReader<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await lease { connection in try await body(Executor(connection: connection, logger: self.logger, batch: nil, prepared: self.preparedStatements)) }
+        try await lease { connection in try await body(Executor(connection: connection, logger: self.logger, batch: nil, statements: self.statements)) }
     }
 
     /// Units of work share transactions (`GroupCommit`), each on a connection of its own.
@@ -87,7 +87,7 @@ public final class PostgresEngine: DatabaseEngine {
             try await lease { connection in
                 started.value.store(true, ordering: .sequentiallyConsistent)
                 let batch = CommitBatch()
-                let later = await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch, prepared: self.preparedStatements),
+                let later = await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch, statements: self.statements),
                                                   batch: batch, begin: "BEGIN")
                 deferred.withLock { $0 = later }
             }
@@ -145,13 +145,13 @@ public final class PostgresEngine: DatabaseEngine {
         let connection: PostgresConnection
         let logger: Logger
         let batch: CommitBatch?
-        let prepared: PreparedStatements
+        let statements: ConnectionStatements
         var dialect: Dialect { .postgres }
 
         func query(_ sql: SQL) async throws -> [SQLRow] {
             let (text, values) = sql.render(.postgres)
             guard sql.isPrepared else { return try await query(text, values) }
-            return try await mapErrors { try Executor.rows(try await prepared.run(text, values, on: connection)) }
+            return try await mapErrors { try Executor.rows(try await statements.prepared(text, values, on: connection)) }
         }
 
         /// Rows of a prepared statement. Their cells come in binary form, though PostgresNIO labels
@@ -191,16 +191,19 @@ public final class PostgresEngine: DatabaseEngine {
                 case .intArray(let values): binds.append(ArrayBind(.bigint(values)))
                 }
             }
+            let (connection, logger, query) = (connection, logger, PostgresQuery(unsafeSQL: text, binds: binds))
             return try await mapErrors {
-                let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger)
-                var result: [SQLRow] = []
-                var columns: SQLColumns?
-                for try await row in rows {
-                    let names = columns ?? SQLColumns(row.map(\.columnName))
-                    columns = names
-                    result.append(SQLRow(columns: names, values: try row.map(Executor.decode)))
+                try await statements.answer(on: connection) {
+                    let rows = try await connection.query(query, logger: logger)
+                    var result: [SQLRow] = []
+                    var columns: SQLColumns?
+                    for try await row in rows {
+                        let names = columns ?? SQLColumns(row.map(\.columnName))
+                        columns = names
+                        result.append(SQLRow(columns: names, values: try row.map(Executor.decode)))
+                    }
+                    return result
                 }
-                return result
             }
         }
 
@@ -234,25 +237,66 @@ public final class PostgresEngine: DatabaseEngine {
     }
 }
 
-/// Named prepared statements, per connection, by their text: parsed and planned once, where an
-/// unnamed statement is parsed and planned on every run (a third of PostgreSQL's time on the
-/// decision path, `pg_stat_statements`).
-final class PreparedStatements: Sendable {
-    private let statements = Mutex<[PostgresConnection.ID: [String: PreparedQuery]]>([:])
-    /// Connections remembered at most: ids of closed connections are dropped with the rest.
-    static let connections_max = 64
+/// What this process keeps per PostgreSQL connection.
+///
+/// Named prepared statements, by their text: parsed and planned once, where an unnamed statement is
+/// parsed and planned on every run (a third of PostgreSQL's time on the decision path,
+/// `pg_stat_statements`).
+///
+/// Statements awaiting their answer: PostgresNIO (1.33) can leave a statement unanswered forever
+/// when its connection closes under it (the database shut down mid-load), and with it the request
+/// and the transaction's other units. So every statement waits here for its answer or the
+/// connection's close, whichever comes first, and a closed connection is forgotten.
+final class ConnectionStatements: Sendable {
+    private struct Connection {
+        var prepared: [String: PreparedQuery] = [:]
+        /// Fails a statement sent and not yet answered.
+        var waiting: [Int: @Sendable () -> Void] = [:]
+    }
 
-    func run(_ text: String, _ values: [SQLValue], on connection: PostgresConnection) async throws -> [PostgresRow] {
+    private struct State {
+        var connections: [PostgresConnection.ID: Connection] = [:]
+        var nextTicket = 0
+    }
+
+    private let state = Mutex(State())
+
+    func prepared(_ text: String, _ values: [SQLValue], on connection: PostgresConnection) async throws -> [PostgresRow] {
         let binds = values.map(Self.data)
-        if let known = statements.withLock({ $0[connection.id]?[text] }) {
-            return try await known.execute(binds).get()
+        if let known = state.withLock({ $0.connections[connection.id]?.prepared[text] }) {
+            return try await answer(on: connection) { promise in known.execute(binds).cascade(to: promise) }
         }
-        let prepared = try await connection.prepare(query: text).get()
-        statements.withLock { statements in
-            if statements[connection.id] == nil, statements.count >= Self.connections_max { statements.removeAll() }
-            statements[connection.id, default: [:]][text] = prepared
+        let prepared = try await answer(on: connection) { promise in connection.prepare(query: text).cascade(to: promise) }
+        state.withLock { $0.connections[connection.id]?.prepared[text] = prepared }
+        return try await answer(on: connection) { promise in prepared.execute(binds).cascade(to: promise) }
+    }
+
+    /// `body`'s answer, or `connectionLost` as soon as `connection` closes.
+    func answer<T: Sendable>(on connection: PostgresConnection, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await answer(on: connection) { promise in promise.completeWithTask(body) }
+    }
+
+    private func answer<T: Sendable>(on connection: PostgresConnection, _ start: (EventLoopPromise<T>) -> Void) async throws -> T {
+        let promise = connection.eventLoop.makePromise(of: T.self)
+        let id = connection.id
+        let (ticket, firstUse) = state.withLock { state -> (Int, Bool) in
+            state.nextTicket += 1
+            let firstUse = state.connections[id] == nil
+            state.connections[id, default: Connection()].waiting[state.nextTicket] = {
+                promise.fail(StoreError.connectionLost("connection closed"))
+            }
+            return (state.nextTicket, firstUse)
         }
-        return try await prepared.execute(binds).get()
+        // Once per connection; fires at once if it is already closed.
+        if firstUse { connection.closeFuture.whenComplete { _ in self.closed(id) } }
+        defer { state.withLock { _ = $0.connections[id]?.waiting.removeValue(forKey: ticket) } }
+        start(promise)
+        return try await promise.futureResult.get()
+    }
+
+    private func closed(_ id: PostgresConnection.ID) {
+        let waiting = state.withLock { $0.connections.removeValue(forKey: id)?.waiting.values } ?? [:].values
+        for fail in waiting { fail() }
     }
 
     /// A value in PostgreSQL's binary form.
@@ -330,28 +374,43 @@ struct ArrayBind: PostgresDynamicTypeEncodable {
     }
 }
 
-/// Translates PostgresNIO's errors into `StoreError`; server text never reaches a client.
+/// Translates PostgresNIO's errors into `StoreError`; server text never reaches a client. Its
+/// prepared-statement API reports in the older `PostgresError`, translated the same way.
 private func mapErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as PSQLError {
         if error.code == .server {
-            let state = error.serverInfo?[.sqlState] ?? ""
-            let detail = error.serverInfo?[.constraintName] ?? error.serverInfo?[.message] ?? state
-            switch state {
-            case "23505": throw StoreError.uniqueViolation(detail)
-            case "40001", "40P01", "55P03": throw StoreError.retryable(state)
-            case "57P01", "57P02", "57P03", "53300": throw StoreError.unavailable(state)
-            default: throw StoreError.other("\(state): \(error.serverInfo?[.message] ?? "")")
-            }
+            throw serverError(state: error.serverInfo?[.sqlState] ?? "", constraint: error.serverInfo?[.constraintName],
+                              message: error.serverInfo?[.message])
         }
         switch error.code {
-        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown:
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
+            throw StoreError.connectionLost("\(error.code)")
+        case .connectionError, .poolClosed:
             throw StoreError.unavailable("\(error.code)")
         default:
             throw StoreError.other("\(error.code)")
         }
+    } catch let error as PostgresError {
+        switch error {
+        case .server(let server):
+            throw serverError(state: server.fields[.sqlState] ?? "", constraint: server.fields[.constraintName],
+                              message: server.fields[.message])
+        case .connectionClosed: throw StoreError.connectionLost("connection closed")
+        case .protocol(let message): throw StoreError.other("protocol: \(message)")
+        }
     } catch let error as PostgresTransactionError {
         throw StoreError.other("\(error)")
+    }
+}
+
+private func serverError(state: String, constraint: String?, message: String?) -> StoreError {
+    switch state {
+    case "23505": .uniqueViolation(constraint ?? message ?? state)
+    case "40001", "40P01", "55P03": .retryable(state)
+    case "57P01", "57P02": .connectionLost(state)
+    case "57P03", "53300": .unavailable(state)
+    default: .other("\(state): \(message ?? "")")
     }
 }
