@@ -238,3 +238,52 @@ def test_sqlite_disk_full_answers_503_and_recovers_after_space_is_freed(tmp_path
         verify_books(database, fixture.tenant)
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_slow_and_idle_clients_are_disconnected(sqlite_url):
+    """Half a header is not a way to hold a connection: the head must be complete within the header
+    timeout of its first byte, even trickled a byte at a time, and an idle connection is closed after
+    the idle timeout; meanwhile other clients are served."""
+    import socket
+
+    def closed_within(sock, seconds):
+        sock.settimeout(seconds)
+        try:
+            while sock.recv(4096):
+                pass
+            return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True  # reset by the server
+
+    server = Server(sqlite_url, env={"ZENTRA_HTTP_HEADER_TIMEOUT_MS": "500", "ZENTRA_HTTP_IDLE_TIMEOUT_MS": "1500"})
+    try:
+        held = []
+        for _ in range(50):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            held.append(sock)
+        assert call(server.port, "GET", "/healthz")[0] == 200, "others are served while they wait"
+        started = time.time()
+        assert all(closed_within(sock, 5) for sock in held), "a half header held its connection"
+        assert time.time() - started < 1.4, "closed by the header timeout, before the idle one"
+
+        trickle = socket.create_connection(("127.0.0.1", server.port))
+        started = time.time()
+        try:
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100:
+                trickle.sendall(bytes([byte]))
+                time.sleep(0.05)
+        except OSError:
+            pass
+        assert closed_within(trickle, 5) and time.time() - started < 2, "a trickled header outlived its deadline"
+
+        idle = socket.create_connection(("127.0.0.1", server.port))
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert b"200" in idle.recv(4096).split(b"\r\n")[0]
+        started = time.time()
+        assert not closed_within(idle, 1.0), "a kept-alive connection is not cut by the header timeout"
+        assert closed_within(idle, 5) and time.time() - started < 4, "an idle connection is closed"
+    finally:
+        assert server.stop() == 0

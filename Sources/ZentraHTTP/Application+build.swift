@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -73,8 +74,11 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
         background.append(ISO8583Listener(settings: settings, exchange: exchange, metrics: ISO8583Metrics(registry: metrics.registry), logger: logger))
     }
     let migrated = StartupGate()
+    let timeouts = configuration.connectionTimeouts
     var app = Application(
         router: router,
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [HeaderDeadlineHandler(timeout: timeouts.header)], idleTimeout: TimeAmount(timeouts.idle))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "zentra"),
         // The database's own service first (PostgreSQL's pool runs the migrations); the others once
         // the migrations are applied, so none of them meets a table that is not there yet.

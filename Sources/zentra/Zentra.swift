@@ -236,6 +236,14 @@ struct Serve: AsyncParsableCommand {
             }
             rateLimit[keyPath: setting] = perSecond
         }
+        var timeouts = ConnectionTimeouts()
+        for (name, setting) in [("ZENTRA_HTTP_HEADER_TIMEOUT_MS", \ConnectionTimeouts.header), ("ZENTRA_HTTP_IDLE_TIMEOUT_MS", \.idle)] {
+            guard let raw = environment[name] else { continue }
+            guard let timeout_ms = Int64(raw), (100...3_600_000).contains(timeout_ms) else {
+                throw ValidationError("\(name): '\(raw)' is not a whole number of milliseconds from 100 to 3600000")
+            }
+            timeouts[keyPath: setting] = .milliseconds(timeout_ms)
+        }
         do {
             let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
             var configuration = AppConfiguration(
@@ -244,6 +252,7 @@ struct Serve: AsyncParsableCommand {
             configuration.webhookDelivery = delivery
             configuration.iso8583 = iso8583
             configuration.rateLimit = rateLimit
+            configuration.connectionTimeouts = timeouts
             configuration.idempotencyRetention_seconds = retention_hours * 3600
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

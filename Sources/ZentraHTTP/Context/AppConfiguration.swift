@@ -30,6 +30,8 @@ public struct AppConfiguration: Sendable {
     public var evidenceKeys: EvidenceKeyRing
     /// Requests per second per API key (`ZENTRA_RATE_LIMIT`, `ZENTRA_RATE_LIMIT_NETWORK`).
     public var rateLimit = RateLimitSettings()
+    /// How long a client may take over a request head, and keep a connection idle.
+    public var connectionTimeouts = ConnectionTimeouts()
     /// The ISO 8583 listener (`--iso8583-port`), when one is asked for.
     public var iso8583: ISO8583Listener.Settings?
 
