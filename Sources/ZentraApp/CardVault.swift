@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ZentraCore
+import ZentraStorage
 
 /// The key that protects card data. From `ZENTRA_CARD_DATA_KEY` (base64 of 32 bytes) or a key file
 /// created on first start with 0600 permissions. Every process of one deployment needs the same key.
@@ -34,16 +35,12 @@ public struct CardDataKey: Sendable {
     }
 
     /// Reads the key file, or creates it (0600, 32 random bytes in base64) when it does not exist.
+    /// A key file others may read is refused.
     public static func loadOrCreate(file path: String) throws -> CardDataKey {
-        if FileManager.default.fileExists(atPath: path) {
-            return try CardDataKey(base64: try String(contentsOfFile: path, encoding: .utf8))
+        let text = try PrivateFile.readOrCreate(path) {
+            Array(Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }).base64EncodedString().utf8)
         }
-        let raw = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        guard FileManager.default.createFile(atPath: path, contents: Data(Data(raw).base64EncodedString().utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw DomainError.invalidRequest("cannot create the card data key file at \(path)")
-        }
-        return try CardDataKey(raw: raw)
+        return try CardDataKey(base64: String(decoding: text, as: UTF8.self))
     }
 }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import ZentraCore
+import ZentraStorage
 
 /// The platform's Ed25519 keys for evidence packets. The newest key signs; every older key stays
 /// published (`GET /evidence/keys`) so that a packet signed before a rotation still verifies offline.
@@ -79,14 +80,10 @@ public struct EvidenceKeyRing: Sendable {
         return key.id
     }
 
-    /// Reads the key file, or creates it (0600, one new key) when it does not exist.
+    /// Reads the key file, or creates it (0600, one new key) when it does not exist. A key file
+    /// others may read is refused.
     public static func loadOrCreate(file path: String) throws -> EvidenceKeyRing {
-        if FileManager.default.fileExists(atPath: path) {
-            return try EvidenceKeyRing(text: try String(contentsOfFile: path, encoding: .utf8))
-        }
-        let ring = EvidenceKeyRing.random()
-        try ring.write(to: path, creating: true)
-        return ring
+        try EvidenceKeyRing(text: String(decoding: try PrivateFile.readOrCreate(path) { EvidenceKeyRing.random().text }, as: UTF8.self))
     }
 
     /// A new signing key added after the others: what it signs from now on uses the new key, and
@@ -95,15 +92,11 @@ public struct EvidenceKeyRing: Sendable {
         try! EvidenceKeyRing(seeds: keys.map(\.seed) + [Self.newSeed()])
     }
 
-    public func write(to path: String, creating: Bool = false) throws {
-        let text = keys.map { Data($0.seed).base64EncodedString() }.joined(separator: "\n") + "\n"
-        if creating {
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw DomainError.invalidRequest("cannot create the evidence key file at \(path)")
-            }
-        } else {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        }
+    /// Replaces the key file with this ring.
+    public func write(to path: String) throws {
+        try PrivateFile.replace(path, contents: text)
     }
+
+    /// The key file's form: one base64 seed per line.
+    var text: [UInt8] { Array((keys.map { Data($0.seed).base64EncodedString() }.joined(separator: "\n") + "\n").utf8) }
 }

@@ -51,7 +51,7 @@ import ZentraCore
         #expect(after.keys.count == 2 && after.keys[0].id == before.current.id && after.current.id != before.current.id)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("zentra-evidence-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try after.write(to: path, creating: true)
+        try after.write(to: path)
         #expect(try EvidenceKeyRing.loadOrCreate(file: path).keys.map(\.id) == after.keys.map(\.id), "the ring reads back as written")
         #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
 

@@ -20,6 +20,42 @@ import ZentraStorage
         }
     }
 
+    /// Answers that show a secret once (an API key, a webhook signing secret, a decisioning secret)
+    /// replay the same bytes, but the idempotency record holds them sealed: never the secret in plain text.
+    @Test(arguments: Backend.allCases)
+    func answersThatShowASecretAreKeptSealed(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let requests: [(path: String, body: String, secret: String)] = [
+                ("/api-keys", #"{"role": "developer"}"#, "api_key"),
+                ("/webhook-endpoints", #"{"url": "https://hooks.example.com/z", "event_types": ["*"]}"#, "secret"),
+                ("/card-programs", #"{"name": "Hooked", "currency": "USD", "bin": "424242", "authorization_webhook": {"url": "https://decide.example.com/z"}}"#,
+                 "authorization_webhook_secret"),
+            ]
+            for (index, request) in requests.enumerated() {
+                let key = "secret-\(index)"
+                let first = try await env.post(request.path, request.body, headers: ["Idempotency-Key": key])
+                #expect(first.status == .created, "\(request.path): \(first.text)")
+                let secret = try #require(first.json[request.secret] as? String, "\(request.path)")
+                let replay = try await env.post(request.path, request.body, headers: ["Idempotency-Key": key])
+                #expect(replay.body == first.body && replay.headers[.init("Idempotent-Replayed")!] == "true")
+                #expect(replay.headers[.cacheControl] == "no-store")
+                let stored = try await env.store.engine.withReader { sql in
+                    try await sql.queryOne("SELECT response_body, response_sealed FROM idempotency_keys WHERE key = \(key)")
+                }
+                let row = try #require(stored)
+                #expect(try row.int("response_sealed") == 1)
+                let body = try row.bytes("response_body")
+                #expect(!String(decoding: body, as: UTF8.self).contains(secret), "\(request.path): the secret is stored in plain text")
+            }
+            // An answer without a secret is kept as it is.
+            _ = try await env.post("/customers", #"{"name": "Ann", "email": "ann@example.com"}"#, headers: ["Idempotency-Key": "plain"])
+            let plain = try await env.store.engine.withReader { sql in
+                try await sql.queryOne("SELECT response_sealed FROM idempotency_keys WHERE key = 'plain'")
+            }
+            #expect(try plain?.int("response_sealed") == 0)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func bodyFieldWorksLikeTheHeaderAndKeyOrderDoesNotMatter(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in

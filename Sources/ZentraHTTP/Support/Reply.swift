@@ -10,14 +10,19 @@ struct Reply: Sendable {
     var status: HTTPResponse.Status
     var headers: [String: String]
     var body: [UInt8]
+    /// It shows a secret once: sent with `Cache-Control: no-store`, kept sealed for replays.
+    var carriesSecret = false
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) throws -> Reply {
         // A value already rendered as JSON skips the encoder (the authorization path builds its own).
         let body = try (value as? JSONValue)?.serialized ?? ZentraJSON.encode(value)
         var base = ["Content-Type": "application/json"]
         // An answer that shows a secret once is kept by no cache.
-        if (value as? any CarriesSecret)?.carriesSecret == true { base["Cache-Control"] = "no-store" }
-        return Reply(status: status, headers: base.merging(headers) { $1 }, body: body)
+        let carriesSecret = (value as? any CarriesSecret)?.carriesSecret == true
+        if carriesSecret { base["Cache-Control"] = "no-store" }
+        var reply = Reply(status: status, headers: base.merging(headers) { $1 }, body: body)
+        reply.carriesSecret = carriesSecret
+        return reply
     }
 
     /// 201 for what this request made, 200 for what its reference made before.
@@ -43,11 +48,25 @@ struct Reply: Sendable {
         self.body = body
     }
 
-    init(_ stored: StoredResponse) {
-        self.init(status: HTTPResponse.Status(code: stored.status), headers: stored.headers, body: stored.body)
+    /// A stored answer; a sealed one is opened with `vault`, bound to its tenant and key.
+    init(_ stored: StoredResponse, vault: CardVault, tenant: TenantID, key: String) throws {
+        let body = stored.sealed
+            ? Array(try vault.open(secret: stored.body, tenant: tenant, purpose: Self.sealPurpose(key)).utf8) : stored.body
+        self.init(status: HTTPResponse.Status(code: stored.status), headers: stored.headers, body: body)
+        carriesSecret = stored.sealed
     }
 
     var stored: StoredResponse { StoredResponse(status: status.code, headers: headers, body: body) }
+
+    /// How an idempotency record keeps this answer: sealed when it shows a secret, so the secret is
+    /// never in the database in plain text.
+    func stored(vault: CardVault, tenant: TenantID, key: String) throws -> StoredResponse {
+        guard carriesSecret else { return stored }
+        let sealed = try vault.seal(secret: String(decoding: body, as: UTF8.self), tenant: tenant, purpose: Self.sealPurpose(key))
+        return StoredResponse(status: status.code, headers: headers, body: sealed, sealed: true)
+    }
+
+    private static func sealPurpose(_ key: String) -> String { "idempotency|\(key)" }
 
     func response(replayed: Bool = false) -> Response {
         var fields = HTTPFields()

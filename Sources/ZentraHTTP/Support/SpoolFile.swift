@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ZentraStorage
 
 /// A temporary file written in order and then streamed out once: how an answer too large to hold
 /// in memory (a clearing file's line-by-line results) is built while the request is still read.
@@ -15,9 +16,7 @@ final class SpoolFile: @unchecked Sendable {
 
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("zentra-spool-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
+        try PrivateFile.create(url.path, contents: [])
         handle = try FileHandle(forUpdating: url)
     }
 

@@ -25,6 +25,7 @@ public struct AppServices: Sendable {
 struct WriteEndpoint: Sendable {
     let services: AppServices
     var store: Store { services.store }
+    var vault: CardVault { CardVault(key: services.configuration.cardDataKey) }
 
     /// - Parameter implicitKey: for endpoints whose body names their own idempotency key (`intent_id`).
     func run<Input: Decodable & Sendable>(
@@ -50,7 +51,7 @@ struct WriteEndpoint: Sendable {
             retention_seconds: services.configuration.idempotencyRetention_seconds, engine: store.engine)
         let claim: IdempotencyClaim
         switch outcome {
-        case .replay(let stored): return Reply(stored).response(replayed: true)
+        case .replay(let stored): return try Reply(stored, vault: vault, tenant: principal.tenant, key: key).response(replayed: true)
         case .reusedWithDifferentRequest: throw DomainError.idempotencyKeyReused
         case .inProgress: throw DomainError.idempotencyRequestInProgress
         case .claimed(let claimed): claim = claimed
@@ -59,7 +60,7 @@ struct WriteEndpoint: Sendable {
         do {
             let reply = try await store.write(scope(claim)) { tx in
                 let reply = try await body(tx, json.input)
-                tx.storeIdempotentResponse(reply.stored)
+                tx.storeIdempotentResponse(try reply.stored(vault: vault, tenant: principal.tenant, key: key))
                 return reply
             }
             return reply.response()

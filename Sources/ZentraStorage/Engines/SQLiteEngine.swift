@@ -48,6 +48,8 @@ public final class SQLiteEngine: DatabaseEngine {
         self.maximumReaders = maximumReaders
         groupCommit = GroupCommit(executor: writerThread)
         do {
+            // The database (and so its WAL and shared-memory files) is private to its owner.
+            try PrivateFile.createIfMissing(path)
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB turns its writer to `synchronous = NORMAL` after `prepareDatabase` (WAL's usual
             // choice, where a commit reaches the disk only at the next checkpoint). A decision is

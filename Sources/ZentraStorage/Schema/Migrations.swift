@@ -430,6 +430,10 @@ public enum Migrations {
         Migration(version: 10, name: "network_messages", statements: [
             "ALTER TABLE authorizations ADD COLUMN network_message TEXT",
         ]),
+        // Answers that show a secret are kept sealed for their replays (`StoredResponse.sealed`).
+        Migration(version: 11, name: "sealed_idempotent_responses", statements: [
+            "ALTER TABLE idempotency_keys ADD COLUMN response_sealed BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows

@@ -5,11 +5,15 @@ public struct StoredResponse: Sendable, Hashable, Codable {
     public let status: Int
     public let headers: [String: String]
     public let body: [UInt8]
+    /// The body is sealed (it shows a secret: a new API key, a signing secret), and only the
+    /// platform's card data key opens it.
+    public let sealed: Bool
 
-    public init(status: Int, headers: [String: String], body: [UInt8]) {
+    public init(status: Int, headers: [String: String], body: [UInt8], sealed: Bool = false) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.sealed = sealed
     }
 }
 
@@ -58,7 +62,7 @@ public enum IdempotencyRecords {
             if !inserted.isEmpty { return .claimed(claim) }
 
             guard let row = try await sql.queryOne(
-                "SELECT fingerprint, status, locked_until, expires_at, response_status, response_headers, response_body FROM idempotency_keys WHERE tenant_id = \(tenant) AND key = \(key)"
+                "SELECT fingerprint, status, locked_until, expires_at, response_status, response_headers, response_body, response_sealed FROM idempotency_keys WHERE tenant_id = \(tenant) AND key = \(key)"
                     + SQL.forUpdate)
             else { throw StoreError.retryable("idempotency key vanished during claim") }
 
@@ -81,7 +85,8 @@ public enum IdempotencyRecords {
             return .replay(StoredResponse(
                 status: Int(try row.int("response_status")),
                 headers: try row.json("response_headers"),
-                body: try row.bytes("response_body")))
+                body: try row.bytes("response_body"),
+                sealed: try row.int("response_sealed") != 0))
         }
     }
 
@@ -90,7 +95,7 @@ public enum IdempotencyRecords {
         let updated = try await sql.query("""
             UPDATE idempotency_keys SET status = 'completed', lock_token = NULL, locked_until = NULL,
                 response_status = \(response.status), response_headers = \(try ZentraJSON.encodeString(response.headers)),
-                response_body = \(response.body)
+                response_body = \(response.body), response_sealed = \(response.sealed ? 1 : 0)
             WHERE tenant_id = \(tenant) AND key = \(claim.key) AND lock_token = \(claim.token)
             RETURNING key
             """)
