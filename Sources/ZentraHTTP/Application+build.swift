@@ -64,6 +64,11 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
         PeriodicTask("hold expiry", every: configuration.holdExpiry_interval, logger: logger) {
             _ = try await HoldExpiry.releaseDue(store: store, batch_max: 200)
         },
+        // Moves each tenant's audit checkpoint to its verified head, so that a request verifying
+        // the chain checks only the records since.
+        PeriodicTask("audit checkpoint", every: configuration.auditCheckpoint_interval, logger: logger) {
+            try await AuditCheckpoints.advance(store: store)
+        },
         WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
                               vault: CardVault(key: configuration.cardDataKey)),
     ]

@@ -52,6 +52,42 @@ import ZentraStorage
         }
     }
 
+    /// A request verifies the records after the checkpoint a background pass verified, so its cost
+    /// does not grow with the chain; a break after it is found, and the full walk finds any.
+    @Test(arguments: Backend.allCases)
+    func verificationStartsAtTheCheckpoint(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            for _ in 0..<5 { _ = try await env.createCustomer() }
+            let before = try await env.get("/audit-log/verify").json
+            #expect(before["valid"] as? Bool == true && before["checked_from_sequence"] as? Int == 0)
+            let head = try #require(before["records_checked"] as? Int)
+
+            try await AuditCheckpoints.advance(store: env.store)
+            let atCheckpoint = try await env.get("/audit-log/verify").json
+            #expect(atCheckpoint["checked_from_sequence"] as? Int == head && atCheckpoint["records_checked"] as? Int == 0)
+            #expect(atCheckpoint["valid"] as? Bool == true && atCheckpoint["head_hash"] as? String == before["head_hash"] as? String)
+
+            _ = try await env.createCustomer()
+            let after = try await env.get("/audit-log/verify").json
+            #expect(after["valid"] as? Bool == true && after["records_checked"] as? Int == 1)
+
+            // A record changed after the checkpoint is found by requests; the checkpoint no longer moves.
+            try await env.store.engine.withTransaction { sql in
+                try await sql.execute("UPDATE audit_log SET actor = 'forged' WHERE tenant_id = \(env.tenant) AND sequence = \(head + 1)")
+            }
+            #expect(try await env.get("/audit-log/verify").json["broken_at_sequence"] as? Int == head + 1)
+            try await AuditCheckpoints.advance(store: env.store)
+            #expect(try await env.get("/audit-log/verify").json["checked_from_sequence"] as? Int == head)
+
+            // One before it is for the full walk (zentra audit verify), which checks every record.
+            try await env.store.engine.withTransaction { sql in
+                try await sql.execute("UPDATE audit_log SET actor = 'forged' WHERE tenant_id = \(env.tenant) AND sequence = 2")
+            }
+            let full = try await env.store.read(tenant: env.tenant) { try await $0.auditLog.verify() }
+            #expect(!full.valid && full.brokenAtSequence == 2 && full.checkedFromSequence == 0)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func deletingTheNewestAuditRecordIsDetected(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in

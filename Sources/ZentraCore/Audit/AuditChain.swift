@@ -90,13 +90,16 @@ public enum AuditChain {
         /// The first record whose link does not hold, and why.
         public let brokenAtSequence: Int64?
         public let reason: String?
+        /// The checked records follow this one (0: from the first), whose hash was verified before.
+        public let checkedFromSequence: Int64
 
-        public init(valid: Bool, recordsChecked: Int64, headHash: String, brokenAtSequence: Int64?, reason: String?) {
+        public init(valid: Bool, recordsChecked: Int64, headHash: String, brokenAtSequence: Int64?, reason: String?, checkedFromSequence: Int64 = 0) {
             self.valid = valid
             self.recordsChecked = recordsChecked
             self.headHash = headHash
             self.brokenAtSequence = brokenAtSequence
             self.reason = reason
+            self.checkedFromSequence = checkedFromSequence
         }
     }
 

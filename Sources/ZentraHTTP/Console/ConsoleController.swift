@@ -426,10 +426,10 @@ struct ConsoleController {
     private func auditPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let page = try request.pageRequest()
         let (records, verification) = try await read(context) { scope in
-            (try await scope.auditLog.list(PageRequest(limit: 50, startingAfter: page.startingAfter)), try await scope.auditLog.verify())
+            (try await scope.auditLog.list(PageRequest(limit: 50, startingAfter: page.startingAfter)), try await scope.auditLog.verifyFromCheckpoint())
         }
         let status = verification.valid
-            ? "Chain verified: \(verification.recordsChecked) records, every hash and link holds."
+            ? "Chain verified: the \(verification.recordsChecked) records after #\(verification.checkedFromSequence) (checked before), every hash and link holds."
             : "Chain broken at record \(verification.brokenAtSequence.map(String.init) ?? "?"): \(verification.reason ?? "unknown")."
         return render("audit", title: "Audit log", request, context, [
             "valid": verification.valid, "chainStatus": status, "more": records.hasMore, "last": records.data.last?.id.rawValue ?? "",

@@ -34,7 +34,7 @@ struct EventsController {
         }
         group.get("/audit-log/verify") { _, context in
             _ = try context.require(.operator, .readonly, .developer)
-            return try await read.run(context) { try await $0.auditLog.verify() }
+            return try await read.run(context) { try await $0.auditLog.verifyFromCheckpoint() }
         }
         group.post("/runtime/intents") { request, context in
             try await write.run(request, context, roles: [.developer, .operator], input: CreateIntent.self,

@@ -45,9 +45,11 @@ extension AuditLogRepository {
             .map { AuditRecord(try decodeAuditLink($0)) }
     }
 
-    /// Walks the whole chain in bounded batches, oldest first, and checks every link and the head.
-    public func verify(batch_max: Int = 1000) async throws -> AuditChain.Verification {
-        var start = (hash: AuditChain.genesisHash, sequence: Int64(0))
+    /// Walks the chain after `from` (the whole chain by default) in bounded batches, oldest first,
+    /// and checks every link and the head.
+    public func verify(from origin: (hash: String, sequence: Int64) = (AuditChain.genesisHash, 0),
+                       batch_max: Int = 1000) async throws -> AuditChain.Verification {
+        var start = origin
         var checked: Int64 = 0
         while true {
             let rows = try await sql.query("""
@@ -58,7 +60,8 @@ extension AuditLogRepository {
             checked += result.recordsChecked
             guard result.valid else {
                 return AuditChain.Verification(valid: false, recordsChecked: checked, headHash: result.headHash,
-                                               brokenAtSequence: result.brokenAtSequence, reason: result.reason)
+                                               brokenAtSequence: result.brokenAtSequence, reason: result.reason,
+                                               checkedFromSequence: origin.sequence)
             }
             start = (result.headHash, start.sequence + result.recordsChecked)
             if rows.count < batch_max { break }
@@ -68,9 +71,19 @@ extension AuditLogRepository {
         }
         guard try head.int("audit_sequence") == start.sequence, try head.string("audit_head_hash") == start.hash else {
             return AuditChain.Verification(valid: false, recordsChecked: checked, headHash: start.hash,
-                                           brokenAtSequence: start.sequence + 1, reason: "records are missing after the last one found")
+                                           brokenAtSequence: start.sequence + 1, reason: "records are missing after the last one found",
+                                           checkedFromSequence: origin.sequence)
         }
-        return AuditChain.Verification(valid: true, recordsChecked: checked, headHash: start.hash, brokenAtSequence: nil, reason: nil)
+        return AuditChain.Verification(valid: true, recordsChecked: checked, headHash: start.hash, brokenAtSequence: nil, reason: nil,
+                                       checkedFromSequence: origin.sequence)
+    }
+
+    /// The records after the tenant's checkpoint (the whole chain when it has none) and the head:
+    /// what a request checks, at a cost bounded by the records since the last checkpoint rather
+    /// than by the chain's length. The full walk is `verify()` (`zentra audit verify`).
+    public func verifyFromCheckpoint() async throws -> AuditChain.Verification {
+        let checkpoint = try await sql.queryOne("SELECT sequence, hash FROM audit_checkpoints WHERE tenant_id = \(tenant)")
+        return try await verify(from: try checkpoint.map { (try $0.string("hash"), try $0.int("sequence")) } ?? (AuditChain.genesisHash, 0))
     }
 
     func decodeAuditLink(_ row: SQLRow) throws -> AuditChain.Link {
@@ -81,5 +94,27 @@ extension AuditLogRepository {
             context: try row.json("context", as: JSONValue.self),
             createdAt: try row.timestamp("created_at"))
         return AuditChain.Link(entry: entry, previousHash: try row.string("previous_hash"), hash: try row.string("hash"))
+    }
+}
+
+/// Where each tenant's audit chain was last verified to: a background chore moves it forward, so
+/// that a request verifies only the records since.
+public enum AuditCheckpoints {
+    /// Verifies each tenant's records since its checkpoint and, when they hold, moves the checkpoint
+    /// to the head. A break leaves the checkpoint where it is, so every later check reports it.
+    public static func advance(store: Store) async throws {
+        for tenant in try await LedgerVerification.tenants(store: store) {
+            let result = try await store.read(tenant: tenant) { try await $0.auditLog.verifyFromCheckpoint() }
+            guard result.valid, result.recordsChecked > 0 else { continue }
+            let head = result.checkedFromSequence + result.recordsChecked
+            let now = store.clock.now()
+            try await store.engine.withTransaction { sql in
+                try await sql.execute("""
+                    INSERT INTO audit_checkpoints (tenant_id, sequence, hash, verified_at) VALUES (\(tenant), \(head), \(result.headHash), \(now))
+                    ON CONFLICT (tenant_id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, verified_at = excluded.verified_at
+                    WHERE audit_checkpoints.sequence < excluded.sequence
+                    """)
+            }
+        }
     }
 }

@@ -434,6 +434,10 @@ public enum Migrations {
         Migration(version: 11, name: "sealed_idempotent_responses", statements: [
             "ALTER TABLE idempotency_keys ADD COLUMN response_sealed BIGINT NOT NULL DEFAULT 0",
         ]),
+        // Where each tenant's audit chain was last verified to (`AuditCheckpoints`).
+        Migration(version: 12, name: "audit_checkpoints", statements: [
+            "CREATE TABLE audit_checkpoints (tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), sequence BIGINT NOT NULL, hash TEXT NOT NULL, verified_at BIGINT NOT NULL)",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows

@@ -84,6 +84,8 @@ struct TestEnvironment: Sendable {
         configuration.databaseLease_timeout = .seconds(30)
         // Tests send hundreds of requests a second with one key; RateLimitTests turn the limit on.
         configuration.rateLimit.perSecond = 0
+        // Tests that tamper with the audit log move the checkpoint themselves (`AuditCheckpoints.advance`).
+        configuration.auditCheckpoint_interval = .seconds(3600)
         configure(&configuration)
         let services = try makeServices(configuration: configuration, logger: logger, clock: clock)
         let app = try buildApplication(services: services, logger: logger)
