@@ -37,16 +37,35 @@ public struct ClearingFileIngest: Sendable {
     /// A run not heard of for this long (its server died) may be taken over by a new one.
     public static let staleRun_seconds: Int64 = 15 * 60
 
+    /// How large one file may be: past either bound the run stops with 413 (lines already posted
+    /// stay posted; the same `file_id` sent again reports them as duplicates).
+    public struct Limits: Sendable, Hashable {
+        public var bytes_max: Int = 256 << 20
+        public var records_max: Int = 1_000_000
+
+        public init(bytes_max: Int = 256 << 20, records_max: Int = 1_000_000) {
+            self.bytes_max = bytes_max
+            self.records_max = records_max
+        }
+    }
+
     public let store: Store
     public let scope: WriteScope
     public let fileID: String
     public let window: Int
+    public let limits: Limits
 
-    public init(store: Store, scope: WriteScope, fileID: String) throws {
+    public init(store: Store, scope: WriteScope, fileID: String, limits: Limits = Limits()) throws {
         self.store = store
         self.scope = scope
         self.fileID = try Validate.text(fileID, "file_id", max: 128)
         self.window = 256
+        self.limits = limits
+    }
+
+    public static func tooLarge(_ what: String) -> DomainError {
+        DomainError(.payloadTooLarge, code: "payload_too_large",
+                    message: "The clearing file has more than \(what); split it into several files.")
     }
 
     public func run<Chunks: AsyncSequence>(_ chunks: Chunks, onLine: (ClearingFileLine) throws -> Void) async throws -> ClearingFileSummary
@@ -83,22 +102,30 @@ public struct ClearingFileIngest: Sendable {
                 }
                 pending.removeAll(keepingCapacity: true)
             }
-            var headerError: DomainError?
+            var refusal: DomainError?
+            var records = 0, bytes = 0
             let take = { (record: CSVStreamParser.Record) in
                 guard header != nil else {
-                    do throws(DomainError) { header = try Self.header(record) } catch { headerError = error }
+                    do throws(DomainError) { header = try Self.header(record) } catch { refusal = error }
+                    return
+                }
+                records += 1
+                guard records <= limits.records_max else {
+                    refusal = Self.tooLarge("\(limits.records_max) records")
                     return
                 }
                 pending.append(record)
             }
             for try await chunk in chunks {
+                bytes += chunk.count
+                guard bytes <= limits.bytes_max else { throw Self.tooLarge("\(limits.bytes_max) bytes") }
                 digest.update(data: chunk)
                 parser.feed(chunk, take)
-                if let headerError { throw headerError }
+                if let refusal { throw refusal }
                 if pending.count >= window { try await flush() }
             }
             parser.finish(take)
-            if let headerError { throw headerError }
+            if let refusal { throw refusal }
             guard header != nil else { throw DomainError.invalidRequest("The file is empty: a header row is expected (\(Self.columns.joined(separator: ","))).") }
             try await flush()
             let sha256 = digest.finalize().map { String(format: "%02x", $0) }.joined()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZentraApp
 import ZentraCore
 
 extension AuthorizationFixture {
@@ -11,6 +12,23 @@ extension AuthorizationFixture {
 
 @Suite struct ClearingFileTests {
     static let header = "clearing_id,authorization,network_reference,card,amount_minor,currency,merchant_id,merchant_name,mcc,country"
+
+    /// A clearing file past the configured bytes or records is refused with 413 in the error shape.
+    @Test(arguments: Backend.allCases)
+    func filesPastTheLimitsAreRefused(_ backend: Backend) async throws {
+        let limits = ClearingFileIngest.Limits(bytes_max: 2_048, records_max: 3)
+        try await TestEnvironment.run(backend, configure: { $0.clearingFileLimits = limits }) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 100_000)
+            let line = { (n: Int) in "c-\(n),,,\(f.card),100,USD,m1,Shop,5411,US" }
+            let fits = try await f.sendFile("F-fits", ([Self.header] + (1...3).map(line)).joined(separator: "\n"))
+            #expect(fits.status == .ok, "\(fits.text)")
+            let many = try await f.sendFile("F-many", ([Self.header] + (1...4).map(line)).joined(separator: "\n"))
+            #expect(many.status == .contentTooLarge && many.errorCode == "payload_too_large", "\(many.text)")
+            #expect((many.json["error"] as? [String: Any])?["message"] as? String == ClearingFileIngest.tooLarge("3 records").message)
+            let large = try await f.sendFile("F-large", ([Self.header] + (1...3).map { line($0) + String(repeating: " ", count: 700) }).joined(separator: "\n"))
+            #expect(large.status == .contentTooLarge && large.errorCode == "payload_too_large", "\(large.text)")
+        }
+    }
 
     @Test(arguments: Backend.allCases)
     func eachLineIsItsOwnUnitBadLinesAreReportedAndASecondSendPostsNothing(_ backend: Backend) async throws {

@@ -52,6 +52,22 @@ import ZentraStorage
         }
     }
 
+    /// A page shows an object's newest events, however many it has, in the tenant's order.
+    @Test(arguments: Backend.allCases)
+    func theNewestEventsOfAnObjectAreBounded(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer(kyc: "pending")
+            for status in ["verified", "rejected", "verified", "rejected"] {
+                #expect(try await env.post("/customers/\(customer)/kyc", #"{"status": "\#(status)"}"#).status == .ok)
+            }
+            let (all, newest) = try await env.store.read(tenant: env.tenant) { scope in
+                (try await scope.events.all(about: [customer]), try await scope.events.newest(about: [customer], limit: 3))
+            }
+            #expect(all.count == 5)
+            #expect(newest.map(\.id) == all.suffix(3).map(\.id))
+        }
+    }
+
     /// A request verifies the records after the checkpoint a background pass verified, so its cost
     /// does not grow with the chain; a break after it is found, and the full walk finds any.
     @Test(arguments: Backend.allCases)

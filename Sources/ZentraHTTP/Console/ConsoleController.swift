@@ -289,7 +289,7 @@ struct ConsoleController {
             let card = try await CardSpendReader.card(raw, now: now, scope: scope)
             return (card, try await scope.authorizations.list(PageRequest(limit: 50), status: nil, card: card.id).data,
                     try await scope.ledger.entries(of: card.ledgerAccount, PageRequest(limit: 50)).data,
-                    try await scope.events.all(about: [card.id.rawValue]))
+                    try await scope.events.newest(about: [card.id.rawValue], limit: 50))
         }
         var limits: [[String: Any]] = []
         if let spend = card.spend {

@@ -24,6 +24,8 @@ public struct AppConfiguration: Sendable {
     public var webhookDelivery = WebhookDeliverySettings()
     /// How often a process looks for holds past their program's hold lifetime.
     public var holdExpiry_interval: Duration = .seconds(30)
+    /// How large a clearing file may be (bytes, records).
+    public var clearingFileLimits = ClearingFileIngest.Limits()
     /// How often a process moves the audit checkpoints to the verified heads.
     public var auditCheckpoint_interval: Duration = .seconds(10)
     /// Protects PAN and CVV at rest; every process of a deployment needs the same one.

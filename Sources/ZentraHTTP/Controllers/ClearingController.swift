@@ -109,8 +109,12 @@ struct ClearingController {
             throw DomainError(.unsupportedMediaType, code: "unsupported_media_type",
                               message: "Send the clearing file as text/csv (got \(request.headers[.contentType] ?? "no Content-Type")).")
         }
+        let limits = write.services.configuration.clearingFileLimits
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limits.bytes_max {
+            throw ClearingFileIngest.tooLarge("\(limits.bytes_max) bytes")
+        }
         let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
-        let ingest = try ClearingFileIngest(store: write.store, scope: scope, fileID: fileID)
+        let ingest = try ClearingFileIngest(store: write.store, scope: scope, fileID: fileID, limits: limits)
         let spool = try SpoolFile()
         var first = true
         let summary = try await ingest.run(request.body.map { Array($0.readableBytesView) }) { line in

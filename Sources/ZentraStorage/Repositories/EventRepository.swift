@@ -21,8 +21,18 @@ extension EventRepository {
 
     /// Every event about these objects, in the tenant's order (evidence).
     public func all(about objectIDs: [String]) async throws -> [Event] {
+        try await about(objectIDs, "ORDER BY sequence")
+    }
+
+    /// The newest `limit` events about these objects, oldest first: what a page shows of an object
+    /// that may have any number of them.
+    public func newest(about objectIDs: [String], limit: Int) async throws -> [Event] {
+        try await about(objectIDs, "ORDER BY sequence DESC LIMIT \(limit)").reversed()
+    }
+
+    private func about(_ objectIDs: [String], _ order: SQL) async throws -> [Event] {
         try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND object_id IN ("
-            + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") ORDER BY sequence"))
+            + SQL.joined(objectIDs.map { "\($0)" }, separator: ", ") + ") " + order))
     }
 }
 
