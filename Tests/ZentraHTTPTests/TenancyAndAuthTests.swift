@@ -145,6 +145,23 @@ import ZentraStorage
         }
     }
 
+    /// Control characters in a path or a query are the same 400 on both engines: PostgreSQL refuses
+    /// a NUL in text (it was a 500) where SQLite would look it up.
+    @Test(arguments: Backend.allCases)
+    func controlCharactersInPathsAndQueriesAreRefused(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let customer = try await env.createCustomer()
+            for (path, param) in [
+                ("/authorizations?network_reference=ab%00c", "query"), ("/events?type=customer.created%1b", "query"),
+                ("/customers?starting_after=cus_%00x", "query"), ("/customers/cus_%00abc", "path"), ("/customers/\(customer)%7F", "path"),
+            ] {
+                let reply = try await env.get(path)
+                #expect(reply.status == .badRequest && reply.errorCode == "parameter_invalid" && reply.errorParam == param, "\(path): \(reply.text)")
+            }
+            #expect(try await env.get("/customers?email=a%40example.com").status == .ok, "other escapes pass")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func oversizeBodyIsRefusedWith413(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend, configure: { $0.bodyLimit_bytes = 1024 }) { env in

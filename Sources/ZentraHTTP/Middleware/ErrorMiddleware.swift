@@ -18,6 +18,7 @@ struct ErrorMiddleware: RouterMiddleware {
         context.bodyLimit_bytes = bodyLimit_bytes
         var response: Response
         do {
+            try Self.refuseControlCharacters(in: request.uri.description)
             response = try await next(request, context)
         } catch {
             let domain = ErrorMapping.domainError(for: error, logger: context.logger)
@@ -27,6 +28,26 @@ struct ErrorMiddleware: RouterMiddleware {
         // No answer is ever to be sniffed into another content type.
         response.headers[.xContentTypeOptions] = "nosniff"
         return response
+    }
+
+    /// A path or query holding a percent-encoded control character (`%00` to `%1F`, `%7F`) is a
+    /// 400 before any route reads it: PostgreSQL refuses a NUL in text where SQLite would store it,
+    /// and the engines must agree (a body's text is checked by `JSONBody`).
+    static func refuseControlCharacters(in uri: String) throws {
+        let bytes = Array(uri.utf8)
+        var index = 0
+        while index + 2 < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), let high = Hex.value(bytes[index + 1]), let low = Hex.value(bytes[index + 2]) {
+                let byte = high << 4 | low
+                if byte < 0x20 || byte == 0x7F {
+                    let part = bytes[..<index].contains(UInt8(ascii: "?")) ? "query" : "path"
+                    throw DomainError.parameterInvalid(part, "must not contain control characters")
+                }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import ZentraCore
+
 /// One ISO 8583:1987 message as the wire carries it in the `default_ascii` layout: its type
 /// indicator and its data elements as ASCII text, by number. The bitmaps are not kept: they are
 /// derived from which fields are present.
@@ -106,7 +108,7 @@ public struct ISO8583Message: Sendable, Hashable {
             out.reserveCapacity(8)
             var index = hex.startIndex
             while index < hex.endIndex {
-                guard let high = ASCII.hexValue(hex[index]), let low = ASCII.hexValue(hex[index + 1]) else { return nil }
+                guard let high = Hex.value(hex[index]), let low = Hex.value(hex[index + 1]) else { return nil }
                 out.append(high << 4 | low)
                 index += 2
             }
@@ -134,15 +136,6 @@ public struct ISO8583FormatError: Error, Sendable, Hashable, CustomStringConvert
 enum ASCII {
     static func isDigit(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) }
     static func isPrintable(_ byte: UInt8) -> Bool { (0x20...0x7E).contains(byte) }
-
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
-    }
 
     static func hex(_ byte: UInt8) -> [UInt8] {
         let digits = Array("0123456789ABCDEF".utf8)
