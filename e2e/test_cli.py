@@ -20,7 +20,7 @@ def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
     server = Server(sqlite_url)
     try:
         assert "listening on 127.0.0.1" in server.output()
-        assert call(server.port, "GET", "/customers", key=key["api_key"])[0] == 200
+        assert call(server.port, "GET", "/accounts", key=key["api_key"])[0] == 200
         status, _, body = call(server.port, "POST", "/customers", {"name": "A", "email": "a@example.com"}, key=key["api_key"])
         assert status == 403 and body["error"]["code"] == "forbidden"
     finally:

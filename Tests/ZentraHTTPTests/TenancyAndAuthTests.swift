@@ -50,12 +50,22 @@ import ZentraStorage
             #expect(try await env.get("/customers", key: "zk_not_a_key").errorCode == "unauthenticated")
 
             let readonly = try await env.createKey(role: "readonly")
-            #expect(try await env.get("/customers", key: readonly).status == .ok)
+            #expect(try await env.get("/accounts", key: readonly).status == .ok)
             let write = try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: readonly)
             #expect(write.status == .forbidden && write.errorCode == "forbidden")
 
             let network = try await env.createKey(role: "network")
             #expect(try await env.post("/customers", #"{"name": "A", "email": "a@example.com"}"#, key: network).status == .forbidden)
+            // Customers' personal data is for developer and operator keys (and admin), not the network's or readonly ones.
+            let someone = try await env.createCustomer()
+            for key in [readonly, network] {
+                #expect(try await env.get("/customers", key: key).status == .forbidden)
+                #expect(try await env.get("/customers/\(someone)", key: key).status == .forbidden)
+            }
+            // Operators read webhook endpoints (the console shows them) but only admins change them.
+            let operatorReader = try await env.createKey(role: "operator")
+            #expect(try await env.get("/webhook-endpoints", key: operatorReader).status == .ok)
+            #expect(try await env.post("/webhook-endpoints", #"{"url": "https://h.example.com/", "event_types": ["*"]}"#, key: operatorReader).status == .forbidden)
             let developer = try await env.createKey(role: "developer")
             #expect(try await env.post("/api-keys", #"{"role": "admin"}"#, key: developer).status == .forbidden)
             // An intent's operation needs the roles of its own route: no KYC through the back door.

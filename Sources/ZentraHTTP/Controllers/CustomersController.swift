@@ -12,6 +12,9 @@ struct CustomersController {
         var status: String
     }
 
+    /// Who may read customers, their personal data: not the card network's keys, nor readonly ones.
+    static let readers: [Role] = [.developer, .operator]
+
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/customers") { request, context in
             try await write.run(request, context, roles: [.developer], input: CreateCustomer.self) { tx, input in
@@ -19,10 +22,12 @@ struct CustomersController {
             }
         }
         group.get("/customers") { request, context in
+            _ = try context.require(Self.readers)
             let page = try request.pageRequest()
             return try await read.run(context) { try await $0.customers.list(page) }
         }
         group.get("/customers/{id}") { _, context in
+            _ = try context.require(Self.readers)
             let raw = try context.pathID()
             return try await read.run(context) { scope in
                 try await scope.customers.find(try CustomerID(raw).orMissing("customer", raw)).orMissing("customer", raw)

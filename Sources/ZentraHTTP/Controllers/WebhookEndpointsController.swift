@@ -4,7 +4,8 @@ import ZentraCore
 import ZentraStorage
 
 /// Webhook endpoints: admin keys manage them; the signing secret is in the creation and rotation
-/// answers only. Their deliveries, with every attempt, are open to operators too.
+/// answers only. Operators, who redeliver events and watch failing endpoints in the console, may
+/// read them and their deliveries with every attempt.
 struct WebhookEndpointsController {
     let write: WriteEndpoint
     let read: ReadEndpoint
@@ -19,12 +20,12 @@ struct WebhookEndpointsController {
             }
         }
         group.get("/webhook-endpoints") { request, context in
-            _ = try context.require([.admin])
+            _ = try context.require([.admin, .operator])
             let page = try request.pageRequest()
             return try await read.run(context) { try await $0.webhookEndpoints.list(page) }
         }
         group.get("/webhook-endpoints/{id}") { _, context in
-            _ = try context.require([.admin])
+            _ = try context.require([.admin, .operator])
             let raw = try context.pathID()
             return try await read.run(context) { scope in
                 try await scope.webhookEndpoints.find(try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)).orMissing("webhook_endpoint", raw)
