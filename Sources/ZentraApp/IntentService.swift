@@ -23,12 +23,6 @@ public struct CreateIntent: Sendable, Decodable {
 public enum IntentService {
     public static let intentKey_max = 200
 
-    /// The roles an intent's operation needs: those of the operation's own route, so an intent
-    /// is never a way around them (a KYC update is an operator's, as `POST /customers/{id}/kyc` is).
-    public static func roles(for operationType: String?) -> [Role] {
-        operationType == "kyc_update" ? [.operator] : [.developer]
-    }
-
     public static func create(_ input: CreateIntent, in tx: WriteTransaction) async throws -> RuntimeIntent {
         let key = try Validate.text(input.intentId, "intent_id", max: intentKey_max)
         let moneyModel = input.moneyModel ?? IntentSpec.moneyModel

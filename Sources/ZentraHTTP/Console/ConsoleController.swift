@@ -116,7 +116,7 @@ struct ConsoleController {
         pages.post("authorizations/{id}/review") { request, context in
             let raw = try context.pathID()
             let form = try await ConsoleForm.read(request, context, as: ReviewForm.self)
-            _ = try context.require([.operator])
+            _ = try context.require("POST /authorizations/{id}/review")
             try await write(context) { tx in
                 _ = try await AuthorizationService.settleReview(raw, ReviewDecisionInput(decision: form.decision, note: "console"),
                                                                 operator: tx.scope.actor, in: tx)
@@ -127,7 +127,7 @@ struct ConsoleController {
             pages.post(RouterPath("cards/{id}/\(action == .lock ? "lock" : "unlock")")) { request, context in
                 let raw = try context.pathID()
                 _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
-                _ = try context.require([.developer, .operator])
+                _ = try context.require("POST /cards/{id}/\(action == .lock ? "lock" : "unlock")")
                 try await write(context) { tx in _ = try await CardLifecycleService.change(raw, action, reason: "console", in: tx) }
                 return redirect("/console/cards/\(raw)", notice: action == .lock ? "card_locked" : "card_unlocked")
             }
@@ -135,14 +135,14 @@ struct ConsoleController {
         pages.post("reconciliation-cases/{id}/assign") { request, context in
             let raw = try context.pathID()
             let form = try await ConsoleForm.read(request, context, as: AssignForm.self)
-            _ = try context.require([.operator])
+            _ = try context.require("POST /reconciliation-cases/{id}/assign")
             try await write(context) { tx in _ = try await ReconciliationService.assign(raw, AssignCaseInput(owner: form.owner), in: tx) }
             return redirect("/console/reconciliation-cases/\(raw)", notice: "case_assigned")
         }
         pages.post("reconciliation-cases/{id}/resolve") { request, context in
             let raw = try context.pathID()
             let form = try await ConsoleForm.read(request, context, as: ResolveForm.self)
-            _ = try context.require([.operator])
+            _ = try context.require("POST /reconciliation-cases/{id}/resolve")
             try await write(context) { tx in
                 _ = try await ReconciliationService.resolve(raw, ResolveCaseInput(resolution: form.resolution,
                                                                                   note: form.note?.isEmpty == false ? form.note : nil), in: tx)
@@ -152,14 +152,14 @@ struct ConsoleController {
         pages.post("disputes/{id}/submit") { request, context in
             let raw = try context.pathID()
             _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
-            _ = try context.require([.developer, .operator])
+            _ = try context.require("POST /disputes/{id}/submit")
             try await write(context) { tx in _ = try await DisputeService.submit(raw, SubmitDisputeInput(evidence: nil), in: tx) }
             return redirect("/console/disputes/\(raw)", notice: "dispute_submitted")
         }
         pages.post("disputes/{id}/resolve") { request, context in
             let raw = try context.pathID()
             let form = try await ConsoleForm.read(request, context, as: OutcomeForm.self)
-            _ = try context.require([.operator])
+            _ = try context.require("POST /disputes/{id}/resolve")
             try await write(context) { tx in
                 _ = try await DisputeService.resolve(raw, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
             }
@@ -168,7 +168,7 @@ struct ConsoleController {
         pages.post("events/{id}/redeliver") { request, context in
             let raw = try context.pathID()
             let form = try await ConsoleForm.read(request, context, as: RedeliverForm.self)
-            _ = try context.require([.operator])
+            _ = try context.require("POST /events/{id}/redeliver")
             try await write(context) { tx in
                 _ = try await WebhookDeliveryService.redeliver(raw, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
             }

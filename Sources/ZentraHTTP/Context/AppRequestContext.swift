@@ -23,15 +23,10 @@ public struct AppRequestContext: RequestContext {
         return principal
     }
 
-    /// The caller, if its role is one of `roles` (admin always is); 403 otherwise.
-    public func require(_ roles: Role...) throws -> Principal { try require(roles) }
-
-    public func require(_ roles: [Role]) throws -> Principal {
+    /// The caller, if `AccessPolicy` lets its role call `route`; 403 otherwise.
+    func require(_ route: AccessPolicy.Route) throws -> Principal {
         let principal = try caller()
-        guard principal.role == .admin || roles.contains(principal.role) else {
-            let allowed = (roles.contains(.admin) ? roles : roles + [.admin]).map(\.rawValue)
-            throw DomainError.forbidden("This action needs one of the roles: \(allowed.joined(separator: ", ")); this key is \(principal.role.rawValue).")
-        }
+        try AccessPolicy.check(principal, route)
         return principal
     }
 }

@@ -26,7 +26,7 @@ struct APIKeysController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/api-keys") { request, context in
-            try await write.run(request, context, roles: [.admin], input: CreateKey.self) { tx, input in
+            try await write.run(request, context, input: CreateKey.self) { tx, input in
                 guard let role = Role(rawValue: input.role) else {
                     throw DomainError.parameterInvalid("role", "must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
@@ -40,13 +40,12 @@ struct APIKeysController {
             }
         }
         group.get("/api-keys") { request, context in
-            _ = try context.require(.admin)
             let page = try request.pageRequest()
             return try await read.run(context) { try await $0.apiKeys.list(page) }
         }
         group.delete("/api-keys/{id}") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
+            return try await write.run(request, context, input: Empty.self) { tx, _ in
                 let id: APIKeyID = try ID(raw).orMissing("api_key", raw)
                 return try Reply.json(try await tx.apiKeys.revoke(id))
             }

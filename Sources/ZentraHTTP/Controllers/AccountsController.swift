@@ -10,7 +10,7 @@ struct AccountsController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/accounts") { request, context in
-            try await write.run(request, context, roles: [.developer], input: CreateAccount.self) { tx, input in
+            try await write.run(request, context, input: CreateAccount.self) { tx, input in
                 try Reply.json(try await AccountService.create(input, in: tx), status: .created)
             }
         }
@@ -26,7 +26,7 @@ struct AccountsController {
         }
         group.post("/accounts/{id}/deposits") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.developer], input: CreateDeposit.self) { tx, input in
+            return try await write.run(request, context, input: CreateDeposit.self) { tx, input in
                 try Reply.json(try await AccountService.deposit(into: raw, input, in: tx))
             }
         }

@@ -18,7 +18,7 @@ struct AuthorizationsController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post(RouterPath(Self.decisionsPath)) { request, context in
-            let principal = try context.require([.network])
+            let principal = try context.caller()
             let receivedAt = write.store.clock.now()
             let input = try AuthorizationRequest(try AuthorizeInput(json: try await jsonObject(request, context: context)), receivedAt: receivedAt)
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
@@ -48,19 +48,19 @@ struct AuthorizationsController {
         }
         group.post("/authorizations/{id}/review") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.operator], input: ReviewDecisionInput.self) { tx, input in
+            return try await write.run(request, context, input: ReviewDecisionInput.self) { tx, input in
                 try Reply.json(try await AuthorizationService.settleReview(raw, input, operator: tx.scope.actor, in: tx).json)
             }
         }
         group.post("/authorizations/{id}/reversals") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.network], input: ReverseInput.self) { tx, input in
+            return try await write.run(request, context, input: ReverseInput.self) { tx, input in
                 try Reply.json(try await AuthorizationService.reverse(raw, input, in: tx).json)
             }
         }
         group.post("/authorizations/{id}/increments") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.network], input: IncrementInput.self) { tx, input in
+            return try await write.run(request, context, input: IncrementInput.self) { tx, input in
                 try Reply.json(try await AuthorizationService.increment(raw, input, in: tx).json)
             }
         }

@@ -12,7 +12,7 @@ struct CardProgramsController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/card-programs") { request, context in
-            try await write.run(request, context, roles: [.developer], input: CreateCardProgram.self) { tx, input in
+            try await write.run(request, context, input: CreateCardProgram.self) { tx, input in
                 let (program, secret) = try await CardProgramService.create(input, urlPolicy: urlPolicy, vault: vault, in: tx)
                 return try Reply.json(WithSecret(program, secret: secret, as: "authorization_webhook_secret"), status: .created)
             }

@@ -11,7 +11,7 @@ struct CardsController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/cards") { request, context in
-            try await write.run(request, context, roles: [.developer], input: CreateCard.self) { tx, input in
+            try await write.run(request, context, input: CreateCard.self) { tx, input in
                 try Reply.json(try await CardService.issue(input, vault: vault, in: tx), status: .created)
             }
         }
@@ -32,7 +32,7 @@ struct CardsController {
         lifecycle(on: group)
         group.post("/cards/{id}/fund") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.developer], input: FundCard.self) { tx, input in
+            return try await write.run(request, context, input: FundCard.self) { tx, input in
                 let usedLegacyField = input.transactionReference == nil && input.reference != nil
                 let outcome = try await CardFundingService.fund(raw, input, in: tx)
                 guard usedLegacyField else { return try Reply.json(outcome) }
@@ -44,7 +44,7 @@ struct CardsController {
             let principal = try context.caller()
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
             let details = try await write.store.write(scope) { tx in
-                try await CardService.sensitiveDetails(raw, principal: principal, vault: vault, in: tx)
+                try await CardService.sensitiveDetails(raw, vault: vault, in: tx)
             }
             return try Reply.json(details, headers: ["Cache-Control": "no-store"]).response()
         }
@@ -52,10 +52,10 @@ struct CardsController {
 
     /// Lock, unlock, security, their deprecated aliases, the missing terminate, operator closure.
     private func lifecycle(on group: RouterGroup<AppRequestContext>) {
-        let change = { (action: CardLifecycle.Action, roles: [Role], deprecatedFor: String?) in
+        let change = { (action: CardLifecycle.Action, deprecatedFor: String?) in
             { @Sendable (request: Request, context: AppRequestContext) async throws -> Response in
                 let raw = try context.pathID()
-                return try await write.run(request, context, roles: roles, input: CardStateChange.self) { tx, input in
+                return try await write.run(request, context, input: CardStateChange.self) { tx, input in
                     let card = try await CardLifecycleService.change(raw, action, reason: input.reason, in: tx)
                     return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: raw))
                 }
@@ -64,19 +64,19 @@ struct CardsController {
         let security = { (deprecatedFor: String?) in
             { @Sendable (request: Request, context: AppRequestContext) async throws -> Response in
                 let raw = try context.pathID()
-                return try await write.run(request, context, roles: [.developer], input: CardSecurityUpdate.self) { tx, input in
+                return try await write.run(request, context, input: CardSecurityUpdate.self) { tx, input in
                     let card = try await CardLifecycleService.updateSecurity(raw, input, in: tx)
                     return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: raw))
                 }
             }
         }
-        group.post("/cards/{id}/lock", use: change(.lock, [.developer, .operator], nil))
-        group.post("/cards/{id}/unlock", use: change(.unlock, [.developer, .operator], nil))
+        group.post("/cards/{id}/lock", use: change(.lock, nil))
+        group.post("/cards/{id}/unlock", use: change(.unlock, nil))
         group.post("/cards/{id}/security", use: security(nil))
-        group.post("/cards/{id}/freeze", use: change(.lock, [.developer, .operator], "lock"))
-        group.post("/cards/{id}/unfreeze", use: change(.unlock, [.developer, .operator], "unlock"))
+        group.post("/cards/{id}/freeze", use: change(.lock, "lock"))
+        group.post("/cards/{id}/unfreeze", use: change(.unlock, "unlock"))
         group.post("/cards/{id}/limits", use: security("security"))
-        group.post("/operator/cards/{id}/close", use: change(.close, [.operator], nil))
+        group.post("/operator/cards/{id}/close", use: change(.close, nil))
         group.post("/cards/{id}/terminate") { _, _ -> Response in
             throw DomainError(.notFound, code: "resource_missing", message:
                 "There is no terminate endpoint. Lock the card with POST /cards/{id}/lock; permanent closure is POST /operator/cards/{id}/close (operator role).")

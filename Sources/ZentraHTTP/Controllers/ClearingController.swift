@@ -13,7 +13,7 @@ struct ClearingController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/clearings") { request, context in
-            try await write.run(request, context, roles: [.network], input: ClearingInput.self) { tx, input in
+            try await write.run(request, context, input: ClearingInput.self) { tx, input in
                 try Reply.json(try await ClearingService.clear(ClearingRequest(input), in: tx))
             }
         }
@@ -56,19 +56,19 @@ struct ClearingController {
         }
         group.post("/reconciliation-cases/{id}/assign") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.operator], input: AssignCaseInput.self) { tx, input in
+            return try await write.run(request, context, input: AssignCaseInput.self) { tx, input in
                 try Reply.json(try await ReconciliationService.assign(raw, input, in: tx))
             }
         }
         group.post("/reconciliation-cases/{id}/resolve") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.operator], input: ResolveCaseInput.self) { tx, input in
+            return try await write.run(request, context, input: ResolveCaseInput.self) { tx, input in
                 try Reply.json(try await ReconciliationService.resolve(raw, input, in: tx))
             }
         }
 
         group.post("/settlements") { request, context in
-            try await write.run(request, context, roles: [.network, .operator], input: SettlementInput.self) { tx, input in
+            try await write.run(request, context, input: SettlementInput.self) { tx, input in
                 try Reply.json(try await SettlementService.close(input, in: tx), status: .created)
             }
         }
@@ -101,7 +101,7 @@ struct ClearingController {
     /// own unit; line results are spooled to disk and streamed back once the body is read, so
     /// neither side holds the file, and the client is never asked to read while it still sends.
     func ingest(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let principal = try context.require([.network])
+        let principal = try context.caller()
         let query = request.uri.queryParameters
         guard let fileID = query.get("file_id") else { throw DomainError.parameterMissing("file_id") }
         let detail = try request.query("lines", as: LineDetail.self) ?? .all

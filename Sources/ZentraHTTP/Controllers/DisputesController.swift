@@ -11,7 +11,7 @@ struct DisputesController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/disputes") { request, context in
-            try await write.run(request, context, roles: [.developer, .operator], input: OpenDisputeInput.self) { tx, input in
+            try await write.run(request, context, input: OpenDisputeInput.self) { tx, input in
                 try Reply.json(try await DisputeService.open(input, in: tx), status: .created)
             }
         }
@@ -34,19 +34,19 @@ struct DisputesController {
         }
         group.post("/disputes/{id}/submit") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.developer, .operator], input: SubmitDisputeInput.self) { tx, input in
+            return try await write.run(request, context, input: SubmitDisputeInput.self) { tx, input in
                 try Reply.json(try await DisputeService.submit(raw, input, in: tx))
             }
         }
         group.post("/disputes/{id}/withdraw") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.developer, .operator], input: WithdrawDisputeInput.self) { tx, input in
+            return try await write.run(request, context, input: WithdrawDisputeInput.self) { tx, input in
                 try Reply.json(try await DisputeService.withdraw(raw, input, in: tx))
             }
         }
         group.post("/disputes/{id}/resolve") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.operator], input: DisputeOutcomeInput.self) { tx, input in
+            return try await write.run(request, context, input: DisputeOutcomeInput.self) { tx, input in
                 try Reply.json(try await DisputeService.resolve(raw, input, in: tx))
             }
         }

@@ -23,23 +23,21 @@ struct EventsController {
         }
         group.post("/events/{id}/redeliver") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.admin, .operator], input: RedeliverEvent.self) { tx, input in
+            return try await write.run(request, context, input: RedeliverEvent.self) { tx, input in
                 try Reply.json(Page(data: try await WebhookDeliveryService.redeliver(raw, input, in: tx), hasMore: false), status: .accepted)
             }
         }
         group.get("/audit-log") { request, context in
-            _ = try context.require(.operator, .readonly, .developer)
             let page = try request.pageRequest()
             return try await read.run(context) { try await $0.auditLog.list(page) }
         }
         group.get("/audit-log/verify") { _, context in
-            _ = try context.require(.operator, .readonly, .developer)
             return try await read.run(context) { try await $0.auditLog.verifyFromCheckpoint() }
         }
         group.post("/runtime/intents") { request, context in
-            try await write.run(request, context, roles: [.developer, .operator], input: CreateIntent.self,
+            try await write.run(request, context, input: CreateIntent.self,
                                 implicitKey: { "runtime_intent:" + $0.intentId }) { tx, input in
-                _ = try context.require(IntentService.roles(for: input.operation?.type))
+                if let route = AccessPolicy.route(ofIntentOperation: input.operation?.type) { _ = try context.require(route) }
                 return try Reply.json(try await IntentService.create(input, in: tx), status: .created)
             }
         }

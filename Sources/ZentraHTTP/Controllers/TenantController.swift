@@ -13,7 +13,7 @@ struct TenantController {
             try await read.run(context) { try await $0.tenantSettings.record() }
         }
         group.post("/tenant") { request, context in
-            try await write.run(request, context, roles: [], input: TenantSettings.self) { tx, input in
+            try await write.run(request, context, input: TenantSettings.self) { tx, input in
                 try Reply.json(try await TenantService.update(input, in: tx))
             }
         }

@@ -14,18 +14,16 @@ struct WebhookEndpointsController {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("/webhook-endpoints") { request, context in
-            try await write.run(request, context, roles: [.admin], input: CreateWebhookEndpoint.self) { tx, input in
+            try await write.run(request, context, input: CreateWebhookEndpoint.self) { tx, input in
                 let (endpoint, secret) = try await WebhookEndpointService.create(input, urlPolicy: urlPolicy, vault: vault, in: tx)
                 return try Reply.json(WithSecret(endpoint, secret: secret, as: "secret"), status: .created)
             }
         }
         group.get("/webhook-endpoints") { request, context in
-            _ = try context.require([.admin, .operator])
             let page = try request.pageRequest()
             return try await read.run(context) { try await $0.webhookEndpoints.list(page) }
         }
         group.get("/webhook-endpoints/{id}") { _, context in
-            _ = try context.require([.admin, .operator])
             let raw = try context.pathID()
             return try await read.run(context) { scope in
                 try await scope.webhookEndpoints.find(try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)).orMissing("webhook_endpoint", raw)
@@ -33,25 +31,24 @@ struct WebhookEndpointsController {
         }
         group.post("/webhook-endpoints/{id}") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.admin], input: UpdateWebhookEndpoint.self) { tx, input in
+            return try await write.run(request, context, input: UpdateWebhookEndpoint.self) { tx, input in
                 try Reply.json(try await WebhookEndpointService.update(raw, input, urlPolicy: urlPolicy, in: tx))
             }
         }
         group.delete("/webhook-endpoints/{id}") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
+            return try await write.run(request, context, input: Empty.self) { tx, _ in
                 try Reply.json(Deleted(id: try await WebhookEndpointService.delete(raw, in: tx).id.rawValue, object: "webhook_endpoint"))
             }
         }
         group.post("/webhook-endpoints/{id}/rotate-secret") { request, context in
             let raw = try context.pathID()
-            return try await write.run(request, context, roles: [.admin], input: RotateWebhookSecret.self) { tx, input in
+            return try await write.run(request, context, input: RotateWebhookSecret.self) { tx, input in
                 let (endpoint, secret) = try await WebhookEndpointService.rotate(raw, input, vault: vault, in: tx)
                 return try Reply.json(WithSecret(endpoint, secret: secret, as: "secret"))
             }
         }
         group.get("/webhook-endpoints/{id}/deliveries") { request, context in
-            _ = try context.require([.admin, .operator])
             let raw = try context.pathID()
             let page = try request.pageRequest()
             let status = try request.query("status", as: WebhookDelivery.Status.self)
@@ -65,7 +62,7 @@ struct WebhookEndpointsController {
             let path = status == .enabled ? "enable" : "disable"
             group.post("/webhook-endpoints/{id}/\(path)") { request, context in
                 let raw = try context.pathID()
-                return try await write.run(request, context, roles: [.admin], input: Empty.self) { tx, _ in
+                return try await write.run(request, context, input: Empty.self) { tx, _ in
                     try Reply.json(try await WebhookEndpointService.setStatus(raw, status, in: tx))
                 }
             }

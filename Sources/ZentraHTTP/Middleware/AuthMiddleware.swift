@@ -4,7 +4,8 @@ import Synchronization
 import ZentraCore
 import ZentraStorage
 
-/// Resolves `Authorization: Bearer <key>` to the caller. A `readonly` key may only read.
+/// Resolves `Authorization: Bearer <key>` to the caller, and refuses it the routes its role may not
+/// call (`AccessPolicy`).
 ///
 /// Decisions (`POST /authorizations`) find their key in a cache of this process: their batch reads
 /// the key again inside its transaction (`AuthorizationBatch`), so a key revoked on any process
@@ -32,9 +33,7 @@ struct AuthMiddleware: RouterMiddleware {
             if checkedAgain, let principal { decisionKeys.keep(principal, for: key) }
         }
         guard let principal else { throw DomainError.unauthenticated("The API key is invalid or has been revoked.") }
-        if principal.role == .readonly && request.method != .get && request.method != .head {
-            throw DomainError.forbidden("A readonly key may only read.")
-        }
+        try AccessPolicy.check(principal, AccessPolicy.route(method: request.method, path: context.endpointPath ?? request.uri.path))
         let limit = rateLimiter.take(principal, clock: store.clock)
         if let limit, !limit.decision.allowed {
             var refused = ErrorMapping.response(

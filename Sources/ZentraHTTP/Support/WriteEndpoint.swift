@@ -29,11 +29,11 @@ struct WriteEndpoint: Sendable {
 
     /// - Parameter implicitKey: for endpoints whose body names their own idempotency key (`intent_id`).
     func run<Input: Decodable & Sendable>(
-        _ request: Request, _ context: AppRequestContext, roles: [Role], input _: Input.Type = Input.self,
+        _ request: Request, _ context: AppRequestContext, input _: Input.Type = Input.self,
         implicitKey: (@Sendable (Input) -> String?)? = nil,
         _ body: @escaping @Sendable (WriteTransaction, Input) async throws -> Reply
     ) async throws -> Response {
-        let principal = try context.require(roles)
+        let principal = try context.caller()
         let json = try await JSONBody<Input>.read(request, context: context)
         let key = try idempotencyKey(header: request.headers[.idempotencyKey], body: json.idempotencyKey)
             ?? implicitKey?(json.input)

@@ -159,13 +159,19 @@ struct TestEnvironment: Sendable {
         try await TenantRepository.createTenant(name: "other tenant", store: store).1.apiKey
     }
 
-    /// Counts of the rows a write could leave behind, to prove a refused request wrote nothing.
-    func footprint() async throws -> [String: Int64] {
+    /// Counts of the rows a write could leave behind (of one tenant, or of all), to prove a refused
+    /// request wrote nothing.
+    func footprint(of tenant: TenantID? = nil) async throws -> [String: Int64] {
         try await store.engine.withReader { sql in
             var counts: [String: Int64] = [:]
             for table in ["customers", "accounts", "deposits", "journal_entries", "ledger_entries", "events", "audit_log", "runtime_intents", "authorizations",
                           "clearings", "transactions", "reconciliation_cases", "settlements", "disputes"] {
-                counts[table] = try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table)")!.int("n")
+                let row = if let tenant {
+                    try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table) WHERE tenant_id = \(tenant.rawValue)")
+                } else {
+                    try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table)")
+                }
+                counts[table] = try row!.int("n")
             }
             return counts
         }
