@@ -229,7 +229,10 @@ def test_sqlite_disk_full_answers_503_and_recovers_after_space_is_freed(tmp_path
                     recent = load.statuses[-20:]
                 if sum(1 for s in recent if s[0] == 201) >= 10:
                     break
-                assert time.time() < deadline, f"did not recover: {recent[-1]}"
+                if time.time() >= deadline:
+                    free = os.statvfs(mount)
+                    files = {f.name: f.stat().st_size for f in mount.iterdir()}
+                    raise AssertionError(f"did not recover: {recent[-1]}; {free.f_bavail * free.f_frsize} bytes free, files {files}")
                 time.sleep(0.2)
             load.stop()
             check_everything_acknowledged_is_there(server.port, fixture, load.acknowledged)

@@ -38,7 +38,7 @@ public final class SQLiteEngine: DatabaseEngine {
             // 20,000 pages the WAL reached 80 MB, the writer's checkpoint synced the database for
             // 40-60 ms every second or so, and open-loop p99 at half of peak was 54-63 ms (18 ms
             // at 2,000, runs alternating). Without it the WAL grew past 1.9 GB in a minute.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 2000")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteEngine.walAutocheckpoint_pages)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // Savepoints (one per unit of a group commit, one per record of a clearing file) keep
             // each page's first content in a sub-journal; in memory, not a temporary file written
@@ -59,15 +59,33 @@ public final class SQLiteEngine: DatabaseEngine {
             // (`PASSIVE`: it never waits for or blocks the writer). Checkpointing in the writer's
             // commit put a page copy and an fsync on the path of every decision; here pages written
             // many times between two checkpoints (index and ledger pages) are copied once.
-            let connection = try DatabaseQueue(path: path)
+            //
+            // On a volume with less room than the WAL grows to between two of the writer's own
+            // checkpoints, the WAL would fill it and then never start over (the commit that would
+            // restart it fails for want of space), so a full disk would stay full after space was
+            // freed. There the task truncates the WAL instead (`TRUNCATE` waits up to its busy
+            // timeout for the transaction in progress), handing its space back every 50 ms.
+            var checkpointing = Configuration()
+            checkpointing.busyMode = .timeout(0.5)
+            let connection = try DatabaseQueue(path: path, configuration: checkpointing)
+            let directory = (path as NSString).deletingLastPathComponent
             checkpointer = PeriodicTask("checkpoint", every: .milliseconds(50), logger: nil) {
-                try await connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+                let cramped = (FreeSpace.bytes(in: directory) ?? .max) < SQLiteEngine.walGrowth_bytes
+                try await connection.writeWithoutTransaction { db in
+                    try db.execute(sql: cramped ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)")
+                }
             }
         } catch {
             writerThread.stop()
             throw StoreError.unavailable("cannot open SQLite database at \(path): \(error)")
         }
     }
+
+    /// The writer checkpoints (and so restarts the WAL) after the commit that crosses this many pages.
+    static let walAutocheckpoint_pages = 2000
+    /// How far the WAL may grow before it starts over: its autocheckpoint and a margin for the
+    /// group commit that crosses it (pages of 4 KiB, SQLite's default).
+    static let walGrowth_bytes: UInt64 = UInt64(walAutocheckpoint_pages) * 4096 * 2
 
     public var service: (any Service)? { checkpointer }
     private let checkpointer: PeriodicTask
