@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Testing
-import ZentraCore
+@testable import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
 
@@ -19,6 +19,15 @@ import ZentraStorage
         #expect(registered.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(registered.subtracting(documented).sorted())")
         #expect(documented.subtracting(registered).isEmpty, "documented but not served: \(documented.subtracting(registered).sorted())")
         #expect(registered.count > 20)
+    }
+
+    /// The document's `Currency` enum is the server's table of currencies, no more and no less.
+    @Test func openAPICurrenciesAreTheOnesTheServerTakes() throws {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try OpenAPIDocument.load().json)) as? [String: Any])
+        let schemas = try #require((json["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let documented = try #require((schemas["Currency"] as? [String: Any])?["enum"] as? [String])
+        #expect(Set(documented) == Set(Currency.table.keys))
+        #expect(documented.count == Currency.table.count, "no code twice")
     }
 
     @Test(arguments: Backend.allCases)

@@ -120,7 +120,7 @@ extension AuthorizationRepository {
     /// Several authorizations by id, each rendered as `find(_:)` renders it.
     public func findAll(_ ids: Set<AuthorizationID>) async throws -> [AuthorizationID: StoredAuthorization] {
         guard !ids.isEmpty else { return [:] }
-        let found = try await base.storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.sorted().map { "\($0)" }, separator: ", ") + ")")
+        let found = try await base.storedAuthorizations(ids: ids.sorted())
         return Dictionary(found.map { ($0.authorization.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -133,7 +133,7 @@ extension AuthorizationRepository {
         let ids = try await base.page(request, table: "authorizations", columns: "id",
                                       filter: filters.isEmpty ? nil : SQL.joined(filters, separator: " AND ")) { try $0.string("id") }
         guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
-        let rendered = try await base.storedAuthorizations(where: "a.id IN (" + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
+        let rendered = try await base.storedAuthorizations(ids: ids.data)
         let byID = Dictionary(rendered.map { ($0.authorization.id.rawValue, $0.authorization) }, uniquingKeysWith: { first, _ in first })
         return Page(data: ids.data.compactMap { byID[$0] }, hasMore: ids.hasMore)
     }
@@ -151,6 +151,15 @@ extension TenantScope {
     /// The authorizations `filter` selects, each rendered from its record with the card version and
     /// program it names (or from its stored renderings), in one statement.
     func storedAuthorizations(where filter: SQL, lock: Bool = false) async throws -> [StoredAuthorization] {
+        try await storedAuthorizations(matching: "a.tenant_id = \(tenant) AND " + filter, lock: lock)
+    }
+
+    /// The tenant's authorizations among `ids`, rendered as `storedAuthorizations(where:)` renders them.
+    func storedAuthorizations(ids: [some SQLBindable]) async throws -> [StoredAuthorization] {
+        try await storedAuthorizations(matching: SQL.rows(ids, ofTenant: tenant, alias: "a"), lock: false)
+    }
+
+    private func storedAuthorizations(matching condition: SQL, lock: Bool) async throws -> [StoredAuthorization] {
         let rows = try await sql.query("""
             SELECT a.*, v.status AS v_status, v.spend_controls AS v_spend_controls, v.geofence_enabled AS v_geofence_enabled,
                    v.geofence_radius_km AS v_geofence_radius_km, c.last4 AS c_last4, c.type AS c_type, c.exp_month AS c_exp_month,
@@ -159,8 +168,8 @@ extension TenantScope {
             FROM authorizations a JOIN cards c ON c.id = a.card_id JOIN card_programs p ON p.id = c.program_id
                  LEFT JOIN card_versions v ON v.card_id = a.card_id AND v.version = a.card_version
                  LEFT JOIN authorization_renderings r ON r.id = a.id
-            WHERE a.tenant_id = \(tenant) AND
-            """ + " " + filter + (lock ? SQL.forUpdate(of: "a") : ""))
+            WHERE
+            """ + " " + condition + (lock ? SQL.forUpdate(of: "a") : ""))
         return try rows.map(decodeStoredAuthorization)
     }
 

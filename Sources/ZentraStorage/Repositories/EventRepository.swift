@@ -49,7 +49,7 @@ extension TenantScope {
         }
         var bodies: [String: JSONValue] = [:]
         if !derived.isEmpty {
-            for stored in try await storedAuthorizations(where: "a.id IN (" + SQL.joined(derived.sorted().map { "\($0)" }, separator: ", ") + ")") {
+            for stored in try await storedAuthorizations(ids: derived.sorted()) {
                 guard let record = stored.record else { continue }
                 bodies[stored.authorization.id.rawValue] = record.answer(try record.decide()).json
             }

@@ -66,8 +66,7 @@ extension LedgerRepository where Scope == WriteTransaction {
     public func book(_ accounts: Set<LedgerAccountID>) async throws -> LedgerBook {
         guard !accounts.isEmpty else { return LedgerBook(ids: base.ids, now: now) }
         let ids = accounts.sorted()
-        let rows = try await sql.query("SELECT id, currency, purpose, owner_id FROM ledger_accounts WHERE tenant_id = \(tenant) AND id IN ("
-            + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")")
+        let rows = try await sql.query("SELECT id, currency, purpose, owner_id FROM ledger_accounts WHERE " + SQL.rows(ids, ofTenant: tenant))
         var book = LedgerBook(ids: base.ids, now: now)
         var others: [LedgerAccountID] = []
         for row in rows {
@@ -91,8 +90,8 @@ extension LedgerRepository where Scope == WriteTransaction {
             }
         }
         if !others.isEmpty {
-            let rows = try await sql.query("SELECT id, debits_minor, credits_minor FROM ledger_accounts WHERE tenant_id = \(tenant) AND id IN ("
-                + SQL.joined(others.sorted().map { "\($0)" }, separator: ", ") + ") ORDER BY id" + SQL.forUpdate)
+            let rows = try await sql.query("SELECT id, debits_minor, credits_minor FROM ledger_accounts WHERE "
+                + SQL.rows(others.sorted(), ofTenant: tenant) + " ORDER BY id" + SQL.forUpdate)
             for row in rows {
                 book.others[try row.id("id")] = LedgerBook.Totals(debits: try row.int("debits_minor"), credits: try row.int("credits_minor"))
             }

@@ -54,8 +54,7 @@ extension TenantScope {
     ) async throws -> Page<Item> {
         let ids = try await page(request, table: table, columns: "id", filter: filter) { try $0.string("id") }
         guard !ids.data.isEmpty else { return Page(data: [], hasMore: false) }
-        let rows = try await sql.query("\(raw: select) WHERE \(raw: alias).tenant_id = \(tenant) AND \(raw: alias).id IN ("
-            + SQL.joined(ids.data.map { "\($0)" }, separator: ", ") + ")")
+        let rows = try await sql.query("\(raw: select) WHERE " + SQL.rows(ids.data, ofTenant: tenant, alias: alias))
         let byID = Dictionary(uniqueKeysWithValues: try rows.map { (try $0.string("id"), try decode($0)) })
         return Page(data: ids.data.compactMap { byID[$0] }, hasMore: ids.hasMore)
     }

@@ -144,8 +144,7 @@ extension EventRepository {
     /// Events by id, as `GET /events/{id}` answers them.
     public func findAll(_ ids: [EventID]) async throws -> [EventID: Event] {
         guard !ids.isEmpty else { return [:] }
-        let events = try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE tenant_id = \(tenant) AND id IN ("
-            + SQL.joined(ids.map { "\($0)" }, separator: ", ") + ")"))
+        let events = try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE " + SQL.rows(ids, ofTenant: tenant)))
         return Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

@@ -75,6 +75,17 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     /// `FOR UPDATE SKIP LOCKED` on PostgreSQL: rows another process holds are passed over, not waited for.
     public static let forUpdateSkipLocked = SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE SKIP LOCKED")])
 
+    /// The tenant's rows among `ids` (`tenant_id = tenant AND id IN (ids)`, columns of `alias` when
+    /// given): found by their primary key, checked against the tenant. Without statistics, SQLite
+    /// would rather read every row of the tenant through its index than look up ten ids or more
+    /// (40 ms against 0.3 ms for a page of 20 at 57,000 authorizations, growing with the table);
+    /// its unary `+` keeps `tenant_id` out of index selection. PostgreSQL plans with statistics.
+    public static func rows(_ ids: [some SQLBindable], ofTenant tenant: TenantID, alias: String? = nil) -> SQL {
+        let column = { (name: String) in alias.map { "\($0).\(name)" } ?? name }
+        return SQL(parts: [.dialect(sqlite: "+", postgres: "")]) + "\(raw: column("tenant_id")) = \(tenant) AND \(raw: column("id")) IN ("
+            + joined(ids.map { "\($0)" }, separator: ", ") + ")"
+    }
+
     /// `FOR UPDATE OF alias`: locks only that table's rows of a join.
     public static func forUpdate(of alias: String) -> SQL {
         SQL(parts: [.dialect(sqlite: "", postgres: " FOR UPDATE OF \(alias)")])
