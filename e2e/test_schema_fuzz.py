@@ -28,42 +28,61 @@ def post(server, key, path, body, expect=(200, 201)):
 
 
 def seed(server, key):
-    """One object of each kind, by the collection its routes name."""
+    """One object of each kind, by the collection its routes name; a route that changes its
+    object's state for good (closing, revoking, deciding, resolving) gets an object of its own,
+    by its path, so the other routes keep reaching live ones."""
     ids = {}
-    customer = post(server, key, "/customers", {"name": "Ada", "email": "ada@example.com", "kyc_status": "verified"})
-    ids["/customers"] = customer["id"]
-    account = post(server, key, "/accounts", {"customer": customer["id"], "currency": "USD"})
+    merchant = {"id": "m_1", "name": "Shop", "mcc": "5411", "country": "US"}
+
+    def customer():
+        return post(server, key, "/customers", {"name": "Ada", "email": "ada@example.com", "kyc_status": "verified"})["id"]
+
+    ids["/customers"], ids["/customers/{id}/kyc"] = customer(), customer()
+    account = post(server, key, "/accounts", {"customer": ids["/customers"], "currency": "USD"})
     ids["/accounts"] = account["id"]
     deposit = post(server, key, "/accounts/%s/deposits" % account["id"], {"amount_minor": 10_000_000, "transaction_reference": "seed"})
     ids["/ledger/journal-entries"], ids["/runtime/intents"] = deposit["journal_entry"], deposit["intent"]
     program = post(server, key, "/card-programs", {"name": "P", "currency": "USD", "bin": "42424242",
                                                    "review_rules": [{"type": "amount_over", "amount_minor": 50_000}]})
     ids["/card-programs"] = program["id"]
-    card = post(server, key, "/cards", {"customer": customer["id"], "account": account["id"], "program": program["id"], "type": "virtual"})
-    ids["/cards"] = card["id"]
-    # Destructive calls get objects of their own, so the others keep reaching live ones.
-    ids["/operator/cards"] = post(server, key, "/cards", {"customer": customer["id"], "account": account["id"], "program": program["id"]})["id"]
-    post(server, key, "/cards/%s/fund" % card["id"], {"amount_minor": 5_000_000, "transaction_reference": "seed"})
-    merchant = {"id": "m_1", "name": "Shop", "mcc": "5411", "country": "US"}
-    authorization = post(server, key, "/authorizations", {"card": card["id"], "amount_minor": 1_000, "currency": "USD", "channel": "online",
-                                                          "merchant": merchant, "network_reference": "seed-1"})
-    ids["/authorizations"] = authorization["id"]
-    cleared = post(server, key, "/clearings", {"clearing_id": "seed-c1", "authorization": authorization["id"], "card": card["id"],
-                                               "amount_minor": 1_200, "currency": "USD", "merchant": merchant})
+
+    def card():
+        issued = post(server, key, "/cards", {"customer": ids["/customers"], "account": account["id"], "program": program["id"]})["id"]
+        post(server, key, "/cards/%s/fund" % issued, {"amount_minor": 1_000_000, "transaction_reference": issued})
+        return issued
+
+    ids["/cards"], ids["/operator/cards/{id}/close"] = card(), card()
+
+    def authorize(amount):
+        return post(server, key, "/authorizations", {"card": ids["/cards"], "amount_minor": amount, "currency": "USD", "channel": "online",
+                                                     "merchant": merchant, "network_reference": f"seed-{len(ids)}"})["id"]
+
+    ids["/authorizations"] = authorize(1_000)
+    ids["/authorizations/{id}/reversals"] = ids["/authorizations/{id}/increments"] = authorize(2_000)
+    ids["/authorizations/{id}/review"] = authorize(60_000)
+
+    def clear(authorization, amount, clearing_id):
+        return post(server, key, "/clearings", {"clearing_id": clearing_id, "authorization": authorization, "card": ids["/cards"],
+                                                "amount_minor": amount, "currency": "USD", "merchant": merchant})
+
+    cleared = clear(ids["/authorizations"], 1_200, "seed-c1")
     ids["/clearings"], ids["/transactions"] = cleared["id"], cleared["transaction"]
     ids["/reconciliation-cases"] = cleared["reconciliation_case"]
+    ids["/reconciliation-cases/{id}/resolve"] = clear(authorize(3_000), 3_100, "seed-c2")["reconciliation_case"]
     csv = ("clearing_id,authorization,network_reference,card,amount_minor,currency,merchant_id,merchant_name,mcc,country\n"
-           f"seed-f1,,,{card['id']},300,USD,m_1,Shop,5411,US\n")
+           f"seed-f1,,,{ids['/cards']},300,USD,m_1,Shop,5411,US\n")
     request = urllib.request.Request(f"http://127.0.0.1:{server.port}/clearing-files?file_id=seed-file", data=csv.encode(), method="POST",
                                      headers={"Content-Type": "text/csv", "Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
     ids["/clearing-files"] = "seed-file"
     ids["/settlements"] = post(server, key, "/settlements", {"currency": "USD"})["id"]
-    ids["/disputes"] = post(server, key, "/disputes", {"transaction": cleared["transaction"], "reason": "not_received",
-                                                       "amount_minor": 100, "provisional_credit": False})["id"]
+    for path in ("/disputes", "/disputes/{id}/submit", "/disputes/{id}/withdraw", "/disputes/{id}/resolve"):
+        ids[path] = post(server, key, "/disputes", {"transaction": cleared["transaction"], "reason": "not_received",
+                                                    "amount_minor": 100, "provisional_credit": False})["id"]
     endpoint = {"url": "https://hooks.example.com/", "event_types": ["*"]}
     ids["/webhook-endpoints"] = post(server, key, "/webhook-endpoints", endpoint)["id"]
+    ids["DELETE /webhook-endpoints/{id}"] = post(server, key, "/webhook-endpoints", endpoint)["id"]
     ids["/api-keys"] = post(server, key, "/api-keys", {"role": "readonly"})["id"]
     ids["/events"] = call(server.port, "GET", "/events", key=key)[2]["data"][0]["id"]
     ids["/ledger/accounts"] = call(server.port, "GET", "/ledger/accounts", key=key)[2]["data"][0]["id"]
@@ -72,14 +91,20 @@ def seed(server, key):
 
 def config(ids, openapi):
     """schemathesis.toml: the seeded ids by route, and the seeded references in bodies."""
-    lines = ['[parameters]']
+    lines = ['hooks = "schemathesis_hooks"', '', '[parameters]']
     for field, collection in [("customer", "/customers"), ("account", "/accounts"), ("program", "/card-programs"),
                               ("card", "/cards"), ("authorization", "/authorizations"), ("transaction", "/transactions")]:
         lines.append(f'"body.{field}" = "{ids[collection]}"')
-    for path in openapi["paths"]:
+    for path, item in openapi["paths"].items():
         match = re.match(r"^(/.+?)/\{id\}", path)
-        if match:
-            lines += ["", "[[operations]]", f'include-path = "{path}"', f'parameters = {{ "path.id" = "{ids[match.group(1)]}" }}']
+        if not match:
+            continue
+        # A method's own object first: schemathesis takes the first entry that matches.
+        for method in item:
+            if f"{method.upper()} {path}" in ids:
+                lines += ["", "[[operations]]", f'include-path = "{path}"', f'include-method = "{method.upper()}"',
+                          f'parameters = {{ "path.id" = "{ids[f"{method.upper()} {path}"]}" }}']
+        lines += ["", "[[operations]]", f'include-path = "{path}"', f'parameters = {{ "path.id" = "{ids[path] if path in ids else ids[match.group(1)]}" }}']
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +121,8 @@ def test_the_api_answers_its_schema_under_fuzzing(tmp_path):
              "run", f"http://127.0.0.1:{server.port}/openapi.json", "--header", f"Authorization: Bearer {key}",
              "--checks", CHECKS, "--phases", "examples,coverage,fuzzing,stateful", "--seed", "20261205",
              "--max-time", str(SECONDS), "--workers", "1", "--no-color"] + os.environ.get("ZENTRA_SCHEMA_FUZZ_ARGS", "").split(),
-            capture_output=True, text=True, timeout=SECONDS + 300, cwd=tmp_path)
+            capture_output=True, text=True, timeout=SECONDS + 300, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
         report = result.stdout + result.stderr
         summary = report[report.rfind("SUMMARY"):]
         print(report[report.find("WARNINGS"):])

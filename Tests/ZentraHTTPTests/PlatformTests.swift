@@ -21,13 +21,14 @@ import ZentraStorage
         #expect(registered.count > 20)
     }
 
-    /// The document's `Currency` enum is the server's table of currencies, no more and no less.
-    @Test func openAPICurrenciesAreTheOnesTheServerTakes() throws {
+    /// The document's `Currency` and `Country` enums are the server's tables, no more and no less.
+    @Test func openAPICurrenciesAndCountriesAreTheOnesTheServerTakes() throws {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(try OpenAPIDocument.load().json)) as? [String: Any])
         let schemas = try #require((json["components"] as? [String: Any])?["schemas"] as? [String: Any])
-        let documented = try #require((schemas["Currency"] as? [String: Any])?["enum"] as? [String])
-        #expect(Set(documented) == Set(Currency.table.keys))
-        #expect(documented.count == Currency.table.count, "no code twice")
+        let currencies = try #require((schemas["Currency"] as? [String: Any])?["enum"] as? [String])
+        #expect(Set(currencies) == Set(Currency.table.keys) && currencies.count == Currency.table.count)
+        let countries = try #require((schemas["Country"] as? [String: Any])?["enum"] as? [String])
+        #expect(Set(countries) == Countries.alpha2 && countries.count == Countries.alpha2.count)
     }
 
     @Test(arguments: Backend.allCases)
