@@ -1,7 +1,7 @@
 -- wrk's load for POST /authorizations, in the mix `zentra bench authorizations` sends
 -- (BenchFixtures): a random card of the bench's, a random amount, 7% at a gambling merchant (the
--- bench program blocks gambling: declined), 1% repeating one of the thread's recent network
--- references (answered with the first decision).
+-- bench program blocks gambling: declined), 1% repeating one of the thread's recent requests as
+-- it was sent (answered with the first decision).
 -- Usage: wrk -s scripts/bench_authorizations.lua URL -- CARDS_FILE NETWORK_KEY RUN_TAG
 local next_thread = 1
 
@@ -26,16 +26,13 @@ end
 function request()
    counter = counter + 1
    local roll = math.random(0, 99)
-   local reference
    if roll < 1 and #recent > 0 then
-      reference = recent[math.random(#recent)]
-   else
-      reference = tag .. "-" .. counter
-      recent[(counter % 100) + 1] = reference
+      return wrk.format(nil, nil, nil, recent[math.random(#recent)])
    end
    local mcc = roll >= 93 and "7995" or "5411"
    local body = string.format('{"card":"%s","amount_minor":%d,"currency":"USD","channel":"online","merchant":'
       .. '{"id":"m_bench","name":"Bench Store","mcc":"%s","country":"US","city":"Austin"},"network_reference":"%s"}',
-      cards[math.random(#cards)], math.random(1, 500), mcc, reference)
+      cards[math.random(#cards)], math.random(1, 500), mcc, tag .. "-" .. counter)
+   recent[(counter % 100) + 1] = body
    return wrk.format(nil, nil, nil, body)
 end

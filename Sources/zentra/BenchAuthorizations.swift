@@ -179,7 +179,7 @@ extension Duration {
 enum BenchFixtures {
     static let cardsPerCustomer = 100
     /// The load's mix, as `scripts/bench_authorizations.lua` sends it too: this share of requests
-    /// is at a gambling merchant (declined), this share repeats a recent network reference.
+    /// is at a gambling merchant (declined), this share repeats a recent request.
     static let declinePercent = 7
     static let replayPercent = 1
 
@@ -202,18 +202,16 @@ enum BenchFixtures {
     }
 
     /// One request of the load: a random amount at a grocer, or at a casino; or now and then a
-    /// repeat of one of the recent references (`recent` keeps them).
+    /// replay of one of the recent requests (`recent` keeps them), sent again as it was: a
+    /// reference reused with another card or amount is refused (422 network_reference_reused).
     static func request(card: String, reference: String, recent: inout [String], using generator: inout some RandomNumberGenerator) -> String {
         let roll = Int.random(in: 0..<100, using: &generator)
-        var reference = reference
-        if roll < replayPercent, let earlier = recent.randomElement(using: &generator) {
-            reference = earlier
-        } else {
-            recent.append(reference)
-            if recent.count > 100 { recent.removeFirst() }
-        }
+        if roll < replayPercent, let earlier = recent.randomElement(using: &generator) { return earlier }
         let mcc = roll >= 100 - declinePercent ? "7995" : "5411"
-        return #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"\#(mcc)","country":"US","city":"Austin"},"network_reference":"\#(reference)"}"#
+        let body = #"{"card":"\#(card)","amount_minor":\#(Int.random(in: 1...500, using: &generator)),"currency":"USD","channel":"online","merchant":{"id":"m_bench","name":"Bench Store","mcc":"\#(mcc)","country":"US","city":"Austin"},"network_reference":"\#(reference)"}"#
+        recent.append(body)
+        if recent.count > 100 { recent.removeFirst() }
+        return body
     }
 
     static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> Made {
