@@ -6,7 +6,7 @@ import ZentraCore
 /// one mirrors. Admin keys may call every route. `docs/roles.md` is this table in prose.
 ///
 /// A route the table does not name is refused for every role but admin (fail closed);
-/// `AccessPolicyTests` keeps the table and the router in step.
+/// `RouteTableTests` keeps the table, the router and `openapi.yaml` in step.
 enum AccessPolicy {
     /// A route as the router names it: `"POST /cards/{id}/lock"`.
     typealias Route = String
