@@ -49,6 +49,27 @@ import Testing
         #expect(numbers == .array([.int(1), .int(0), .double(2500), .double(0.01), .double(12345678901234567890), .double(1)]))
     }
 
+    /// JSON Schema counts `1413.0` an integer; a request body reads it as one, exactly, from its
+    /// digits: a Double would make 9007199254740993.0 ...992.
+    @Test(arguments: [
+        ("1413.0", 1413), ("1.413e3", 1413), ("14130e-1", 1413), ("-0.0", 0), ("0e99999999999", 0), ("-1.50E+1", -15),
+        ("9007199254740993.0", 9_007_199_254_740_993), ("9223372036854775807.000", Int64.max), ("-9223372036854775808.0", Int64.min),
+        ("922337203685477580.7e1", Int64.max), ("1e18", 1_000_000_000_000_000_000),
+    ] as [(String, Int64)])
+    func readsWholeNumbersOfARequestBodyAsIntegers(_ text: String, _ expected: Int64) throws {
+        let (value, rewrote) = try JSONValue.parseRequestBody(Array("[\(text)]".utf8))
+        #expect(value == .array([.int(expected)]) && rewrote)
+        #expect(try JSONValue.parse(Array(text.utf8)) != .int(expected), "stored JSON reads as written")
+    }
+
+    @Test(arguments: ["1.5", "1e-1", "9223372036854775808.0", "-9223372036854775809.0", "1e19", "0.0000001e6", "1.0000000000000001",
+                      "123", "30.27", "1e-999999999999"])
+    func leavesOtherNumbersAsTheyWereRead(_ text: String) throws {
+        let (value, rewrote) = try JSONValue.parseRequestBody(Array(text.utf8))
+        let asStored = try JSONValue.parse(Array(text.utf8))
+        #expect(!rewrote && value == asStored)
+    }
+
     @Test(arguments: [
         "", " ", "{", "}", "{\"a\" 1}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[+1]",
         "\"unterminated", "\"tab\there\"", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "tru", "nul", "[1] 2",

@@ -154,6 +154,29 @@ import ZentraStorage
             #expect(try await env.get("/no/such/route").errorCode == "resource_missing")
         }
     }
+    /// A whole number written with a fraction or an exponent is the integer JSON Schema says it is,
+    /// exactly, on the path that reads the body itself (authorizations) and on the one Foundation's
+    /// decoder reads (deposits), which alone refuses 9223372036854775807.000.
+    @Test(arguments: Backend.allCases)
+    func wholeNumbersWrittenWithAFractionAreTheirIntegers(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            let account = try await env.createAccount(customer: try await env.createCustomer())
+            let scaled = try await env.post("/accounts/\(account)/deposits", #"{"amount_minor": 1.25e3, "transaction_reference": "small"}"#)
+            #expect(scaled.status == .created && scaled.json["amount_minor"] as? Int == 1_250, "\(scaled.text)")
+            let f = try await AuthorizationFixture.make(env)
+            let authorized = try await env.post("/authorizations", #"""
+                {"card": "\#(f.card)", "amount_minor": 25e2, "currency": "USD", "channel": "online", "network_reference": "whole",
+                 "merchant": {"id": "m_1", "name": "Corner Shop", "mcc": "5411", "country": "US"}}
+                """#, key: f.network)
+            #expect(authorized.status_ == "approved" && authorized.json["amount_minor"] as? Int == 2_500, "\(authorized.text)")
+            // In a tenant of its own: the tenant's funding account takes the whole of it.
+            let other = try await env.otherTenantKey()
+            let vault = try await env.createAccount(customer: try await env.createCustomer(key: other), key: other)
+            let largest = try await env.post("/accounts/\(vault)/deposits", #"{"amount_minor": 9223372036854775807.000, "transaction_reference": "big"}"#, key: other)
+            #expect(largest.status == .created && largest.json["amount_minor"] as? Int == Int.max, "\(largest.text)")
+        }
+    }
+
 
     /// Control characters in a path or a query are the same 400 on both engines: PostgreSQL refuses
     /// a NUL in text (it was a 500) where SQLite would look it up.

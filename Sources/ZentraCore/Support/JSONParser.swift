@@ -5,7 +5,8 @@
 /// two fifths of the server's CPU.
 ///
 /// Integers that fit in 64 bits and have no fraction or exponent are `.int`; any other number is
-/// `.double` (so `1.0` in a `*_minor` field is refused as not an integer count). A repeated key
+/// `.double`, except in a request body (`parseRequestBody`), where a whole number written with a
+/// fraction or an exponent is an integer too. A repeated key
 /// keeps its last value. Strings must be valid UTF-8 without raw control characters. Errors are
 /// `ParseError`, thrown untyped: with typed throws, inlining into async callers crashed the release
 /// compiler (Swift 6.3.1, coroutine splitting).
@@ -19,23 +20,42 @@ extension JSONValue {
     public static let parseDepth_max = 256
 
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try parse(bytes, wholeNumbers: false).value
+    }
+
+    /// A request body, read as `parse` reads, except that a number written with a fraction or an
+    /// exponent whose value is a whole number that fits in 64 bits (`1413.0`, `1.5e3`) is that
+    /// integer, worked out exactly from its digits. JSON Schema counts such a number an integer,
+    /// and clients send them (Python's floats, schema-driven generators); a Double would round
+    /// `9007199254740993.0`, so money fields refuse every `.double`. `rewroteNumbers` says whether
+    /// any number was read this way, so that a second reader of the body reads `value` instead of
+    /// the bytes.
+    public static func parseRequestBody(_ bytes: [UInt8]) throws -> (value: JSONValue, rewroteNumbers: Bool) {
+        try parse(bytes, wholeNumbers: true)
+    }
+
+    private static func parse(_ bytes: [UInt8], wholeNumbers: Bool) throws -> (value: JSONValue, rewroteNumbers: Bool) {
         try bytes.withUnsafeBufferPointer { buffer throws in
-            var parser = JSONParser(bytes: buffer)
+            var parser = JSONParser(bytes: buffer, wholeNumbers: wholeNumbers)
             parser.skipWhitespace()
             let value = try parser.value(depth: 0)
             parser.skipWhitespace()
             guard parser.index == buffer.count else { throw parser.error("unexpected text after the value") }
-            return value
+            return (value, parser.rewroteNumbers)
         }
     }
 }
 
 private struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    /// Whole numbers written with a fraction or an exponent are `.int` (request bodies).
+    let wholeNumbers: Bool
     var index = 0
+    var rewroteNumbers = false
 
-    init(bytes: UnsafeBufferPointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>, wholeNumbers: Bool) {
         self.bytes = bytes
+        self.wholeNumbers = wholeNumbers
     }
 
     func error(_ reason: String) -> JSONValue.ParseError {
@@ -208,32 +228,80 @@ private struct JSONParser {
 
     mutating func number() throws -> JSONValue {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
+        let integerStart = index
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
             if index < bytes.count, isDigit(bytes[index]) { throw error("leading zero in a number") }
         } else {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        var integral = true
+        let integer = integerStart..<index
+        var fraction = index..<index
+        var exponent: (digits: Range<Int>, negative: Bool)?
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-            integral = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
+            let fractionStart = index
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            fraction = fractionStart..<index
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-            integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            let sign = index < bytes.count ? bytes[index] : 0
+            if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
+            let exponentStart = index
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            exponent = (exponentStart..<index, sign == UInt8(ascii: "-"))
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        if integral, let int = Int64(text) { return .int(int) }
+        let plain = fraction.isEmpty && exponent == nil
+        if plain, let int = Int64(text) { return .int(int) }
+        if wholeNumbers, !plain, let whole = wholeNumber(negative: negative, integer: integer, fraction: fraction, exponent: exponent) {
+            rewroteNumbers = true
+            return .int(whole)
+        }
         guard let double = Double(text), double.isFinite else { throw error("number out of range") }
         return .double(double)
+    }
+
+    /// The value of a number written with a fraction or an exponent, when it is a whole number
+    /// that fits in 64 bits: its significant digits, scaled by the exponent less the fraction's
+    /// length, either padded with zeros or stripped of zeros that must be there.
+    func wholeNumber(negative: Bool, integer: Range<Int>, fraction: Range<Int>, exponent: (digits: Range<Int>, negative: Bool)?) -> Int64? {
+        let count = integer.count + fraction.count
+        func digit(_ position: Int) -> Int64 {
+            Int64(bytes[position < integer.count ? integer.lowerBound + position : fraction.lowerBound + position - integer.count] - UInt8(ascii: "0"))
+        }
+        guard let first = (0..<count).first(where: { digit($0) != 0 }) else { return 0 }
+        var power = 0
+        if let exponent {
+            let significant = exponent.digits.drop(while: { bytes[$0] == UInt8(ascii: "0") })
+            // No body is a billion digits long: such an exponent leaves nothing a whole Int64.
+            guard significant.count <= 9 else { return nil }
+            for position in significant { power = power * 10 + Int(bytes[position] - UInt8(ascii: "0")) }
+            if exponent.negative { power = -power }
+        }
+        let scale = power - fraction.count
+        var end = count
+        if scale < 0 {
+            guard first < count + scale else { return nil }
+            end = count + scale
+            guard (end..<count).allSatisfy({ digit($0) == 0 }) else { return nil }
+        } else if end - first + scale > 19 {
+            return nil
+        }
+        var value: Int64 = 0
+        for step in (first..<end).map({ digit($0) }) + Array(repeating: 0, count: max(scale, 0)) {
+            let (shifted, overflowTimes) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowPlus) = negative ? shifted.subtractingReportingOverflow(step) : shifted.addingReportingOverflow(step)
+            guard !overflowTimes, !overflowPlus else { return nil }
+            value = next
+        }
+        return value
     }
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -47,8 +47,10 @@ struct ParsedBody: Sendable {
 
     static func parse(_ bytes: [UInt8]) throws -> ParsedBody {
         let body = bytes.isEmpty ? Array("{}".utf8) : bytes
-        guard case .object(var object) = try Self.object(body) else { preconditionFailure("an object was checked") }
-        let data = Data(body)
+        let (value, rewroteNumbers) = try read(body)
+        guard case .object(var object) = value else { preconditionFailure("an object was checked") }
+        // Foundation's decoder reads the body next: it gets whole numbers as the integers they are.
+        let data = Data(rewroteNumbers ? value.serialized : body)
         var key: String?
         if let raw = object.removeValue(forKey: "idempotency_key") {
             guard case .string(let string) = raw else { throw DomainError.parameterInvalid("idempotency_key", "must be a string") }
@@ -60,12 +62,16 @@ struct ParsedBody: Sendable {
     /// The body as a JSON object whose money fields are integers and whose text is free of
     /// control characters.
     static func object(_ bytes: [UInt8]) throws -> JSONValue {
-        guard let value = try? JSONValue.parse(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
+        try read(bytes.isEmpty ? Array("{}".utf8) : bytes).value
+    }
+
+    private static func read(_ bytes: [UInt8]) throws -> (value: JSONValue, rewroteNumbers: Bool) {
+        guard let parsed = try? JSONValue.parseRequestBody(bytes) else {
             throw DomainError.invalidRequest("The body is not valid JSON.")
         }
-        guard case .object = value else { throw DomainError.invalidRequest("The body must be a JSON object.") }
-        try checkFields(value, path: "")
-        return value
+        guard case .object = parsed.value else { throw DomainError.invalidRequest("The body must be a JSON object.") }
+        try checkFields(parsed.value, path: "")
+        return parsed
     }
 
     /// One walk of the body before anything else reads it, refusing with the field named:
