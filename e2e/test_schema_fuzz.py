@@ -6,7 +6,9 @@ not_a_server_error, status_code_conformance, content_type_conformance and
 response_schema_conformance, a fixed seed and a time budget: ZENTRA_SCHEMA_FUZZ_SECONDS (default
 150; docs/reliability.md gives the longer run). Before it starts, one object of each kind exists and
 its id is the one the routes naming that kind are given, so the fuzzer reaches real objects rather
-than 404s."""
+than 404s. Beyond zero failures, no "schema validation mismatch" warning: valid data by the schema is
+not refused by the server for its shape (refusals from the state of the world, 409s, are not
+counted)."""
 import json
 import os
 import re
@@ -19,6 +21,7 @@ from conftest import Server, call, zentra
 
 SECONDS = int(os.environ.get("ZENTRA_SCHEMA_FUZZ_SECONDS", "150"))
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+OWN_IDS_ONLY = "phases = { fuzzing = { extra-data-sources = { responses = false } } }"
 
 
 def post(server, key, path, body, expect=(200, 201)):
@@ -40,9 +43,12 @@ def seed(server, key):
     ids["/customers"], ids["/customers/{id}/kyc"] = customer(), customer()
     account = post(server, key, "/accounts", {"customer": ids["/customers"], "currency": "USD"})
     ids["/accounts"] = account["id"]
-    deposit = post(server, key, "/accounts/%s/deposits" % account["id"], {"amount_minor": 10_000_000, "transaction_reference": "seed"})
+    # Enough that the fuzzer's fundings of cards rarely run the wallet dry.
+    deposit = post(server, key, "/accounts/%s/deposits" % account["id"], {"amount_minor": 2**62, "transaction_reference": "seed"})
     ids["/ledger/journal-entries"], ids["/runtime/intents"] = deposit["journal_entry"], deposit["intent"]
-    program = post(server, key, "/card-programs", {"name": "P", "currency": "USD", "bin": "42424242",
+    # As many cards per customer as a program allows (the fuzzer issues hundreds), and their numbers
+    # readable, so that GET /cards/{id}/sensitive is more than a 403.
+    program = post(server, key, "/card-programs", {"name": "P", "currency": "USD", "bin": "42424242", "max_cards_per_customer": 1000, "sensitive_details_enabled": True,
                                                    "review_rules": [{"type": "amount_over", "amount_minor": 50_000}]})
     ids["/card-programs"] = program["id"]
 
@@ -83,28 +89,34 @@ def seed(server, key):
     endpoint = {"url": "https://hooks.example.com/", "event_types": ["*"]}
     ids["/webhook-endpoints"] = post(server, key, "/webhook-endpoints", endpoint)["id"]
     ids["DELETE /webhook-endpoints/{id}"] = post(server, key, "/webhook-endpoints", endpoint)["id"]
-    ids["/api-keys"] = post(server, key, "/api-keys", {"role": "readonly"})["id"]
+    ids["DELETE /api-keys/{id}"] = ids["/api-keys"] = post(server, key, "/api-keys", {"role": "readonly"})["id"]
     ids["/events"] = call(server.port, "GET", "/events", key=key)[2]["data"][0]["id"]
     ids["/ledger/accounts"] = call(server.port, "GET", "/ledger/accounts", key=key)[2]["data"][0]["id"]
     return ids
 
 
 def config(ids, openapi):
-    """schemathesis.toml: the seeded ids by route, and the seeded references in bodies."""
+    """schemathesis.toml: the seeded ids by route, the seeded references in bodies, and the
+    currency a clearing of the seeded card must have."""
     lines = ['hooks = "schemathesis_hooks"', '', '[parameters]']
     for field, collection in [("customer", "/customers"), ("account", "/accounts"), ("program", "/card-programs"),
                               ("card", "/cards"), ("authorization", "/authorizations"), ("transaction", "/transactions")]:
         lines.append(f'"body.{field}" = "{ids[collection]}"')
+    # A clearing is in its card's currency (422 currency_mismatch otherwise): the seeded card's.
+    lines += ["", "[[operations]]", 'include-name = "POST /clearings"', 'parameters = { "body.currency" = "USD" }']
     for path, item in openapi["paths"].items():
         match = re.match(r"^(/.+?)/\{id\}", path)
         if not match:
             continue
-        # A method's own object first: schemathesis takes the first entry that matches.
+        # A method's own object first: schemathesis takes the first entry that matches. A route
+        # with an object of its own changes it for good, and is given no ids seen in other answers:
+        # it would close, revoke or un-verify the objects the rest of the run works on.
         for method in item:
             if f"{method.upper()} {path}" in ids:
-                lines += ["", "[[operations]]", f'include-path = "{path}"', f'include-method = "{method.upper()}"',
-                          f'parameters = {{ "path.id" = "{ids[f"{method.upper()} {path}"]}" }}']
+                lines += ["", "[[operations]]", f'include-name = "{method.upper()} {path}"',
+                          f'parameters = {{ "path.id" = "{ids[f"{method.upper()} {path}"]}" }}', OWN_IDS_ONLY]
         lines += ["", "[[operations]]", f'include-path = "{path}"', f'parameters = {{ "path.id" = "{ids[path] if path in ids else ids[match.group(1)]}" }}']
+        lines += [OWN_IDS_ONLY] if path in ids else []
     return "\n".join(lines) + "\n"
 
 
@@ -128,6 +140,8 @@ def test_the_api_answers_its_schema_under_fuzzing(tmp_path):
         print(report[report.find("WARNINGS"):])
         assert result.returncode == 0, f"schemathesis found failures:\n{report[-20000:]}"
         assert "Failures:" not in summary and "Errors:" not in summary, summary
+        # The schemas say what the server enforces: valid data it generates is not refused.
+        assert "Schema validation mismatch" not in summary, report[report.find("WARNINGS"):]
         assert server.process.poll() is None, "the server is still up"
     finally:
         server.stop()
