@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "zentra", targets: ["zentra"]),
+        .executable(name: "zentra-bench", targets: ["zentra-bench"]),
         .library(name: "ZentraClient", targets: ["ZentraClient"]),
     ],
     dependencies: [
@@ -102,12 +103,30 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        /// What the two executables share: the database option, a store for a command's length.
+        .target(
+            name: "ZentraCommandLine",
+            dependencies: [
+                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "zentra",
             dependencies: [
-                "ZentraHTTP", "ZentraISO8583", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraClient",
+                "ZentraCommandLine", "ZentraHTTP", "ZentraISO8583", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        /// The benchmarks, out of the production binary.
+        .executableTarget(
+            name: "zentra-bench",
+            dependencies: [
+                "ZentraCommandLine", "ZentraApp", "ZentraStorage", "ZentraCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

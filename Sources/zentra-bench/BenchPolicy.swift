@@ -3,7 +3,7 @@ import Foundation
 import Histogram
 import ZentraCore
 
-/// `zentra bench policy`: the pure policy core in process, on a realistic card (every limit set,
+/// `zentra-bench policy`: the pure policy core in process, on a realistic card (every limit set,
 /// MCC and country lists, geofencing on a physical channel, two review rules).
 struct BenchPolicy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "policy", abstract: "Policy evaluations per second, in process.")
@@ -51,7 +51,7 @@ struct BenchPolicy: AsyncParsableCommand {
         }
         func ns(_ p: Double) -> String { String(format: "%.0f", Double(histogram.valueAtPercentile(p))) }
         print("""
-            zentra bench policy  evaluations=\(evaluations) (one thread)
+            zentra-bench policy  evaluations=\(evaluations) (one thread)
               throughput: \(String(format: "%.0f", Double(evaluations) / elapsed)) evaluations/s (\(String(format: "%.0f", elapsed * 1e9 / Double(evaluations))) ns each), approved \(approved)
               latency per evaluation ns (batches of 1000): p50=\(ns(50)) p99=\(ns(99)) p99.9=\(ns(99.9))  [checksum \(checksum % 10)]
             """)

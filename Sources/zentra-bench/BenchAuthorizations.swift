@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import Histogram
 import ZentraApp
+import ZentraCommandLine
 import ZentraCore
 import ZentraStorage
 
-/// `zentra bench authorizations`: the authorization path over real HTTP. Creates a tenant with many
+/// `zentra-bench authorizations`: the authorization path over real HTTP. Creates a tenant with many
 /// funded cards directly in the database the server uses, then drives `POST /authorizations` against
 /// the running server from C keep-alive connections for a set time, closed loop (as fast as answers
 /// come) or open loop at a fixed rate, and prints throughput and HdrHistogram latency percentiles.
@@ -18,7 +19,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
     @Option(help: "A running server, http://host:port; repeat for several (connections are spread over them).")
     var url: [String] = ["http://127.0.0.1:8080"]
     @Option(help: "Cards the authorizations spread over (made first, unless --fixtures names a file).") var cards = 10_000
-    @Option(help: "A fixtures file written by `zentra bench fixtures`: its cards and key are used, nothing is made.")
+    @Option(help: "A fixtures file written by `zentra-bench fixtures`: its cards and key are used, nothing is made.")
     var fixtures: String?
     @Option(help: "Concurrent keep-alive connections.") var concurrency = 32
     @Option(help: "Seconds to measure (after a warm-up of 2 s).") var duration = 20
@@ -52,7 +53,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
         _ = try await load.drive(for: .seconds(2), tag: "w")
         let result = try await load.drive(for: .seconds(duration), tag: "m")
         let mode = rate.map { "open loop at \($0)/s" } ?? "closed loop"
-        print(result.report(title: "zentra bench authorizations  \(url.joined(separator: " "))  cards=\(count) connections=\(concurrency) \(mode)"))
+        print(result.report(title: "zentra-bench authorizations  \(url.joined(separator: " "))  cards=\(count) connections=\(concurrency) \(mode)"))
     }
 }
 
@@ -286,7 +287,7 @@ enum BenchFixtures {
     }
 }
 
-/// `zentra bench fixtures`: the bench's tenant, key and funded cards, and earlier decisions, made
+/// `zentra-bench fixtures`: the bench's tenant, key and funded cards, and earlier decisions, made
 /// once in a database before servers start; the file it writes is what the load generators read.
 struct BenchFixturesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fixtures", abstract: "Make the authorization bench's data.")

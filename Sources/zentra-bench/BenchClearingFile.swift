@@ -3,10 +3,11 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import ZentraApp
+import ZentraCommandLine
 import ZentraCore
 import ZentraStorage
 
-/// `zentra bench clearing-file`: one large CSV clearing file streamed to a running server. Makes the
+/// `zentra-bench clearing-file`: one large CSV clearing file streamed to a running server. Makes the
 /// cards and some authorizations in the server's database, then generates the file on the fly (it
 /// never exists whole anywhere) and prints records per second and the run's counts.
 struct BenchClearingFile: AsyncParsableCommand {
@@ -57,7 +58,7 @@ struct BenchClearingFile: AsyncParsableCommand {
         }
         let summary = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any]
         print("""
-            zentra bench clearing-file  \(url)  records=\(total) (authorized \(authorizedCount), force posts \(total - authorizedCount)) cards=\(cardCount)
+            zentra-bench clearing-file  \(url)  records=\(total) (authorized \(authorizedCount), force posts \(total - authorizedCount)) cards=\(cardCount)
               ingested in \(String(format: "%.1f", elapsed)) s = \(String(format: "%.0f", Double(total) / elapsed)) records/s
               counts: \(summary?["counts"].map { "\($0)" } ?? "?")  answer: \(answer.readableBytes) bytes
             """)

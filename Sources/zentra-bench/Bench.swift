@@ -1,14 +1,19 @@
 import ArgumentParser
 import Foundation
 import ZentraApp
+import ZentraCommandLine
 import ZentraCore
 import ZentraStorage
 
-/// `zentra bench deposits`: the money write path measured in-process, without HTTP, so the numbers
-/// are the unit of work's own (validation, ledger locks and postings, events, audit chain, intent,
-/// commit). Prints throughput and latency percentiles.
+/// `zentra-bench`: the benchmarks, kept out of the production binary (`bench/run` drives them).
+@main
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks.", subcommands: [Deposits.self, BenchFixturesCommand.self, BenchAuthorizations.self, BenchPolicy.self, BenchClearingFile.self])
+    static let configuration = CommandConfiguration(commandName: "zentra-bench", abstract: "Benchmarks of a Zentra database and server.",
+                                                    subcommands: [Deposits.self, BenchFixturesCommand.self, BenchAuthorizations.self, BenchPolicy.self, BenchClearingFile.self])
+
+    /// `zentra-bench deposits`: the money write path measured in-process, without HTTP, so the
+    /// numbers are the unit of work's own (validation, ledger locks and postings, events, audit
+    /// chain, intent, commit). Prints throughput and latency percentiles.
 
     struct Deposits: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Concurrent deposits through the unit of work.")
@@ -28,7 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
             let url = try DatabaseURL(database ?? "sqlite://" + FileManager.default.temporaryDirectory
                 .appendingPathComponent("zentra-bench-\(UUID().uuidString).sqlite").path)
             let (requests, concurrency, accountCount) = (self.requests, self.concurrency, self.accounts)
-            let report = try await withStore(url) { store in
+            let report = try await withStore(url, creating: database == nil) { store in
                 let (tenant, _) = try await TenantRepository.createTenant(name: "bench", store: store)
                 let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
                 let accounts = try await store.write(scope) { tx in
@@ -93,7 +98,7 @@ struct BenchCommand: AsyncParsableCommand {
             func percentile(_ p: Double) -> Duration { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             return """
-                zentra bench deposits  database=\(url)
+                zentra-bench deposits  database=\(url)
                   requests=\(requests) concurrency=\(concurrency) accounts=\(accounts)
                   throughput: \(String(format: "%.0f", Double(requests) / seconds)) deposits/s over \(String(format: "%.2f", seconds)) s
                   latency ms: p50=\(ms(percentile(0.50))) p90=\(ms(percentile(0.90))) p99=\(ms(percentile(0.99))) max=\(ms(latencies.last!))

@@ -2,7 +2,7 @@
 
 Creates a tenant and an endpoint, then N events (customers, created by 8 client threads), and waits
 until the receiver (loopback, answers 204) has them all. Latency is the receiver's arrival time
-minus the event's `created_at`. Run through `scripts/bench webhooks sqlite|postgres [--events N]`.
+minus the event's `created_at`. Run through `bench/run webhooks sqlite|postgres [--events N]`.
 """
 import argparse
 import json

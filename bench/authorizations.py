@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""The authorization benchmark, measured side by side in one run: `scripts/bench authorizations
+"""The authorization benchmark, measured side by side in one run: `bench/run authorizations
 sqlite|postgres` starts the database and the server(s), then runs this.
 
 Each round, on the same server and the same machine minutes apart:
   - wrk on GET /healthz (the HTTP floor of this server), then wrk on POST /authorizations
-    (scripts/bench_authorizations.lua: many cards, 7% declines, 1% replays), closed loop;
+    (bench/authorizations.lua: many cards, 7% declines, 1% replays), closed loop;
   - the server's CPU per decision over that run (utime + stime from /proc/PID/stat), and on
     PostgreSQL the database's (every process of the cluster);
   - on PostgreSQL, pgbench TPC-B (scale 10, 32 clients, 2 threads) on the same cluster;
-  - the in-house open-loop client (`zentra bench authorizations --rate`) at half of the round's
+  - the in-house open-loop client (`zentra-bench authorizations --rate`) at half of the round's
     peak: latency from each request's scheduled time, so no coordinated omission.
 One warm-up before the first round. A table of every round ends the run, with the ratios the
 targets are stated in (authorizations/s against /healthz and against TPC-B).
@@ -71,7 +71,7 @@ def wrk(url, seconds, connections, script=None, args=()):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--zentra", required=True)
+    parser.add_argument("--zentra-bench", required=True)
     parser.add_argument("--url", action="append", required=True)
     parser.add_argument("--server-pid", action="append", type=int, required=True)
     parser.add_argument("--fixtures", required=True)
@@ -88,7 +88,7 @@ def main():
     cards_file = os.path.join(args.work, "cards.txt")
     with open(cards_file, "w") as f:
         f.write("\n".join(made["cards"]) + "\n")
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_authorizations.lua")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "authorizations.lua")
     url = args.url[0]
     print(f"fixtures: {len(made['cards'])} cards; wrk -t2 -c{args.connections}; warm-up {args.warmup} s; {args.duration} s per run; "
           f"{args.rounds} rounds", flush=True)
@@ -116,7 +116,7 @@ def main():
                                     capture_output=True, text=True, check=True).stdout
             row["tpcb"] = float(re.search(r"^tps = ([\d.]+)", output, re.M).group(1))
         half = max(1, int(row["authorizations"] / 2))
-        output = subprocess.run([args.zentra, "bench", "authorizations", "--fixtures", args.fixtures, "--url", url, "--rate", str(half),
+        output = subprocess.run([args.zentra_bench, "authorizations", "--fixtures", args.fixtures, "--url", url, "--rate", str(half),
                                  "--duration", str(args.duration), "--concurrency", str(args.connections)],
                                 capture_output=True, text=True, check=True).stdout
         latency = re.search(r"p50=([\d.]+) p90=([\d.]+) p99=([\d.]+) p99.9=([\d.]+)", output)

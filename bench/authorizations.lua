@@ -1,8 +1,8 @@
--- wrk's load for POST /authorizations, in the mix `zentra bench authorizations` sends
+-- wrk's load for POST /authorizations, in the mix `zentra-bench authorizations` sends
 -- (BenchFixtures): a random card of the bench's, a random amount, 7% at a gambling merchant (the
 -- bench program blocks gambling: declined), 1% repeating one of the thread's recent requests as
 -- it was sent (answered with the first decision).
--- Usage: wrk -s scripts/bench_authorizations.lua URL -- CARDS_FILE NETWORK_KEY RUN_TAG
+-- Usage: wrk -s bench/authorizations.lua URL -- CARDS_FILE NETWORK_KEY RUN_TAG
 local next_thread = 1
 
 function setup(thread)

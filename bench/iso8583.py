@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""The ISO 8583 benchmark, beside the HTTP path in one run: `scripts/bench iso8583 sqlite|postgres`
+"""The ISO 8583 benchmark, beside the HTTP path in one run: `bench/run iso8583 sqlite|postgres`
 starts the database and the server (with its ISO 8583 port), makes the fixtures, then runs this.
 
 Each round, on the same server minutes apart:
-  - wrk on POST /authorizations (scripts/bench_authorizations.lua, 32 connections), closed loop;
+  - wrk on POST /authorizations (bench/authorizations.lua, 32 connections), closed loop;
   - the ISO 8583 load in closed loop: `--connections` connections, each with `--window` messages in
     flight (32 in all by default, as wrk), 0100s over the fixtures' cards (7% at a blocked
     category, so declined; 1% repeating an earlier message); the server's CPU per decision from
@@ -207,7 +207,7 @@ def main():
     cards_file = os.path.join(args.work, "cards.txt")
     with open(cards_file, "w") as f:
         f.write("\n".join(made["cards"]) + "\n")
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_authorizations.lua")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "authorizations.lua")
     host, port = args.iso.rsplit(":", 1)
     address = (host, int(port))
     print(f"fixtures: {len(cards)} cards; wrk -t2 -c32 on HTTP; ISO 8583 {args.connections} connections x {args.window} in flight; "
