@@ -138,10 +138,10 @@ public struct AuthorizationBatch: StoreBatchWork {
             }
             guard var state = states[request.card] else { throw DomainError.resourceMissing("card", id: request.card.rawValue, param: "card") }
             let (program, sealedSecret) = try await tx.program(tenant, state.version.program)
-            let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(state.timeZone, at: tx.now))
+            let keys = WindowKeys(at: tx.now, utcOffsetSeconds: TimeZones.utcOffsetSeconds(state.timeZone, at: tx.now))
             let usage = state.counters.usage(at: keys)
             var input = PolicyInput(
-                card: state.version.policySnapshot, amount: request.amount, transactionTotal_minor: request.amount.minor,
+                card: state.version.policySnapshot, amount: request.amount, transactionTotalMinor: request.amount.minor,
                 merchant: request.merchant, channel: request.channel, deviceLocation: request.deviceLocation, now: tx.now, spend: usage,
                 availableMinor: state.availableMinor, reviewRules: program.reviewRules, reviewOutcome: program.reviewOutcome,
                 webhookConfigured: program.authorizationWebhook != nil, customer: item.customer)

@@ -136,10 +136,10 @@ public enum AuthorizationService {
                               message: "Only an approved authorization with a hold can be incremented; \(authorization.id) is \(authorization.status.rawValue).")
         }
         let card = context.card
-        let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(context.timeZone, at: tx.now))
+        let keys = WindowKeys(at: tx.now, utcOffsetSeconds: TimeZones.utcOffsetSeconds(context.timeZone, at: tx.now))
         let added = Money(minor: input.amountMinor, currency: authorization.currency)
         let decision = AuthorizationPolicy.evaluate(PolicyInput(
-            card: context.version.policySnapshot, amount: added, transactionTotal_minor: try MinorUnits.add(hold.amountMinor, added.minor),
+            card: context.version.policySnapshot, amount: added, transactionTotalMinor: try MinorUnits.add(hold.amountMinor, added.minor),
             merchant: authorization.merchant, channel: authorization.channel, deviceLocation: authorization.deviceLocation, now: tx.now,
             spend: context.counters.usage(at: keys), availableMinor: card.availableMinor, reviewRules: [],
             reviewOutcome: context.program.reviewOutcome, webhookConfigured: false, customer: nil))

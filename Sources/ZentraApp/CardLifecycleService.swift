@@ -47,8 +47,8 @@ public enum CardLifecycleService {
         if let list = input.allowedMccs { validated.allowedMccs = try SpendControls.merchantCategories(list, "allowed_mccs") }
         if let list = input.blockedMccs { validated.blockedMccs = try SpendControls.merchantCategories(list, "blocked_mccs") }
         if let list = input.allowedCountries { validated.allowedCountries = try SpendControls.countries(list, "allowed_countries") }
-        if let radius = input.geofenceRadiusKm, !Card.geofenceRadius_km_range.contains(radius) {
-            throw DomainError.parameterInvalid("geofence_radius_km", "must be from 1 to \(Card.geofenceRadius_km_range.upperBound)")
+        if let radius = input.geofenceRadiusKm, !Card.geofenceRadiusKmRange.contains(radius) {
+            throw DomainError.parameterInvalid("geofence_radius_km", "must be from 1 to \(Card.geofenceRadiusKmRange.upperBound)")
         }
 
         var card = try await tx.cards.locked(id)

@@ -24,7 +24,7 @@ public struct CreateCardProgram: Sendable, Decodable {
 /// enforced by issuance and the authorization engine.
 public enum CardProgramService {
     public static let defaultMaxCardsPerCustomer = 5
-    public static let defaultHoldLifetime_hours = 168
+    public static let defaultHoldLifetimeHours = 168
 
     /// Associated data of sealed webhook signing secrets.
     public static let webhookSecretPurpose = "authorization_webhook_secret"
@@ -41,9 +41,9 @@ public enum CardProgramService {
         guard CardProgram.maxCardsPerCustomer_range.contains(maxCards) else {
             throw DomainError.parameterInvalid("max_cards_per_customer", "must be from \(CardProgram.maxCardsPerCustomer_range.lowerBound) to \(CardProgram.maxCardsPerCustomer_range.upperBound)")
         }
-        let holdHours = input.holdLifetimeHours ?? defaultHoldLifetime_hours
-        guard CardProgram.holdLifetime_hours_range.contains(holdHours) else {
-            throw DomainError.parameterInvalid("hold_lifetime_hours", "must be from \(CardProgram.holdLifetime_hours_range.lowerBound) to \(CardProgram.holdLifetime_hours_range.upperBound)")
+        let holdHours = input.holdLifetimeHours ?? defaultHoldLifetimeHours
+        guard CardProgram.holdLifetimeHoursRange.contains(holdHours) else {
+            throw DomainError.parameterInvalid("hold_lifetime_hours", "must be from \(CardProgram.holdLifetimeHoursRange.lowerBound) to \(CardProgram.holdLifetimeHoursRange.upperBound)")
         }
         let controls = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")
         let rules = input.reviewRules ?? []
@@ -54,9 +54,9 @@ public enum CardProgramService {
         let outcome = try input.reviewOutcome.map { try Validate.enumValue($0, "review_outcome", as: ReviewOutcome.self) } ?? .decline
         let webhook = try input.authorizationWebhook.map { hook -> AuthorizationWebhook in
             let url = try urlPolicy.validate(hook.url, param: "authorization_webhook.url")
-            let timeout = hook.timeoutMs ?? AuthorizationWebhook.defaultTimeout_ms
-            guard AuthorizationWebhook.timeout_ms_range.contains(timeout) else {
-                throw DomainError.parameterInvalid("authorization_webhook.timeout_ms", "must be from \(AuthorizationWebhook.timeout_ms_range.lowerBound) to \(AuthorizationWebhook.timeout_ms_range.upperBound)")
+            let timeout = hook.timeoutMs ?? AuthorizationWebhook.defaultTimeoutMs
+            guard AuthorizationWebhook.timeoutMsRange.contains(timeout) else {
+                throw DomainError.parameterInvalid("authorization_webhook.timeout_ms", "must be from \(AuthorizationWebhook.timeoutMsRange.lowerBound) to \(AuthorizationWebhook.timeoutMsRange.upperBound)")
             }
             let fallback = try hook.fallback.map { try Validate.enumValue($0, "authorization_webhook.fallback", as: ReviewOutcome.self) } ?? .decline
             return AuthorizationWebhook(url: url, timeoutMs: timeout, fallback: fallback)

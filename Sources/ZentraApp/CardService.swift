@@ -32,9 +32,9 @@ public enum CardService {
         case (.virtual, nil): shipping = nil
         case (.virtual, _?): throw DomainError.parameterInvalid("shipping", "only physical cards are shipped")
         }
-        let radius = input.geofenceRadiusKm ?? Card.defaultGeofenceRadius_km
-        guard Card.geofenceRadius_km_range.contains(radius) else {
-            throw DomainError.parameterInvalid("geofence_radius_km", "must be from 1 to \(Card.geofenceRadius_km_range.upperBound)")
+        let radius = input.geofenceRadiusKm ?? Card.defaultGeofenceRadiusKm
+        guard Card.geofenceRadiusKmRange.contains(radius) else {
+            throw DomainError.parameterInvalid("geofence_radius_km", "must be from 1 to \(Card.geofenceRadiusKmRange.upperBound)")
         }
         if let limit = input.spendLimitMinor { try MinorUnits.requirePositive(limit, param: "spend_limit_minor") }
         let requested = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")

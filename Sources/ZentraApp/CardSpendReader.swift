@@ -9,7 +9,7 @@ public enum CardSpendReader {
             throw DomainError.resourceMissing("card", id: raw)
         }
         let timeZone = try await scope.tenantSettings.record().timeZone
-        let keys = WindowKeys(at: now, utcOffset_seconds: TimeZones.utcOffset_seconds(timeZone, at: now))
+        let keys = WindowKeys(at: now, utcOffsetSeconds: TimeZones.utcOffsetSeconds(timeZone, at: now))
         card.spend = CardSpend(controls: card.spendControls, usage: counters.usage(at: keys), timeZone: timeZone)
         return card
     }

@@ -35,7 +35,7 @@ public struct ClearingFileIngest: Sendable {
     public static let columns = ["clearing_id", "authorization", "network_reference", "card", "amount_minor", "currency",
                                  "merchant_id", "merchant_name", "mcc", "country"]
     /// A run not heard of for this long (its server died) may be taken over by a new one.
-    public static let staleRun_seconds: Int64 = 15 * 60
+    public static let staleRunSeconds: Int64 = 15 * 60
 
     /// How large one file may be: past either bound the run stops with 413 (lines already posted
     /// stay posted; the same `file_id` sent again reports them as duplicates).
@@ -73,7 +73,7 @@ public struct ClearingFileIngest: Sendable {
         let startedAt = store.clock.now()
         let fileID = fileID
         guard let claim = try await store.write(scope, { tx in
-            try await tx.clearingFiles.claim(fileID, staleBefore: tx.now.adding(seconds: -Self.staleRun_seconds))
+            try await tx.clearingFiles.claim(fileID, staleBefore: tx.now.adding(seconds: -Self.staleRunSeconds))
         }) else {
             throw DomainError(.conflict, code: "clearing_file_in_progress", message: "File \(fileID) is being ingested by another request.",
                               param: "file_id")

@@ -135,7 +135,7 @@ public struct ClearingWindow: Sendable {
         var counters = before
         if plan.releasedMinor > 0, let stored { counters = counters.removing(plan.releasedMinor, spentIn: stored.windows) }
         if plan.addedSpendMinor > 0 {
-            let keys = WindowKeys(at: tx.now, utcOffset_seconds: TimeZones.utcOffset_seconds(reads.timeZone, at: tx.now))
+            let keys = WindowKeys(at: tx.now, utcOffsetSeconds: TimeZones.utcOffsetSeconds(reads.timeZone, at: tx.now))
             counters = try counters.adding(plan.addedSpendMinor, at: keys)
         }
         var transaction = stored.flatMap { reads.transactions[$0.authorization.id] }

@@ -15,7 +15,7 @@ public enum TimeZones {
     }
 
     /// Seconds the zone is ahead of UTC at `instant` (daylight saving included); UTC for an unknown zone.
-    public static func utcOffset_seconds(_ identifier: String, at instant: Timestamp) -> Int {
+    public static func utcOffsetSeconds(_ identifier: String, at instant: Timestamp) -> Int {
         zone(identifier)?.secondsFromGMT(for: instant.date) ?? 0
     }
 }

@@ -5,7 +5,7 @@ import ZentraStorage
 public struct WebhookDeliverySettings: Sendable {
     public var schedule: WebhookRetrySchedule
     /// How long one attempt may take, connect to last byte (`ZENTRA_WEBHOOK_TIMEOUT_MS`).
-    public var timeout_ms: Int
+    public var timeoutMs: Int
     /// How often a process looks for new events and due deliveries.
     public var poll_interval: Duration = .milliseconds(500)
     /// Attempts one process has in flight at once, in all and per endpoint: a slow or dead
@@ -14,11 +14,11 @@ public struct WebhookDeliverySettings: Sendable {
     public var inFlightPerEndpoint_max = 8
     /// How long a claimed delivery stays with the process that claimed it: the attempt's timeout
     /// and a margin to record it. A process that stops sooner leaves it to be retried after this.
-    public var lease_seconds: Int64 { Int64(timeout_ms / 1000) + 60 }
+    public var leaseSeconds: Int64 { Int64(timeoutMs / 1000) + 60 }
 
-    public init(schedule: WebhookRetrySchedule = .default, timeout_ms: Int = 10_000) {
+    public init(schedule: WebhookRetrySchedule = .default, timeoutMs: Int = 10_000) {
         self.schedule = schedule
-        self.timeout_ms = timeout_ms
+        self.timeoutMs = timeoutMs
     }
 }
 
@@ -101,7 +101,7 @@ public enum WebhookDeliveryService {
                 var delivery = stored.delivery
                 if stored.claim != nil {
                     let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
-                                                            retryAfter_seconds: nil)
+                                                            retryAfterSeconds: nil)
                     delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
                     // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
                     if delivery.attempts.count >= settings.schedule.attempts_max {
@@ -112,7 +112,7 @@ public enum WebhookDeliveryService {
                 delivery.nextAttemptAt = tx.now
                 delivery.updatedAt = tx.now
                 let claim = tx.newID(WebhookDeliveryKind.self).rawValue
-                try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.lease_seconds))
+                try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.leaseSeconds))
                 claimed.append((delivery, claim))
             }
             let events = try await tx.events.findAll(claimed.map(\.0.event))

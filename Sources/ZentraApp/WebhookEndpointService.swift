@@ -25,8 +25,8 @@ public struct RotateWebhookSecret: Sendable, Decodable {
 public enum WebhookEndpointService {
     static let secretPurpose = "webhook_endpoint_secret"
     static let previousSecretPurpose = "webhook_endpoint_previous_secret"
-    public static let defaultGrace_seconds: Int64 = 86_400
-    public static let maximumGrace_seconds: Int64 = 7 * 86_400
+    public static let defaultGraceSeconds: Int64 = 86_400
+    public static let maximumGraceSeconds: Int64 = 7 * 86_400
 
     public static func create(_ input: CreateWebhookEndpoint, urlPolicy: OutboundURLPolicy, vault: CardVault, in tx: WriteTransaction)
         async throws -> (WebhookEndpoint, secret: String)
@@ -78,9 +78,9 @@ public enum WebhookEndpointService {
     public static func rotate(_ raw: String, _ input: RotateWebhookSecret, vault: CardVault, in tx: WriteTransaction)
         async throws -> (WebhookEndpoint, secret: String)
     {
-        let grace = input.gracePeriodSeconds ?? defaultGrace_seconds
-        guard (0...maximumGrace_seconds).contains(grace) else {
-            throw DomainError.parameterInvalid("grace_period_seconds", "must be from 0 to \(maximumGrace_seconds)")
+        let grace = input.gracePeriodSeconds ?? defaultGraceSeconds
+        guard (0...maximumGraceSeconds).contains(grace) else {
+            throw DomainError.parameterInvalid("grace_period_seconds", "must be from 0 to \(maximumGraceSeconds)")
         }
         var (endpoint, sealed, _) = try await lock(raw, in: tx)
         let previous = try vault.open(secret: sealed, tenant: tx.tenant, purpose: secretPurpose)

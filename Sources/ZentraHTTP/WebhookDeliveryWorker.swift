@@ -26,7 +26,7 @@ final class WebhookDeliveryWorker: Service {
     init(store: Store, settings: WebhookDeliverySettings, policy: OutboundURLPolicy, vault: CardVault) {
         self.store = store
         self.settings = settings
-        self.sender = WebhookSender(policy: policy, clock: store.clock, timeout_ms: settings.timeout_ms)
+        self.sender = WebhookSender(policy: policy, clock: store.clock, timeoutMs: settings.timeoutMs)
         self.vault = vault
     }
 

@@ -28,12 +28,12 @@ public struct HTTPCustomerDecider: CustomerDecider {
 
     public func decide(_ request: CustomerDecisionRequest) async -> CustomerDecision {
         let started = ContinuousClock.now
-        func elapsed_ms() -> Int { OutboundHTTP.milliseconds(since: started) }
+        func elapsedMs() -> Int { OutboundHTTP.milliseconds(since: started) }
         func fallback(_ failure: String) -> CustomerDecision {
             logger.info("authorization webhook fell back", metadata: ["failure": "\(failure)", "message": "\(request.messageID)"])
-            return CustomerDecision(decision: request.fallback, source: .fallback, latencyMs: elapsed_ms(), failure: failure)
+            return CustomerDecision(decision: request.fallback, source: .fallback, latencyMs: elapsedMs(), failure: failure)
         }
-        guard let http = OutboundHTTP.signedPost(url: request.url, messageID: request.messageID, timestamp_seconds: clock.now().microseconds / 1_000_000,
+        guard let http = OutboundHTTP.signedPost(url: request.url, messageID: request.messageID, timestampSeconds: clock.now().microseconds / 1_000_000,
                                                  secrets: [request.secret], body: request.body, userAgent: "Zentra-Authorization/1")
         else { return fallback("invalid_signing_secret") }
         do {
@@ -42,7 +42,7 @@ public struct HTTPCustomerDecider: CustomerDecider {
             guard (200..<300).contains(Int(response.status.code)) else { return fallback("http_\(response.status.code)") }
             let body = try await response.body.collect(upTo: Self.response_max_bytes)
             guard let decision = Self.parse(Data(buffer: body)) else { return fallback("invalid_response") }
-            let latency = elapsed_ms()
+            let latency = elapsedMs()
             guard latency <= request.timeoutMs else { return fallback("timeout") }
             return CustomerDecision(decision: decision, source: .webhook, latencyMs: latency)
         } catch let refusal as OutboundHTTP.Refusal {
@@ -50,7 +50,7 @@ public struct HTTPCustomerDecider: CustomerDecider {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return fallback("timeout")
         } catch {
-            return fallback(elapsed_ms() >= request.timeoutMs ? "timeout" : "connection_failed")
+            return fallback(elapsedMs() >= request.timeoutMs ? "timeout" : "connection_failed")
         }
     }
 

@@ -115,11 +115,11 @@ public enum OutboundHTTP {
     /// A POST carrying Standard Webhooks headers: `webhook-id`, `webhook-timestamp`, and one `v1,`
     /// signature per secret (several during a secret's rotation grace period, space-separated).
     /// Nil when a secret is not a `whsec_` secret.
-    public static func signedPost(url: String, messageID: String, timestamp_seconds: Int64, secrets: [String], body: [UInt8],
+    public static func signedPost(url: String, messageID: String, timestampSeconds: Int64, secrets: [String], body: [UInt8],
                                   userAgent: String) -> HTTPClientRequest? {
         var signatures: [String] = []
         for secret in secrets {
-            guard let signature = WebhookSignature.sign(secret: secret, messageID: messageID, timestamp_seconds: timestamp_seconds, body: body)
+            guard let signature = WebhookSignature.sign(secret: secret, messageID: messageID, timestampSeconds: timestampSeconds, body: body)
             else { return nil }
             signatures.append(signature)
         }
@@ -128,7 +128,7 @@ public enum OutboundHTTP {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: userAgent)
         request.headers.add(name: "webhook-id", value: messageID)
-        request.headers.add(name: "webhook-timestamp", value: String(timestamp_seconds))
+        request.headers.add(name: "webhook-timestamp", value: String(timestampSeconds))
         request.headers.add(name: "webhook-signature", value: signatures.joined(separator: " "))
         request.body = .bytes(ByteBuffer(bytes: body))
         return request

@@ -5,47 +5,47 @@ import ZentraApp
 import ZentraCore
 
 /// Sends one claimed delivery: the event's exact body, signed, within the timeout; reads at most
-/// `responseMax_bytes` of the answer and keeps its first kilobyte as the attempt's excerpt.
+/// `responseMaxBytes` of the answer and keeps its first kilobyte as the attempt's excerpt.
 public struct WebhookSender: Sendable {
     let policy: OutboundURLPolicy
     let resolve: OutboundHTTP.Resolver
     let clock: any WallClock
-    let timeout_ms: Int
-    public static let responseMax_bytes = 64 * 1024
-    static let excerpt_bytes = 1024
+    let timeoutMs: Int
+    public static let responseMaxBytes = 64 * 1024
+    static let excerptBytes = 1024
 
-    public init(policy: OutboundURLPolicy, clock: any WallClock, timeout_ms: Int, resolve: @escaping OutboundHTTP.Resolver = OutboundHTTP.systemResolve) {
+    public init(policy: OutboundURLPolicy, clock: any WallClock, timeoutMs: Int, resolve: @escaping OutboundHTTP.Resolver = OutboundHTTP.systemResolve) {
         self.policy = policy
         self.resolve = resolve
         self.clock = clock
-        self.timeout_ms = timeout_ms
+        self.timeoutMs = timeoutMs
     }
 
     public func send(_ delivery: ClaimedWebhookDelivery) async -> WebhookAttemptOutcome {
         let started = ContinuousClock.now
         func failed(_ failure: String) -> WebhookAttemptOutcome {
             WebhookAttemptOutcome(statusCode: nil, latencyMs: OutboundHTTP.milliseconds(since: started), failure: failure, responseExcerpt: nil,
-                                  retryAfter_seconds: nil)
+                                  retryAfterSeconds: nil)
         }
         let now = clock.now()
-        guard let request = OutboundHTTP.signedPost(url: delivery.url, messageID: delivery.messageID, timestamp_seconds: now.microseconds / 1_000_000,
+        guard let request = OutboundHTTP.signedPost(url: delivery.url, messageID: delivery.messageID, timestampSeconds: now.microseconds / 1_000_000,
                                                     secrets: delivery.secrets, body: delivery.body, userAgent: "Zentra-Webhooks/1")
         else { return failed("invalid_signing_secret") }
-        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout_ms))
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMs))
         do {
             let response = try await OutboundHTTP.execute(request, policy: policy, deadline: deadline, resolve: resolve)
             let latency = OutboundHTTP.milliseconds(since: started)
             var excerpt: [UInt8] = []
             var read = 0
             for try await chunk in response.body {
-                if excerpt.count < Self.excerpt_bytes { excerpt.append(contentsOf: chunk.readableBytesView.prefix(Self.excerpt_bytes - excerpt.count)) }
+                if excerpt.count < Self.excerptBytes { excerpt.append(contentsOf: chunk.readableBytesView.prefix(Self.excerptBytes - excerpt.count)) }
                 read += chunk.readableBytes
-                if read >= Self.responseMax_bytes { break }
+                if read >= Self.responseMaxBytes { break }
             }
             return WebhookAttemptOutcome(
                 statusCode: Int(response.status.code), latencyMs: latency, failure: nil,
                 responseExcerpt: excerpt.isEmpty ? nil : String(decoding: excerpt, as: UTF8.self),
-                retryAfter_seconds: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0, now: now) })
+                retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0, now: now) })
         } catch let refusal as OutboundHTTP.Refusal {
             return failed(refusal.reason)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

@@ -17,7 +17,7 @@ struct BenchPolicy: AsyncParsableCommand {
             allowedMccs: nil, blockedMccs: ["gambling", "adult"], allowedChannels: nil, blockedChannels: ["atm"],
             allowedCountries: ["US", "CA", "DE"])
         let card = CardPolicySnapshot(status: .active, expMonth: 11, expYear: 2029, currency: usd, controls: controls,
-                                      geofenceEnabled: true, geofenceRadius_km: 50)
+                                      geofenceEnabled: true, geofenceRadiusKm: 50)
         let now = Timestamp(rfc3339: "2026-11-23T12:00:00Z")!
         let mccs = ["5411", "5812", "7995", "4511"]
         let countries = ["US", "DE", "FR"]
@@ -29,7 +29,7 @@ struct BenchPolicy: AsyncParsableCommand {
             let merchant = Merchant(id: "m", name: "Store", mcc: mccs[index % 4], country: countries[index % 3], lat: 52.52, lon: 13.405)
             let spend = SpendUsage(dailyMinor: Int64(index * 53 % 100_000), weeklyMinor: 150_000, monthlyMinor: 400_000, lifetimeMinor: 2_000_000)
             inputs.append(PolicyInput(
-                card: card, amount: Money(minor: amount, currency: usd), transactionTotal_minor: amount, merchant: merchant,
+                card: card, amount: Money(minor: amount, currency: usd), transactionTotalMinor: amount, merchant: merchant,
                 channel: channels[index % 3], deviceLocation: GeoPoint(lat: 52.39 + Double(index % 10), lon: 13.06), now: now, spend: spend,
                 availableMinor: Int64(index * 97 % 80_000), reviewRules: reviewRules, reviewOutcome: .decline, webhookConfigured: false,
                 customer: nil))

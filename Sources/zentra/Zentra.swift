@@ -138,12 +138,12 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        var retention_hours: Int64 = 24
+        var retentionHours: Int64 = 24
         if let raw = environment["ZENTRA_IDEMPOTENCY_RETENTION_HOURS"] {
             guard let hours = Int64(raw), (24...24 * 366).contains(hours) else {
                 throw ValidationError("ZENTRA_IDEMPOTENCY_RETENTION_HOURS: '\(raw)' is not a whole number of hours from 24 to 8784")
             }
-            retention_hours = hours
+            retentionHours = hours
         }
         var iso8583: ISO8583Listener.Settings?
         if let iso8583Port {
@@ -160,7 +160,7 @@ struct Serve: AsyncParsableCommand {
             guard let timeout = Int(raw), (100...60_000).contains(timeout) else {
                 throw ValidationError("ZENTRA_WEBHOOK_TIMEOUT_MS: '\(raw)' is not a whole number of milliseconds from 100 to 60000")
             }
-            delivery.timeout_ms = timeout
+            delivery.timeoutMs = timeout
         }
         var rateLimit = RateLimitSettings()
         for (name, setting) in [("ZENTRA_RATE_LIMIT", \RateLimitSettings.perSecond), ("ZENTRA_RATE_LIMIT_NETWORK", \.networkPerSecond)] {
@@ -173,10 +173,10 @@ struct Serve: AsyncParsableCommand {
         var timeouts = ConnectionTimeouts()
         for (name, setting) in [("ZENTRA_HTTP_HEADER_TIMEOUT_MS", \ConnectionTimeouts.header), ("ZENTRA_HTTP_IDLE_TIMEOUT_MS", \.idle)] {
             guard let raw = environment[name] else { continue }
-            guard let timeout_ms = Int64(raw), (100...3_600_000).contains(timeout_ms) else {
+            guard let timeoutMs = Int64(raw), (100...3_600_000).contains(timeoutMs) else {
                 throw ValidationError("\(name): '\(raw)' is not a whole number of milliseconds from 100 to 3600000")
             }
-            timeouts[keyPath: setting] = .milliseconds(timeout_ms)
+            timeouts[keyPath: setting] = .milliseconds(timeoutMs)
         }
         do {
             let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
@@ -187,7 +187,7 @@ struct Serve: AsyncParsableCommand {
             configuration.iso8583 = iso8583
             configuration.rateLimit = rateLimit
             configuration.connectionTimeouts = timeouts
-            configuration.idempotencyRetention_seconds = retention_hours * 3600
+            configuration.idempotencyRetentionSeconds = retentionHours * 3600
             let app = try buildApplication(services: try makeServices(configuration: configuration, logger: logger), logger: logger)
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

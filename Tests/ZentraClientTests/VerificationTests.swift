@@ -16,7 +16,7 @@ import ZentraCore
     static func headers(secret: String = secret, id: String = "evt_1", at seconds: Int64 = 1_796_000_000,
                         body: [UInt8] = body) -> [String: String] {
         ["Webhook-Id": id, "Webhook-Timestamp": String(seconds),
-         "Webhook-Signature": WebhookSignature.sign(secret: secret, messageID: id, timestamp_seconds: seconds, body: body)!]
+         "Webhook-Signature": WebhookSignature.sign(secret: secret, messageID: id, timestampSeconds: seconds, body: body)!]
     }
 
     @Test func aDeliveryTheServerSignedVerifies() throws {

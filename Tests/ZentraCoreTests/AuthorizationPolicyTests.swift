@@ -28,7 +28,7 @@ enum PolicyInputs {
         let card = CardPolicySnapshot(
             status: CardStatus.allCases.randomElement(using: &g)!, expMonth: Int.random(in: 1...12, using: &g),
             expYear: Int.random(in: 2025...2029, using: &g), currency: usd, controls: controls,
-            geofenceEnabled: Bool.random(using: &g), geofenceRadius_km: Int.random(in: 1...500, using: &g))
+            geofenceEnabled: Bool.random(using: &g), geofenceRadiusKm: Int.random(in: 1...500, using: &g))
         let amount = Int64.random(in: 1...20_000, using: &g)
         let merchant = Merchant(id: "m", name: "M", mcc: ["5411", "7995", "5812", "4511"].randomElement(using: &g)!,
                                 country: ["US", "DE", "FR"].randomElement(using: &g)!,
@@ -36,7 +36,7 @@ enum PolicyInputs {
         let fixedMerchant = merchant.lat == nil ? Merchant(id: "m", name: "M", mcc: merchant.mcc, country: merchant.country) : merchant
         return PolicyInput(
             card: card, amount: Money(minor: amount, currency: Bool.random(using: &g) ? usd : Currency(code: "EUR")!),
-            transactionTotal_minor: amount, merchant: fixedMerchant, channel: Channel.allCases.randomElement(using: &g)!,
+            transactionTotalMinor: amount, merchant: fixedMerchant, channel: Channel.allCases.randomElement(using: &g)!,
             deviceLocation: maybe(GeoPoint(lat: Double.random(in: -60...60, using: &g), lon: Double.random(in: -170...170, using: &g))),
             now: now,
             spend: SpendUsage(dailyMinor: Int64.random(in: 0...30_000, using: &g), weeklyMinor: Int64.random(in: 0...30_000, using: &g),
@@ -63,7 +63,7 @@ enum PolicyInputs {
                 approvals += 1
                 #expect(input.card.status == .active && input.amount.currency == input.card.currency)
                 #expect(amount <= input.availableMinor)
-                #expect(c.perTransactionMinor.map { input.transactionTotal_minor <= $0 } ?? true)
+                #expect(c.perTransactionMinor.map { input.transactionTotalMinor <= $0 } ?? true)
                 #expect(c.dailyMinor.map { input.spend.dailyMinor + amount <= $0 } ?? true)
                 #expect(c.weeklyMinor.map { input.spend.weeklyMinor + amount <= $0 } ?? true)
                 #expect(c.monthlyMinor.map { input.spend.monthlyMinor + amount <= $0 } ?? true)
@@ -124,23 +124,23 @@ enum PolicyInputs {
 
     @Test func windowsFollowLocalMidnightMondaysAndMonths() {
         let newYork = -5 * 3600
-        let lateEvening = WindowKeys(at: Timestamp(rfc3339: "2026-01-15T04:59:59Z")!, utcOffset_seconds: newYork)
-        let midnight = WindowKeys(at: Timestamp(rfc3339: "2026-01-15T05:00:00Z")!, utcOffset_seconds: newYork)
+        let lateEvening = WindowKeys(at: Timestamp(rfc3339: "2026-01-15T04:59:59Z")!, utcOffsetSeconds: newYork)
+        let midnight = WindowKeys(at: Timestamp(rfc3339: "2026-01-15T05:00:00Z")!, utcOffsetSeconds: newYork)
         #expect(midnight.day == lateEvening.day + 1)
-        #expect(WindowKeys(at: Timestamp(rfc3339: "2026-01-15T04:59:59Z")!, utcOffset_seconds: 0).day == midnight.day,
+        #expect(WindowKeys(at: Timestamp(rfc3339: "2026-01-15T04:59:59Z")!, utcOffsetSeconds: 0).day == midnight.day,
                 "in UTC both instants are on the 15th")
-        let sunday = WindowKeys(at: Timestamp(rfc3339: "2026-11-29T23:59:59Z")!, utcOffset_seconds: 0)
-        let monday = WindowKeys(at: Timestamp(rfc3339: "2026-11-30T00:00:00Z")!, utcOffset_seconds: 0)
+        let sunday = WindowKeys(at: Timestamp(rfc3339: "2026-11-29T23:59:59Z")!, utcOffsetSeconds: 0)
+        let monday = WindowKeys(at: Timestamp(rfc3339: "2026-11-30T00:00:00Z")!, utcOffsetSeconds: 0)
         #expect(monday.week == monday.day && sunday.week == monday.week - 7, "ISO weeks start on Monday")
         #expect(monday.month == sunday.month)
-        let december = WindowKeys(at: Timestamp(rfc3339: "2026-12-01T00:00:00Z")!, utcOffset_seconds: 0)
+        let december = WindowKeys(at: Timestamp(rfc3339: "2026-12-01T00:00:00Z")!, utcOffsetSeconds: 0)
         #expect(december.month == monday.month + 1)
-        #expect(WindowKeys(at: Timestamp(rfc3339: "2027-01-01T00:00:00Z")!, utcOffset_seconds: 0).month == december.month + 1)
+        #expect(WindowKeys(at: Timestamp(rfc3339: "2027-01-01T00:00:00Z")!, utcOffsetSeconds: 0).month == december.month + 1)
     }
 
     @Test func countersStartEachWindowFromZeroAndGiveBackOnlyWhereTheSpendWas() throws {
-        let monday = WindowKeys(at: Timestamp(rfc3339: "2026-11-30T10:00:00Z")!, utcOffset_seconds: 0)
-        let tuesday = WindowKeys(at: Timestamp(rfc3339: "2026-12-01T10:00:00Z")!, utcOffset_seconds: 0)
+        let monday = WindowKeys(at: Timestamp(rfc3339: "2026-11-30T10:00:00Z")!, utcOffsetSeconds: 0)
+        let tuesday = WindowKeys(at: Timestamp(rfc3339: "2026-12-01T10:00:00Z")!, utcOffsetSeconds: 0)
         let spent = try SpendCounters().adding(300, at: monday)
         #expect(spent.usage(at: monday) == SpendUsage(dailyMinor: 300, weeklyMinor: 300, monthlyMinor: 300, lifetimeMinor: 300))
         #expect(spent.usage(at: tuesday) == SpendUsage(dailyMinor: 0, weeklyMinor: 300, monthlyMinor: 0, lifetimeMinor: 300))
@@ -153,17 +153,17 @@ enum PolicyInputs {
     @Test func greatCircleDistance() {
         let berlin = GeoPoint(lat: 52.52, lon: 13.405)
         let munich = GeoPoint(lat: 48.137, lon: 11.575)
-        #expect(abs(berlin.distance_km(to: munich) - 504) < 2)
-        #expect(berlin.distance_km(to: berlin) == 0)
+        #expect(abs(berlin.distanceKm(to: munich) - 504) < 2)
+        #expect(berlin.distanceKm(to: berlin) == 0)
     }
 
     @Test func customerWebhookIsAskedOnlyForWhatWouldBeApproved() {
         var g = SeededGenerator(state: 7)
         var input = PolicyInputs.random(&g)
         input.card = CardPolicySnapshot(status: .active, expMonth: 12, expYear: 2030, currency: PolicyInputs.usd, controls: SpendControls(),
-                                        geofenceEnabled: false, geofenceRadius_km: 50)
+                                        geofenceEnabled: false, geofenceRadiusKm: 50)
         input.amount = Money(minor: 100, currency: PolicyInputs.usd)
-        input.transactionTotal_minor = 100
+        input.transactionTotalMinor = 100
         input.availableMinor = 1_000
         input.reviewRules = []
         input.merchant = Merchant(id: "m", name: "M", mcc: "5411", country: "US")

@@ -11,7 +11,7 @@ import ZentraCore
         }
         let refused = bucket.take(now_us: 0)
         #expect(!refused.allowed && refused.remaining == 0)
-        #expect(refused.retryAfter_seconds == 1 && refused.full_seconds == 2)
+        #expect(refused.retryAfterSeconds == 1 && refused.fullSeconds == 2)
         #expect(!bucket.take(now_us: 99_999).allowed, "a tenth of a second brings one request back, not before")
         #expect(bucket.take(now_us: 100_000).allowed)
         #expect(!bucket.take(now_us: 100_000).allowed, "a refusal took nothing, the next one is refused too")

@@ -5,13 +5,13 @@ import Testing
     let now = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!
 
     func outcome(_ status: Int?, failure: String? = nil, retryAfter: Int64? = nil) -> WebhookAttemptOutcome {
-        WebhookAttemptOutcome(statusCode: status, latencyMs: 5, failure: failure, responseExcerpt: nil, retryAfter_seconds: retryAfter)
+        WebhookAttemptOutcome(statusCode: status, latencyMs: 5, failure: failure, responseExcerpt: nil, retryAfterSeconds: retryAfter)
     }
 
     @Test func theDefaultScheduleIsTheContracts() throws {
-        #expect(WebhookRetrySchedule.default.delays_seconds == [5, 300, 1800, 7200, 18_000, 36_000, 36_000])
+        #expect(WebhookRetrySchedule.default.delaysSeconds == [5, 300, 1800, 7200, 18_000, 36_000, 36_000])
         #expect(WebhookRetrySchedule.default.attempts_max == 8)
-        #expect(try WebhookRetrySchedule(parsing: " 250ms, 2s ,3m,1h,1d").delays_seconds == [1, 2, 180, 3600, 86_400])
+        #expect(try WebhookRetrySchedule(parsing: " 250ms, 2s ,3m,1h,1d").delaysSeconds == [1, 2, 180, 3600, 86_400])
         #expect(try WebhookRetrySchedule(parsing: "").attempts_max == 1)
         for bad in ["5", "5x", "-5s", "s", "1.5s", "31d", "9999999999s"] {
             #expect(throws: DomainError.self, "\(bad)") { try WebhookRetrySchedule(parsing: bad) }
@@ -24,25 +24,25 @@ import Testing
         var seen = Set<Int64>()
         for _ in 0..<2_000 {
             let random = generator.next()
-            let first = try #require(schedule.nextAttempt(after: 1, at: now, retryAfter_seconds: nil, random: random))
+            let first = try #require(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: nil, random: random))
             #expect((9_000_000...11_000_000).contains(first.microseconds - now.microseconds))
-            let second = try #require(schedule.nextAttempt(after: 2, at: now, retryAfter_seconds: nil, random: random))
+            let second = try #require(schedule.nextAttempt(after: 2, at: now, retryAfterSeconds: nil, random: random))
             #expect((3_240_000_000...3_960_000_000).contains(second.microseconds - now.microseconds))
-            #expect(schedule.nextAttempt(after: 3, at: now, retryAfter_seconds: nil, random: random) == nil)
+            #expect(schedule.nextAttempt(after: 3, at: now, retryAfterSeconds: nil, random: random) == nil)
             seen.insert(first.microseconds)
         }
         #expect(seen.count > 1_000, "the jitter spreads attempts out")
-        #expect(schedule.nextAttempt(after: 1, at: now, retryAfter_seconds: nil, random: 42)
-                == schedule.nextAttempt(after: 1, at: now, retryAfter_seconds: nil, random: 42), "the same random value, the same time")
+        #expect(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: nil, random: 42)
+                == schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: nil, random: 42), "the same random value, the same time")
     }
 
     @Test func retryAfterIsNeverUndercutAndIsCapped() throws {
         let schedule = try WebhookRetrySchedule(parsing: "10s")
-        let later = try #require(schedule.nextAttempt(after: 1, at: now, retryAfter_seconds: 600, random: 0))
+        let later = try #require(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: 600, random: 0))
         #expect(later == now.adding(seconds: 600))
-        let sooner = try #require(schedule.nextAttempt(after: 1, at: now, retryAfter_seconds: 1, random: 0))
+        let sooner = try #require(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: 1, random: 0))
         #expect(sooner.microseconds - now.microseconds >= 9_000_000, "a shorter Retry-After does not speed up the schedule")
-        let capped = try #require(schedule.nextAttempt(after: 1, at: now, retryAfter_seconds: 10 * 86_400, random: 0))
+        let capped = try #require(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: 10 * 86_400, random: 0))
         #expect(capped == now.adding(seconds: WebhookRetrySchedule.retryAfter_max_seconds))
     }
 

@@ -51,7 +51,7 @@ import ZentraCore
                 let call = try #require(endpoint.calls.withLock { $0.last })
                 let body = String(decoding: call.body, as: UTF8.self)
                 #expect(body.contains("\"last4\"") && body.contains(approving.card))
-                #expect(call.signature == WebhookSignature.sign(secret: secret, messageID: call.id, timestamp_seconds: call.timestamp, body: call.body),
+                #expect(call.signature == WebhookSignature.sign(secret: secret, messageID: call.id, timestampSeconds: call.timestamp, body: call.body),
                         "Standard Webhooks signature with the program's secret")
                 #expect(!body.contains("\"pan\""))
 

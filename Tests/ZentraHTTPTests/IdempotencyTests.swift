@@ -88,7 +88,7 @@ import ZentraStorage
             let parsed = try ParsedBody.parse(Array(body.utf8))
             let outcome = try await IdempotencyRecords.claim(
                 tenant: env.tenant, key: "busy", fingerprint: parsed.fingerprint(method: .post, path: "/customers"),
-                token: "other-request", now: env.store.clock.now(), lease_seconds: 60, retention_seconds: 86_400,
+                token: "other-request", now: env.store.clock.now(), leaseSeconds: 60, retentionSeconds: 86_400,
                 engine: env.store.engine)
             guard case .claimed = outcome else { Issue.record("expected a fresh claim"); return }
             let busy = try await env.post("/customers", body, headers: ["Idempotency-Key": "busy"])
@@ -100,13 +100,13 @@ import ZentraStorage
 
     @Test(arguments: Backend.allCases)
     func abandonedClaimIsTakenOverAfterItsLease(_ backend: Backend) async throws {
-        try await TestEnvironment.run(backend, configure: { $0.idempotencyLease_seconds = 0 }) { env in
+        try await TestEnvironment.run(backend, configure: { $0.idempotencyLeaseSeconds = 0 }) { env in
             let body = #"{"name": "Ann", "email": "ann@example.com"}"#
             let parsed = try ParsedBody.parse(Array(body.utf8))
             _ = try await IdempotencyRecords.claim(
                 tenant: env.tenant, key: "crashed", fingerprint: parsed.fingerprint(method: .post, path: "/customers"),
-                token: "dead-process", now: env.store.clock.now().adding(seconds: -5), lease_seconds: 1,
-                retention_seconds: 86_400, engine: env.store.engine)
+                token: "dead-process", now: env.store.clock.now().adding(seconds: -5), leaseSeconds: 1,
+                retentionSeconds: 86_400, engine: env.store.engine)
             let retried = try await env.post("/customers", body, headers: ["Idempotency-Key": "crashed"])
             #expect(retried.status == .created)
             #expect(try await env.get("/customers").list.count == 1)

@@ -197,7 +197,7 @@ import ZentraStorage
 
     @Test(arguments: Backend.allCases)
     func oversizeBodyIsRefusedWith413(_ backend: Backend) async throws {
-        try await TestEnvironment.run(backend, configure: { $0.bodyLimit_bytes = 1024 }) { env in
+        try await TestEnvironment.run(backend, configure: { $0.bodyLimitBytes = 1024 }) { env in
             let name = String(repeating: "a", count: 4096)
             let reply = try await env.post("/customers", #"{"name": "\#(name)", "email": "a@example.com"}"#)
             #expect(reply.status == .contentTooLarge)

@@ -12,7 +12,7 @@ import ZentraStorage
 
 @Suite struct WebhookDeliveryTests {
     static let settings: WebhookDeliverySettings = {
-        var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeout_ms: 10_000)
+        var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeoutMs: 10_000)
         settings.poll_interval = .milliseconds(20)
         return settings
     }()
@@ -91,7 +91,7 @@ import ZentraStorage
                 #expect(event.status == .ok && event.json["type"] as? String == "customer.created")
                 #expect((event.json["data"] as? [String: Any])?["object"].flatMap { ($0 as? [String: Any])?["id"] as? String } == customer)
                 #expect(call.body == event.body, "the body is the event exactly as GET /events/{id} answers it")
-                let expected = WebhookSignature.sign(secret: endpoint.secret, messageID: call.id, timestamp_seconds: call.timestamp, body: call.body)
+                let expected = WebhookSignature.sign(secret: endpoint.secret, messageID: call.id, timestampSeconds: call.timestamp, body: call.body)
                 #expect(call.signature == expected)
                 #expect(abs(call.timestamp - Int64(Date().timeIntervalSince1970)) < 60)
                 #expect(receiver.calls(to: "/accounts").isEmpty, "no account event happened")
@@ -205,7 +205,7 @@ import ZentraStorage
         try await receiver.run { port in
             try await TestEnvironment.run(backend, configure: {
                 Self.configure(&$0)
-                $0.webhookDelivery.timeout_ms = 6_000
+                $0.webhookDelivery.timeoutMs = 6_000
                 $0.webhookDelivery.inFlightPerEndpoint_max = 2
             }) { env in
                 let slow = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/slow")
@@ -293,7 +293,7 @@ import ZentraStorage
                 let call = try #require(receiver.calls(to: "/hooks").first)
                 let signatures = call.signature.split(separator: " ").map(String.init)
                 #expect(signatures == [newSecret, endpoint.secret].map {
-                    WebhookSignature.sign(secret: $0, messageID: call.id, timestamp_seconds: call.timestamp, body: call.body)!
+                    WebhookSignature.sign(secret: $0, messageID: call.id, timestampSeconds: call.timestamp, body: call.body)!
                 })
             }
         }

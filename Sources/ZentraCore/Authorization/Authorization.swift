@@ -75,15 +75,15 @@ public struct GeoPoint: Sendable, Hashable, Codable {
         return self
     }
 
-    public static let earthRadius_km = 6_371.0088
+    public static let earthRadiusKm = 6_371.0088
 
     /// Great-circle distance in kilometres (haversine).
-    public func distance_km(to other: GeoPoint) -> Double {
+    public func distanceKm(to other: GeoPoint) -> Double {
         let toRadians = Double.pi / 180
         let dLat = (other.lat - lat) * toRadians
         let dLon = (other.lon - lon) * toRadians
         let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat * toRadians) * cos(other.lat * toRadians) * sin(dLon / 2) * sin(dLon / 2)
-        return 2 * Self.earthRadius_km * asin(min(1, a.squareRoot()))
+        return 2 * Self.earthRadiusKm * asin(min(1, a.squareRoot()))
     }
 }
 

@@ -38,7 +38,7 @@ public enum RuleInputs: Sendable, Hashable {
     case channel(Channel)
     case merchantCategory(String)
     case country(String)
-    case geofence(distance_km: Double?, radius_km: Int, channel: Channel, missing: GeofenceMissing?)
+    case geofence(distanceKm: Double?, radiusKm: Int, channel: Channel, missing: GeofenceMissing?)
     case limit(amount: Int64, used: Int64, limit: Int64?)
     case funds(amount: Int64, available: Int64)
     case review(matchedRule: Int?)
@@ -94,17 +94,17 @@ public struct CardPolicySnapshot: Sendable, Hashable {
     public var currency: Currency
     public var controls: SpendControls
     public var geofenceEnabled: Bool
-    public var geofenceRadius_km: Int
+    public var geofenceRadiusKm: Int
 
     public init(status: CardStatus, expMonth: Int, expYear: Int, currency: Currency, controls: SpendControls,
-                geofenceEnabled: Bool, geofenceRadius_km: Int) {
+                geofenceEnabled: Bool, geofenceRadiusKm: Int) {
         self.status = status
         self.expMonth = expMonth
         self.expYear = expYear
         self.currency = currency
         self.controls = controls
         self.geofenceEnabled = geofenceEnabled
-        self.geofenceRadius_km = geofenceRadius_km
+        self.geofenceRadiusKm = geofenceRadiusKm
     }
 }
 
@@ -115,7 +115,7 @@ public struct PolicyInput: Sendable, Hashable {
     public var amount: Money
     /// The authorization's amount after this request; what the per-transaction limit and
     /// `amount_over` review rules compare.
-    public var transactionTotal_minor: Int64
+    public var transactionTotalMinor: Int64
     public var merchant: Merchant
     public var channel: Channel
     public var deviceLocation: GeoPoint?
@@ -128,12 +128,12 @@ public struct PolicyInput: Sendable, Hashable {
     public var webhookConfigured: Bool
     public var customer: CustomerDecision?
 
-    public init(card: CardPolicySnapshot, amount: Money, transactionTotal_minor: Int64, merchant: Merchant, channel: Channel,
+    public init(card: CardPolicySnapshot, amount: Money, transactionTotalMinor: Int64, merchant: Merchant, channel: Channel,
                 deviceLocation: GeoPoint?, now: Timestamp, spend: SpendUsage, availableMinor: Int64,
                 reviewRules: [ReviewRule], reviewOutcome: ReviewOutcome, webhookConfigured: Bool, customer: CustomerDecision?) {
         self.card = card
         self.amount = amount
-        self.transactionTotal_minor = transactionTotal_minor
+        self.transactionTotalMinor = transactionTotalMinor
         self.merchant = merchant
         self.channel = channel
         self.deviceLocation = deviceLocation
@@ -209,7 +209,7 @@ public enum AuthorizationPolicy {
         record(.geofence, geofence(input), decline: .geofenceMismatch)
 
         let amount = input.amount.minor
-        record(.perTransactionLimit, limit(input.transactionTotal_minor, used: 0, controls.perTransactionMinor), decline: .perTransactionLimit)
+        record(.perTransactionLimit, limit(input.transactionTotalMinor, used: 0, controls.perTransactionMinor), decline: .perTransactionLimit)
         record(.dailyLimit, limit(amount, used: input.spend.dailyMinor, controls.dailyMinor), decline: .dailyLimit)
         record(.weeklyLimit, limit(amount, used: input.spend.weeklyMinor, controls.weeklyMinor), decline: .weeklyLimit)
         record(.monthlyLimit, limit(amount, used: input.spend.monthlyMinor, controls.monthlyMinor), decline: .monthlyLimit)
@@ -256,19 +256,19 @@ public enum AuthorizationPolicy {
     /// device's location is missing the rule cannot show a mismatch: it is not applicable, and the
     /// trace names the missing location (docs/authorizations.md, "Geofencing").
     static func geofence(_ input: PolicyInput) -> (RuleOutcome, RuleInputs) {
-        let radius = input.card.geofenceRadius_km
+        let radius = input.card.geofenceRadiusKm
         guard input.card.geofenceEnabled, input.channel.isPhysical else {
-            return (.notApplicable, .geofence(distance_km: nil, radius_km: radius, channel: input.channel, missing: nil))
+            return (.notApplicable, .geofence(distanceKm: nil, radiusKm: radius, channel: input.channel, missing: nil))
         }
         guard let merchant = input.merchant.location else {
-            return (.notApplicable, .geofence(distance_km: nil, radius_km: radius, channel: input.channel, missing: .merchantLocation))
+            return (.notApplicable, .geofence(distanceKm: nil, radiusKm: radius, channel: input.channel, missing: .merchantLocation))
         }
         guard let device = input.deviceLocation else {
-            return (.notApplicable, .geofence(distance_km: nil, radius_km: radius, channel: input.channel, missing: .deviceLocation))
+            return (.notApplicable, .geofence(distanceKm: nil, radiusKm: radius, channel: input.channel, missing: .deviceLocation))
         }
-        let distance = merchant.distance_km(to: device)
+        let distance = merchant.distanceKm(to: device)
         return (distance <= Double(radius) ? .pass : .fail,
-                .geofence(distance_km: distance, radius_km: radius, channel: input.channel, missing: nil))
+                .geofence(distanceKm: distance, radiusKm: radius, channel: input.channel, missing: nil))
     }
 
     static func limit(_ amount: Int64, used: Int64, _ limit: Int64?) -> (RuleOutcome, RuleInputs) {
@@ -285,7 +285,7 @@ public enum AuthorizationPolicy {
 
     static func matches(_ rule: ReviewRule, _ input: PolicyInput) -> Bool {
         switch ReviewRule.Kind(rawValue: rule.type) {
-        case .amountOver: rule.amountMinor.map { input.transactionTotal_minor > $0 } ?? false
+        case .amountOver: rule.amountMinor.map { input.transactionTotalMinor > $0 } ?? false
         case .mcc: rule.mccs.map { matches($0, input.merchant.mcc) } ?? false
         case .country: rule.countries?.contains(input.merchant.country) ?? false
         case nil: false

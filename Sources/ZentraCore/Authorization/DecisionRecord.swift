@@ -124,7 +124,7 @@ public struct DecisionRecord: Sendable, Hashable {
 
     /// Exactly what the policy core was given.
     public var policyInput: PolicyInput {
-        PolicyInput(card: card.policySnapshot, amount: amount, transactionTotal_minor: amount.minor, merchant: merchant, channel: channel,
+        PolicyInput(card: card.policySnapshot, amount: amount, transactionTotalMinor: amount.minor, merchant: merchant, channel: channel,
                     deviceLocation: deviceLocation, now: decidedAt, spend: spendBefore, availableMinor: availableBeforeMinor,
                     reviewRules: program.reviewRules, reviewOutcome: program.reviewOutcome,
                     webhookConfigured: program.authorizationWebhook != nil, customer: customerDecision)

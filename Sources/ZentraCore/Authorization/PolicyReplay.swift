@@ -10,9 +10,9 @@ extension PolicyInput {
             "card": .object([
                 "status": .string(card.status.rawValue), "exp_month": .int(Int64(card.expMonth)), "exp_year": .int(Int64(card.expYear)),
                 "currency": .string(card.currency.code), "spend_controls": card.controls.json, "geofence_enabled": .bool(card.geofenceEnabled),
-                "geofence_radius_km": .int(Int64(card.geofenceRadius_km)),
+                "geofence_radius_km": .int(Int64(card.geofenceRadiusKm)),
             ]),
-            "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code), "transaction_total_minor": .int(transactionTotal_minor),
+            "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code), "transaction_total_minor": .int(transactionTotalMinor),
             "merchant": merchant.json, "channel": .string(channel.rawValue), "now_microseconds": .int(now.microseconds), "spend": spend.json,
             "available_minor": .int(availableMinor), "review_rules": .array(reviewRules.map(\.json)),
             "review_outcome": .string(reviewOutcome.rawValue), "webhook_configured": .bool(webhookConfigured),
@@ -55,8 +55,8 @@ extension PolicyInput {
             card: CardPolicySnapshot(
                 status: try enumValue(try string(card, "status"), "card.status"), expMonth: Int(try int(card, "exp_month")),
                 expYear: Int(try int(card, "exp_year")), currency: cardCurrency, controls: try decoded(card["spend_controls"], "card.spend_controls"),
-                geofenceEnabled: try bool(card, "geofence_enabled"), geofenceRadius_km: Int(try int(card, "geofence_radius_km"))),
-            amount: Money(minor: try int(fields, "amount_minor"), currency: currency), transactionTotal_minor: try int(fields, "transaction_total_minor"),
+                geofenceEnabled: try bool(card, "geofence_enabled"), geofenceRadiusKm: Int(try int(card, "geofence_radius_km"))),
+            amount: Money(minor: try int(fields, "amount_minor"), currency: currency), transactionTotalMinor: try int(fields, "transaction_total_minor"),
             merchant: try decoded(fields["merchant"], "merchant"), channel: try enumValue(try string(fields, "channel"), "channel"),
             deviceLocation: fields["device_location"] == nil ? nil : try decoded(fields["device_location"], "device_location"),
             now: Timestamp(microseconds: try int(fields, "now_microseconds")), spend: try decoded(fields["spend"], "spend"),

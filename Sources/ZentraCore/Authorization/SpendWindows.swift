@@ -12,9 +12,9 @@ public struct WindowKeys: Sendable, Hashable, Codable {
         self.month = month
     }
 
-    /// The windows `instant` falls in, for a zone that is `utcOffset_seconds` ahead of UTC then.
-    public init(at instant: Timestamp, utcOffset_seconds: Int) {
-        let localSeconds = Self.floorDivide(instant.microseconds, 1_000_000) + Int64(utcOffset_seconds)
+    /// The windows `instant` falls in, for a zone that is `utcOffsetSeconds` ahead of UTC then.
+    public init(at instant: Timestamp, utcOffsetSeconds: Int) {
+        let localSeconds = Self.floorDivide(instant.microseconds, 1_000_000) + Int64(utcOffsetSeconds)
         let day = Self.floorDivide(localSeconds, 86_400)
         // 1970-01-01 was a Thursday: day 0 is weekday 3 counted from Monday.
         let weekday = ((day + 3) % 7 + 7) % 7

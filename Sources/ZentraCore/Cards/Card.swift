@@ -137,8 +137,8 @@ public struct Card: Sendable, Hashable, Codable {
         self.updatedAt = updatedAt
     }
 
-    public static let defaultGeofenceRadius_km = 50
-    public static let geofenceRadius_km_range = 1...20_000
+    public static let defaultGeofenceRadiusKm = 50
+    public static let geofenceRadiusKmRange = 1...20_000
     /// Cards are valid for this many years from issuance, to the end of the month.
     public static let validity_years = 3
 }

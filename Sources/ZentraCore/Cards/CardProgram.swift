@@ -55,10 +55,10 @@ public struct AuthorizationWebhook: Sendable, Hashable, Codable {
     public var timeoutMs: Int
     public var fallback: ReviewOutcome
 
-    public static let defaultTimeout_ms = 1500
-    public static let timeout_ms_range = 100...10_000
+    public static let defaultTimeoutMs = 1500
+    public static let timeoutMsRange = 100...10_000
 
-    public init(url: String, timeoutMs: Int = AuthorizationWebhook.defaultTimeout_ms, fallback: ReviewOutcome = .decline) {
+    public init(url: String, timeoutMs: Int = AuthorizationWebhook.defaultTimeoutMs, fallback: ReviewOutcome = .decline) {
         self.url = url
         self.timeoutMs = timeoutMs
         self.fallback = fallback
@@ -81,7 +81,7 @@ public struct CardProgram: Sendable, Hashable, Codable {
     public let authorizationWebhook: AuthorizationWebhook?
     public let createdAt: Timestamp
 
-    public static let holdLifetime_hours_range = 1...720
+    public static let holdLifetimeHoursRange = 1...720
     public static let maxCardsPerCustomer_range = 1...1_000
     public static let reviewRules_max = 50
 

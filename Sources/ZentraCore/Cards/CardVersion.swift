@@ -34,7 +34,7 @@ public struct CardVersion: Sendable, Hashable {
 
     public var policySnapshot: CardPolicySnapshot {
         CardPolicySnapshot(status: status, expMonth: expMonth, expYear: expYear, currency: currency, controls: spendControls,
-                           geofenceEnabled: geofenceEnabled, geofenceRadius_km: geofenceRadiusKm)
+                           geofenceEnabled: geofenceEnabled, geofenceRadiusKm: geofenceRadiusKm)
     }
 
     /// The card as a decision's evidence shows it: last4, never the PAN.

@@ -7,16 +7,16 @@ public struct TokenBucket: Sendable, Hashable {
         /// Whole requests left now.
         public let remaining: Int64
         /// Seconds until one more request is allowed (0 when one is now).
-        public let retryAfter_seconds: Int64
+        public let retryAfterSeconds: Int64
         /// Seconds until the bucket is full again.
-        public let full_seconds: Int64
+        public let fullSeconds: Int64
     }
 
     static let unit: Int64 = 1_000_000
 
     public let rate_per_second: Int64
     public let burst: Int64
-    private var tokens_micro: Int64
+    private var tokensMicro: Int64
     private var updated_us: Int64
 
     /// A full bucket at `now_us`.
@@ -24,7 +24,7 @@ public struct TokenBucket: Sendable, Hashable {
         precondition(rate_per_second > 0 && burst > 0, "a bucket refills and holds at least one request")
         self.rate_per_second = rate_per_second
         self.burst = burst
-        self.tokens_micro = burst * Self.unit
+        self.tokensMicro = burst * Self.unit
         self.updated_us = now_us
     }
 
@@ -35,14 +35,14 @@ public struct TokenBucket: Sendable, Hashable {
 
     /// Takes one request's token if there is one; a refusal takes nothing.
     public mutating func take(now_us: Int64) -> Decision {
-        tokens_micro = refilled(now_us: now_us)
+        tokensMicro = refilled(now_us: now_us)
         updated_us = max(updated_us, now_us)
-        let allowed = tokens_micro >= Self.unit
-        if allowed { tokens_micro -= Self.unit }
-        let missing = allowed ? 0 : Self.unit - tokens_micro
-        return Decision(allowed: allowed, remaining: tokens_micro / Self.unit,
-                        retryAfter_seconds: Self.seconds(refilling: missing, rate: rate_per_second),
-                        full_seconds: Self.seconds(refilling: burst * Self.unit - tokens_micro, rate: rate_per_second))
+        let allowed = tokensMicro >= Self.unit
+        if allowed { tokensMicro -= Self.unit }
+        let missing = allowed ? 0 : Self.unit - tokensMicro
+        return Decision(allowed: allowed, remaining: tokensMicro / Self.unit,
+                        retryAfterSeconds: Self.seconds(refilling: missing, rate: rate_per_second),
+                        fullSeconds: Self.seconds(refilling: burst * Self.unit - tokensMicro, rate: rate_per_second))
     }
 
     private func refilled(now_us: Int64) -> Int64 {
@@ -50,7 +50,7 @@ public struct TokenBucket: Sendable, Hashable {
         let elapsed_us = max(0, now_us - updated_us)
         let (added, overflow) = elapsed_us.multipliedReportingOverflow(by: rate_per_second)
         let capacity = burst * Self.unit
-        return overflow ? capacity : min(capacity, tokens_micro + min(added, capacity))
+        return overflow ? capacity : min(capacity, tokensMicro + min(added, capacity))
     }
 
     /// Whole seconds, rounded up, for `micro` tokens to come back at `rate` a second.

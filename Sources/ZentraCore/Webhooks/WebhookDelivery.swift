@@ -79,14 +79,14 @@ public struct WebhookAttemptOutcome: Sendable, Hashable {
     public let failure: String?
     public let responseExcerpt: String?
     /// The receiver's `Retry-After`, in seconds from the answer.
-    public let retryAfter_seconds: Int64?
+    public let retryAfterSeconds: Int64?
 
-    public init(statusCode: Int?, latencyMs: Int, failure: String?, responseExcerpt: String?, retryAfter_seconds: Int64?) {
+    public init(statusCode: Int?, latencyMs: Int, failure: String?, responseExcerpt: String?, retryAfterSeconds: Int64?) {
         self.statusCode = statusCode
         self.latencyMs = latencyMs
         self.failure = failure
         self.responseExcerpt = responseExcerpt
-        self.retryAfter_seconds = retryAfter_seconds
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var succeeded: Bool { failure == nil && statusCode.map { (200..<300).contains($0) } == true }
@@ -104,10 +104,10 @@ public struct WebhookRetrySchedule: Sendable, Hashable {
     /// The longest wait a `Retry-After` can impose.
     public static let retryAfter_max_seconds: Int64 = 86_400
 
-    public let delays_seconds: [Int64]
+    public let delaysSeconds: [Int64]
 
-    public init(delays_seconds: [Int64]) {
-        self.delays_seconds = delays_seconds
+    public init(delaysSeconds: [Int64]) {
+        self.delaysSeconds = delaysSeconds
     }
 
     /// Comma-separated durations, each a whole number with `ms`, `s`, `m`, `h` or `d`
@@ -131,20 +131,20 @@ public struct WebhookRetrySchedule: Sendable, Hashable {
             }
             delays.append(seconds)
         }
-        self.init(delays_seconds: delays)
+        self.init(delaysSeconds: delays)
     }
 
-    public var attempts_max: Int { delays_seconds.count + 1 }
+    public var attempts_max: Int { delaysSeconds.count + 1 }
 
     /// The time of the attempt after `attemptsMade` failed ones, or nil when the schedule is spent.
     /// `random` is any 64-bit value (the caller's generator), so the choice is replayable.
-    public func nextAttempt(after attemptsMade: Int, at now: Timestamp, retryAfter_seconds: Int64?, random: UInt64) -> Timestamp? {
-        guard attemptsMade >= 1, attemptsMade <= delays_seconds.count else { return nil }
-        let delay_us = delays_seconds[attemptsMade - 1] * 1_000_000
+    public func nextAttempt(after attemptsMade: Int, at now: Timestamp, retryAfterSeconds: Int64?, random: UInt64) -> Timestamp? {
+        guard attemptsMade >= 1, attemptsMade <= delaysSeconds.count else { return nil }
+        let delay_us = delaysSeconds[attemptsMade - 1] * 1_000_000
         // Up to ±10% of the delay, in whole microseconds.
         let jitter_us = delay_us / 10 == 0 ? 0 : Int64(random % UInt64(2 * (delay_us / 10) + 1)) - delay_us / 10
         var next = now.microseconds + delay_us + jitter_us
-        if let retryAfter = retryAfter_seconds {
+        if let retryAfter = retryAfterSeconds {
             next = max(next, now.microseconds + min(max(retryAfter, 0), Self.retryAfter_max_seconds) * 1_000_000)
         }
         return Timestamp(microseconds: next)
@@ -164,7 +164,7 @@ public enum WebhookDeliveryStep: Sendable, Hashable {
                              random: UInt64) -> WebhookDeliveryStep {
         if outcome.succeeded { return .succeeded }
         if outcome.gone { return .gone }
-        guard let next = schedule.nextAttempt(after: attemptsMade, at: now, retryAfter_seconds: outcome.retryAfter_seconds, random: random)
+        guard let next = schedule.nextAttempt(after: attemptsMade, at: now, retryAfterSeconds: outcome.retryAfterSeconds, random: random)
         else { return .exhausted }
         return .retry(at: next)
     }

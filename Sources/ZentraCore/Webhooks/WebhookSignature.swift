@@ -11,9 +11,9 @@ public enum WebhookSignature {
     }
 
     /// The `webhook-signature` header value; nil for a secret that is not `whsec_<base64>`.
-    public static func sign(secret: String, messageID: String, timestamp_seconds: Int64, body: [UInt8]) -> String? {
+    public static func sign(secret: String, messageID: String, timestampSeconds: Int64, body: [UInt8]) -> String? {
         guard secret.hasPrefix(secretPrefix), let key = Data(base64Encoded: String(secret.dropFirst(secretPrefix.count))) else { return nil }
-        var signed = Array("\(messageID).\(timestamp_seconds).".utf8)
+        var signed = Array("\(messageID).\(timestampSeconds).".utf8)
         signed.append(contentsOf: body)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key))
         return "v1," + Data(mac).base64EncodedString()

@@ -11,7 +11,7 @@ import ZentraStorage
 struct ConsoleController {
     let services: AppServices
     let views: ConsoleViews
-    static let session_seconds: Int64 = 8 * 3600
+    static let sessionSeconds: Int64 = 8 * 3600
 
     var store: Store { services.store }
 
@@ -51,7 +51,7 @@ struct ConsoleController {
 
     private func signInForm(_ request: Request, error: String?, status: HTTPResponse.Status) -> Response {
         let token = ConsoleSessions.newToken()
-        var values: [String: Any] = ["csrf": token, "hours": Self.session_seconds / 3600]
+        var values: [String: Any] = ["csrf": token, "hours": Self.sessionSeconds / 3600]
         if let error { values["error"] = error }
         var response = views.page("sign-in", title: "Sign in", session: nil, status: status, values)
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.signIn, token, maxAge: 3600, request: request))
@@ -79,11 +79,11 @@ struct ConsoleController {
         let token = ConsoleSessions.newToken()
         try await store.write(WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)) { tx in
             try await tx.console.insertSession(tokenHash: ConsoleSessions.hash(token), key: keyID, csrfToken: ConsoleSessions.newToken(),
-                                              expiresAt: tx.now.adding(seconds: Self.session_seconds))
+                                              expiresAt: tx.now.adding(seconds: Self.sessionSeconds))
             tx.audit("console.signed_in", objectType: "api_key", objectID: keyID.rawValue, context: .object(["role": .string(principal.role.rawValue)]))
         }
         var response = Response(status: .seeOther, headers: [.location: "/console"])
-        response.setCookie(ConsoleCookies.cookie(ConsoleCookies.session, token, maxAge: Int(Self.session_seconds), request: request))
+        response.setCookie(ConsoleCookies.cookie(ConsoleCookies.session, token, maxAge: Int(Self.sessionSeconds), request: request))
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.signIn, "", maxAge: 0, request: request))
         return response
     }
@@ -209,11 +209,11 @@ struct ConsoleController {
         // Days in the tenant's time zone, at its offset now.
         let (board, timeZone, today) = try await read(context) { scope in
             let timeZone = try await scope.tenantSettings.record().timeZone
-            let offset_us = Int64(TimeZones.utcOffset_seconds(timeZone, at: now)) * 1_000_000
+            let offset_us = Int64(TimeZones.utcOffsetSeconds(timeZone, at: now)) * 1_000_000
             let today = (now.microseconds + offset_us) / 86_400_000_000
             return (try await scope.console.dashboard(since: Timestamp(microseconds: today * 86_400_000_000 - offset_us),
                                                      chartFrom: Timestamp(microseconds: (today - 13) * 86_400_000_000 - offset_us),
-                                                     utcOffset_seconds: offset_us / 1_000_000), timeZone, today)
+                                                     utcOffsetSeconds: offset_us / 1_000_000), timeZone, today)
         }
         let days = Array((today - 13)...today)
         // Approved (then perhaps cleared, reversed or expired) out of every authorization today.

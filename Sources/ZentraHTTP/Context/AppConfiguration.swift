@@ -5,17 +5,17 @@ import ZentraStorage
 
 /// Settings of one running Zentra, with defaults for everything.
 public struct AppConfiguration: Sendable {
-    public static let defaultBodyLimit_bytes = 1 << 20
+    public static let defaultBodyLimitBytes = 1 << 20
 
     public var host: String
     public var port: Int
     public var database: DatabaseURL
     /// Largest request body accepted; larger ones answer 413.
-    public var bodyLimit_bytes: Int
+    public var bodyLimitBytes: Int
     /// How long a completed idempotency key is kept and replayed (at least 24 hours by contract).
-    public var idempotencyRetention_seconds: Int64
+    public var idempotencyRetentionSeconds: Int64
     /// How long a claimed key may stay in progress before another request may take it over.
-    public var idempotencyLease_seconds: Int64
+    public var idempotencyLeaseSeconds: Int64
     /// How long a request waits for a database connection before answering 503.
     public var databaseLease_timeout: Duration = .seconds(5)
     /// Which URLs clients may ask Zentra to call (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`).
@@ -41,8 +41,8 @@ public struct AppConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL = .sqlite(path: "./zentra.sqlite"),
-        bodyLimit_bytes: Int = AppConfiguration.defaultBodyLimit_bytes,
-        idempotencyRetention_seconds: Int64 = 24 * 3600, idempotencyLease_seconds: Int64 = 60,
+        bodyLimitBytes: Int = AppConfiguration.defaultBodyLimitBytes,
+        idempotencyRetentionSeconds: Int64 = 24 * 3600, idempotencyLeaseSeconds: Int64 = 60,
         outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy(), cardDataKey: CardDataKey = .random(),
         evidenceKeys: EvidenceKeyRing = .random()
     ) {
@@ -52,8 +52,8 @@ public struct AppConfiguration: Sendable {
         self.host = host
         self.port = port
         self.database = database
-        self.bodyLimit_bytes = bodyLimit_bytes
-        self.idempotencyRetention_seconds = idempotencyRetention_seconds
-        self.idempotencyLease_seconds = idempotencyLease_seconds
+        self.bodyLimitBytes = bodyLimitBytes
+        self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
+        self.idempotencyLeaseSeconds = idempotencyLeaseSeconds
     }
 }

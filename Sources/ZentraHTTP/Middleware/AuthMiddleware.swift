@@ -38,9 +38,9 @@ struct AuthMiddleware: RouterMiddleware {
         if let limit, !limit.decision.allowed {
             var refused = ErrorMapping.response(
                 for: DomainError(.rateLimited, code: "rate_limited",
-                                 message: "Too many requests for this API key; retry after \(limit.decision.retryAfter_seconds) s."),
+                                 message: "Too many requests for this API key; retry after \(limit.decision.retryAfterSeconds) s."),
                 requestID: context.requestID)
-            refused.headers[.retryAfter] = String(limit.decision.retryAfter_seconds)
+            refused.headers[.retryAfter] = String(limit.decision.retryAfterSeconds)
             add(limit, to: &refused)
             return refused
         }

@@ -10,12 +10,12 @@ import ZentraStorage
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let ids: any IDGenerator
-    let bodyLimit_bytes: Int
+    let bodyLimitBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestID = RequestKind.prefix + ids.nextBody()
-        context.bodyLimit_bytes = bodyLimit_bytes
+        context.bodyLimitBytes = bodyLimitBytes
         var response: Response
         do {
             try Self.refuseControlCharacters(in: request.uri.description)

@@ -50,7 +50,7 @@ final class RateLimiter: Sendable {
         /// key has, and what is left of it with the seconds until it is whole again.
         var headers: [(String, String)] {
             [("RateLimit-Policy", "\"per-key\";q=\(burst);w=2"),
-             ("RateLimit", "\"per-key\";r=\(decision.remaining);t=\(decision.full_seconds)")]
+             ("RateLimit", "\"per-key\";r=\(decision.remaining);t=\(decision.fullSeconds)")]
         }
     }
 }

@@ -12,7 +12,7 @@ final class SpoolFile: @unchecked Sendable {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private(set) var size = 0
-    static let chunk_bytes = 64 * 1024
+    static let chunkBytes = 64 * 1024
 
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("zentra-spool-\(UUID().uuidString)")
@@ -28,7 +28,7 @@ final class SpoolFile: @unchecked Sendable {
     func append(_ bytes: [UInt8]) throws {
         buffer.append(contentsOf: bytes)
         size += bytes.count
-        if buffer.count >= Self.chunk_bytes { try flush() }
+        if buffer.count >= Self.chunkBytes { try flush() }
     }
 
     func flush() throws {
@@ -41,7 +41,7 @@ final class SpoolFile: @unchecked Sendable {
     func stream(to writer: inout any ResponseBodyWriter) async throws {
         try flush()
         try handle.seek(toOffset: 0)
-        while let data = try handle.read(upToCount: Self.chunk_bytes), !data.isEmpty {
+        while let data = try handle.read(upToCount: Self.chunkBytes), !data.isEmpty {
             try await writer.write(ByteBuffer(bytes: data))
         }
     }

@@ -47,8 +47,8 @@ struct WriteEndpoint: Sendable {
         let outcome = try await IdempotencyRecords.claim(
             tenant: principal.tenant, key: key, fingerprint: json.parsed.fingerprint(method: request.method, path: request.uri.path),
             token: store.ids.nextBody(), now: store.clock.now(),
-            lease_seconds: services.configuration.idempotencyLease_seconds,
-            retention_seconds: services.configuration.idempotencyRetention_seconds, engine: store.engine)
+            leaseSeconds: services.configuration.idempotencyLeaseSeconds,
+            retentionSeconds: services.configuration.idempotencyRetentionSeconds, engine: store.engine)
         let claim: IdempotencyClaim
         switch outcome {
         case .replay(let stored): return try Reply(stored, vault: vault, tenant: principal.tenant, key: key).response(replayed: true)

@@ -70,7 +70,7 @@ public final class SQLiteEngine: DatabaseEngine {
             let connection = try DatabaseQueue(path: path, configuration: checkpointing)
             let directory = (path as NSString).deletingLastPathComponent
             checkpointer = PeriodicTask("checkpoint", every: .milliseconds(50), logger: nil) {
-                let cramped = (FreeSpace.bytes(in: directory) ?? .max) < SQLiteEngine.walGrowth_bytes
+                let cramped = (FreeSpace.bytes(in: directory) ?? .max) < SQLiteEngine.walGrowthBytes
                 try await connection.writeWithoutTransaction { db in
                     try db.execute(sql: cramped ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)")
                 }
@@ -85,7 +85,7 @@ public final class SQLiteEngine: DatabaseEngine {
     static let walAutocheckpoint_pages = 2000
     /// How far the WAL may grow before it starts over: its autocheckpoint and a margin for the
     /// group commit that crosses it (pages of 4 KiB, SQLite's default).
-    static let walGrowth_bytes: UInt64 = UInt64(walAutocheckpoint_pages) * 4096 * 2
+    static let walGrowthBytes: UInt64 = UInt64(walAutocheckpoint_pages) * 4096 * 2
 
     public var service: (any Service)? { checkpointer }
     private let checkpointer: PeriodicTask

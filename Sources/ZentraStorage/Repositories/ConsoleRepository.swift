@@ -73,8 +73,8 @@ public struct ConsoleDashboard: Sendable {
 }
 
 extension ConsoleRepository {
-    /// - Parameter utcOffset_seconds: the tenant's offset now; days are counted in it.
-    public func dashboard(since dayStart: Timestamp, chartFrom: Timestamp, utcOffset_seconds: Int64) async throws -> ConsoleDashboard {
+    /// - Parameter utcOffsetSeconds: the tenant's offset now; days are counted in it.
+    public func dashboard(since dayStart: Timestamp, chartFrom: Timestamp, utcOffsetSeconds: Int64) async throws -> ConsoleDashboard {
         var board = ConsoleDashboard()
         for row in try await sql.query("""
             SELECT status, COUNT(*) AS n FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(dayStart) GROUP BY status
@@ -99,7 +99,7 @@ extension ConsoleRepository {
             """)
         board.failingEndpoints = Int64(disabledByDelivery) + retrying
         board.spendByDay = try await sql.query("""
-            SELECT (created_at + \(utcOffset_seconds * 1_000_000)) / 86400000000 AS day, currency,
+            SELECT (created_at + \(utcOffsetSeconds * 1_000_000)) / 86400000000 AS day, currency,
                    CAST(SUM(amount_minor) AS BIGINT) AS total
             FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(chartFrom) AND status IN ('approved', 'cleared')
             GROUP BY day, currency ORDER BY day

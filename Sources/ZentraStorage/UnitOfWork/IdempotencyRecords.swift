@@ -48,11 +48,11 @@ public enum IdempotencyOutcome: Sendable {
 public enum IdempotencyRecords {
     public static func claim(
         tenant: TenantID, key: String, fingerprint: String, token: String, now: Timestamp,
-        lease_seconds: Int64, retention_seconds: Int64, engine: any DatabaseEngine
+        leaseSeconds: Int64, retentionSeconds: Int64, engine: any DatabaseEngine
     ) async throws -> IdempotencyOutcome {
         try await engine.withTransaction { sql in
-            let leaseEnd = now.adding(seconds: lease_seconds)
-            let expiresAt = now.adding(seconds: retention_seconds)
+            let leaseEnd = now.adding(seconds: leaseSeconds)
+            let expiresAt = now.adding(seconds: retentionSeconds)
             let claim = IdempotencyClaim(key: key, fingerprint: fingerprint, token: token)
             let inserted = try await sql.query("""
                 INSERT INTO idempotency_keys (tenant_id, key, fingerprint, status, lock_token, locked_until, created_at, expires_at)
