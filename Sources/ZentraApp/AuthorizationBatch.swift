@@ -90,7 +90,7 @@ public struct AuthorizationBatch: StoreBatchWork {
 
     static func audit(_ record: DecisionRecord, _ decision: PolicyDecision, hold: JournalEntryID?) -> BatchTransaction.Audit {
         let outcome = record.outcome(decision)
-        return BatchTransaction.Audit("authorization.decided", objectType: "authorization", objectID: record.id.rawValue, context: .object([
+        return BatchTransaction.Audit(.authorizationDecided, objectType: "authorization", objectID: record.id.rawValue, context: .object([
             "card": .string(record.card.card.rawValue), "status": .string(outcome.status.rawValue),
             "decline_reason": outcome.declineReason.map { .string($0.rawValue) } ?? .null,
             "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,

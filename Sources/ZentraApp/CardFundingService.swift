@@ -54,7 +54,7 @@ public enum CardFundingService {
         try await tx.cards.insertFunding(funding)
         let event = try tx.emit(.cardFunded, objectType: "card_funding", objectID: funding.id.rawValue, data: funding)
         try intent.advance(.eventsEmitted, "card.funded", events: [event])
-        let audit = tx.audit("card.funded", objectType: "card", objectID: id.rawValue, context: .object([
+        let audit = tx.audit(.event(.cardFunded), objectType: "card", objectID: id.rawValue, context: .object([
             "funding": .string(funding.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),
             "transaction_reference": .string(reference), "legacy_reference_field": .bool(input.transactionReference == nil),
             "journal_entry": .string(entry.id.rawValue), "intent": .string(intent.id.rawValue),

@@ -71,7 +71,7 @@ public enum CardProgramService {
             try vault.seal(secret: $0, tenant: tx.tenant, purpose: webhookSecretPurpose)
         })
         try tx.emit(.cardProgramCreated, objectType: "card_program", objectID: program.id.rawValue, data: program)
-        tx.audit("card_program.created", objectType: "card_program", objectID: program.id.rawValue, context: .object([
+        tx.audit(.event(.cardProgramCreated), objectType: "card_program", objectID: program.id.rawValue, context: .object([
             "bin": .string(bin), "currency": .string(currency.code), "max_cards_per_customer": .int(Int64(maxCards)),
             "sensitive_details_enabled": .bool(program.sensitiveDetailsEnabled),
         ]))

@@ -83,7 +83,7 @@ public enum CardService {
 
         let event = try tx.emit(.cardIssued, objectType: "card", objectID: card.id.rawValue, data: card)
         try intent.advance(.eventsEmitted, "card.issued", events: [event])
-        let audit = tx.audit("card.issued", objectType: "card", objectID: card.id.rawValue, context: .object([
+        let audit = tx.audit(.event(.cardIssued), objectType: "card", objectID: card.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "account": .string(accountID.rawValue), "program": .string(program.id.rawValue),
             "type": .string(type.rawValue), "last4": .string(card.last4), "intent": .string(intent.id.rawValue),
         ]))
@@ -124,7 +124,7 @@ public enum CardService {
         }
         guard let sealed = try await tx.cards.sealedData(id) else { throw DomainError.resourceMissing("card", id: raw) }
         let secret = try vault.open(sealed, tenant: tx.tenant)
-        tx.audit("card.sensitive_details_read", objectType: "card", objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
+        tx.audit(.cardSensitiveDetailsRead, objectType: "card", objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
         return SensitiveDetails(id: id, pan: secret.pan, cvv: secret.cvv, expMonth: card.expMonth, expYear: card.expYear)
     }
 

@@ -134,7 +134,7 @@ public struct ClearingFileIngest: Sendable {
             return try await store.write(scope) { tx in
                 try await tx.clearingFiles.complete(summary)
                 try tx.emit(.clearingFileProcessed, objectType: "clearing_file", objectID: fileID, data: summary)
-                tx.audit("clearing_file.processed", objectType: "clearing_file", objectID: fileID, context: try JSONValue.from(summary))
+                tx.audit(.event(.clearingFileProcessed), objectType: "clearing_file", objectID: fileID, context: try JSONValue.from(summary))
                 return summary
             }
         } catch {

@@ -182,7 +182,7 @@ public struct ClearingWindow: Sendable {
         writes.clearings.append((clearing, String(decoding: rendered, as: UTF8.self)))
         reads.cleared[request.clearingID] = clearing
         tx.emit(.clearing(status), objectType: "clearing", objectID: id.rawValue, rendered: rendered)
-        tx.audit("clearing.posted", objectType: "clearing", objectID: id.rawValue, context: .object([
+        tx.audit(.clearingPosted, objectType: "clearing", objectID: id.rawValue, context: .object([
             "clearing_id": .string(request.clearingID), "status": .string(status.rawValue), "match_method": .string(method.rawValue),
             "authorization": authorization.map { .string($0.id.rawValue) } ?? .null, "amount_minor": .int(request.amount.minor),
             "delta_minor": .int(plan.deltaMinor), "journal_entry": .string(entry.id.rawValue),
@@ -199,7 +199,7 @@ public struct ClearingWindow: Sendable {
             let renderedCase = opened.json.serialized
             writes.cases.append((opened, String(decoding: renderedCase, as: UTF8.self)))
             tx.emit(.reconciliationOpened, objectType: "reconciliation_case", objectID: caseID.rawValue, rendered: renderedCase)
-            tx.audit("reconciliation.opened", objectType: "reconciliation_case", objectID: caseID.rawValue, context: .object([
+            tx.audit(.event(.reconciliationOpened), objectType: "reconciliation_case", objectID: caseID.rawValue, context: .object([
                 "clearing": .string(id.rawValue), "kind": .string(opened.kind.rawValue), "delta_minor": .int(plan.deltaMinor),
             ]))
         }

@@ -72,7 +72,7 @@ public enum DerivedIntents {
         try machine.advance(to: .policyEvaluated, at: decidedAt,
                             detail: "\(first.rawValue), response code \(a.responseCode), deciding rule \(deciding)")
         let event = events.first { $0.type == EventType.authorization(first).rawValue && $0.createdAt == decidedAt }
-        let audit = audits.first { $0.action == "authorization.decided" }
+        let audit = audits.first { $0.action == AuditAction.authorizationDecided.rawValue }
         return try finish(&machine, intent: intent, type: "authorization.decide", subject: a.id.rawValue, at: decidedAt,
                           posted: a.hold.map { ("hold of \(a.amountMinor) moved to the card's reserved account", [$0.journalEntry]) },
                           events: event.map { [$0] } ?? [], audits: audit.map { [$0] } ?? [], outcome: "answered \(a.responseCode)")

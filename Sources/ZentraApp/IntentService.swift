@@ -81,7 +81,7 @@ public enum IntentService {
                                     data: ["intent_id": spec.key ?? "", "scope": spec.scope])
             try intent.advance(.eventsEmitted, "runtime_intent.declared", events: [event])
         }
-        let audit = tx.audit("runtime_intent.declared", objectType: "runtime_intent", objectID: intent.id.rawValue,
+        let audit = tx.audit(.event(.runtimeIntentDeclared), objectType: "runtime_intent", objectID: intent.id.rawValue,
                              context: .object(["intent_id": .string(spec.key ?? ""), "scope": .string(spec.scope)]))
         try intent.advance(.audited, "runtime_intent.declared recorded", auditRecords: [audit])
         _ = try intent.complete(subject: intent.id.rawValue)

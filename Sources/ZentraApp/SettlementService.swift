@@ -34,7 +34,7 @@ public enum SettlementService {
             payout: Settlement.Payout(status: "closed", amountMinor: net, closedAt: tx.now), createdAt: tx.now)
         try await tx.settlements.insert(settlement)
         try tx.emit(.settlementClosed, objectType: "settlement", objectID: id.rawValue, data: settlement)
-        tx.audit("settlement.closed", objectType: "settlement", objectID: id.rawValue, context: .object([
+        tx.audit(.event(.settlementClosed), objectType: "settlement", objectID: id.rawValue, context: .object([
             "currency": .string(currency.code), "net_minor": .int(net), "clearing_count": .int(totals.clearingCount),
             "dispute_count": .int(totals.disputeCount), "journal_entry": entry.map { .string($0.id.rawValue) } ?? .null,
         ]))

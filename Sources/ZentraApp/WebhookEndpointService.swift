@@ -110,7 +110,7 @@ public enum WebhookEndpointService {
 
     static func record(_ endpoint: WebhookEndpoint, event: EventType, in tx: WriteTransaction) throws {
         try tx.emit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, data: endpoint)
-        tx.audit(event.rawValue, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
+        tx.audit(.event(event), objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
             "url": .string(endpoint.url), "event_types": .array(endpoint.eventTypes.map(JSONValue.string)),
             "status": .string(endpoint.status.rawValue), "disabled_reason": endpoint.disabledReason.map { .string($0.rawValue) } ?? .null,
         ]))

@@ -5,6 +5,18 @@ import Testing
 @Suite struct AuditChainTests {
     let tenant = TenantID(unchecked: "ten_1")
 
+    /// Each action is stored under one name, and an action no event announces does not take an
+    /// event's name (a change that emits that event is audited as `.event`).
+    @Test func auditActionsHaveOneNameEach() {
+        let names = AuditAction.allCases.map(\.rawValue)
+        #expect(Set(names).count == names.count)
+        let eventNames = Set(EventType.allCases.map(\.rawValue))
+        for action in AuditAction.allCases {
+            if case .event = action { continue }
+            #expect(!eventNames.contains(action.rawValue), "\(action)")
+        }
+    }
+
     func entry(_ sequence: Int64, action: String = "customer.created") -> AuditEntry {
         AuditEntry(id: AuditRecordID(unchecked: "aud_\(sequence)"), sequence: sequence, tenant: tenant, actor: "key_1",
                    action: action, objectType: "customer", objectID: "cus_\(sequence)", requestID: "req_\(sequence)",

@@ -63,8 +63,8 @@ public struct BatchTransaction: Sendable {
         let objectID: String
         let context: JSONValue
 
-        public init(_ action: String, objectType: String, objectID: String, context: JSONValue) {
-            self.action = action
+        public init(_ action: AuditAction, objectType: String, objectID: String, context: JSONValue) {
+            self.action = action.rawValue
             self.objectType = objectType
             self.objectID = objectID
             self.context = context

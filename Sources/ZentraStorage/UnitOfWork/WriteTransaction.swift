@@ -64,10 +64,10 @@ public final class WriteTransaction: TenantScope {
 
     /// Queues an audit record for this unit of work's actor, request and idempotency key.
     @discardableResult
-    public func audit(_ action: String, objectType: String, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
+    public func audit(_ action: AuditAction, objectType: String, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
         let id: AuditRecordID = newID()
         pending.withLock {
-            $0.audits.append(CommitBatch.PendingAudit(id: id, action: action, objectType: objectType, objectID: objectID, context: context))
+            $0.audits.append(CommitBatch.PendingAudit(id: id, action: action.rawValue, objectType: objectType, objectID: objectID, context: context))
         }
         return id
     }
