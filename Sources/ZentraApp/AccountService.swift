@@ -29,7 +29,7 @@ public enum AccountService {
         let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
         let currency = try Validate.currency(input.currency)
         let kind = try input.kind.map { try Validate.enumValue($0, "kind", as: AccountType.self) } ?? .wallet
-        var intent = IntentTracker(tx, type: "account.create", spec: spec, detail: "open a \(kind.rawValue) account in \(currency.code)")
+        var intent = IntentTracker(tx, type: .accountCreate, spec: spec, detail: "open a \(kind.rawValue) account in \(currency.code)")
         _ = try await tx.customers.locked(customerID, param: "customer")
         try intent.advance(.validated, "customer exists; \(currency.code) has \(currency.exponent) decimals")
         let account = try await tx.accounts.insert(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
@@ -62,7 +62,7 @@ public enum AccountService {
             return .existing(existing)
         }
 
-        var intent = IntentTracker(tx, type: "account.deposit", spec: spec, detail: "deposit \(input.amountMinor) \(account.currency) into \(accountID)")
+        var intent = IntentTracker(tx, type: .accountDeposit, spec: spec, detail: "deposit \(input.amountMinor) \(account.currency) into \(accountID)")
         try intent.advance(.validated, "account exists, amount positive, reference \(reference) unused")
         let amount = Money(minor: input.amountMinor, currency: account.currency)
         // The resulting balance must stay representable; checked before anything is written.

@@ -34,7 +34,7 @@ public enum CardFundingService {
         }
         _ = try CardLifecycle.next(from: card.status, .updateSecurity)
 
-        var intent = IntentTracker(tx, type: "card.fund", spec: IntentSpec(), detail: "fund \(id) with \(input.amountMinor) \(card.currency)")
+        var intent = IntentTracker(tx, type: .cardFund, spec: IntentSpec(), detail: "fund \(id) with \(input.amountMinor) \(card.currency)")
         let wallet = try await tx.accounts.require(card.account, param: "source")
         let available = try await tx.ledger.lockedBalance(wallet.ledgerAccounts.available)
         try intent.advance(.validated, "card open, reference \(reference) unused")

@@ -39,7 +39,7 @@ public enum CardService {
         if let limit = input.spendLimitMinor { try MinorUnits.requirePositive(limit, param: "spend_limit_minor") }
         let requested = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")
 
-        var intent = IntentTracker(tx, type: "card.issue", spec: IntentSpec(), detail: "issue a \(type.rawValue) card")
+        var intent = IntentTracker(tx, type: .cardIssue, spec: IntentSpec(), detail: "issue a \(type.rawValue) card")
         let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
         let customer = try await tx.customers.locked(customerID, param: "customer")
         guard customer.kycStatus == .verified else { throw DomainError.kycRequired(customerID.rawValue) }

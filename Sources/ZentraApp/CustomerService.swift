@@ -19,7 +19,7 @@ public enum CustomerService {
         let name = try Validate.text(input.name, "name")
         let email = try Validate.email(input.email)
         let status = try input.kycStatus.map { try Validate.enumValue($0, "kyc_status", as: KYCStatus.self) } ?? .pending
-        var intent = IntentTracker(tx, type: "customer.create", spec: spec, detail: "create customer")
+        var intent = IntentTracker(tx, type: .customerCreate, spec: spec, detail: "create customer")
         try intent.advance(.validated, "name, email and kyc_status accepted")
 
         let customer = Customer(id: tx.newID(), name: name, email: email, kycStatus: status, createdAt: tx.now, updatedAt: tx.now)
@@ -38,7 +38,7 @@ public enum CustomerService {
     ) async throws -> Customer {
         let id: CustomerID = try Validate.id(rawID, "customer", "customer")
         let status = try Validate.enumValue(rawStatus, "status", as: KYCStatus.self)
-        var intent = IntentTracker(tx, type: "customer.kyc_update", spec: spec, detail: "set KYC status to \(status.rawValue)")
+        var intent = IntentTracker(tx, type: .customerKYCUpdate, spec: spec, detail: "set KYC status to \(status.rawValue)")
         let before = try await tx.customers.locked(id)
         try intent.advance(.validated, "customer found; status \(before.kycStatus.rawValue) -> \(status.rawValue)")
         guard before.kycStatus != status else {

@@ -73,7 +73,7 @@ public enum DerivedIntents {
                             detail: "\(first.rawValue), response code \(a.responseCode), deciding rule \(deciding)")
         let event = events.first { $0.type == EventType.authorization(first).rawValue && $0.createdAt == decidedAt }
         let audit = audits.first { $0.action == AuditAction.authorizationDecided.rawValue }
-        return try finish(&machine, intent: intent, type: "authorization.decide", subject: a.id.rawValue, at: decidedAt,
+        return try finish(&machine, intent: intent, type: .authorizationDecide, subject: a.id.rawValue, at: decidedAt,
                           posted: a.hold.map { ("hold of \(a.amountMinor) moved to the card's reserved account", [$0.journalEntry]) },
                           events: event.map { [$0] } ?? [], audits: audit.map { [$0] } ?? [], outcome: "answered \(a.responseCode)")
     }
@@ -88,7 +88,7 @@ public enum DerivedIntents {
         if adjustment.policy != nil {
             try machine.advance(to: .policyEvaluated, at: at, detail: "\(adjustment.status), response code \(adjustment.responseCode ?? "")")
         }
-        return try finish(&machine, intent: intent, type: "authorization.\(adjustment.type.rawValue)", subject: a.id.rawValue, at: at,
+        return try finish(&machine, intent: intent, type: .authorizationAdjustment(adjustment.type), subject: a.id.rawValue, at: at,
                           posted: adjustment.journalEntry.map { ("\(adjustment.type.rawValue) posted", [$0]) },
                           events: written(events, at: at), audits: written(audits, at: at), outcome: adjustment.status)
     }
@@ -99,7 +99,7 @@ public enum DerivedIntents {
         var machine = IntentMachine(at: at, detail: "clearing \(clearing.clearingId): \(clearing.amountMinor) \(clearing.currency.code) on \(clearing.card)")
         try machine.advance(to: .validated, at: at, detail: "matched by \(clearing.matchMethod.rawValue)")
         try machine.advance(to: .policyEvaluated, at: at, detail: "\(clearing.status.rawValue), delta \(clearing.deltaMinor)")
-        return try finish(&machine, intent: intent, type: "clearing.post", subject: clearing.id.rawValue, at: at,
+        return try finish(&machine, intent: intent, type: .clearingPost, subject: clearing.id.rawValue, at: at,
                           posted: ("cleared amount posted", [clearing.journalEntry]),
                           events: written(events, at: at), audits: written(audits, at: at),
                           outcome: clearing.status.rawValue)
@@ -112,7 +112,7 @@ public enum DerivedIntents {
         var machine = IntentMachine(at: at, detail: "POST /settlements \(settlement.currency.code)")
         try machine.advance(to: .validated, at: at, detail: "\(settlement.clearingCount) clearings and \(settlement.disputeCount) chargebacks unsettled")
         try machine.advance(to: .policyEvaluated, at: at, detail: "net \(settlement.netMinor) = \(settlement.clearingsMinor) cleared - \(settlement.chargebacksMinor) charged back")
-        return try finish(&machine, intent: intent, type: "settlement.close", subject: settlement.id.rawValue, at: at,
+        return try finish(&machine, intent: intent, type: .settlementClose, subject: settlement.id.rawValue, at: at,
                           posted: settlement.journalEntry.map { ("net moved from settlement to merchant", [$0]) },
                           events: written(events, at: at), audits: written(audits, at: at),
                           outcome: "payout \(settlement.payout.status)")
@@ -128,14 +128,14 @@ public enum DerivedIntents {
         try machine.advance(to: .validated, at: at, detail: index == 0 ? "transaction \(dispute.transaction) on card \(dispute.card)"
                                 : "from \(dispute.history[index - 1].status.rawValue)")
         try machine.advance(to: .policyEvaluated, at: at, detail: step.status.rawValue)
-        return try finish(&machine, intent: intent, type: "dispute.\(action)", subject: dispute.id.rawValue, at: at,
+        return try finish(&machine, intent: intent, type: index == 0 ? .disputeOpen : .disputeMove(step.status), subject: dispute.id.rawValue, at: at,
                           posted: step.journalEntry.map { ("\(step.status.rawValue) posted", [$0]) },
                           events: written(events, at: at), audits: written(audits, at: at), outcome: step.status.rawValue)
     }
 
     /// The steps every derived intent ends with: its entries (when it posted), the events and audit
     /// records it wrote, and its outcome.
-    static func finish(_ machine: inout IntentMachine, intent: String, type: String, subject: String, at: Timestamp,
+    static func finish(_ machine: inout IntentMachine, intent: String, type: IntentType, subject: String, at: Timestamp,
                        posted: (String, [JournalEntryID])?, events: [Event], audits: [AuditRecord], outcome: String) throws -> RuntimeIntent {
         if let (detail, entries) = posted {
             try machine.advance(to: .ledgerPosted, at: at, detail: detail, journalEntries: entries)
@@ -145,7 +145,7 @@ public enum DerivedIntents {
         try machine.advance(to: .audited, at: at, detail: audits.isEmpty ? "no audit record" : audits.map(\.action).joined(separator: ", "),
                             auditRecords: audits.map(\.id))
         try machine.advance(to: .completed, at: at, detail: outcome)
-        return RuntimeIntent(id: IntentID(unchecked: intent), intentID: intent, type: type, scope: "tenant", moneyModel: IntentSpec.moneyModel,
+        return RuntimeIntent(id: IntentID(unchecked: intent), intentID: intent, type: type.rawValue, scope: "tenant", moneyModel: IntentSpec.moneyModel,
                              primitives: primitives, status: machine.state, steps: machine.steps, subject: subject, createdAt: at)
     }
 

@@ -68,7 +68,7 @@ public enum IntentService {
 
     /// An intent with no operation: each primitive it names is a step, none of which moves money.
     private static func declare(_ spec: IntentSpec, in tx: WriteTransaction) async throws {
-        var intent = IntentTracker(tx, type: "declared", spec: spec, detail: "intent \(spec.key ?? "") in scope \(spec.scope)")
+        var intent = IntentTracker(tx, type: .declared, spec: spec, detail: "intent \(spec.key ?? "") in scope \(spec.scope)")
         try intent.advance(.validated, "money model \(spec.moneyModel); primitives \(spec.primitives.joined(separator: ", "))")
         if spec.primitives.contains("policy") {
             try intent.advance(.policyEvaluated, "no operation to evaluate: declared intent")

@@ -25,11 +25,11 @@ public struct IntentSpec: Sendable {
 struct IntentTracker {
     let id: IntentID
     let spec: IntentSpec
-    let type: String
+    let type: IntentType
     private(set) var machine: IntentMachine
     private let tx: WriteTransaction
 
-    init(_ tx: WriteTransaction, type: String, spec: IntentSpec, detail: String) {
+    init(_ tx: WriteTransaction, type: IntentType, spec: IntentSpec, detail: String) {
         self.tx = tx
         self.id = tx.newID()
         self.spec = spec
@@ -49,7 +49,7 @@ struct IntentTracker {
     mutating func complete(subject: String) throws -> RuntimeIntent {
         try advance(.completed, "committed with its ledger entries, events and audit records")
         let intent = RuntimeIntent(
-            id: id, intentID: spec.key ?? id.rawValue, type: type, scope: spec.scope, moneyModel: spec.moneyModel,
+            id: id, intentID: spec.key ?? id.rawValue, type: type.rawValue, scope: spec.scope, moneyModel: spec.moneyModel,
             primitives: spec.primitives, status: machine.state, steps: machine.steps, subject: subject, createdAt: tx.now)
         tx.record(intent)
         return intent
