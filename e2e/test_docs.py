@@ -7,7 +7,6 @@ tour stops at the first call that answers an error status (`curl --fail-with-bod
 (`jq -e`) that does not hold: a tour that rots fails here."""
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -46,11 +46,11 @@ struct ParsedBody: Sendable {
     let canonical: [UInt8]
 
     static func parse(_ bytes: [UInt8]) throws -> ParsedBody {
-        let body = bytes.isEmpty ? Array("{}".utf8) : bytes
-        let (value, rewroteNumbers) = try read(body)
+        let (value, rewroteNumbers) = try read(bytes)
         guard case .object(var object) = value else { preconditionFailure("an object was checked") }
-        // Foundation's decoder reads the body next: it gets whole numbers as the integers they are.
-        let data = Data(rewroteNumbers ? value.serialized : body)
+        // Foundation's decoder reads the body next: it gets whole numbers as the integers they are
+        // (and `{}` for an empty body).
+        let data = Data(rewroteNumbers || bytes.isEmpty ? value.serialized : bytes)
         var key: String?
         if let raw = object.removeValue(forKey: "idempotency_key") {
             guard case .string(let string) = raw else { throw DomainError.parameterInvalid("idempotency_key", "must be a string") }
@@ -62,11 +62,12 @@ struct ParsedBody: Sendable {
     /// The body as a JSON object whose money fields are integers and whose text is free of
     /// control characters.
     static func object(_ bytes: [UInt8]) throws -> JSONValue {
-        try read(bytes.isEmpty ? Array("{}".utf8) : bytes).value
+        try read(bytes).value
     }
 
+    /// An empty body reads as `{}`.
     private static func read(_ bytes: [UInt8]) throws -> (value: JSONValue, rewroteNumbers: Bool) {
-        guard let parsed = try? JSONValue.parseRequestBody(bytes) else {
+        guard let parsed = try? JSONValue.parseRequestBody(bytes.isEmpty ? Array("{}".utf8) : bytes) else {
             throw DomainError.invalidRequest("The body is not valid JSON.")
         }
         guard case .object = parsed.value else { throw DomainError.invalidRequest("The body must be a JSON object.") }
