@@ -6,15 +6,18 @@ public struct WebhookDeliverySettings: Sendable {
     public var schedule: WebhookRetrySchedule
     /// How long one attempt may take, connect to last byte (`ZENTRA_WEBHOOK_TIMEOUT_MS`).
     public var timeoutMs: Int
-    /// How often a process looks for new events and due deliveries.
-    public var poll_interval: Duration = .milliseconds(500)
-    /// Attempts one process has in flight at once, in all and per endpoint: a slow or dead
-    /// endpoint holds at most its share, never the whole process.
-    public var inFlight_max = 64
-    public var inFlightPerEndpoint_max = 8
+    /// How often a process looks for new events and due deliveries when no finished send wakes
+    /// it sooner.
+    public var pollInterval: Duration = .milliseconds(100)
+    /// Sends one process has in flight to one endpoint (`ZENTRA_WEBHOOK_CONCURRENCY`): a slow or
+    /// dead endpoint holds at most these, never the others' share.
+    public var concurrency = 16
+    /// Sends one process has in flight to all endpoints together: bounds its sockets and memory.
+    public var inFlight_max = 1_024
     /// How long a claimed delivery stays with the process that claimed it: the attempt's timeout
     /// and a margin to record it. A process that stops sooner leaves it to be retried after this.
     public var leaseSeconds: Int64 { Int64(timeoutMs / 1000) + 60 }
+    public static let concurrencyRange = 1...256
 
     public init(schedule: WebhookRetrySchedule = .default, timeoutMs: Int = 10_000) {
         self.schedule = schedule
@@ -32,7 +35,23 @@ public struct ClaimedWebhookDelivery: Sendable {
     /// The current secret, then during a rotation's grace period the one before it.
     public let secrets: [String]
     public let body: [UInt8]
+    /// When the event happened: a delivery's lag is measured from it.
+    public let eventCreatedAt: Timestamp
     public var messageID: String { delivery.event.rawValue }
+}
+
+/// A send that finished and what it came to, waiting for its worker's next transaction.
+public struct FinishedWebhookAttempt: Sendable {
+    public let claimed: ClaimedWebhookDelivery
+    public let outcome: WebhookAttemptOutcome
+    /// The retry jitter's randomness, drawn by the worker: the schedule itself stays deterministic.
+    public let random: UInt64
+
+    public init(claimed: ClaimedWebhookDelivery, outcome: WebhookAttemptOutcome, random: UInt64) {
+        self.claimed = claimed
+        self.outcome = outcome
+        self.random = random
+    }
 }
 
 public struct RedeliverEvent: Sendable, Decodable {
@@ -85,56 +104,72 @@ public enum WebhookDeliveryService {
         }
     }
 
-    /// Claims up to `limit` due deliveries of one endpoint for this process. A claim left by a
-    /// process that stopped mid-attempt is recorded as an `interrupted` attempt first.
-    public static func claim(tenant: TenantID, endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings,
-                             vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
+    /// One delivery worker's transaction for a tenant: records the attempts that finished since
+    /// its last one, then claims up to `limit` due deliveries of each endpoint named. A batch of
+    /// sends costs one commit, not one each; when the transaction fails nothing of it is written,
+    /// and the worker keeps the attempts to record them again (their claims still hold).
+    public static func recordAndClaim(tenant: TenantID, finished: [FinishedWebhookAttempt], claims: [(endpoint: WebhookEndpointID, limit: Int)],
+                                      settings: WebhookDeliverySettings, vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
-            guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpoints.withSecrets(endpoint, forUpdate: false),
-                found.status == .enabled else { return [] }
-            var secrets = [try vault.open(secret: sealed, tenant: tenant, purpose: WebhookEndpointService.secretPurpose)]
-            if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
-                secrets.append(try vault.open(secret: sealedPrevious, tenant: tenant, purpose: WebhookEndpointService.previousSecretPurpose))
+            try await record(finished, settings: settings, in: tx)
+            var claimed: [ClaimedWebhookDelivery] = []
+            for (endpoint, limit) in claims where limit > 0 {
+                claimed += try await claim(endpoint, limit: limit, settings: settings, vault: vault, in: tx)
             }
-            var claimed: [(WebhookDelivery, claim: String)] = []
-            for stored in try await tx.webhookDeliveries.due(endpoint: endpoint, limit: limit) {
-                var delivery = stored.delivery
-                if stored.claim != nil {
-                    let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
-                                                            retryAfterSeconds: nil)
-                    delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
-                    // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
-                    if delivery.attempts.count >= settings.schedule.attempts_max {
-                        try await finish(&delivery, .exhausted, in: tx)
-                        continue
-                    }
-                }
-                delivery.nextAttemptAt = tx.now
-                delivery.updatedAt = tx.now
-                let claim = tx.newID(WebhookDeliveryKind.self).rawValue
-                try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.leaseSeconds))
-                claimed.append((delivery, claim))
-            }
-            let events = try await tx.events.findAll(claimed.map(\.0.event))
-            return try claimed.compactMap { delivery, claim -> ClaimedWebhookDelivery? in
-                guard let event = events[delivery.event] else { return nil }
-                return ClaimedWebhookDelivery(tenant: tenant, delivery: delivery, claim: claim, url: found.url, secrets: secrets,
-                                              body: try ZentraJSON.encode(event))
-            }
+            return claimed
         }
     }
 
-    /// Records what an attempt came to and decides what follows: done, the next attempt's time,
-    /// or giving up (disabling the endpoint on `410 Gone`, or when the whole schedule failed and no
-    /// other delivery to it succeeded meanwhile). Nothing is written when the claim was lost.
-    public static func record(_ outcome: WebhookAttemptOutcome, for claimed: ClaimedWebhookDelivery, settings: WebhookDeliverySettings,
-                              random: UInt64, store: Store) async throws {
-        try await store.write(scope(claimed.tenant)) { tx in
-            guard let stored = try await tx.webhookDeliveries.claimed(claimed.delivery.id, claim: claimed.claim) else { return }
+    /// Claims up to `limit` due deliveries of one endpoint for this process. A claim left by a
+    /// process that stopped mid-attempt is recorded as an `interrupted` attempt first.
+    static func claim(_ endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings, vault: CardVault,
+                      in tx: WriteTransaction) async throws -> [ClaimedWebhookDelivery] {
+        guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpoints.withSecrets(endpoint, forUpdate: false),
+            found.status == .enabled else { return [] }
+        var secrets = [try vault.open(secret: sealed, tenant: tx.tenant, purpose: WebhookEndpointService.secretPurpose)]
+        if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
+            secrets.append(try vault.open(secret: sealedPrevious, tenant: tx.tenant, purpose: WebhookEndpointService.previousSecretPurpose))
+        }
+        var claimed: [(WebhookDelivery, claim: String)] = []
+        for stored in try await tx.webhookDeliveries.due(endpoint: endpoint, limit: limit) {
             var delivery = stored.delivery
-            delivery.attempts.append(attempt(outcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
-            let step = WebhookDeliveryStep.after(outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
-                                                 random: random)
+            if stored.claim != nil {
+                let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
+                                                        retryAfterSeconds: nil)
+                delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
+                // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
+                if delivery.attempts.count >= settings.schedule.attempts_max {
+                    try await finish(&delivery, .exhausted, in: tx)
+                    continue
+                }
+            }
+            delivery.nextAttemptAt = tx.now
+            delivery.updatedAt = tx.now
+            let claim = tx.newID(WebhookDeliveryKind.self).rawValue
+            try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.leaseSeconds))
+            claimed.append((delivery, claim))
+        }
+        let events = try await tx.events.findAll(claimed.map(\.0.event))
+        return try claimed.compactMap { delivery, claim -> ClaimedWebhookDelivery? in
+            guard let event = events[delivery.event] else { return nil }
+            return ClaimedWebhookDelivery(tenant: tx.tenant, delivery: delivery, claim: claim, url: found.url, secrets: secrets,
+                                          body: try ZentraJSON.encode(event), eventCreatedAt: event.createdAt)
+        }
+    }
+
+    /// Records what each attempt came to and decides what follows: done, the next attempt's time,
+    /// or giving up (disabling the endpoint on `410 Gone`, or when the whole schedule failed and no
+    /// other delivery to it succeeded meanwhile). An attempt whose claim was lost (its lease passed
+    /// to another process) is not written.
+    static func record(_ finished: [FinishedWebhookAttempt], settings: WebhookDeliverySettings, in tx: WriteTransaction) async throws {
+        guard !finished.isEmpty else { return }
+        let held = try await tx.webhookDeliveries.claimed(finished.map { ($0.claimed.delivery.id, $0.claimed.claim) })
+        for done in finished {
+            guard let stored = held[done.claimed.delivery.id] else { continue }
+            var delivery = stored.delivery
+            delivery.attempts.append(attempt(done.outcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
+            let step = WebhookDeliveryStep.after(done.outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
+                                                 random: done.random)
             try await finish(&delivery, step, in: tx)
         }
     }

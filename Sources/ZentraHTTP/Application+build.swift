@@ -70,7 +70,7 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
             try await AuditCheckpoints.advance(store: store)
         },
         WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,
-                              vault: CardVault(key: configuration.cardDataKey)),
+                              vault: CardVault(key: configuration.cardDataKey), metrics: metrics.webhooks),
     ]
     if let settings = configuration.iso8583 {
         let vault = CardVault(key: configuration.cardDataKey)

@@ -162,6 +162,13 @@ struct Serve: AsyncParsableCommand {
             }
             delivery.timeoutMs = timeout
         }
+        if let raw = environment["ZENTRA_WEBHOOK_CONCURRENCY"] {
+            let range = WebhookDeliverySettings.concurrencyRange
+            guard let concurrency = Int(raw), range.contains(concurrency) else {
+                throw ValidationError("ZENTRA_WEBHOOK_CONCURRENCY: '\(raw)' is not a whole number of sends in flight per endpoint from \(range.lowerBound) to \(range.upperBound)")
+            }
+            delivery.concurrency = concurrency
+        }
         var rateLimit = RateLimitSettings()
         for (name, setting) in [("ZENTRA_RATE_LIMIT", \RateLimitSettings.perSecond), ("ZENTRA_RATE_LIMIT_NETWORK", \.networkPerSecond)] {
             guard let raw = environment[name] else { continue }

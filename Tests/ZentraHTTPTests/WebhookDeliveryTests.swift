@@ -13,7 +13,7 @@ import ZentraStorage
 @Suite struct WebhookDeliveryTests {
     static let settings: WebhookDeliverySettings = {
         var settings = WebhookDeliverySettings(schedule: try! WebhookRetrySchedule(parsing: "5s,1m"), timeoutMs: 10_000)
-        settings.poll_interval = .milliseconds(20)
+        settings.pollInterval = .milliseconds(20)
         return settings
     }()
 
@@ -28,11 +28,11 @@ import ZentraStorage
     static func withMoreWorkers(_ env: TestEnvironment, count: Int, _ body: @escaping @Sendable () async throws -> Void) async throws {
         let configuration = env.services.configuration
         var settings = configuration.webhookDelivery
-        settings.poll_interval = .milliseconds(20)
+        settings.pollInterval = .milliseconds(20)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<count {
                 let worker = WebhookDeliveryWorker(store: env.store, settings: settings, policy: configuration.outboundURLPolicy,
-                                                   vault: CardVault(key: configuration.cardDataKey))
+                                                   vault: CardVault(key: configuration.cardDataKey), metrics: WebhookMetrics(registry: .init()))
                 group.addTask { try await worker.run() }
             }
             try await body()
@@ -109,7 +109,44 @@ import ZentraStorage
                 #expect(try await env.get("/webhook-endpoints/\(endpoint.id)/deliveries", key: try await env.createKey(role: "developer")).status == .forbidden)
                 #expect(try await env.get("/webhook-endpoints/we_missing/deliveries").status == .notFound)
                 #expect(try await env.get("/webhook-endpoints/\(endpoint.id)/deliveries?status=lost").errorParam == "status")
+
+                let metrics = try await env.get("/metrics", key: "").text
+                #expect(metrics.contains(#"zentra_webhook_attempts_total{outcome="succeeded"} 1"#), "\(metrics)")
+                #expect(metrics.contains(#"zentra_webhook_backlog_deliveries{endpoint="\#(endpoint.id)"} 0.0"#))
+                #expect(metrics.contains("zentra_webhook_delivery_lag_seconds_count 1"))
+                #expect(metrics.contains("zentra_webhook_attempts_recorded_per_commit_sum 1"))
             }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func finishedAttemptsAreRecordedTogetherExceptWhereTheClaimWasLost(_ backend: Backend) async throws {
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        // The application's own worker passes once at start and then sleeps: the test claims and records.
+        try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.pollInterval = .seconds(3600) }) { env in
+            let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:9/hooks")
+            let id = try #require(WebhookEndpointID(endpoint.id))
+            for _ in 0..<3 { _ = try await env.createCustomer() }
+            let vault = CardVault(key: env.services.configuration.cardDataKey)
+            try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
+            let claimed = try await WebhookDeliveryService.recordAndClaim(
+                tenant: env.tenant, finished: [], claims: [(id, 3)], settings: Self.settings, vault: vault, store: env.store)
+            #expect(claimed.count == 3)
+            // Past the lease another process takes one over: the first claim on it is lost.
+            clock.set("2026-11-23T10:02:00Z")
+            let taken = try #require(try await WebhookDeliveryService.recordAndClaim(
+                tenant: env.tenant, finished: [], claims: [(id, 1)], settings: Self.settings, vault: vault, store: env.store).first)
+            let ok = WebhookAttemptOutcome(statusCode: 200, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
+            _ = try await WebhookDeliveryService.recordAndClaim(
+                tenant: env.tenant, finished: claimed.map { FinishedWebhookAttempt(claimed: $0, outcome: ok, random: 0) }, claims: [],
+                settings: Self.settings, vault: vault, store: env.store)
+            let deliveries = try await Self.deliveries(env, endpoint.id)
+            let succeeded = deliveries.filter { $0["status"] as? String == "succeeded" }
+            #expect(Set(succeeded.compactMap { $0["id"] as? String }) == Set(claimed.map(\.delivery.id.rawValue)).subtracting([taken.delivery.id.rawValue]))
+            #expect(succeeded.allSatisfy { Self.attempts($0).count == 1 })
+            let other = try #require(deliveries.first { $0["id"] as? String == taken.delivery.id.rawValue })
+            #expect(other["status"] as? String == "pending")
+            #expect(Self.attempts(other).map { $0["error"] as? String } == ["interrupted"], "the lost claim's outcome is not written")
         }
     }
 
@@ -206,7 +243,7 @@ import ZentraStorage
             try await TestEnvironment.run(backend, configure: {
                 Self.configure(&$0)
                 $0.webhookDelivery.timeoutMs = 6_000
-                $0.webhookDelivery.inFlightPerEndpoint_max = 2
+                $0.webhookDelivery.concurrency = 2
             }) { env in
                 let slow = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/slow")
                 let fast = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/fast")
@@ -322,7 +359,7 @@ import ZentraStorage
         try await receiver.run { port in
             // The application's own worker passes once at start and then sleeps, so that the test's
             // claim and the two workers below (two processes) are the only senders.
-            try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.poll_interval = .seconds(3600) }) { env in
+            try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.pollInterval = .seconds(3600) }) { env in
                 let endpoints = [
                     try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/a"),
                     try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/b"),
@@ -331,8 +368,8 @@ import ZentraStorage
                 // A process claims one delivery and stops before sending it.
                 try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
                 let first = try #require(WebhookEndpointID(endpoints[0].id))
-                let claimed = try await WebhookDeliveryService.claim(
-                    tenant: env.tenant, endpoint: first, limit: 1, settings: Self.settings,
+                let claimed = try await WebhookDeliveryService.recordAndClaim(
+                    tenant: env.tenant, finished: [], claims: [(first, 1)], settings: Self.settings,
                     vault: CardVault(key: env.services.configuration.cardDataKey), store: env.store)
                 let orphan = try #require(claimed.first)
                 try await Self.withMoreWorkers(env, count: 2) {

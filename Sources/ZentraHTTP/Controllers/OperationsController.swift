@@ -25,7 +25,8 @@ struct OperationsController {
             }
         }
         router.get("/metrics") { _, _ in
-            Reply(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"],
+            try await metrics.webhooks.refreshBacklog(engine: services.store.engine)
+            return Reply(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4"],
                   body: metrics.exposition(pool: services.store.engine.poolUsage)).response()
         }
         router.get("/evidence/keys") { _, _ in

@@ -7,10 +7,12 @@ import ZentraStorage
 /// registry per application (tests build many; nothing is bootstrapped globally).
 public final class HTTPMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
+    let webhooks: WebhookMetrics
     private let poolInUse: Gauge
     private let poolSize: Gauge
 
     public init() {
+        webhooks = WebhookMetrics(registry: registry)
         poolInUse = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "zentra", subsystem: "db_pool", metricName: "connections", unitName: "in_use", helpText: "Database connections leased now"))
         poolSize = registry.makeGauge(descriptor: MetricNameDescriptor(

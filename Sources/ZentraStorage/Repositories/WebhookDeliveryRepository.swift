@@ -33,6 +33,23 @@ public enum WebhookOutbox {
     }
 }
 
+extension WebhookOutbox {
+    /// Deliveries not finished yet (waiting, in flight or between attempts) of every endpoint.
+    public static func backlog(engine: any DatabaseEngine) async throws -> [WebhookEndpointID: Int64] {
+        try await engine.withReader { sql in
+            var backlog: [WebhookEndpointID: Int64] = [:]
+            for row in try await sql.query("""
+                SELECT e.id, COUNT(d.id) AS pending FROM webhook_endpoints e
+                LEFT JOIN webhook_deliveries d ON d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending'
+                GROUP BY e.id
+                """) {
+                backlog[try row.id("id")] = try row.int("pending")
+            }
+            return backlog
+        }
+    }
+}
+
 /// Webhook deliveries of the tenant's events to its endpoints, and the cursor that makes them.
 public struct WebhookDeliveryRepository<Scope: TenantScope>: AggregateRepository {
     let base: Scope
@@ -106,11 +123,21 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
             """ + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
     }
 
-    /// The delivery if `claim` still holds it (its lease may have passed to another process), locked.
-    public func claimed(_ id: WebhookDeliveryID, claim: String) async throws -> StoredWebhookDelivery? {
-        try await sql.queryOne("""
-            SELECT data, claim, claimed_at FROM webhook_deliveries WHERE tenant_id = \(tenant) AND id = \(id) AND claim = \(claim)
-            """ + SQL.forUpdate).map(decodeStoredDelivery)
+    /// Those of the deliveries that their claims still hold (a lease may have passed to another
+    /// process), locked, by id.
+    public func claimed(_ held: [(WebhookDeliveryID, claim: String)]) async throws -> [WebhookDeliveryID: StoredWebhookDelivery] {
+        var found: [WebhookDeliveryID: StoredWebhookDelivery] = [:]
+        let claims = Dictionary(held.map { ($0.0, $0.claim) }, uniquingKeysWith: { first, _ in first })
+        // Bounded batches: SQLite caps a statement's parameters.
+        for start in stride(from: 0, to: held.count, by: 500) {
+            let ids = held[start..<min(start + 500, held.count)].map(\.0)
+            for row in try await sql.query("SELECT data, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.rows(ids, ofTenant: tenant)
+                                           + SQL.forUpdate) {
+                let stored = try decodeStoredDelivery(row)
+                if let claim = stored.claim, claims[stored.delivery.id] == claim { found[stored.delivery.id] = stored }
+            }
+        }
+        return found
     }
 
     /// Writes the delivery; `claim` is the sender's hold on it (nil when no attempt is in flight),
