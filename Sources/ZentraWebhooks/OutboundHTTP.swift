@@ -33,15 +33,11 @@ public enum OutboundHTTP {
             throw Refusal(reason: "invalid_url")
         }
         let host = written.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let addresses: [String]
-        do {
-            addresses = try await NIOThreadPool.singleton.runIfActive { try resolve(host) }
-        } catch {
-            throw Refusal(reason: "dns_failed")
-        }
+        let literal = IPAddress(host) != nil
+        let addresses = literal ? [host] : try await lookups.addresses(of: host, resolve: resolve, deadline: deadline)
         guard let address = addresses.first else { throw Refusal(reason: "dns_failed") }
         guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw Refusal(reason: "destination_refused") }
-        let client = IPAddress(host) != nil ? Self.client : clients.client(host: host, address: address)
+        let client = literal ? Self.client : clients.client(host: host, address: address)
         return try await client.execute(request, deadline: deadline)
     }
 
@@ -51,6 +47,38 @@ public enum OutboundHTTP {
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.dnsOverride = dnsOverride
         return configuration
+    }
+
+    static let lookups = Lookups()
+
+    /// Name lookups, bounded by the call's deadline. The system resolver blocks a thread-pool
+    /// thread, and an unreachable DNS server holds it for many seconds: calls to one host share the
+    /// lookup in progress, so a hanging resolver ties up one thread per host rather than one per
+    /// call, and a caller stops waiting at its deadline (`deadlineExceeded`, reported as a timeout)
+    /// while the lookup finishes on its own. Nothing is cached: each call after the lookup ends
+    /// resolves again, as a rebinding check requires.
+    final class Lookups: Sendable {
+        private let inProgress = Mutex<[String: EventLoopFuture<[String]>]>([:])
+
+        func addresses(of host: String, resolve: @escaping Resolver, deadline: NIODeadline) async throws -> [String] {
+            let eventLoop = HTTPClient.defaultEventLoopGroup.any()
+            let (lookup, started) = inProgress.withLock { inProgress -> (EventLoopFuture<[String]>, Bool) in
+                if let lookup = inProgress[host] { return (lookup, false) }
+                let lookup = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try resolve(host) }
+                inProgress[host] = lookup
+                return (lookup, true)
+            }
+            if started {
+                lookup.whenComplete { _ in self.inProgress.withLock { if $0[host] === lookup { $0[host] = nil } } }
+            }
+            let answer = eventLoop.makePromise(of: [String].self)
+            let timeout = eventLoop.scheduleTask(deadline: deadline) { answer.fail(HTTPClientError.deadlineExceeded) }
+            lookup.whenComplete { result in
+                timeout.cancel()
+                answer.completeWith(result.mapError { _ in Refusal(reason: "dns_failed") })
+            }
+            return try await answer.futureResult.get()
+        }
     }
 
     /// For URLs whose host is an address: nothing to resolve. Process-wide, like `HTTPClient.shared`,

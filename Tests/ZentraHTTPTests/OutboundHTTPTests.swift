@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import Synchronization
 import Testing
@@ -60,5 +61,37 @@ import ZentraWebhooks
                 #expect(first.calls(to: "/hook").count == 1 && second.calls(to: "/hook").count == 1, "no refused call connected")
             }
         }
+    }
+
+    /// A lookup that hangs (an unreachable DNS server) is bounded by the call's deadline, and calls
+    /// to one host share it rather than each holding a thread.
+    @Test func aHangingLookupEndsAtTheDeadlineAndIsShared() async throws {
+        let lookups = Mutex(0)
+        let release = DispatchSemaphore(value: 0)
+        let hanging: OutboundHTTP.Resolver = { _ in
+            lookups.withLock { $0 += 1 }
+            release.wait()
+            return ["127.0.0.1"]
+        }
+        let policy = try OutboundURLPolicy(allowedNetworksList: "127.0.0.0/8")
+        let reasons = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do {
+                        _ = try await OutboundHTTP.execute(Self.post("http://hang.zentra.test/hook"), policy: policy, deadline: .now() + .milliseconds(200),
+                                                           resolve: hanging)
+                        return "answered"
+                    } catch let error as HTTPClientError where error == .deadlineExceeded {
+                        return "deadline"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(reasons == Array(repeating: "deadline", count: 8), "every call ended at its deadline while the lookup still hung")
+        #expect(lookups.withLock { $0 } == 1, "the calls shared one lookup")
+        release.signal()
     }
 }
