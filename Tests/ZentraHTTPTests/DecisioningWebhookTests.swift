@@ -88,7 +88,9 @@ import ZentraCore
                     slowDone.withLock { $0 = true }
                     return reply
                 }()
-                try await Task.sleep(for: .milliseconds(150))
+                try await WebhookDeliveryTests.eventually("the slow decision is waiting on the customer's endpoint") {
+                    !endpoint.calls(to: "/slow").isEmpty
+                }
                 // While the first waits on the customer's endpoint (up to its 4 s deadline; the answer
                 // would take 8 s), other decisions commit.
                 #expect(try await plain.authorize(100).status_ == "approved")

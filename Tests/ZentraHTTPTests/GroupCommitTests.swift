@@ -99,9 +99,10 @@ import ZentraCore
 
 @Suite struct IdentifierTests {
     @Test func idsAreUniqueAndSortByCreationTime() async throws {
-        let generator = TimeOrderedIDGenerator()
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        let generator = TimeOrderedIDGenerator(clock: clock)
         let first = (0..<1_000).map { _ in generator.nextBody() }
-        try await Task.sleep(for: .milliseconds(3))
+        clock.set("2026-11-23T10:00:00.001Z")
         let later = generator.nextBody()
         #expect(Set(first).count == first.count)
         #expect(first.allSatisfy { $0.count == 22 && $0 < later })

@@ -14,11 +14,14 @@ import ZentraCore
 /// which must be read and then written whole to the log; ids that grow with time append to the
 /// same few right-most pages. The alphabet is in ASCII order, so string order is time order.
 public struct TimeOrderedIDGenerator: IDGenerator {
-    public init() {}
+    /// Where the time part comes from (a test's clock, or the system's).
+    let clock: any WallClock
+
+    public init(clock: any WallClock = SystemClock()) { self.clock = clock }
 
     public func nextBody() -> String {
         String(unsafeUninitializedCapacity: 22) { characters in
-            var milliseconds = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+            var milliseconds = UInt64(max(0, clock.now().microseconds / 1000))
             for index in (0..<8).reversed() {
                 characters[index] = Base62.alphabet[Int(milliseconds % 62)]
                 milliseconds /= 62
