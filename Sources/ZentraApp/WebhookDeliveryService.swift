@@ -112,25 +112,42 @@ public enum WebhookDeliveryService {
                                       settings: WebhookDeliverySettings, vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
             try await record(finished, settings: settings, in: tx)
-            var claimed: [ClaimedWebhookDelivery] = []
+            var claimed: [Claim] = []
             for (endpoint, limit) in claims where limit > 0 {
                 claimed += try await claim(endpoint, limit: limit, settings: settings, vault: vault, in: tx)
             }
-            return claimed
+            // Each event is read and rendered once, however many endpoints it goes to.
+            let events = try await tx.events.findAll(Array(Set(claimed.map(\.delivery.event))))
+            var bodies: [EventID: [UInt8]] = [:]
+            return try claimed.compactMap { claim -> ClaimedWebhookDelivery? in
+                guard let event = events[claim.delivery.event] else { return nil }
+                let body = try bodies[event.id] ?? ZentraJSON.encode(event)
+                bodies[event.id] = body
+                return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, url: claim.endpoint.url,
+                                              secrets: claim.secrets, body: body, eventCreatedAt: event.createdAt)
+            }
         }
+    }
+
+    /// A delivery just claimed, before its event is read.
+    struct Claim {
+        let delivery: WebhookDelivery
+        let id: String
+        let endpoint: WebhookEndpoint
+        let secrets: [String]
     }
 
     /// Claims up to `limit` due deliveries of one endpoint for this process. A claim left by a
     /// process that stopped mid-attempt is recorded as an `interrupted` attempt first.
     static func claim(_ endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings, vault: CardVault,
-                      in tx: WriteTransaction) async throws -> [ClaimedWebhookDelivery] {
+                      in tx: WriteTransaction) async throws -> [Claim] {
         guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpoints.withSecrets(endpoint, forUpdate: false),
             found.status == .enabled else { return [] }
         var secrets = [try vault.open(secret: sealed, tenant: tx.tenant, purpose: WebhookEndpointService.secretPurpose)]
         if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
             secrets.append(try vault.open(secret: sealedPrevious, tenant: tx.tenant, purpose: WebhookEndpointService.previousSecretPurpose))
         }
-        var claimed: [(WebhookDelivery, claim: String)] = []
+        var claimed: [Claim] = []
         for stored in try await tx.webhookDeliveries.due(endpoint: endpoint, limit: limit) {
             var delivery = stored.delivery
             if stored.claim != nil {
@@ -147,14 +164,9 @@ public enum WebhookDeliveryService {
             delivery.updatedAt = tx.now
             let claim = tx.newID(WebhookDeliveryKind.self).rawValue
             try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.leaseSeconds))
-            claimed.append((delivery, claim))
+            claimed.append(Claim(delivery: delivery, id: claim, endpoint: found, secrets: secrets))
         }
-        let events = try await tx.events.findAll(claimed.map(\.0.event))
-        return try claimed.compactMap { delivery, claim -> ClaimedWebhookDelivery? in
-            guard let event = events[delivery.event] else { return nil }
-            return ClaimedWebhookDelivery(tenant: tx.tenant, delivery: delivery, claim: claim, url: found.url, secrets: secrets,
-                                          body: try ZentraJSON.encode(event), eventCreatedAt: event.createdAt)
-        }
+        return claimed
     }
 
     /// Records what each attempt came to and decides what follows: done, the next attempt's time,

@@ -9,7 +9,7 @@ import ZentraStorage
 @main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "zentra-bench", abstract: "Benchmarks of a Zentra database and server.",
-                                                    subcommands: [Deposits.self, BenchFixturesCommand.self, BenchAuthorizations.self, BenchPolicy.self, BenchClearingFile.self])
+                                                    subcommands: [Deposits.self, BenchFixturesCommand.self, BenchAuthorizations.self, BenchPolicy.self, BenchClearingFile.self, BenchWebhooks.self])
 
     /// `zentra-bench deposits`: the money write path measured in-process, without HTTP, so the
     /// numbers are the unit of work's own (validation, ledger locks and postings, events, audit

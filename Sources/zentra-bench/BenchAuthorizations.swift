@@ -187,6 +187,8 @@ enum BenchFixtures {
     struct Made: Codable, Sendable {
         let tenant: String
         let networkKey: String
+        /// An admin key of the tenant (`zentra-bench webhooks` registers endpoints with it).
+        let adminKey: String
         let cards: [String]
         /// What a card network names each card by (`scripts/bench iso8583`): its PAN and its expiry,
         /// `YYMM`. Bench cards only, in the bench's own temporary folder.
@@ -216,7 +218,7 @@ enum BenchFixtures {
     }
 
     static func fundedCards(_ count: Int, store: Store, vault: CardVault) async throws -> Made {
-        let (tenant, _) = try await TenantRepository.createTenant(name: "bench", store: store)
+        let (tenant, admin) = try await TenantRepository.createTenant(name: "bench", store: store)
         let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
         let networkKey = try await store.write(scope) { tx in try await tx.apiKeys.create(role: .network, name: "bench network").apiKey }
         let program = try await store.write(scope) { tx in
@@ -235,7 +237,7 @@ enum BenchFixtures {
                 return try await group.reduce(into: []) { $0 += $1 }
             }
         }
-        return Made(tenant: tenant.id.rawValue, networkKey: networkKey, cards: cards.map(\.0), networkCards: cards.map(\.1))
+        return Made(tenant: tenant.id.rawValue, networkKey: networkKey, adminKey: admin.apiKey, cards: cards.map(\.0), networkCards: cards.map(\.1))
     }
 
     static func customerWithCards(_ size: Int, program: String, scope: WriteScope, store: Store, vault: CardVault) async throws
