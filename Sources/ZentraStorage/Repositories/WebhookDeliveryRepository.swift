@@ -23,11 +23,16 @@ public enum WebhookOutbox {
     /// first. A disabled endpoint's deliveries wait, unclaimed, until it is enabled again.
     public static func dueEndpoints(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, WebhookEndpointID)] {
         try await engine.withReader { sql in
+            // Per endpoint, its first pending delivery in due order: one index probe each, however
+            // long the backlog.
             try await sql.query("""
-                SELECT d.tenant_id, d.endpoint_id, MIN(d.next_attempt_at) AS due FROM webhook_deliveries d
-                JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.tenant_id = d.tenant_id AND e.status = 'enabled'
-                WHERE d.status = 'pending' AND d.next_attempt_at <= \(now)
-                GROUP BY d.tenant_id, d.endpoint_id ORDER BY due LIMIT \(limit)
+                SELECT tenant_id, endpoint_id FROM (
+                    SELECT e.tenant_id, e.id AS endpoint_id, (
+                        SELECT d.next_attempt_at FROM webhook_deliveries d
+                        WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending'
+                        ORDER BY d.next_attempt_at LIMIT 1) AS due
+                    FROM webhook_endpoints e WHERE e.status = 'enabled') AS firsts
+                WHERE due <= \(now) ORDER BY due LIMIT \(limit)
                 """).map { (try $0.id("tenant_id"), try $0.id("endpoint_id")) }
         }
     }

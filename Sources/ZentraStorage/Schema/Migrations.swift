@@ -438,6 +438,13 @@ public enum Migrations {
         Migration(version: 12, name: "audit_checkpoints", statements: [
             "CREATE TABLE audit_checkpoints (tenant_id TEXT PRIMARY KEY REFERENCES tenants(id), sequence BIGINT NOT NULL, hash TEXT NOT NULL, verified_at BIGINT NOT NULL)",
         ]),
+        // Pending deliveries by endpoint in due order: each endpoint's next due delivery, and its
+        // claims, are found without reading the rest of a backlog (one index across endpoints made
+        // every delivery pass read all of it).
+        Migration(version: 13, name: "webhook_deliveries_pending_by_endpoint", statements: [
+            "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (tenant_id, endpoint_id, next_attempt_at) WHERE status = 'pending'",
+            "DROP INDEX webhook_deliveries_due",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows
