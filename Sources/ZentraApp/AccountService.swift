@@ -48,9 +48,8 @@ public enum AccountService {
     /// Brings outside money in. `transaction_reference` names the deposit: the same reference with
     /// the same account and amount answers the deposit it made; with anything else it is a conflict.
     public static func deposit(
-        into rawAccount: String, _ input: CreateDeposit, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction
+        into accountID: AccountID, _ input: CreateDeposit, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction
     ) async throws -> ReferencedOutcome<Deposit> {
-        let accountID: AccountID = try Validate.id(rawAccount, "account", "account")
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         let reference = try Validate.text(input.transactionReference, "transaction_reference")
         let account = try await tx.accounts.require(accountID)

@@ -43,9 +43,8 @@ public struct AuthorizationEvidence: Sendable, Encodable {
         public let decidingRule: JSONValue
     }
 
-    public static func load(_ raw: String, scope: some TenantScope) async throws -> AuthorizationEvidence {
-        let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
-        guard let stored = try await scope.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+    public static func load(_ id: AuthorizationID, scope: some TenantScope) async throws -> AuthorizationEvidence {
+        guard let stored = try await scope.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
         let a = stored.authorization
         let evidence = stored.evidence.objectFields
         let entries = try await scope.ledger.journalEntries(a.journalEntries)
@@ -69,9 +68,8 @@ public struct AuthorizationEvidence: Sendable, Encodable {
 /// `GET /authorizations/{id}/replay` and `zentra replay`: the first decision decided again by the
 /// policy core from the inputs its evidence recorded, compared byte for byte with what was answered.
 public enum AuthorizationReplay {
-    public static func run(_ raw: String, scope: some TenantScope) async throws -> PolicyReplay {
-        let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
-        guard let stored = try await scope.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+    public static func run(_ id: AuthorizationID, scope: some TenantScope) async throws -> PolicyReplay {
+        guard let stored = try await scope.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
         return try stored.replay()
     }
 }

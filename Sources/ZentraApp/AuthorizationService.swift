@@ -104,8 +104,8 @@ public struct AuthorizationRequest: Sendable {
 /// order, then the tenant head: one lock order.
 public enum AuthorizationService {
     /// Releases all of a hold or part of it; never more than is held.
-    public static func reverse(_ raw: String, _ input: ReverseInput, in tx: WriteTransaction) async throws -> Authorization {
-        let (stored, context) = try await lock(raw, in: tx)
+    public static func reverse(_ id: AuthorizationID, _ input: ReverseInput, in tx: WriteTransaction) async throws -> Authorization {
+        let (stored, context) = try await lock(id, in: tx)
         var authorization = stored.authorization
         guard authorization.status.holdsFunds, let hold = authorization.hold, hold.status == .held, hold.amountMinor > 0 else {
             throw DomainError(.conflict, code: "authorization_not_held",
@@ -127,9 +127,9 @@ public enum AuthorizationService {
     /// Asks for more on an approved authorization: the card rules, limits and funds run again on the
     /// added amount (the per-transaction limit on the new total). Review rules and the customer's
     /// webhook are asked on the first decision only. A declined increment leaves the hold as it was.
-    public static func increment(_ raw: String, _ input: IncrementInput, in tx: WriteTransaction) async throws -> Authorization {
+    public static func increment(_ id: AuthorizationID, _ input: IncrementInput, in tx: WriteTransaction) async throws -> Authorization {
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
-        let (stored, context) = try await lock(raw, in: tx)
+        let (stored, context) = try await lock(id, in: tx)
         var authorization = stored.authorization
         guard authorization.status == .approved, var hold = authorization.hold, hold.status == .held else {
             throw DomainError(.conflict, code: "authorization_not_approved",
@@ -165,10 +165,10 @@ public enum AuthorizationService {
     /// The operator settles a review: approve keeps the hold (the authorization is approved), decline
     /// releases it (declined, `review_declined`). A review the network was told was declined ends
     /// declined either way: the network never saw an approval. The decision and note are kept.
-    public static func settleReview(_ raw: String, _ input: ReviewDecisionInput, operator actor: String, in tx: WriteTransaction) async throws -> Authorization {
+    public static func settleReview(_ id: AuthorizationID, _ input: ReviewDecisionInput, operator actor: String, in tx: WriteTransaction) async throws -> Authorization {
         let decision = try Validate.enumValue(input.decision, "decision", as: ReviewOutcome.self)
         let note = try input.note.map { try Validate.text($0, "note", max: 1000) }
-        let (stored, context) = try await lock(raw, in: tx)
+        let (stored, context) = try await lock(id, in: tx)
         var authorization = stored.authorization
         guard authorization.status == .review, var review = authorization.review else {
             throw DomainError(.conflict, code: "authorization_not_in_review",
@@ -204,7 +204,7 @@ public enum AuthorizationService {
     /// Releases a hold whose lifetime has passed. Safe to race: the hold is re-read under the card's
     /// and the authorization's row locks, so a second worker finds it released and does nothing.
     public static func expire(_ id: AuthorizationID, in tx: WriteTransaction) async throws -> Authorization? {
-        let (stored, context) = try await lock(id.rawValue, in: tx)
+        let (stored, context) = try await lock(id, in: tx)
         var authorization = stored.authorization
         guard let hold = authorization.hold, hold.status == .held, hold.expiresAt <= tx.now else { return nil }
         let entry = try await release(hold.amountMinor, of: &authorization, stored: stored, context: context, why: "hold expired", in: tx)
@@ -217,9 +217,8 @@ public enum AuthorizationService {
     // MARK: - Shared steps
 
     /// Locks the authorization's card (first) and then the authorization.
-    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (StoredAuthorization, AuthorizationContext) {
-        let id: AuthorizationID = try Validate.id(raw, "id", "authorization")
-        guard let unlocked = try await tx.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: raw) }
+    static func lock(_ id: AuthorizationID, in tx: WriteTransaction) async throws -> (StoredAuthorization, AuthorizationContext) {
+        guard let unlocked = try await tx.authorizations.find(id) else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
         let context = try await tx.authorizations.lockedContext(unlocked.authorization.card)
         return (try await tx.authorizations.locked(id), context)
     }

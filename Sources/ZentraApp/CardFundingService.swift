@@ -13,8 +13,7 @@ public struct FundCard: Sendable, Decodable {
 /// ledger. The wallet's balance is read under its row lock, so concurrent fundings can never spend
 /// the same money twice nor overdraw it.
 public enum CardFundingService {
-    public static func fund(_ raw: String, _ input: FundCard, in tx: WriteTransaction) async throws -> ReferencedOutcome<CardFunding> {
-        let id: CardID = try Validate.id(raw, "id", "card")
+    public static func fund(_ id: CardID, _ input: FundCard, in tx: WriteTransaction) async throws -> ReferencedOutcome<CardFunding> {
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         guard (input.source ?? "wallet") == "wallet" else { throw DomainError.parameterInvalid("source", "must be wallet") }
         if let given = input.transactionReference, let legacy = input.reference, given != legacy {

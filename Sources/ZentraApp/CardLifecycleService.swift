@@ -22,9 +22,8 @@ public struct CardSecurityUpdate: Sendable, Decodable {
 /// record; a repeat (locking a locked card) changes nothing and records nothing.
 public enum CardLifecycleService {
     public static func change(
-        _ raw: String, _ action: CardLifecycle.Action, reason: String?, in tx: WriteTransaction
+        _ id: CardID, _ action: CardLifecycle.Action, reason: String?, in tx: WriteTransaction
     ) async throws -> Card {
-        let id: CardID = try Validate.id(raw, "id", "card")
         let reason = try reason.map { try Validate.text($0, "reason", max: 500) }
         var card = try await tx.cards.locked(id)
         guard let status = try CardLifecycle.next(from: card.status, action) else { return card }
@@ -39,8 +38,7 @@ public enum CardLifecycleService {
         return card
     }
 
-    public static func updateSecurity(_ raw: String, _ input: CardSecurityUpdate, in tx: WriteTransaction) async throws -> Card {
-        let id: CardID = try Validate.id(raw, "id", "card")
+    public static func updateSecurity(_ id: CardID, _ input: CardSecurityUpdate, in tx: WriteTransaction) async throws -> Card {
         var validated = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")
         if let list = input.allowedChannels { validated.allowedChannels = try SpendControls.channels(list, "allowed_channels") }
         if let list = input.blockedChannels { validated.blockedChannels = try SpendControls.channels(list, "blocked_channels") }

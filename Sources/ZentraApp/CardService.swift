@@ -115,14 +115,13 @@ public enum CardService {
 
     /// PAN, CVV and expiry, for programs that enable it (only admin keys reach it: `AccessPolicy`);
     /// every read is audited.
-    public static func sensitiveDetails(_ raw: String, vault: CardVault, in tx: WriteTransaction) async throws -> SensitiveDetails {
-        let id: CardID = try Validate.id(raw, "id", "card")
-        guard let card = try await tx.cards.find(id) else { throw DomainError.resourceMissing("card", id: raw) }
+    public static func sensitiveDetails(_ id: CardID, vault: CardVault, in tx: WriteTransaction) async throws -> SensitiveDetails {
+        guard let card = try await tx.cards.find(id) else { throw DomainError.resourceMissing("card", id: id.rawValue) }
         guard let program = try await tx.cardPrograms.find(card.program), program.sensitiveDetailsEnabled else {
             throw DomainError(.forbidden, code: "sensitive_details_unavailable",
                               message: "Sensitive card details are only shown to admin keys, for programs that enable them.")
         }
-        guard let sealed = try await tx.cards.sealedData(id) else { throw DomainError.resourceMissing("card", id: raw) }
+        guard let sealed = try await tx.cards.sealedData(id) else { throw DomainError.resourceMissing("card", id: id.rawValue) }
         let secret = try vault.open(sealed, tenant: tx.tenant)
         tx.audit(.cardSensitiveDetailsRead, objectType: "card", objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
         return SensitiveDetails(id: id, pan: secret.pan, cvv: secret.cvv, expMonth: card.expMonth, expYear: card.expYear)

@@ -17,16 +17,14 @@ public struct ClearingEvidence: Sendable, Encodable {
     public let events: [Event]
     public let auditRecords: [AuditRecord]
 
-    public static func load(clearing raw: String, scope: some TenantScope) async throws -> ClearingEvidence {
-        let id: ClearingID = try Validate.id(raw, "id", "clearing")
-        guard let clearing = try await scope.clearings.find(id) else { throw DomainError.resourceMissing("clearing", id: raw) }
+    public static func load(clearing id: ClearingID, scope: some TenantScope) async throws -> ClearingEvidence {
+        guard let clearing = try await scope.clearings.find(id) else { throw DomainError.resourceMissing("clearing", id: id.rawValue) }
         return try await load(clearing, object: "clearing_evidence", scope: scope)
     }
 
-    public static func load(reconciliationCase raw: String, scope: some TenantScope) async throws -> ClearingEvidence {
-        let id: ReconciliationCaseID = try Validate.id(raw, "id", "reconciliation_case")
+    public static func load(reconciliationCase id: ReconciliationCaseID, scope: some TenantScope) async throws -> ClearingEvidence {
         guard let found = try await scope.reconciliationCases.find(id), let clearing = try await scope.clearings.find(found.clearing) else {
-            throw DomainError.resourceMissing("reconciliation_case", id: raw)
+            throw DomainError.resourceMissing("reconciliation_case", id: id.rawValue)
         }
         return try await load(clearing, object: "reconciliation_case_evidence", scope: scope)
     }
@@ -57,9 +55,8 @@ public struct TransactionDetail: Sendable, Encodable {
     public let disputes: [Dispute]
     public let journalEntries: [JournalEntry]
 
-    public static func load(_ raw: String, scope: some TenantScope) async throws -> TransactionDetail {
-        let id: TransactionID = try Validate.id(raw, "id", "transaction")
-        guard let transaction = try await scope.cardTransactions.find(id) else { throw DomainError.resourceMissing("transaction", id: raw) }
+    public static func load(_ id: TransactionID, scope: some TenantScope) async throws -> TransactionDetail {
+        guard let transaction = try await scope.cardTransactions.find(id) else { throw DomainError.resourceMissing("transaction", id: id.rawValue) }
         var authorization: Authorization?
         if let id = transaction.authorization { authorization = try await scope.authorizations.find(id)?.authorization }
         let clearings = try await scope.clearings.all(transaction: id)
@@ -91,10 +88,9 @@ public struct DisputeEvidence: Sendable, Encodable {
     public let events: [Event]
     public let auditRecords: [AuditRecord]
 
-    public static func load(_ raw: String, scope: some TenantScope) async throws -> DisputeEvidence {
-        let id: DisputeID = try Validate.id(raw, "id", "dispute")
-        guard let dispute = try await scope.disputes.find(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
-        return DisputeEvidence(dispute: dispute, transaction: try await TransactionDetail.load(dispute.transaction.rawValue, scope: scope),
+    public static func load(_ id: DisputeID, scope: some TenantScope) async throws -> DisputeEvidence {
+        guard let dispute = try await scope.disputes.find(id) else { throw DomainError.resourceMissing("dispute", id: id.rawValue) }
+        return DisputeEvidence(dispute: dispute, transaction: try await TransactionDetail.load(dispute.transaction, scope: scope),
                                journalEntries: try await scope.ledger.journalEntries(dispute.journalEntries),
                                events: try await scope.events.all(about: [id.rawValue]), auditRecords: try await scope.auditLog.all(about: [id.rawValue]))
     }

@@ -34,9 +34,8 @@ public enum CustomerService {
     }
 
     public static func updateKYC(
-        _ rawID: String, status rawStatus: String, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction
+        _ id: CustomerID, status rawStatus: String, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction
     ) async throws -> Customer {
-        let id: CustomerID = try Validate.id(rawID, "customer", "customer")
         let status = try Validate.enumValue(rawStatus, "status", as: KYCStatus.self)
         var intent = IntentTracker(tx, type: .customerKYCUpdate, spec: spec, detail: "set KYC status to \(status.rawValue)")
         let before = try await tx.customers.locked(id)

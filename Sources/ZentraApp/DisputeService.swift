@@ -72,18 +72,18 @@ public enum DisputeService {
         return try record(dispute, event: .disputeOpened, in: tx)
     }
 
-    public static func submit(_ raw: String, _ input: SubmitDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
+    public static func submit(_ id: DisputeID, _ input: SubmitDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
         let evidence = try validEvidence(input.evidence)
-        var (dispute, _) = try await lock(raw, in: tx)
+        var (dispute, _) = try await lock(id, in: tx)
         dispute.status = try DisputeTransitions.submit(from: dispute.status)
         if let evidence { dispute.evidence = evidence }
         dispute.history.append(Dispute.Step(status: .submitted, actor: tx.scope.actor, note: nil, journalEntry: nil, at: tx.now))
         return try await save(dispute, event: .disputeSubmitted, in: tx)
     }
 
-    public static func withdraw(_ raw: String, _ input: WithdrawDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
+    public static func withdraw(_ id: DisputeID, _ input: WithdrawDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
         let note = try input.note.map { try Validate.text($0, "note", max: 2000) }
-        var (dispute, context) = try await lock(raw, in: tx)
+        var (dispute, context) = try await lock(id, in: tx)
         dispute.status = try DisputeTransitions.withdraw(from: dispute.status)
         let entry = try await reverseProvisionalCredit(dispute, context: context, in: tx)
         guard var transaction = try await tx.cardTransactions.locked(dispute.transaction) else {
@@ -97,10 +97,10 @@ public enum DisputeService {
     }
 
     /// The network's outcome, entered by an operator.
-    public static func resolve(_ raw: String, _ input: DisputeOutcomeInput, in tx: WriteTransaction) async throws -> Dispute {
+    public static func resolve(_ id: DisputeID, _ input: DisputeOutcomeInput, in tx: WriteTransaction) async throws -> Dispute {
         let outcome = try Validate.enumValue(input.outcome, "outcome", as: DisputeOutcome.self)
         let note = try input.note.map { try Validate.text($0, "note", max: 2000) }
-        var (dispute, context) = try await lock(raw, in: tx)
+        var (dispute, context) = try await lock(id, in: tx)
         dispute.status = try DisputeTransitions.resolve(from: dispute.status, outcome)
         var entry: JournalEntryID?
         switch outcome {
@@ -134,11 +134,10 @@ public enum DisputeService {
     }
 
     /// Locks the dispute's card first (the one lock order), then the dispute.
-    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (Dispute, AuthorizationContext) {
-        let id: DisputeID = try Validate.id(raw, "id", "dispute")
-        guard let unlocked = try await tx.disputes.find(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
+    static func lock(_ id: DisputeID, in tx: WriteTransaction) async throws -> (Dispute, AuthorizationContext) {
+        guard let unlocked = try await tx.disputes.find(id) else { throw DomainError.resourceMissing("dispute", id: id.rawValue) }
         let context = try await tx.authorizations.lockedContext(unlocked.card)
-        guard let dispute = try await tx.disputes.locked(id) else { throw DomainError.resourceMissing("dispute", id: raw) }
+        guard let dispute = try await tx.disputes.locked(id) else { throw DomainError.resourceMissing("dispute", id: id.rawValue) }
         return (dispute, context)
     }
 

@@ -20,18 +20,18 @@ public struct ResolveCaseInput: Sendable, Decodable {
 /// The operator's side of reconciliation: a case is assigned to an owner and resolved with a
 /// resolution and a note. Nothing here moves money: the clearing posted what the network moved.
 public enum ReconciliationService {
-    public static func assign(_ raw: String, _ input: AssignCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
+    public static func assign(_ id: ReconciliationCaseID, _ input: AssignCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
         let owner = try Validate.text(input.owner, "owner", max: 200)
-        var reconciliation = try await lock(raw, in: tx)
+        var reconciliation = try await lock(id, in: tx)
         reconciliation.status = try ReconciliationTransitions.assign(from: reconciliation.status)
         reconciliation.owner = owner
         return try await save(reconciliation, event: .reconciliationAssigned, in: tx)
     }
 
-    public static func resolve(_ raw: String, _ input: ResolveCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
+    public static func resolve(_ id: ReconciliationCaseID, _ input: ResolveCaseInput, in tx: WriteTransaction) async throws -> ReconciliationCase {
         let resolution = try Validate.enumValue(input.resolution, "resolution", as: ReconciliationResolution.self)
         let note = try input.note.map { try Validate.text($0, "note", max: 2000) }
-        var reconciliation = try await lock(raw, in: tx)
+        var reconciliation = try await lock(id, in: tx)
         reconciliation.status = try ReconciliationTransitions.resolve(from: reconciliation.status)
         reconciliation.resolution = resolution
         reconciliation.note = note
@@ -41,9 +41,8 @@ public enum ReconciliationService {
         return try await save(reconciliation, event: .reconciliationResolved, in: tx)
     }
 
-    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> ReconciliationCase {
-        let id: ReconciliationCaseID = try Validate.id(raw, "id", "reconciliation_case")
-        guard let found = try await tx.reconciliationCases.locked(id) else { throw DomainError.resourceMissing("reconciliation_case", id: raw) }
+    static func lock(_ id: ReconciliationCaseID, in tx: WriteTransaction) async throws -> ReconciliationCase {
+        guard let found = try await tx.reconciliationCases.locked(id) else { throw DomainError.resourceMissing("reconciliation_case", id: id.rawValue) }
         return found
     }
 

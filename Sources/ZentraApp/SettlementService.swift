@@ -53,9 +53,8 @@ public struct SettlementDetail: Sendable, Encodable {
     public let clearings: [Clearing]
     public let disputes: [Dispute]
 
-    public static func load(_ raw: String, scope: some TenantScope) async throws -> SettlementDetail {
-        let id: SettlementID = try Validate.id(raw, "id", "settlement")
-        guard let settlement = try await scope.settlements.find(id) else { throw DomainError.resourceMissing("settlement", id: raw) }
+    public static func load(_ id: SettlementID, scope: some TenantScope) async throws -> SettlementDetail {
+        guard let settlement = try await scope.settlements.find(id) else { throw DomainError.resourceMissing("settlement", id: id.rawValue) }
         return SettlementDetail(settlement: settlement, clearings: try await scope.clearings.all(settlement: id),
                                 disputes: try await scope.disputes.all(settlement: id))
     }

@@ -220,9 +220,8 @@ public enum WebhookDeliveryService {
 
     /// `POST /events/{id}/redeliver`: the same event (same `webhook-id`, same body) sent again as a
     /// new delivery. No financial state is touched: nothing but delivery rows and the audit record.
-    public static func redeliver(_ raw: String, _ input: RedeliverEvent, in tx: WriteTransaction) async throws -> [WebhookDelivery] {
-        let id: EventID = try Validate.id(raw, "id", "event")
-        guard let event = try await tx.events.findAll([id])[id] else { throw DomainError.resourceMissing("event", id: raw) }
+    public static func redeliver(_ id: EventID, _ input: RedeliverEvent, in tx: WriteTransaction) async throws -> [WebhookDelivery] {
+        guard let event = try await tx.events.findAll([id])[id] else { throw DomainError.resourceMissing("event", id: id.rawValue) }
         let endpoints: [WebhookEndpoint]
         if let named = input.webhookEndpoint {
             let endpointID: WebhookEndpointID = try Validate.id(named, "webhook_endpoint", "webhook_endpoint")

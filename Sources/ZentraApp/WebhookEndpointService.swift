@@ -42,16 +42,16 @@ public enum WebhookEndpointService {
         return (endpoint, secret)
     }
 
-    public static func update(_ raw: String, _ input: UpdateWebhookEndpoint, urlPolicy: OutboundURLPolicy, in tx: WriteTransaction) async throws -> WebhookEndpoint {
-        var (endpoint, _, _) = try await lock(raw, in: tx)
+    public static func update(_ id: WebhookEndpointID, _ input: UpdateWebhookEndpoint, urlPolicy: OutboundURLPolicy, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        var (endpoint, _, _) = try await lock(id, in: tx)
         if let url = input.url { endpoint.url = try urlPolicy.validate(url, param: "url") }
         if let types = input.eventTypes { endpoint.eventTypes = try WebhookEndpoint.validEventTypes(types) }
         if let description = input.description { endpoint.description = try Validate.text(description, "description", max: 500) }
         return try await save(endpoint, event: .webhookEndpointUpdated, in: tx)
     }
 
-    public static func setStatus(_ raw: String, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
-        var (endpoint, _, _) = try await lock(raw, in: tx)
+    public static func setStatus(_ id: WebhookEndpointID, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        var (endpoint, _, _) = try await lock(id, in: tx)
         endpoint.status = status
         endpoint.disabledReason = status == .disabled ? .manual : nil
         return try await save(endpoint, event: status == .enabled ? .webhookEndpointEnabled : .webhookEndpointDisabled, in: tx)
@@ -66,8 +66,8 @@ public enum WebhookEndpointService {
         _ = try await save(endpoint, event: .webhookEndpointDisabled, in: tx)
     }
 
-    public static func delete(_ raw: String, in tx: WriteTransaction) async throws -> WebhookEndpoint {
-        let (endpoint, _, _) = try await lock(raw, in: tx)
+    public static func delete(_ id: WebhookEndpointID, in tx: WriteTransaction) async throws -> WebhookEndpoint {
+        let (endpoint, _, _) = try await lock(id, in: tx)
         try await tx.webhookEndpoints.delete(endpoint.id)
         try await tx.webhookDeliveries.delete(endpoint: endpoint.id)
         try record(endpoint, event: .webhookEndpointDeleted, in: tx)
@@ -75,14 +75,14 @@ public enum WebhookEndpointService {
     }
 
     /// A new secret; the one it replaces stays valid for the grace period.
-    public static func rotate(_ raw: String, _ input: RotateWebhookSecret, vault: CardVault, in tx: WriteTransaction)
+    public static func rotate(_ id: WebhookEndpointID, _ input: RotateWebhookSecret, vault: CardVault, in tx: WriteTransaction)
         async throws -> (WebhookEndpoint, secret: String)
     {
         let grace = input.gracePeriodSeconds ?? defaultGraceSeconds
         guard (0...maximumGraceSeconds).contains(grace) else {
             throw DomainError.parameterInvalid("grace_period_seconds", "must be from 0 to \(maximumGraceSeconds)")
         }
-        var (endpoint, sealed, _) = try await lock(raw, in: tx)
+        var (endpoint, sealed, _) = try await lock(id, in: tx)
         let previous = try vault.open(secret: sealed, tenant: tx.tenant, purpose: secretPurpose)
         let secret = WebhookSignature.newSecret()
         endpoint.previousSecretExpiresAt = grace > 0 ? tx.now.adding(seconds: grace) : nil
@@ -94,9 +94,8 @@ public enum WebhookEndpointService {
         return (endpoint, secret)
     }
 
-    static func lock(_ raw: String, in tx: WriteTransaction) async throws -> (WebhookEndpoint, [UInt8], [UInt8]?) {
-        let id: WebhookEndpointID = try Validate.id(raw, "id", "webhook_endpoint")
-        guard let found = try await tx.webhookEndpoints.withSecrets(id, forUpdate: true) else { throw DomainError.resourceMissing("webhook_endpoint", id: raw) }
+    static func lock(_ id: WebhookEndpointID, in tx: WriteTransaction) async throws -> (WebhookEndpoint, [UInt8], [UInt8]?) {
+        guard let found = try await tx.webhookEndpoints.withSecrets(id, forUpdate: true) else { throw DomainError.resourceMissing("webhook_endpoint", id: id.rawValue) }
         return (found.0, found.secret, found.previous)
     }
 

@@ -72,7 +72,7 @@ struct BenchCommand: AsyncParsableCommand {
                             let account = accounts[index % accounts.count]
                             let input = CreateDeposit(amountMinor: 100, transactionReference: "\(tag)-\(index)")
                             let start = clock.now
-                            _ = try await store.write(scope) { tx in try await AccountService.deposit(into: account, input, in: tx) }
+                            _ = try await store.write(scope) { tx in try await AccountService.deposit(into: AccountID(unchecked: account), input, in: tx) }
                             latencies.append(clock.now - start)
                             index += concurrency
                         }

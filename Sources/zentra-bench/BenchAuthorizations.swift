@@ -248,14 +248,14 @@ enum BenchFixtures {
                 try input(#"{"name": "Bench", "email": "bench@example.com", "kyc_status": "verified"}"#), in: tx)
             let account = try await AccountService.create(try input(#"{"customer": "\#(person.id)", "currency": "USD"}"#), in: tx)
             _ = try await AccountService.deposit(
-                into: account.id.rawValue, try input(#"{"amount_minor": 1000000000000, "transaction_reference": "bench-\#(person.id)"}"#), in: tx)
+                into: account.id, try input(#"{"amount_minor": 1000000000000, "transaction_reference": "bench-\#(person.id)"}"#), in: tx)
             var made: [(String, NetworkCard)] = []
             for _ in 0..<size {
                 let card = try await CardService.issue(
                     try input(#"{"customer": "\#(person.id)", "account": "\#(account.id)", "program": "\#(program)", "type": "virtual"}"#),
                     vault: vault, in: tx)
                 _ = try await CardFundingService.fund(
-                    card.id.rawValue, try input(#"{"amount_minor": 10000000000, "transaction_reference": "bench-\#(card.id)"}"#), in: tx)
+                    card.id, try input(#"{"amount_minor": 10000000000, "transaction_reference": "bench-\#(card.id)"}"#), in: tx)
                 let sealed = try await tx.cards.sealedData(card.id)
                 let pan = try vault.open(sealed ?? [], tenant: tx.tenant).pan
                 made.append((card.id.rawValue, NetworkCard(pan: pan, expiry: String(format: "%02d%02d", card.expYear % 100, card.expMonth))))

@@ -87,7 +87,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
 
     func run() async throws {
-        let id = authorization
+        guard let id = AuthorizationID(authorization) else { throw DomainError.resourceMissing("authorization", id: authorization, param: "id") }
         let replay = try await withTenant(tenant, try database.url()) { store, tenant in
             try await store.read(tenant: tenant) { try await AuthorizationReplay.run(id, scope: $0) }
         }

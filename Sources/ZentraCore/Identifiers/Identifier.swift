@@ -4,7 +4,8 @@ public protocol IdentifierKind: Sendable {
 }
 
 /// An opaque, prefixed identifier (`cus_…`, `acct_…`): typed so one kind cannot be passed for another.
-public struct ID<Kind: IdentifierKind>: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+/// Lossless as text, so a path parameter parses straight into it.
+public struct ID<Kind: IdentifierKind>: Hashable, Sendable, Codable, LosslessStringConvertible, Comparable {
     public let rawValue: String
 
     public init(unchecked rawValue: String) { self.rawValue = rawValue }

@@ -114,63 +114,63 @@ struct ConsoleController {
 
     private func actions(on pages: RouterGroup<AppRequestContext>) {
         pages.post("authorizations/{id}/review") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
             let form = try await ConsoleForm.read(request, context, as: ReviewForm.self)
             _ = try context.require("POST /authorizations/{id}/review")
             try await write(context) { tx in
-                _ = try await AuthorizationService.settleReview(raw, ReviewDecisionInput(decision: form.decision, note: "console"),
+                _ = try await AuthorizationService.settleReview(id, ReviewDecisionInput(decision: form.decision, note: "console"),
                                                                 operator: tx.scope.actor, in: tx)
             }
-            return redirect("/console/authorizations/\(raw)", notice: "review_settled")
+            return redirect("/console/authorizations/\(id)", notice: "review_settled")
         }
         for action in [CardLifecycle.Action.lock, .unlock] {
             pages.post(RouterPath("cards/{id}/\(action == .lock ? "lock" : "unlock")")) { request, context in
-                let raw = try context.pathID()
+                let id = try context.pathID("card", as: CardID.self)
                 _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
                 _ = try context.require("POST /cards/{id}/\(action == .lock ? "lock" : "unlock")")
-                try await write(context) { tx in _ = try await CardLifecycleService.change(raw, action, reason: "console", in: tx) }
-                return redirect("/console/cards/\(raw)", notice: action == .lock ? "card_locked" : "card_unlocked")
+                try await write(context) { tx in _ = try await CardLifecycleService.change(id, action, reason: "console", in: tx) }
+                return redirect("/console/cards/\(id)", notice: action == .lock ? "card_locked" : "card_unlocked")
             }
         }
         pages.post("reconciliation-cases/{id}/assign") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             let form = try await ConsoleForm.read(request, context, as: AssignForm.self)
             _ = try context.require("POST /reconciliation-cases/{id}/assign")
-            try await write(context) { tx in _ = try await ReconciliationService.assign(raw, AssignCaseInput(owner: form.owner), in: tx) }
-            return redirect("/console/reconciliation-cases/\(raw)", notice: "case_assigned")
+            try await write(context) { tx in _ = try await ReconciliationService.assign(id, AssignCaseInput(owner: form.owner), in: tx) }
+            return redirect("/console/reconciliation-cases/\(id)", notice: "case_assigned")
         }
         pages.post("reconciliation-cases/{id}/resolve") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             let form = try await ConsoleForm.read(request, context, as: ResolveForm.self)
             _ = try context.require("POST /reconciliation-cases/{id}/resolve")
             try await write(context) { tx in
-                _ = try await ReconciliationService.resolve(raw, ResolveCaseInput(resolution: form.resolution,
+                _ = try await ReconciliationService.resolve(id, ResolveCaseInput(resolution: form.resolution,
                                                                                   note: form.note?.isEmpty == false ? form.note : nil), in: tx)
             }
-            return redirect("/console/reconciliation-cases/\(raw)", notice: "case_resolved")
+            return redirect("/console/reconciliation-cases/\(id)", notice: "case_resolved")
         }
         pages.post("disputes/{id}/submit") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("dispute", as: DisputeID.self)
             _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
             _ = try context.require("POST /disputes/{id}/submit")
-            try await write(context) { tx in _ = try await DisputeService.submit(raw, SubmitDisputeInput(evidence: nil), in: tx) }
-            return redirect("/console/disputes/\(raw)", notice: "dispute_submitted")
+            try await write(context) { tx in _ = try await DisputeService.submit(id, SubmitDisputeInput(evidence: nil), in: tx) }
+            return redirect("/console/disputes/\(id)", notice: "dispute_submitted")
         }
         pages.post("disputes/{id}/resolve") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("dispute", as: DisputeID.self)
             let form = try await ConsoleForm.read(request, context, as: OutcomeForm.self)
             _ = try context.require("POST /disputes/{id}/resolve")
             try await write(context) { tx in
-                _ = try await DisputeService.resolve(raw, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
+                _ = try await DisputeService.resolve(id, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
             }
-            return redirect("/console/disputes/\(raw)", notice: "dispute_resolved")
+            return redirect("/console/disputes/\(id)", notice: "dispute_resolved")
         }
         pages.post("events/{id}/redeliver") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("event", as: EventID.self)
             let form = try await ConsoleForm.read(request, context, as: RedeliverForm.self)
             _ = try context.require("POST /events/{id}/redeliver")
             try await write(context) { tx in
-                _ = try await WebhookDeliveryService.redeliver(raw, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
+                _ = try await WebhookDeliveryService.redeliver(id, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
             }
             return redirect("/console/webhooks", notice: "event_redelivered")
         }
@@ -283,10 +283,10 @@ struct ConsoleController {
     }
 
     private func cardPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let raw = try context.pathID()
+        let id = try context.pathID("card", as: CardID.self)
         let now = store.clock.now()
         let (card, authorizations, entries, events) = try await read(context) { scope in
-            let card = try await CardSpendReader.card(raw, now: now, scope: scope)
+            let card = try await CardSpendReader.card(id, now: now, scope: scope)
             return (card, try await scope.authorizations.list(PageRequest(limit: 50), status: nil, card: card.id).data,
                     try await scope.ledger.entries(of: card.ledgerAccount, PageRequest(limit: 50)).data,
                     try await scope.events.newest(about: [card.id.rawValue], limit: 50))
@@ -318,12 +318,12 @@ struct ConsoleController {
     }
 
     private func authorizationPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let raw = try context.pathID()
+        let id = try context.pathID("authorization", as: AuthorizationID.self)
         let (evidence, stored) = try await read(context) { scope in
-            let evidence = try await AuthorizationEvidence.load(raw, scope: scope)
+            let evidence = try await AuthorizationEvidence.load(id, scope: scope)
             return (evidence, try await scope.authorizations.find(evidence.authorization))
         }
-        guard let a = stored?.authorization else { throw DomainError.resourceMissing("authorization", id: raw) }
+        guard let a = stored?.authorization else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
         let packet = try ZentraJSON.encode(evidence)
         let keys = services.configuration.evidenceKeys
         let verifiedBy = keys.verify(body: packet, header: try keys.signatureHeader(for: packet))
@@ -361,20 +361,20 @@ struct ConsoleController {
 
     /// The signed packet as a file: the same bytes and header as `GET /authorizations/{id}/evidence`.
     private func evidenceDownload(_ context: AppRequestContext) async throws -> Response {
-        let raw = try context.pathID()
-        let evidence = try await read(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
+        let id = try context.pathID("authorization", as: AuthorizationID.self)
+        let evidence = try await read(context) { scope in try await AuthorizationEvidence.load(id, scope: scope) }
         let packet = try ZentraJSON.encode(evidence)
-        var headers: HTTPFields = [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(raw)-evidence.json\"",
+        var headers: HTTPFields = [.contentType: "application/json", .contentDisposition: "attachment; filename=\"\(id)-evidence.json\"",
                                    .cacheControl: "no-store"]
         headers[HTTPField.Name("Zentra-Evidence-Signature")!] = try services.configuration.evidenceKeys.signatureHeader(for: packet)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: packet)))
     }
 
     private func casePage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let raw = try context.pathID()
-        let evidence = try await read(context) { scope in try await ClearingEvidence.load(reconciliationCase: raw, scope: scope) }
-        guard let c = evidence.reconciliationCase else { throw DomainError.resourceMissing("reconciliation case", id: raw) }
-        return render("case", title: "Case \(raw)", request, context, [
+        let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
+        let evidence = try await read(context) { scope in try await ClearingEvidence.load(reconciliationCase: id, scope: scope) }
+        guard let c = evidence.reconciliationCase else { throw DomainError.resourceMissing("reconciliation case", id: id.rawValue) }
+        return render("case", title: "Case \(id)", request, context, [
             "id": c.id.rawValue, "status": c.status.rawValue, "kind": c.kind.rawValue, "delta": ConsoleViews.money(c.deltaMinor, c.currency),
             "owner": c.owner ?? "—", "resolution": c.resolution?.rawValue ?? "—", "open": c.status != .resolved,
             "me": try context.caller().actor, "resolutions": ReconciliationResolution.allCases.map(\.rawValue),
@@ -383,10 +383,10 @@ struct ConsoleController {
     }
 
     private func disputePage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let raw = try context.pathID()
-        let evidence = try await read(context) { scope in try await DisputeEvidence.load(raw, scope: scope) }
+        let id = try context.pathID("dispute", as: DisputeID.self)
+        let evidence = try await read(context) { scope in try await DisputeEvidence.load(id, scope: scope) }
         let d = evidence.dispute
-        return render("dispute", title: "Dispute \(raw)", request, context, [
+        return render("dispute", title: "Dispute \(id)", request, context, [
             "id": d.id.rawValue, "status": d.status.rawValue, "reason": d.reason.rawValue, "amount": ConsoleViews.money(d.amountMinor, d.currency),
             "transaction": d.transaction.rawValue, "evidence": ConsoleViews.pretty(try ZentraJSON.encode(evidence)),
             "canSubmit": d.status == .opened, "canResolve": d.status == .submitted,

@@ -44,9 +44,9 @@ struct APIKeysController {
             return try await read.run(context) { try await $0.apiKeys.list(page) }
         }
         group.delete("/api-keys/{id}") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("api_key", as: APIKeyID.self)
             return try await write.run(request, context, input: Empty.self) { tx, _ in
-                let id: APIKeyID = try ID(raw).orMissing("api_key", raw)
+                let id: APIKeyID = try id
                 return try Reply.json(try await tx.apiKeys.revoke(id))
             }
         }

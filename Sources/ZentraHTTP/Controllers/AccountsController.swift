@@ -19,15 +19,15 @@ struct AccountsController {
             return try await read.run(context) { try await $0.accounts.list(page) }
         }
         group.get("/accounts/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("account", as: AccountID.self)
             return try await read.run(context) { scope in
-                try await scope.accounts.find(try AccountID(raw).orMissing("account", raw)).orMissing("account", raw)
+                try await scope.accounts.find(id).orMissing("account", id)
             }
         }
         group.post("/accounts/{id}/deposits") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("account", as: AccountID.self)
             return try await write.run(request, context, input: CreateDeposit.self) { tx, input in
-                try Reply.json(try await AccountService.deposit(into: raw, input, in: tx))
+                try Reply.json(try await AccountService.deposit(into: id, input, in: tx))
             }
         }
     }

@@ -28,40 +28,40 @@ struct AuthorizationsController {
             let page = try request.pageRequest()
             let query = request.uri.queryParameters
             let status = try request.query("status", as: AuthorizationStatus.self)
-            let card = try query.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
+            let card = try request.queryID("card", "card", as: CardID.self)
             return try await read.run(context) { try await $0.authorizations.list(page, status: status, card: card) }
         }
         group.get("/authorizations/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
             return try await read.run(context) { scope in
-                try await scope.authorizations.find(try AuthorizationID(raw).orMissing("authorization", raw)).orMissing("authorization", raw)
+                try await scope.authorizations.find(id).orMissing("authorization", id)
                     .authorization.json
             }
         }
         group.get("/authorizations/{id}/evidence") { _, context in
-            let raw = try context.pathID()
-            return try await read.evidence(context) { scope in try await AuthorizationEvidence.load(raw, scope: scope) }
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
+            return try await read.evidence(context) { scope in try await AuthorizationEvidence.load(id, scope: scope) }
         }
         group.get("/authorizations/{id}/replay") { _, context in
-            let raw = try context.pathID()
-            return try await read.run(context) { scope in try await AuthorizationReplay.run(raw, scope: scope) }
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
+            return try await read.run(context) { scope in try await AuthorizationReplay.run(id, scope: scope) }
         }
         group.post("/authorizations/{id}/review") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
             return try await write.run(request, context, input: ReviewDecisionInput.self) { tx, input in
-                try Reply.json(try await AuthorizationService.settleReview(raw, input, operator: tx.scope.actor, in: tx).json)
+                try Reply.json(try await AuthorizationService.settleReview(id, input, operator: tx.scope.actor, in: tx).json)
             }
         }
         group.post("/authorizations/{id}/reversals") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
             return try await write.run(request, context, input: ReverseInput.self) { tx, input in
-                try Reply.json(try await AuthorizationService.reverse(raw, input, in: tx).json)
+                try Reply.json(try await AuthorizationService.reverse(id, input, in: tx).json)
             }
         }
         group.post("/authorizations/{id}/increments") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("authorization", as: AuthorizationID.self)
             return try await write.run(request, context, input: IncrementInput.self) { tx, input in
-                try Reply.json(try await AuthorizationService.increment(raw, input, in: tx).json)
+                try Reply.json(try await AuthorizationService.increment(id, input, in: tx).json)
             }
         }
     }

@@ -22,9 +22,9 @@ struct CardProgramsController {
             return try await read.run(context) { try await $0.cardPrograms.list(page) }
         }
         group.get("/card-programs/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("card program", as: CardProgramID.self)
             return try await read.run(context) { scope in
-                try await scope.cardPrograms.find(try CardProgramID(raw).orMissing("card program", raw)).orMissing("card program", raw)
+                try await scope.cardPrograms.find(id).orMissing("card program", id)
             }
         }
     }

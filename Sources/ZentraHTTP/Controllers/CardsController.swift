@@ -18,33 +18,33 @@ struct CardsController {
         group.get("/cards") { request, context in
             let page = try request.pageRequest()
             let query = request.uri.queryParameters
-            let customer = try query.get("customer").map { raw in try CustomerID(raw).orMissing("customer", raw, param: "customer") }
+            let customer = try request.queryID("customer", "customer", as: CustomerID.self)
             let status = try request.query("status", as: CardStatus.self)
             return try await read.run(context) { try await $0.cards.list(page, customer: customer, status: status) }
         }
         group.get("/cards/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("card", as: CardID.self)
             let now = write.store.clock.now()
             return try await read.run(context) { scope in
-                try await CardSpendReader.card(raw, now: now, scope: scope)
+                try await CardSpendReader.card(id, now: now, scope: scope)
             }
         }
         lifecycle(on: group)
         group.post("/cards/{id}/fund") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("card", as: CardID.self)
             return try await write.run(request, context, input: FundCard.self) { tx, input in
                 let usedLegacyField = input.transactionReference == nil && input.reference != nil
-                let outcome = try await CardFundingService.fund(raw, input, in: tx)
+                let outcome = try await CardFundingService.fund(id, input, in: tx)
                 guard usedLegacyField else { return try Reply.json(outcome) }
-                return try Reply.json(outcome.map(LegacyReferenceReply.init), headers: Self.deprecation(successor: "fund", card: raw))
+                return try Reply.json(outcome.map(LegacyReferenceReply.init), headers: Self.deprecation(successor: "fund", card: id.rawValue))
             }
         }
         group.get("/cards/{id}/sensitive") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("card", as: CardID.self)
             let principal = try context.caller()
             let scope = WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)
             let details = try await write.store.write(scope) { tx in
-                try await CardService.sensitiveDetails(raw, vault: vault, in: tx)
+                try await CardService.sensitiveDetails(id, vault: vault, in: tx)
             }
             return try Reply.json(details, headers: ["Cache-Control": "no-store"]).response()
         }
@@ -54,19 +54,19 @@ struct CardsController {
     private func lifecycle(on group: RouterGroup<AppRequestContext>) {
         let change = { (action: CardLifecycle.Action, deprecatedFor: String?) in
             { @Sendable (request: Request, context: AppRequestContext) async throws -> Response in
-                let raw = try context.pathID()
+                let id = try context.pathID("card", as: CardID.self)
                 return try await write.run(request, context, input: CardStateChange.self) { tx, input in
-                    let card = try await CardLifecycleService.change(raw, action, reason: input.reason, in: tx)
-                    return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: raw))
+                    let card = try await CardLifecycleService.change(id, action, reason: input.reason, in: tx)
+                    return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: id.rawValue))
                 }
             }
         }
         let security = { (deprecatedFor: String?) in
             { @Sendable (request: Request, context: AppRequestContext) async throws -> Response in
-                let raw = try context.pathID()
+                let id = try context.pathID("card", as: CardID.self)
                 return try await write.run(request, context, input: CardSecurityUpdate.self) { tx, input in
-                    let card = try await CardLifecycleService.updateSecurity(raw, input, in: tx)
-                    return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: raw))
+                    let card = try await CardLifecycleService.updateSecurity(id, input, in: tx)
+                    return try Reply.json(card, headers: Self.deprecation(successor: deprecatedFor, card: id.rawValue))
                 }
             }
         }

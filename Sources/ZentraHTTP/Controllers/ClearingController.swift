@@ -23,18 +23,18 @@ struct ClearingController {
             return try await read.run(context) { try await $0.clearings.list(page, status: status) }
         }
         group.get("/clearings/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("clearing", as: ClearingID.self)
             return try await read.run(context) { scope in
-                try await scope.clearings.find(try ClearingID(raw).orMissing("clearing", raw)).orMissing("clearing", raw)
+                try await scope.clearings.find(id).orMissing("clearing", id)
             }
         }
         group.get("/clearings/{id}/evidence") { _, context in
-            let raw = try context.pathID()
-            return try await read.evidence(context) { try await ClearingEvidence.load(clearing: raw, scope: $0) }
+            let id = try context.pathID("clearing", as: ClearingID.self)
+            return try await read.evidence(context) { try await ClearingEvidence.load(clearing: id, scope: $0) }
         }
         group.post("/clearing-files") { request, context in try await ingest(request, context) }
         group.get("/clearing-files/{id}") { _, context in
-            let raw = try context.pathID()
+            let raw = try context.parameters.require("id")
             return try await read.run(context) { try await $0.clearingFiles.find(raw).orMissing("clearing_file", raw) }
         }
 
@@ -44,26 +44,26 @@ struct ClearingController {
             return try await read.run(context) { try await $0.reconciliationCases.list(page, status: status) }
         }
         group.get("/reconciliation-cases/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             return try await read.run(context) { scope in
-                try await scope.reconciliationCases.find(try ReconciliationCaseID(raw).orMissing("reconciliation_case", raw))
-                    .orMissing("reconciliation_case", raw)
+                try await scope.reconciliationCases.find(id)
+                    .orMissing("reconciliation_case", id)
             }
         }
         group.get("/reconciliation-cases/{id}/evidence") { _, context in
-            let raw = try context.pathID()
-            return try await read.evidence(context) { try await ClearingEvidence.load(reconciliationCase: raw, scope: $0) }
+            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
+            return try await read.evidence(context) { try await ClearingEvidence.load(reconciliationCase: id, scope: $0) }
         }
         group.post("/reconciliation-cases/{id}/assign") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             return try await write.run(request, context, input: AssignCaseInput.self) { tx, input in
-                try Reply.json(try await ReconciliationService.assign(raw, input, in: tx))
+                try Reply.json(try await ReconciliationService.assign(id, input, in: tx))
             }
         }
         group.post("/reconciliation-cases/{id}/resolve") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             return try await write.run(request, context, input: ResolveCaseInput.self) { tx, input in
-                try Reply.json(try await ReconciliationService.resolve(raw, input, in: tx))
+                try Reply.json(try await ReconciliationService.resolve(id, input, in: tx))
             }
         }
 
@@ -77,18 +77,18 @@ struct ClearingController {
             return try await read.run(context) { try await $0.settlements.list(page) }
         }
         group.get("/settlements/{id}") { _, context in
-            let raw = try context.pathID()
-            return try await read.run(context) { try await SettlementDetail.load(raw, scope: $0) }
+            let id = try context.pathID("settlement", as: SettlementID.self)
+            return try await read.run(context) { try await SettlementDetail.load(id, scope: $0) }
         }
 
         group.get("/transactions") { request, context in
             let page = try request.pageRequest()
-            let card = try request.uri.queryParameters.get("card").map { raw in try CardID(raw).orMissing("card", raw, param: "card") }
+            let card = try request.queryID("card", "card", as: CardID.self)
             return try await read.run(context) { try await $0.cardTransactions.list(page, card: card) }
         }
         group.get("/transactions/{id}") { _, context in
-            let raw = try context.pathID()
-            return try await read.run(context) { try await TransactionDetail.load(raw, scope: $0) }
+            let id = try context.pathID("transaction", as: TransactionID.self)
+            return try await read.run(context) { try await TransactionDetail.load(id, scope: $0) }
         }
     }
 

@@ -23,15 +23,15 @@ struct CustomersController {
             return try await read.run(context) { try await $0.customers.list(page) }
         }
         group.get("/customers/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("customer", as: CustomerID.self)
             return try await read.run(context) { scope in
-                try await scope.customers.find(try CustomerID(raw).orMissing("customer", raw)).orMissing("customer", raw)
+                try await scope.customers.find(id).orMissing("customer", id)
             }
         }
         group.post("/customers/{id}/kyc") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("customer", as: CustomerID.self)
             return try await write.run(request, context, input: KYCUpdate.self) { tx, input in
-                try Reply.json(try await CustomerService.updateKYC(raw, status: input.status, in: tx))
+                try Reply.json(try await CustomerService.updateKYC(id, status: input.status, in: tx))
             }
         }
     }

@@ -17,37 +17,35 @@ struct DisputesController {
         }
         group.get("/disputes") { request, context in
             let page = try request.pageRequest()
-            let transaction = try request.uri.queryParameters.get("transaction").map { raw in
-                try TransactionID(raw).orMissing("transaction", raw, param: "transaction")
-            }
+            let transaction = try request.queryID("transaction", "transaction", as: TransactionID.self)
             return try await read.run(context) { try await $0.disputes.list(page, transaction: transaction) }
         }
         group.get("/disputes/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("dispute", as: DisputeID.self)
             return try await read.run(context) { scope in
-                try await scope.disputes.find(try DisputeID(raw).orMissing("dispute", raw)).orMissing("dispute", raw)
+                try await scope.disputes.find(id).orMissing("dispute", id)
             }
         }
         group.get("/disputes/{id}/evidence") { _, context in
-            let raw = try context.pathID()
-            return try await read.evidence(context) { try await DisputeEvidence.load(raw, scope: $0) }
+            let id = try context.pathID("dispute", as: DisputeID.self)
+            return try await read.evidence(context) { try await DisputeEvidence.load(id, scope: $0) }
         }
         group.post("/disputes/{id}/submit") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("dispute", as: DisputeID.self)
             return try await write.run(request, context, input: SubmitDisputeInput.self) { tx, input in
-                try Reply.json(try await DisputeService.submit(raw, input, in: tx))
+                try Reply.json(try await DisputeService.submit(id, input, in: tx))
             }
         }
         group.post("/disputes/{id}/withdraw") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("dispute", as: DisputeID.self)
             return try await write.run(request, context, input: WithdrawDisputeInput.self) { tx, input in
-                try Reply.json(try await DisputeService.withdraw(raw, input, in: tx))
+                try Reply.json(try await DisputeService.withdraw(id, input, in: tx))
             }
         }
         group.post("/disputes/{id}/resolve") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("dispute", as: DisputeID.self)
             return try await write.run(request, context, input: DisputeOutcomeInput.self) { tx, input in
-                try Reply.json(try await DisputeService.resolve(raw, input, in: tx))
+                try Reply.json(try await DisputeService.resolve(id, input, in: tx))
             }
         }
     }

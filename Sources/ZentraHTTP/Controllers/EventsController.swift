@@ -16,15 +16,15 @@ struct EventsController {
             return try await read.run(context) { try await $0.events.list(page, type: type) }
         }
         group.get("/events/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("event", as: EventID.self)
             return try await read.run(context) { scope in
-                try await scope.events.find(try EventID(raw).orMissing("event", raw)).orMissing("event", raw)
+                try await scope.events.find(id).orMissing("event", id)
             }
         }
         group.post("/events/{id}/redeliver") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("event", as: EventID.self)
             return try await write.run(request, context, input: RedeliverEvent.self) { tx, input in
-                try Reply.json(Page(data: try await WebhookDeliveryService.redeliver(raw, input, in: tx), hasMore: false), status: .accepted)
+                try Reply.json(Page(data: try await WebhookDeliveryService.redeliver(id, input, in: tx), hasMore: false), status: .accepted)
             }
         }
         group.get("/audit-log") { request, context in
@@ -46,7 +46,7 @@ struct EventsController {
             return try await read.run(context) { try await $0.intents.list(page) }
         }
         group.get("/runtime/intents/{id}") { _, context in
-            let raw = try context.pathID()
+            let raw = try context.parameters.require("id")
             return try await read.run(context) { scope in
                 // Intents recorded as they ran, or derived from the rows of a money operation.
                 if let recorded = try await scope.intents.find(raw) { return recorded }

@@ -12,24 +12,23 @@ struct LedgerController {
             return try await read.run(context) { try await $0.ledger.accounts(page) }
         }
         group.get("/ledger/accounts/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("ledger account", as: LedgerAccountID.self)
             return try await read.run(context) { scope in
-                try await scope.ledger.account(try LedgerAccountID(raw).orMissing("ledger account", raw)).orMissing("ledger account", raw)
+                try await scope.ledger.account(id).orMissing("ledger account", id)
             }
         }
         group.get("/ledger/accounts/{id}/entries") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("ledger account", as: LedgerAccountID.self)
             let page = try request.pageRequest()
             return try await read.run(context) { scope in
-                let id = try LedgerAccountID(raw).orMissing("ledger account", raw)
-                _ = try await scope.ledger.account(id).orMissing("ledger account", raw)
+                _ = try await scope.ledger.account(id).orMissing("ledger account", id)
                 return try await scope.ledger.entries(of: id, page)
             }
         }
         group.get("/ledger/journal-entries/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("journal entry", as: JournalEntryID.self)
             return try await read.run(context) { scope in
-                try await scope.ledger.journalEntry(try JournalEntryID(raw).orMissing("journal entry", raw)).orMissing("journal entry", raw)
+                try await scope.ledger.journalEntry(id).orMissing("journal entry", id)
             }
         }
     }

@@ -24,46 +24,45 @@ struct WebhookEndpointsController {
             return try await read.run(context) { try await $0.webhookEndpoints.list(page) }
         }
         group.get("/webhook-endpoints/{id}") { _, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
             return try await read.run(context) { scope in
-                try await scope.webhookEndpoints.find(try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)).orMissing("webhook_endpoint", raw)
+                try await scope.webhookEndpoints.find(id).orMissing("webhook_endpoint", id)
             }
         }
         group.post("/webhook-endpoints/{id}") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
             return try await write.run(request, context, input: UpdateWebhookEndpoint.self) { tx, input in
-                try Reply.json(try await WebhookEndpointService.update(raw, input, urlPolicy: urlPolicy, in: tx))
+                try Reply.json(try await WebhookEndpointService.update(id, input, urlPolicy: urlPolicy, in: tx))
             }
         }
         group.delete("/webhook-endpoints/{id}") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
             return try await write.run(request, context, input: Empty.self) { tx, _ in
-                try Reply.json(Deleted(id: try await WebhookEndpointService.delete(raw, in: tx).id.rawValue, object: "webhook_endpoint"))
+                try Reply.json(Deleted(id: try await WebhookEndpointService.delete(id, in: tx).id.rawValue, object: "webhook_endpoint"))
             }
         }
         group.post("/webhook-endpoints/{id}/rotate-secret") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
             return try await write.run(request, context, input: RotateWebhookSecret.self) { tx, input in
-                let (endpoint, secret) = try await WebhookEndpointService.rotate(raw, input, vault: vault, in: tx)
+                let (endpoint, secret) = try await WebhookEndpointService.rotate(id, input, vault: vault, in: tx)
                 return try Reply.json(WithSecret(endpoint, secret: secret, as: "secret"))
             }
         }
         group.get("/webhook-endpoints/{id}/deliveries") { request, context in
-            let raw = try context.pathID()
+            let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
             let page = try request.pageRequest()
             let status = try request.query("status", as: WebhookDelivery.Status.self)
             return try await read.run(context) { scope in
-                let id = try WebhookEndpointID(raw).orMissing("webhook_endpoint", raw)
-                _ = try await scope.webhookEndpoints.find(id).orMissing("webhook_endpoint", raw)
+                _ = try await scope.webhookEndpoints.find(id).orMissing("webhook_endpoint", id)
                 return try await scope.webhookDeliveries.list(endpoint: id, page, status: status)
             }
         }
         for status in WebhookEndpoint.Status.allCases {
             let path = status == .enabled ? "enable" : "disable"
             group.post("/webhook-endpoints/{id}/\(path)") { request, context in
-                let raw = try context.pathID()
+                let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
                 return try await write.run(request, context, input: Empty.self) { tx, _ in
-                    try Reply.json(try await WebhookEndpointService.setStatus(raw, status, in: tx))
+                    try Reply.json(try await WebhookEndpointService.setStatus(id, status, in: tx))
                 }
             }
         }

@@ -96,6 +96,12 @@ extension Request {
         return PageRequest(limit: limit, startingAfter: cursor)
     }
 
+    /// An optional query parameter naming an object by id (`?card=card_…`); one that cannot be
+    /// ours names no object.
+    func queryID<Kind>(_ name: String, _ what: String, as _: ID<Kind>.Type = ID<Kind>.self) throws -> ID<Kind>? {
+        try uri.queryParameters.get(name).map { raw in try ID<Kind>(raw).orMissing(what, raw, param: name) }
+    }
+
     /// An optional query parameter that must be one of an enum's values (`?status=open`).
     func query<E: RawRepresentable & CaseIterable>(_ name: String, as _: E.Type) throws -> E? where E.RawValue == String {
         try uri.queryParameters.get(name).map { raw in
@@ -108,10 +114,11 @@ extension Request {
 }
 
 extension AppRequestContext {
-    /// A path parameter that must be present (the router guarantees it; this keeps it total).
-    func pathID(_ name: String = "id") throws -> String {
-        guard let value = parameters.get(name) else { throw DomainError.parameterMissing(name) }
-        return value
+    /// The path's object id in its typed form: one that cannot be ours names no object (404, as
+    /// one that is not found), so use cases only ever see well-formed ids.
+    func pathID<Kind>(_ what: String, as _: ID<Kind>.Type = ID<Kind>.self) throws -> ID<Kind> {
+        let raw = try parameters.require("id")
+        return try ID<Kind>(raw).orMissing(what, raw, param: "id")
     }
 }
 
@@ -127,8 +134,8 @@ struct Deleted: Encodable, Sendable {
 
 extension Optional {
     /// Unwraps a parsed id; an id that cannot be ours is simply a missing object.
-    func orMissing(_ what: String, _ raw: String, param: String? = nil) throws -> Wrapped {
-        guard let self else { throw DomainError.resourceMissing(what, id: raw, param: param) }
+    func orMissing(_ what: String, _ id: some CustomStringConvertible, param: String? = nil) throws -> Wrapped {
+        guard let self else { throw DomainError.resourceMissing(what, id: id.description, param: param) }
         return self
     }
 }

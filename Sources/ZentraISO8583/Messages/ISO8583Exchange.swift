@@ -131,7 +131,7 @@ public struct ISO8583Exchange: Sendable {
         else {
             throw ISO8583Refusal(code: ResponseCode.unknownOriginal, reason: "no authorization \(fields.originalReference) on this card")
         }
-        let id = original.authorization.id.rawValue
+        let id = original.authorization.id
         do {
             _ = try await store.write(WriteScope(tenant: card.tenant, actor: Self.actor, requestID: nil)) { tx in
                 try await AuthorizationService.reverse(id, ReverseInput(remainingMinor: fields.remainingMinor), in: tx)
