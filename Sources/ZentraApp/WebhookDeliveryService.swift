@@ -121,7 +121,7 @@ public enum WebhookDeliveryService {
             var bodies: [EventID: [UInt8]] = [:]
             return try claimed.compactMap { claim -> ClaimedWebhookDelivery? in
                 guard let event = events[claim.delivery.event] else { return nil }
-                let body = try bodies[event.id] ?? ZentraJSON.encode(event)
+                let body = bodies[event.id] ?? event.serialized
                 bodies[event.id] = body
                 return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, url: claim.endpoint.url,
                                               secrets: claim.secrets, body: body, eventCreatedAt: event.createdAt)

@@ -74,7 +74,7 @@ struct BenchWebhooks: AsyncParsableCommand {
             while rendered < 20_000 {
                 let request = PageRequest(limit: 100, startingAfter: after)
                 let page = try await store.read(tenant: tenant) { try await $0.events.list(request, type: EventType.authorizationApproved.rawValue) }
-                for event in page.data { _ = try ZentraJSON.encode(event) }
+                for event in page.data { _ = event.serialized }
                 rendered += page.data.count
                 after = page.data.last?.id.rawValue
                 if !page.hasMore { break }

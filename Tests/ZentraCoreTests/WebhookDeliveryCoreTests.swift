@@ -90,4 +90,27 @@ import Testing
         #expect(throws: DomainError.self) { try closed.validate("http://localhost/hook", param: "url") }
         #expect(try loopback.validate("http://[::1]:8080/hook", param: "url") == "http://[::1]:8080/hook")
     }
+
+    /// Events and deliveries write themselves; what they write is what their `Codable` form encodes.
+    @Test func writtenEventsAndDeliveriesMatchTheirCodableForm() throws {
+        var rng = SeededGenerator(state: 0x5745_4248)
+        let texts = [nil, "", "quote \" and \\ slash / tab \t", "é ünïcödé ✓ 💳", "\u{01}\u{1F}"]
+        for index in 0..<300 {
+            let event = Event(id: EventID(unchecked: "evt_\(index)"), type: "authorization.approved", sequence: Int64(index),
+                              object: JSONParserTests.randomValue(&rng), requestID: texts.randomElement(using: &rng)!,
+                              createdAt: now.adding(seconds: Int64(index)))
+            #expect(event.serialized == Array(try ZentraJSON.encoder().encode(event)), "event \(index)")
+
+            var delivery = WebhookDelivery(id: WebhookDeliveryID(unchecked: "msg_\(index)"), webhookEndpoint: WebhookEndpointID(unchecked: "we_1"),
+                                           event: event.id, eventType: event.type, redelivery: Bool.random(using: &rng), createdAt: now)
+            delivery.nextAttemptAt = Bool.random(using: &rng) ? nil : now.adding(seconds: 5)
+            delivery.status = WebhookDelivery.Status.allCases.randomElement(using: &rng)!
+            delivery.attempts = (0..<Int.random(in: 0..<3, using: &rng)).map { number in
+                WebhookAttempt(number: number + 1, attemptedAt: now, result: Bool.random(using: &rng) ? .succeeded : .failed,
+                               statusCode: Bool.random(using: &rng) ? 500 : nil, latencyMs: Int.random(in: 0..<10_000, using: &rng),
+                               error: texts.randomElement(using: &rng)!, responseExcerpt: texts.randomElement(using: &rng)!)
+            }
+            #expect(delivery.serialized == Array(try ZentraJSON.encoder().encode(delivery)), "delivery \(index)")
+        }
+    }
 }

@@ -56,3 +56,23 @@ public struct RuntimeIntent: Sendable, Hashable, Codable {
         self.createdAt = createdAt
     }
 }
+
+/// Events are rendered for every webhook delivery and every read: written straight into bytes,
+/// byte for byte what `Codable` writes (a test holds the two in step).
+extension Event: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("created_at", createdAt.description)
+            w.key("data")
+            w.object { w in
+                w.key("object")
+                w.value(data.object)
+            }
+            w.field("id", id.rawValue)
+            w.field("object", object)
+            w.field("request_id", requestId)
+            w.field("sequence", sequence)
+            w.field("type", type)
+        }
+    }
+}

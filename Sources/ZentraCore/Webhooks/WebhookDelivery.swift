@@ -187,3 +187,39 @@ public enum RetryAfter {
         return max(0, epochSeconds - now.microseconds / 1_000_000)
     }
 }
+
+/// A delivery is written back on every claim and every attempt: straight into bytes, byte for
+/// byte what `Codable` writes (a test holds the two in step).
+extension WebhookDelivery: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.key("attempts")
+            w.array(attempts) { w, attempt in attempt.write(to: &w) }
+            w.field("created_at", createdAt.description)
+            w.field("event", event.rawValue)
+            w.field("event_type", eventType)
+            w.field("id", id.rawValue)
+            w.field("next_attempt_at", nextAttemptAt?.description)
+            w.field("object", object)
+            w.key("redelivery")
+            w.bool(redelivery)
+            w.field("status", status.rawValue)
+            w.field("updated_at", updatedAt.description)
+            w.field("webhook_endpoint", webhookEndpoint.rawValue)
+        }
+    }
+}
+
+extension WebhookAttempt: JSONWritable {
+    public func write(to w: inout JSONWriter) {
+        w.object { w in
+            w.field("attempted_at", attemptedAt.description)
+            w.field("error", error)
+            w.field("latency_ms", Int64(latencyMs))
+            w.field("number", Int64(number))
+            w.field("response_excerpt", responseExcerpt)
+            w.field("result", result.rawValue)
+            w.field("status_code", statusCode.map(Int64.init))
+        }
+    }
+}

@@ -107,7 +107,7 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         for delivery in deliveries {
             rows.append("""
                 (\(delivery.id), \(tenant), \(delivery.webhookEndpoint), \(delivery.event), \(delivery.status.rawValue), \(delivery.nextAttemptAt),
-                 \(try ZentraJSON.encodeString(delivery)), \(delivery.createdAt))
+                 \(delivery.serializedString), \(delivery.createdAt))
                 """)
         }
         // Bounded batches: SQLite caps a statement's parameters.
@@ -151,7 +151,7 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         try await sql.execute("""
             UPDATE webhook_deliveries SET status = \(delivery.status.rawValue), next_attempt_at = \(due), claim = \(claim),
                    claimed_at = \(claim == nil ? nil : now), succeeded_at = \(delivery.status == .succeeded ? now : nil),
-                   data = \(try ZentraJSON.encodeString(delivery))
+                   data = \(delivery.serializedString)
             WHERE tenant_id = \(tenant) AND id = \(delivery.id)
             """)
     }
