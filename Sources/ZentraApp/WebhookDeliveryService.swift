@@ -14,9 +14,13 @@ public struct WebhookDeliverySettings: Sendable {
     public var concurrency = 16
     /// Sends one process has in flight to all endpoints together: bounds its sockets and memory.
     public var inFlight_max = 1_024
-    /// How long a claimed delivery stays with the process that claimed it: the attempt's timeout
-    /// and a margin to record it. A process that stops sooner leaves it to be retried after this.
-    public var leaseSeconds: Int64 { Int64(timeoutMs / 1000) + 60 }
+    /// Rounds of sends a process claims ahead per endpoint: the one in flight and those waiting
+    /// to follow it, so that a finished send starts the next at once instead of after a commit.
+    public static let claimedRounds = 4
+    /// How long a claimed delivery stays with the process that claimed it: the rounds of sends
+    /// before and including it, each within the timeout, and a margin to record it. A process
+    /// that stops sooner leaves it to be retried after this.
+    public var leaseSeconds: Int64 { Int64(Self.claimedRounds * timeoutMs / 1000) + 60 }
     public static let concurrencyRange = 1...256
 
     public init(schedule: WebhookRetrySchedule = .default, timeoutMs: Int = 10_000) {
@@ -167,6 +171,16 @@ public enum WebhookDeliveryService {
             claimed.append(Claim(delivery: delivery, id: claim, endpoint: found, secrets: secrets))
         }
         return claimed
+    }
+
+    /// Gives back claims this process will not send (it is stopping): due again at once, for any
+    /// process, rather than after their lease. A claim already lost is left to its new holder.
+    public static func release(tenant: TenantID, _ claimed: [ClaimedWebhookDelivery], store: Store) async throws {
+        guard !claimed.isEmpty else { return }
+        try await store.write(scope(tenant)) { tx in
+            let held = try await tx.webhookDeliveries.claimed(claimed.map { ($0.delivery.id, $0.claim) })
+            for stored in held.values { try await tx.webhookDeliveries.update(stored.delivery, claim: nil, due: tx.now) }
+        }
     }
 
     /// Records what each attempt came to and decides what follows: done, the next attempt's time,

@@ -9,11 +9,13 @@ import ZentraWebhooks
 /// Delivers webhooks. Every process of a deployment runs one: each pass turns new events into
 /// deliveries (one process per tenant at a time, under the tenant's cursor lock), then, in one
 /// transaction per tenant, records the attempts that finished since the last pass and claims due
-/// deliveries endpoint by endpoint up to their free sends; each send runs in its own task, so a
-/// slow endpoint never delays another. A pass takes as long as its commits, so under load each
-/// commit carries many attempts. On shutdown it stops claiming, lets sends in flight finish (each
-/// is bounded by the timeout) and records them; a claim left behind is retried after its lease,
-/// with the same `webhook-id`.
+/// deliveries endpoint by endpoint, up to `claimedRounds` times the endpoint's concurrency. Up to
+/// the concurrency are sent at once, each endpoint by its own tasks, so a slow endpoint never
+/// delays another; the rest wait in the process, and a task that finishes a send starts the next
+/// at once. A pass takes as long as its commits, so under load each commit carries many attempts
+/// and claims. On shutdown it stops claiming and starting sends, lets those in flight finish
+/// (each is bounded by the timeout), records them and gives back the claims it did not send; a
+/// claim left behind by a crash is retried after its lease, with the same `webhook-id`.
 final class WebhookDeliveryWorker: Service {
     let store: Store
     let settings: WebhookDeliverySettings
@@ -24,8 +26,22 @@ final class WebhookDeliveryWorker: Service {
     private struct Sends {
         /// Sends in flight in this process, per endpoint.
         var inFlight: [WebhookEndpointID: Int] = [:]
+        /// Claimed deliveries waiting for one of their endpoint's sends, oldest first.
+        var waiting: [WebhookEndpointID: [ClaimedWebhookDelivery]] = [:]
         /// Sends that finished and wait for the next pass to record them.
         var finished: [FinishedWebhookAttempt] = []
+        /// Set on shutdown: no send starts after it.
+        var stopping = false
+
+        func held(_ endpoint: WebhookEndpointID) -> Int { inFlight[endpoint, default: 0] + (waiting[endpoint]?.count ?? 0) }
+
+        /// The endpoint's next waiting delivery, taken off its queue.
+        mutating func next(for endpoint: WebhookEndpointID) -> ClaimedWebhookDelivery? {
+            guard !stopping, var queue = waiting[endpoint], !queue.isEmpty else { return nil }
+            let next = queue.removeFirst()
+            waiting[endpoint] = queue.isEmpty ? nil : queue
+            return next
+        }
     }
 
     private let sends = Mutex(Sends())
@@ -48,9 +64,21 @@ final class WebhookDeliveryWorker: Service {
                 // Until a send finishes or the poll interval passes; shutdown cuts the wait short.
                 await cancelWhenGracefulShutdown { [settings, sendFinished] in await sendFinished.wait(upTo: settings.pollInterval) }
             }
+            sends.withLock { $0.stopping = true }
         }
-        // Every send has finished: record the last of them before stopping.
+        // Every send has finished: record the last of them, and give back what was not sent.
         await withDiscardingTaskGroup { group in await pass(claiming: false, group: &group) }
+        let unsent = sends.withLock { sends in
+            defer { sends.waiting = [:] }
+            return sends.waiting.values.flatMap { $0 }
+        }
+        for (tenant, claimed) in Dictionary(grouping: unsent, by: \.tenant) {
+            do {
+                try await WebhookDeliveryService.release(tenant: tenant, claimed, store: store)
+            } catch {
+                store.logger.warning("webhook claims not given back", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
+        }
     }
 
     private func pass(claiming: Bool, group: inout DiscardingTaskGroup) async {
@@ -89,32 +117,49 @@ final class WebhookDeliveryWorker: Service {
     /// the per-endpoint and the process's limits.
     private func freeSends() async throws -> [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] {
         let due = try await WebhookOutbox.dueEndpoints(now: store.clock.now(), limit: 1000, engine: store.engine)
-        var counts = sends.withLock { $0.inFlight }
-        var total = counts.values.reduce(0, +)
+        let (held, inFlight) = sends.withLock { sends in
+            (Dictionary(uniqueKeysWithValues: due.map { ($0.1, sends.held($0.1)) }), sends.inFlight.values.reduce(0, +))
+        }
+        let perEndpoint = WebhookDeliverySettings.claimedRounds * settings.concurrency
+        var total = inFlight
         var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
         for (tenant, endpoint) in due {
-            let free = min(settings.inFlight_max - total, settings.concurrency - counts[endpoint, default: 0])
+            let free = min(settings.inFlight_max - total, perEndpoint - held[endpoint, default: 0])
             guard free > 0 else { continue }
             claims[tenant, default: []].append((endpoint, free))
-            counts[endpoint, default: 0] += free
             total += free
         }
         return claims
     }
 
+    /// Sends the delivery now if its endpoint has a send free, or queues it behind the endpoint's
+    /// sends in flight; a task that finishes a send goes on with the endpoint's next.
     private func start(_ delivery: ClaimedWebhookDelivery, group: inout DiscardingTaskGroup) {
         let endpoint = delivery.delivery.webhookEndpoint
-        sends.withLock { $0.inFlight[endpoint, default: 0] += 1 }
-        metrics.sendStarted()
-        group.addTask { [self] in
-            let outcome = await sender.send(delivery)
-            metrics.sendFinished(outcome, eventCreatedAt: delivery.eventCreatedAt, now: store.clock.now())
-            sends.withLock { sends in
-                sends.finished.append(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
-                sends.inFlight[endpoint, default: 1] -= 1
-                if sends.inFlight[endpoint] == 0 { sends.inFlight[endpoint] = nil }
+        let now = sends.withLock { sends -> Bool in
+            guard sends.inFlight[endpoint, default: 0] < settings.concurrency else {
+                sends.waiting[endpoint, default: []].append(delivery)
+                return false
             }
-            sendFinished.signal()
+            sends.inFlight[endpoint, default: 0] += 1
+            return true
+        }
+        guard now else { return }
+        group.addTask { [self] in
+            var next: ClaimedWebhookDelivery? = delivery
+            while let delivery = next {
+                metrics.sendStarted()
+                let outcome = await sender.send(delivery)
+                metrics.sendFinished(outcome, eventCreatedAt: delivery.eventCreatedAt, now: store.clock.now())
+                next = sends.withLock { sends in
+                    sends.finished.append(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
+                    if let next = sends.next(for: endpoint) { return next }
+                    sends.inFlight[endpoint, default: 1] -= 1
+                    if sends.inFlight[endpoint] == 0 { sends.inFlight[endpoint] = nil }
+                    return nil
+                }
+                sendFinished.signal()
+            }
         }
     }
 }

@@ -151,6 +151,29 @@ import ZentraStorage
     }
 
     @Test(arguments: Backend.allCases)
+    func claimsGivenBackOnShutdownAreDueAtOnceWithoutAnAttempt(_ backend: Backend) async throws {
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.inFlight_max = 0 }) { env in
+            let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:9/hooks")
+            let id = try #require(WebhookEndpointID(endpoint.id))
+            for _ in 0..<2 { _ = try await env.createCustomer() }
+            let vault = CardVault(key: env.services.configuration.cardDataKey)
+            try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
+            let claimed = try await WebhookDeliveryService.recordAndClaim(
+                tenant: env.tenant, finished: [], claims: [(id, 2)], settings: Self.settings, vault: vault, store: env.store)
+            #expect(claimed.count == 2)
+            #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).isEmpty, "claimed: leased")
+
+            try await WebhookDeliveryService.release(tenant: env.tenant, claimed, store: env.store)
+            #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).map(\.1) == [id])
+            let again = try await WebhookDeliveryService.recordAndClaim(
+                tenant: env.tenant, finished: [], claims: [(id, 2)], settings: Self.settings, vault: vault, store: env.store)
+            #expect(Set(again.map(\.delivery.id)) == Set(claimed.map(\.delivery.id)))
+            #expect(again.allSatisfy { $0.delivery.attempts.isEmpty }, "a claim given back is not an interrupted attempt")
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func failuresAreRetriedOnTheScheduleHonouringRetryAfter(_ backend: Backend) async throws {
         let receiver = WebhookReceiver()
         receiver.script("/flaky", .init(status: .internalServerError, body: "database down"),
