@@ -152,6 +152,7 @@ public enum WebhookDeliveryService {
             secrets.append(try vault.open(secret: sealedPrevious, tenant: tx.tenant, purpose: WebhookEndpointService.previousSecretPurpose))
         }
         var claimed: [Claim] = []
+        var exhausted: [(WebhookDelivery, WebhookDeliveryStep)] = []
         for stored in try await tx.webhookDeliveries.due(endpoint: endpoint, limit: limit) {
             var delivery = stored.delivery
             if stored.claim != nil {
@@ -160,16 +161,17 @@ public enum WebhookDeliveryService {
                 delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
                 // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
                 if delivery.attempts.count >= settings.schedule.attempts_max {
-                    try await finish(&delivery, .exhausted, in: tx)
+                    exhausted.append((concluded(delivery, .exhausted, at: tx.now), .exhausted))
                     continue
                 }
             }
             delivery.nextAttemptAt = tx.now
             delivery.updatedAt = tx.now
-            let claim = tx.newID(WebhookDeliveryKind.self).rawValue
-            try await tx.webhookDeliveries.update(delivery, claim: claim, due: tx.now.adding(seconds: settings.leaseSeconds))
-            claimed.append(Claim(delivery: delivery, id: claim, endpoint: found, secrets: secrets))
+            claimed.append(Claim(delivery: delivery, id: tx.newID(WebhookDeliveryKind.self).rawValue, endpoint: found, secrets: secrets))
         }
+        let leaseEnd = tx.now.adding(seconds: settings.leaseSeconds)
+        try await tx.webhookDeliveries.update(claimed.map { ($0.delivery, $0.id, leaseEnd) })
+        try await conclude(exhausted, in: tx)
         return claimed
     }
 
@@ -179,7 +181,7 @@ public enum WebhookDeliveryService {
         guard !claimed.isEmpty else { return }
         try await store.write(scope(tenant)) { tx in
             let held = try await tx.webhookDeliveries.claimed(claimed.map { ($0.delivery.id, $0.claim) })
-            for stored in held.values { try await tx.webhookDeliveries.update(stored.delivery, claim: nil, due: tx.now) }
+            try await tx.webhookDeliveries.update(claimed.filter { held[$0.delivery.id] != nil }.map { ($0.delivery, nil, tx.now) })
         }
     }
 
@@ -190,14 +192,16 @@ public enum WebhookDeliveryService {
     static func record(_ finished: [FinishedWebhookAttempt], settings: WebhookDeliverySettings, in tx: WriteTransaction) async throws {
         guard !finished.isEmpty else { return }
         let held = try await tx.webhookDeliveries.claimed(finished.map { ($0.claimed.delivery.id, $0.claimed.claim) })
+        var concluded: [(WebhookDelivery, WebhookDeliveryStep)] = []
         for done in finished {
-            guard let stored = held[done.claimed.delivery.id] else { continue }
-            var delivery = stored.delivery
-            delivery.attempts.append(attempt(done.outcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
+            guard let claimedAt = held[done.claimed.delivery.id] else { continue }
+            var delivery = done.claimed.delivery
+            delivery.attempts.append(attempt(done.outcome, number: delivery.attempts.count + 1, at: claimedAt))
             let step = WebhookDeliveryStep.after(done.outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
                                                  random: done.random)
-            try await finish(&delivery, step, in: tx)
+            concluded.append((Self.concluded(delivery, step, at: tx.now), step))
         }
+        try await conclude(concluded, in: tx)
     }
 
     static func attempt(_ outcome: WebhookAttemptOutcome, number: Int, at time: Timestamp) -> WebhookAttempt {
@@ -205,8 +209,10 @@ public enum WebhookDeliveryService {
                        latencyMs: outcome.latencyMs, error: outcome.error, responseExcerpt: outcome.responseExcerpt)
     }
 
-    static func finish(_ delivery: inout WebhookDelivery, _ step: WebhookDeliveryStep, in tx: WriteTransaction) async throws {
-        delivery.updatedAt = tx.now
+    /// The delivery as the step leaves it.
+    static func concluded(_ delivery: WebhookDelivery, _ step: WebhookDeliveryStep, at now: Timestamp) -> WebhookDelivery {
+        var delivery = delivery
+        delivery.updatedAt = now
         switch step {
         case .succeeded:
             delivery.status = .succeeded
@@ -218,17 +224,24 @@ public enum WebhookDeliveryService {
             delivery.status = .failed
             delivery.nextAttemptAt = nil
         }
-        try await tx.webhookDeliveries.update(delivery, claim: nil, due: delivery.nextAttemptAt)
-        switch step {
-        case .gone:
-            try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .gone, in: tx)
-        case .exhausted:
-            let since = delivery.attempts.first?.attemptedAt ?? delivery.createdAt
-            if try await !tx.webhookDeliveries.succeeded(delivery.webhookEndpoint, since: since) {
-                try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .failing, in: tx)
+        return delivery
+    }
+
+    /// Writes the concluded deliveries together, then what giving up on one means for its endpoint.
+    static func conclude(_ concluded: [(WebhookDelivery, WebhookDeliveryStep)], in tx: WriteTransaction) async throws {
+        try await tx.webhookDeliveries.update(concluded.map { delivery, _ in (delivery, nil, delivery.nextAttemptAt) })
+        for (delivery, step) in concluded {
+            switch step {
+            case .gone:
+                try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .gone, in: tx)
+            case .exhausted:
+                let since = delivery.attempts.first?.attemptedAt ?? delivery.createdAt
+                if try await !tx.webhookDeliveries.succeeded(delivery.webhookEndpoint, since: since) {
+                    try await WebhookEndpointService.disable(delivery.webhookEndpoint, reason: .failing, in: tx)
+                }
+            case .succeeded, .retry:
+                break
             }
-        case .succeeded, .retry:
-            break
         }
     }
 

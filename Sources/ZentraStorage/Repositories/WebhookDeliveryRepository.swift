@@ -129,31 +129,45 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
     }
 
     /// Those of the deliveries that their claims still hold (a lease may have passed to another
-    /// process), locked, by id.
-    public func claimed(_ held: [(WebhookDeliveryID, claim: String)]) async throws -> [WebhookDeliveryID: StoredWebhookDelivery] {
-        var found: [WebhookDeliveryID: StoredWebhookDelivery] = [:]
+    /// process), locked, with when each was claimed. A row a claim still holds is as its claimer
+    /// wrote it, so the claimer's copy is current and the row's body is not read again.
+    public func claimed(_ held: [(WebhookDeliveryID, claim: String)]) async throws -> [WebhookDeliveryID: Timestamp] {
+        var found: [WebhookDeliveryID: Timestamp] = [:]
         let claims = Dictionary(held.map { ($0.0, $0.claim) }, uniquingKeysWith: { first, _ in first })
         // Bounded batches: SQLite caps a statement's parameters.
         for start in stride(from: 0, to: held.count, by: 500) {
             let ids = held[start..<min(start + 500, held.count)].map(\.0)
-            for row in try await sql.query("SELECT data, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.rows(ids, ofTenant: tenant)
+            for row in try await sql.query("SELECT id, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.rows(ids, ofTenant: tenant)
                                            + SQL.forUpdate) {
-                let stored = try decodeStoredDelivery(row)
-                if let claim = stored.claim, claims[stored.delivery.id] == claim { found[stored.delivery.id] = stored }
+                let id: WebhookDeliveryID = try row.id("id")
+                if let claim = try row.optionalString("claim"), claims[id] == claim { found[id] = try row.optionalTimestamp("claimed_at") ?? now }
             }
         }
         return found
     }
 
-    /// Writes the delivery; `claim` is the sender's hold on it (nil when no attempt is in flight),
-    /// `due` when it may next be picked up (the lease's end while claimed).
-    public func update(_ delivery: WebhookDelivery, claim: String?, due: Timestamp?) async throws {
-        try await sql.execute("""
-            UPDATE webhook_deliveries SET status = \(delivery.status.rawValue), next_attempt_at = \(due), claim = \(claim),
-                   claimed_at = \(claim == nil ? nil : now), succeeded_at = \(delivery.status == .succeeded ? now : nil),
-                   data = \(delivery.serializedString)
-            WHERE tenant_id = \(tenant) AND id = \(delivery.id)
-            """)
+    /// Writes deliveries, a hundred per statement (one round trip, not one each); `claim` is the
+    /// sender's hold on each (nil when no attempt is in flight), `due` when it may next be picked
+    /// up (the lease's end while claimed). Only rows this transaction locked are passed: an upsert
+    /// by id of rows that exist, so it never inserts, and a row of another tenant is left alone.
+    public func update(_ changes: [(delivery: WebhookDelivery, claim: String?, due: Timestamp?)]) async throws {
+        let rows: [SQL] = changes.map { delivery, claim, due in
+            """
+            (\(delivery.id), \(tenant), \(delivery.webhookEndpoint), \(delivery.event), \(delivery.status.rawValue), \(due), \(claim),
+             \(claim == nil ? nil : now), \(delivery.status == .succeeded ? now : nil), \(delivery.serializedString), \(delivery.createdAt))
+            """
+        }
+        for start in stride(from: 0, to: rows.count, by: 100) {
+            try await sql.execute("""
+                INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, next_attempt_at, claim, claimed_at, succeeded_at,
+                                                data, created_at) VALUES
+                """ + SQL.joined(Array(rows[start..<min(start + 100, rows.count)]), separator: ", ") + """
+
+                ON CONFLICT (id) DO UPDATE SET status = excluded.status, next_attempt_at = excluded.next_attempt_at, claim = excluded.claim,
+                    claimed_at = excluded.claimed_at, succeeded_at = excluded.succeeded_at, data = excluded.data
+                WHERE webhook_deliveries.tenant_id = excluded.tenant_id
+                """)
+        }
     }
 
     /// Whether any delivery to the endpoint succeeded at or after `since`.
