@@ -34,9 +34,9 @@ public enum AccountService {
         try intent.advance(.validated, "customer exists; \(currency.code) has \(currency.exponent) decimals")
         let account = try await tx.accounts.insert(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
         try intent.advance(.ledgerPosted, "ledger accounts \(account.ledgerAccounts.available) and \(account.ledgerAccounts.reserved) opened; no money moved")
-        let event = try tx.emit(.accountCreated, objectType: "account", objectID: account.id.rawValue, data: account)
+        let event = try tx.emit(.accountCreated, objectType: .account, objectID: account.id.rawValue, data: account)
         try intent.advance(.eventsEmitted, "account.created", events: [event])
-        let audit = tx.audit(.event(.accountCreated), objectType: "account", objectID: account.id.rawValue, context: .object([
+        let audit = tx.audit(.event(.accountCreated), objectType: .account, objectID: account.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "currency": .string(currency.code), "kind": .string(kind.rawValue),
             "intent": .string(intent.id.rawValue),
         ]))
@@ -78,9 +78,9 @@ public enum AccountService {
         let deposit = Deposit(id: tx.newID(), account: accountID, amountMinor: amount.minor, currency: amount.currency,
                               transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
         try await tx.accounts.insertDeposit(deposit)
-        let event = try tx.emit(.depositCreated, objectType: "deposit", objectID: deposit.id.rawValue, data: deposit)
+        let event = try tx.emit(.depositCreated, objectType: .deposit, objectID: deposit.id.rawValue, data: deposit)
         try intent.advance(.eventsEmitted, "deposit.created", events: [event])
-        let audit = tx.audit(.accountDeposit, objectType: "account", objectID: accountID.rawValue, context: .object([
+        let audit = tx.audit(.accountDeposit, objectType: .account, objectID: accountID.rawValue, context: .object([
             "deposit": .string(deposit.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),
             "transaction_reference": .string(reference), "journal_entry": .string(entry.id.rawValue),
             "intent": .string(intent.id.rawValue),

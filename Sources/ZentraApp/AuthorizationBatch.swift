@@ -90,7 +90,7 @@ public struct AuthorizationBatch: StoreBatchWork {
 
     static func audit(_ record: DecisionRecord, _ decision: PolicyDecision, hold: JournalEntryID?) -> BatchTransaction.Audit {
         let outcome = record.outcome(decision)
-        return BatchTransaction.Audit(.authorizationDecided, objectType: "authorization", objectID: record.id.rawValue, context: .object([
+        return BatchTransaction.Audit(.authorizationDecided, objectType: .authorization, objectID: record.id.rawValue, context: .object([
             "card": .string(record.card.card.rawValue), "status": .string(outcome.status.rawValue),
             "decline_reason": outcome.declineReason.map { .string($0.rawValue) } ?? .null,
             "deciding_rule": decision.decidingRule.map { .string($0.rawValue) } ?? .null,
@@ -185,7 +185,7 @@ public struct AuthorizationBatch: StoreBatchWork {
             let write = DecisionWrite(
                 record: record, decision: decision, hold: hold, scope: item.scope,
                 // The event's body is the decision's answer, rendered from the record when read.
-                events: [BatchTransaction.Event(.authorization(outcome.status), objectType: "authorization",
+                events: [BatchTransaction.Event(.authorization(outcome.status), objectType: .authorization,
                                                 objectID: id.rawValue, objectVersion: 0)],
                 audits: [AuthorizationBatch.audit(record, decision, hold: hold?.id)])
             writes.append(write)

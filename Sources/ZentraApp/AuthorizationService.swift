@@ -253,9 +253,9 @@ public enum AuthorizationService {
     static func finished(_ authorization: Authorization, event: EventType, in tx: WriteTransaction) -> Authorization {
         var authorization = authorization
         authorization.updatedAt = tx.now
-        tx.emit(event, objectType: "authorization", objectID: authorization.id.rawValue, rendered: authorization.serialized)
+        tx.emit(event, objectType: .authorization, objectID: authorization.id.rawValue, rendered: authorization.serialized)
         let last = authorization.adjustments.last
-        tx.audit(.event(event), objectType: "authorization", objectID: authorization.id.rawValue, context: .object([
+        tx.audit(.event(event), objectType: .authorization, objectID: authorization.id.rawValue, context: .object([
             "card": .string(authorization.card.rawValue), "status": .string(authorization.status.rawValue),
             "amount_minor": .int(last?.amountMinor ?? 0),
             "held_minor": .int(authorization.hold?.amountMinor ?? 0),

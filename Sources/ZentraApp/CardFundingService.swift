@@ -51,9 +51,9 @@ public enum CardFundingService {
         let funding = CardFunding(id: tx.newID(), card: id, account: wallet.id, amountMinor: amount.minor, currency: amount.currency,
                                   transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
         try await tx.cards.insertFunding(funding)
-        let event = try tx.emit(.cardFunded, objectType: "card_funding", objectID: funding.id.rawValue, data: funding)
+        let event = try tx.emit(.cardFunded, objectType: .cardFunding, objectID: funding.id.rawValue, data: funding)
         try intent.advance(.eventsEmitted, "card.funded", events: [event])
-        let audit = tx.audit(.event(.cardFunded), objectType: "card", objectID: id.rawValue, context: .object([
+        let audit = tx.audit(.event(.cardFunded), objectType: .card, objectID: id.rawValue, context: .object([
             "funding": .string(funding.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),
             "transaction_reference": .string(reference), "legacy_reference_field": .bool(input.transactionReference == nil),
             "journal_entry": .string(entry.id.rawValue), "intent": .string(intent.id.rawValue),

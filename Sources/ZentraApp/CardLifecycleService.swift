@@ -31,8 +31,8 @@ public enum CardLifecycleService {
         card.updatedAt = tx.now
         try await tx.cards.update(card)
         let type = EventType.card(status)
-        try tx.emit(type, objectType: "card", objectID: id.rawValue, data: card)
-        tx.audit(.event(type), objectType: "card", objectID: id.rawValue, context: .object([
+        try tx.emit(type, objectType: .card, objectID: id.rawValue, data: card)
+        tx.audit(.event(type), objectType: .card, objectID: id.rawValue, context: .object([
             "status": .string(status.rawValue), "reason": reason.map(JSONValue.string) ?? .null, "last4": .string(card.last4),
         ]))
         return card
@@ -58,8 +58,8 @@ public enum CardLifecycleService {
         guard card != before else { return before }
         card.updatedAt = tx.now
         try await tx.cards.update(card)
-        try tx.emit(.cardSecurityUpdated, objectType: "card", objectID: id.rawValue, data: card)
-        tx.audit(.event(.cardSecurityUpdated), objectType: "card", objectID: id.rawValue, context: .object([
+        try tx.emit(.cardSecurityUpdated, objectType: .card, objectID: id.rawValue, data: card)
+        tx.audit(.event(.cardSecurityUpdated), objectType: .card, objectID: id.rawValue, context: .object([
             "before": try JSONValue.from(before.spendControls), "after": try JSONValue.from(card.spendControls),
             "geofence_enabled": .bool(card.geofenceEnabled), "geofence_radius_km": .int(Int64(card.geofenceRadiusKm)),
         ]))

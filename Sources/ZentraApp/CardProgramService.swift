@@ -70,8 +70,8 @@ public enum CardProgramService {
         try await tx.cardPrograms.insert(program, sealedWebhookSecret: try secret.map {
             try vault.seal(secret: $0, tenant: tx.tenant, purpose: webhookSecretPurpose)
         })
-        try tx.emit(.cardProgramCreated, objectType: "card_program", objectID: program.id.rawValue, data: program)
-        tx.audit(.event(.cardProgramCreated), objectType: "card_program", objectID: program.id.rawValue, context: .object([
+        try tx.emit(.cardProgramCreated, objectType: .cardProgram, objectID: program.id.rawValue, data: program)
+        tx.audit(.event(.cardProgramCreated), objectType: .cardProgram, objectID: program.id.rawValue, context: .object([
             "bin": .string(bin), "currency": .string(currency.code), "max_cards_per_customer": .int(Int64(maxCards)),
             "sensitive_details_enabled": .bool(program.sensitiveDetailsEnabled),
         ]))

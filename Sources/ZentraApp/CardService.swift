@@ -81,9 +81,9 @@ public enum CardService {
         // A PAN already issued anywhere trips the unique hash; the unit of work then runs again with a new one.
         try await tx.cards.insert(card, panHash: vault.lookupHash(pan: pan), sealedData: try vault.seal(pan: pan, cvv: cvv, tenant: tx.tenant))
 
-        let event = try tx.emit(.cardIssued, objectType: "card", objectID: card.id.rawValue, data: card)
+        let event = try tx.emit(.cardIssued, objectType: .card, objectID: card.id.rawValue, data: card)
         try intent.advance(.eventsEmitted, "card.issued", events: [event])
-        let audit = tx.audit(.event(.cardIssued), objectType: "card", objectID: card.id.rawValue, context: .object([
+        let audit = tx.audit(.event(.cardIssued), objectType: .card, objectID: card.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "account": .string(accountID.rawValue), "program": .string(program.id.rawValue),
             "type": .string(type.rawValue), "last4": .string(card.last4), "intent": .string(intent.id.rawValue),
         ]))
@@ -123,7 +123,7 @@ public enum CardService {
         }
         guard let sealed = try await tx.cards.sealedData(id) else { throw DomainError.resourceMissing("card", id: id.rawValue) }
         let secret = try vault.open(sealed, tenant: tx.tenant)
-        tx.audit(.cardSensitiveDetailsRead, objectType: "card", objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
+        tx.audit(.cardSensitiveDetailsRead, objectType: .card, objectID: id.rawValue, context: .object(["last4": .string(card.last4)]))
         return SensitiveDetails(id: id, pan: secret.pan, cvv: secret.cvv, expMonth: card.expMonth, expYear: card.expYear)
     }
 

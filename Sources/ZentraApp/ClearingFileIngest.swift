@@ -133,8 +133,8 @@ public struct ClearingFileIngest: Sendable {
                                               counts: counts, startedAt: startedAt, completedAt: store.clock.now())
             return try await store.write(scope) { tx in
                 try await tx.clearingFiles.complete(summary)
-                try tx.emit(.clearingFileProcessed, objectType: "clearing_file", objectID: fileID, data: summary)
-                tx.audit(.event(.clearingFileProcessed), objectType: "clearing_file", objectID: fileID, context: try JSONValue.from(summary))
+                try tx.emit(.clearingFileProcessed, objectType: .clearingFile, objectID: fileID, data: summary)
+                tx.audit(.event(.clearingFileProcessed), objectType: .clearingFile, objectID: fileID, context: try JSONValue.from(summary))
                 return summary
             }
         } catch {

@@ -181,8 +181,8 @@ public struct ClearingWindow: Sendable {
         let rendered = clearing.json.serialized
         writes.clearings.append((clearing, String(decoding: rendered, as: UTF8.self)))
         reads.cleared[request.clearingID] = clearing
-        tx.emit(.clearing(status), objectType: "clearing", objectID: id.rawValue, rendered: rendered)
-        tx.audit(.clearingPosted, objectType: "clearing", objectID: id.rawValue, context: .object([
+        tx.emit(.clearing(status), objectType: .clearing, objectID: id.rawValue, rendered: rendered)
+        tx.audit(.clearingPosted, objectType: .clearing, objectID: id.rawValue, context: .object([
             "clearing_id": .string(request.clearingID), "status": .string(status.rawValue), "match_method": .string(method.rawValue),
             "authorization": authorization.map { .string($0.id.rawValue) } ?? .null, "amount_minor": .int(request.amount.minor),
             "delta_minor": .int(plan.deltaMinor), "journal_entry": .string(entry.id.rawValue),
@@ -198,8 +198,8 @@ public struct ClearingWindow: Sendable {
                 owner: nil, resolution: nil, note: nil, resolvedBy: nil, resolvedAt: nil, createdAt: tx.now, updatedAt: tx.now)
             let renderedCase = opened.json.serialized
             writes.cases.append((opened, String(decoding: renderedCase, as: UTF8.self)))
-            tx.emit(.reconciliationOpened, objectType: "reconciliation_case", objectID: caseID.rawValue, rendered: renderedCase)
-            tx.audit(.event(.reconciliationOpened), objectType: "reconciliation_case", objectID: caseID.rawValue, context: .object([
+            tx.emit(.reconciliationOpened, objectType: .reconciliationCase, objectID: caseID.rawValue, rendered: renderedCase)
+            tx.audit(.event(.reconciliationOpened), objectType: .reconciliationCase, objectID: caseID.rawValue, context: .object([
                 "clearing": .string(id.rawValue), "kind": .string(opened.kind.rawValue), "delta_minor": .int(plan.deltaMinor),
             ]))
         }

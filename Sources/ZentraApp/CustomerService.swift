@@ -24,9 +24,9 @@ public enum CustomerService {
 
         let customer = Customer(id: tx.newID(), name: name, email: email, kycStatus: status, createdAt: tx.now, updatedAt: tx.now)
         try await tx.customers.insert(customer)
-        let event = try tx.emit(.customerCreated, objectType: "customer", objectID: customer.id.rawValue, data: customer)
+        let event = try tx.emit(.customerCreated, objectType: .customer, objectID: customer.id.rawValue, data: customer)
         try intent.advance(.eventsEmitted, "customer.created", events: [event])
-        let audit = tx.audit(.event(.customerCreated), objectType: "customer", objectID: customer.id.rawValue,
+        let audit = tx.audit(.event(.customerCreated), objectType: .customer, objectID: customer.id.rawValue,
                              context: .object(["kyc_status": .string(status.rawValue), "intent": .string(intent.id.rawValue)]))
         try intent.advance(.audited, "customer.created recorded", auditRecords: [audit])
         _ = try intent.complete(subject: customer.id.rawValue)
@@ -49,9 +49,9 @@ public enum CustomerService {
         var customer = before
         customer.kycStatus = status
         customer.updatedAt = tx.now
-        let event = try tx.emit(.customerKYCUpdated, objectType: "customer", objectID: id.rawValue, data: customer)
+        let event = try tx.emit(.customerKYCUpdated, objectType: .customer, objectID: id.rawValue, data: customer)
         try intent.advance(.eventsEmitted, "customer.kyc_updated", events: [event])
-        let audit = tx.audit(.event(.customerKYCUpdated), objectType: "customer", objectID: id.rawValue, context: .object([
+        let audit = tx.audit(.event(.customerKYCUpdated), objectType: .customer, objectID: id.rawValue, context: .object([
             "from": .string(before.kycStatus.rawValue), "to": .string(status.rawValue), "intent": .string(intent.id.rawValue),
         ]))
         try intent.advance(.audited, "customer.kyc_updated recorded", auditRecords: [audit])

@@ -150,8 +150,8 @@ public enum DisputeService {
     }
 
     static func record(_ dispute: Dispute, event: EventType, in tx: WriteTransaction) throws -> Dispute {
-        try tx.emit(event, objectType: "dispute", objectID: dispute.id.rawValue, data: dispute)
-        tx.audit(.event(event), objectType: "dispute", objectID: dispute.id.rawValue, context: .object([
+        try tx.emit(event, objectType: .dispute, objectID: dispute.id.rawValue, data: dispute)
+        tx.audit(.event(event), objectType: .dispute, objectID: dispute.id.rawValue, context: .object([
             "transaction": .string(dispute.transaction.rawValue), "status": .string(dispute.status.rawValue),
             "amount_minor": .int(dispute.amountMinor), "provisional_credit": .bool(dispute.provisionalCredit),
             "journal_entry": dispute.history.last?.journalEntry.map { .string($0.rawValue) } ?? .null,

@@ -77,11 +77,11 @@ public enum IntentService {
             try intent.advance(.ledgerPosted, "no money moved: no journal entry")
         }
         if spec.primitives.contains("events") {
-            let event = try tx.emit(.runtimeIntentDeclared, objectType: "runtime_intent", objectID: intent.id.rawValue,
+            let event = try tx.emit(.runtimeIntentDeclared, objectType: .runtimeIntent, objectID: intent.id.rawValue,
                                     data: ["intent_id": spec.key ?? "", "scope": spec.scope])
             try intent.advance(.eventsEmitted, "runtime_intent.declared", events: [event])
         }
-        let audit = tx.audit(.event(.runtimeIntentDeclared), objectType: "runtime_intent", objectID: intent.id.rawValue,
+        let audit = tx.audit(.event(.runtimeIntentDeclared), objectType: .runtimeIntent, objectID: intent.id.rawValue,
                              context: .object(["intent_id": .string(spec.key ?? ""), "scope": .string(spec.scope)]))
         try intent.advance(.audited, "runtime_intent.declared recorded", auditRecords: [audit])
         _ = try intent.complete(subject: intent.id.rawValue)

@@ -51,8 +51,8 @@ public enum ReconciliationService {
         reconciliation.updatedAt = tx.now
         let rendered = reconciliation.json.serialized
         try await tx.reconciliationCases.update(reconciliation, json: String(decoding: rendered, as: UTF8.self))
-        tx.emit(event, objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, rendered: rendered)
-        tx.audit(.event(event), objectType: "reconciliation_case", objectID: reconciliation.id.rawValue, context: .object([
+        tx.emit(event, objectType: .reconciliationCase, objectID: reconciliation.id.rawValue, rendered: rendered)
+        tx.audit(.event(event), objectType: .reconciliationCase, objectID: reconciliation.id.rawValue, context: .object([
             "status": .string(reconciliation.status.rawValue), "owner": reconciliation.owner.map { .string($0) } ?? .null,
             "resolution": reconciliation.resolution.map { .string($0.rawValue) } ?? .null,
         ]))

@@ -33,8 +33,8 @@ public enum SettlementService {
             clearingCount: totals.clearingCount, disputeCount: totals.disputeCount, journalEntry: entry?.id,
             payout: Settlement.Payout(status: "closed", amountMinor: net, closedAt: tx.now), createdAt: tx.now)
         try await tx.settlements.insert(settlement)
-        try tx.emit(.settlementClosed, objectType: "settlement", objectID: id.rawValue, data: settlement)
-        tx.audit(.event(.settlementClosed), objectType: "settlement", objectID: id.rawValue, context: .object([
+        try tx.emit(.settlementClosed, objectType: .settlement, objectID: id.rawValue, data: settlement)
+        tx.audit(.event(.settlementClosed), objectType: .settlement, objectID: id.rawValue, context: .object([
             "currency": .string(currency.code), "net_minor": .int(net), "clearing_count": .int(totals.clearingCount),
             "dispute_count": .int(totals.disputeCount), "journal_entry": entry.map { .string($0.id.rawValue) } ?? .null,
         ]))

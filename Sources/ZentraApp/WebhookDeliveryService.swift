@@ -275,7 +275,7 @@ public enum WebhookDeliveryService {
             WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type, redelivery: true, createdAt: tx.now)
         }
         try await tx.webhookDeliveries.insert(deliveries)
-        tx.audit(.eventRedelivered, objectType: "event", objectID: event.id.rawValue, context: .object([
+        tx.audit(.eventRedelivered, objectType: .event, objectID: event.id.rawValue, context: .object([
             "type": .string(event.type), "deliveries": .array(deliveries.map { .string($0.id.rawValue) }),
             "webhook_endpoints": .array(deliveries.map { .string($0.webhookEndpoint.rawValue) }),
         ]))

@@ -108,8 +108,8 @@ public enum WebhookEndpointService {
     }
 
     static func record(_ endpoint: WebhookEndpoint, event: EventType, in tx: WriteTransaction) throws {
-        try tx.emit(event, objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, data: endpoint)
-        tx.audit(.event(event), objectType: "webhook_endpoint", objectID: endpoint.id.rawValue, context: .object([
+        try tx.emit(event, objectType: .webhookEndpoint, objectID: endpoint.id.rawValue, data: endpoint)
+        tx.audit(.event(event), objectType: .webhookEndpoint, objectID: endpoint.id.rawValue, context: .object([
             "url": .string(endpoint.url), "event_types": .array(endpoint.eventTypes.map(JSONValue.string)),
             "status": .string(endpoint.status.rawValue), "disabled_reason": endpoint.disabledReason.map { .string($0.rawValue) } ?? .null,
         ]))

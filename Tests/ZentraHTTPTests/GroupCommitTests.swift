@@ -56,7 +56,7 @@ import ZentraCore
                             try await env.store.write(scope) { tx in
                                 let customer = try await CustomerService.create(
                                     CreateCustomer(name: "Racer \(n)", email: "r\(n)@example.com", kycStatus: "verified"), in: tx)
-                                try tx.emit(.customerKYCUpdated, objectType: "customer", objectID: customer.id.rawValue, data: ["n": n])
+                                try tx.emit(.customerKYCUpdated, objectType: .customer, objectID: customer.id.rawValue, data: ["n": n])
                                 if n % 3 == 0 { throw Refused() }
                             }
                             return true

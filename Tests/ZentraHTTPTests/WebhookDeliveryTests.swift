@@ -76,7 +76,7 @@ import ZentraStorage
                 // A unit of work that rolls back leaves no event, so nothing can be delivered for it.
                 await #expect(throws: DomainError.self) {
                     try await env.store.write(WriteScope(tenant: env.tenant, actor: "test", requestID: nil)) { tx in
-                        try tx.emit(.customerCreated, objectType: "customer", objectID: "cus_rolled_back", data: ["id": "cus_rolled_back"])
+                        try tx.emit(.customerCreated, objectType: .customer, objectID: "cus_rolled_back", data: ["id": "cus_rolled_back"])
                         throw DomainError.invalidRequest("rolled back")
                     }
                 }

@@ -80,7 +80,7 @@ struct ConsoleController {
         try await store.write(WriteScope(tenant: principal.tenant, actor: principal.actor, requestID: context.requestID)) { tx in
             try await tx.console.insertSession(tokenHash: ConsoleSessions.hash(token), key: keyID, csrfToken: ConsoleSessions.newToken(),
                                               expiresAt: tx.now.adding(seconds: Self.sessionSeconds))
-            tx.audit(.consoleSignedIn, objectType: "api_key", objectID: keyID.rawValue, context: .object(["role": .string(principal.role.rawValue)]))
+            tx.audit(.consoleSignedIn, objectType: .apiKey, objectID: keyID.rawValue, context: .object(["role": .string(principal.role.rawValue)]))
         }
         var response = Response(status: .seeOther, headers: [.location: "/console"])
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.session, token, maxAge: Int(Self.sessionSeconds), request: request))
@@ -96,7 +96,7 @@ struct ConsoleController {
         if let token = request.cookies[ConsoleCookies.session]?.value {
             try await write(context) { tx in
                 try await tx.console.deleteSession(tokenHash: ConsoleSessions.hash(token))
-                tx.audit(.consoleSignedOut, objectType: "api_key", objectID: principal.keyID?.rawValue ?? "")
+                tx.audit(.consoleSignedOut, objectType: .apiKey, objectID: principal.keyID?.rawValue ?? "")
             }
         }
         var response = Response(status: .seeOther, headers: [.location: Self.loginPath])

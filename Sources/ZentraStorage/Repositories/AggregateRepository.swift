@@ -17,7 +17,7 @@ extension AggregateRepository where Scope == WriteTransaction {
     var now: Timestamp { base.now }
     func newID<Kind: IdentifierKind>(_ kind: Kind.Type = Kind.self) -> ID<Kind> { base.newID(kind) }
     @discardableResult
-    func audit(_ action: AuditAction, objectType: String, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
+    func audit(_ action: AuditAction, objectType: ObjectType, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
         base.audit(action, objectType: objectType, objectID: objectID, context: context)
     }
 }

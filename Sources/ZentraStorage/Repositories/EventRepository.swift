@@ -42,7 +42,7 @@ extension TenantScope {
     func decodeEvents(_ rows: [SQLRow]) async throws -> [Event] {
         var derived: Set<String> = []
         for row in rows where row["data"] == .null {
-            guard try row.string("object_type") == "authorization", try row.optionalInt("object_version") == 0 else {
+            guard try row.string("object_type") == ObjectType.authorization.rawValue, try row.optionalInt("object_version") == 0 else {
                 throw StoreError.decoding("event \(try row.string("id")) has neither a body nor a record to render one from")
             }
             derived.insert(try row.string("object_id"))

@@ -19,7 +19,7 @@ public enum TenantRepository {
                 INSERT INTO tenants (id, name, time_zone, created_at, audit_head_hash)
                 VALUES (\(tenant.id), \(tenant.name), \(tenant.timeZone), \(tenant.createdAt), \(AuditChain.genesisHash))
                 """)
-            tx.audit(.tenantCreated, objectType: "tenant", objectID: tenant.id.rawValue,
+            tx.audit(.tenantCreated, objectType: .tenant, objectID: tenant.id.rawValue,
                      context: .object(["name": .string(name), "time_zone": .string(timeZone)]))
             return try await tx.apiKeys.create(role: .admin, name: "initial admin key")
         }
@@ -71,7 +71,7 @@ extension TenantSettingsRepository where Scope == WriteTransaction {
     /// Sets the time zone of the tenant's spend windows; windows already counting keep their keys.
     public func setTimeZone(_ timeZone: String) async throws -> Tenant {
         try await sql.execute("UPDATE tenants SET time_zone = \(timeZone) WHERE id = \(tenant)")
-        audit(.tenantUpdated, objectType: "tenant", objectID: tenant.rawValue, context: .object(["time_zone": .string(timeZone)]))
+        audit(.tenantUpdated, objectType: .tenant, objectID: tenant.rawValue, context: .object(["time_zone": .string(timeZone)]))
         return try await record()
     }
 }
@@ -110,7 +110,7 @@ extension APIKeyRepository where Scope == WriteTransaction {
             INSERT INTO api_keys (id, tenant_id, role, name, key_prefix, key_hash, created_at)
             VALUES (\(key.id), \(tenant), \(role), \(name), \(key.keyPrefix), \(TenantRepository.digestHex(secret)), \(now))
             """)
-        audit(.apiKeyCreated, objectType: "api_key", objectID: key.id.rawValue, context: .object(["role": .string(role.rawValue)]))
+        audit(.apiKeyCreated, objectType: .apiKey, objectID: key.id.rawValue, context: .object(["role": .string(role.rawValue)]))
         return IssuedAPIKey(id: key.id, apiKey: secret, key: key)
     }
 
@@ -120,7 +120,7 @@ extension APIKeyRepository where Scope == WriteTransaction {
             "UPDATE api_keys SET revoked_at = \(now) WHERE tenant_id = \(tenant) AND id = \(id) AND revoked_at IS NULL RETURNING id")
         guard let key = try await find(id) else { throw DomainError.resourceMissing("api_key", id: id.rawValue) }
         if !rows.isEmpty {
-            audit(.apiKeyRevoked, objectType: "api_key", objectID: id.rawValue)
+            audit(.apiKeyRevoked, objectType: .apiKey, objectID: id.rawValue)
         }
         return key
     }

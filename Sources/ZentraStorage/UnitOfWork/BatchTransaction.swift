@@ -49,9 +49,9 @@ public struct BatchTransaction: Sendable {
         let objectID: String
         let objectVersion: Int64
 
-        public init(_ type: EventType, objectType: String, objectID: String, objectVersion: Int64) {
+        public init(_ type: EventType, objectType: ObjectType, objectID: String, objectVersion: Int64) {
             self.type = type.rawValue
-            self.objectType = objectType
+            self.objectType = objectType.rawValue
             self.objectID = objectID
             self.objectVersion = objectVersion
         }
@@ -63,9 +63,9 @@ public struct BatchTransaction: Sendable {
         let objectID: String
         let context: JSONValue
 
-        public init(_ action: AuditAction, objectType: String, objectID: String, context: JSONValue) {
+        public init(_ action: AuditAction, objectType: ObjectType, objectID: String, context: JSONValue) {
             self.action = action.rawValue
-            self.objectType = objectType
+            self.objectType = objectType.rawValue
             self.objectID = objectID
             self.context = context
         }

@@ -36,27 +36,27 @@ public final class WriteTransaction: TenantScope {
 
     /// Queues an event; it is numbered in the tenant's order when the unit of work commits.
     @discardableResult
-    public func emit(_ type: EventType, objectType: String, objectID: String, data: some Encodable) throws -> EventID {
+    public func emit(_ type: EventType, objectType: ObjectType, objectID: String, data: some Encodable) throws -> EventID {
         queue(type.rawValue, objectType: objectType, objectID: objectID, rendered: try ZentraJSON.encodeString(data))
     }
 
     /// Queues an event whose payload is already rendered JSON.
     @discardableResult
-    public func emit(_ type: EventType, objectType: String, objectID: String, rendered json: [UInt8]) -> EventID {
+    public func emit(_ type: EventType, objectType: ObjectType, objectID: String, rendered json: [UInt8]) -> EventID {
         queue(type.rawValue, objectType: objectType, objectID: objectID, rendered: String(decoding: json, as: UTF8.self))
     }
 
     /// Queues an event whose body is rendered from its object's stored record when read: the
     /// object as it was at `objectVersion` (0: as first decided). Nothing of the body is written.
     @discardableResult
-    public func emit(_ type: EventType, objectType: String, objectID: String, objectVersion: Int64) -> EventID {
+    public func emit(_ type: EventType, objectType: ObjectType, objectID: String, objectVersion: Int64) -> EventID {
         queue(type.rawValue, objectType: objectType, objectID: objectID, rendered: nil, objectVersion: objectVersion)
     }
 
-    private func queue(_ type: String, objectType: String, objectID: String, rendered json: String?, objectVersion: Int64? = nil) -> EventID {
+    private func queue(_ type: String, objectType: ObjectType, objectID: String, rendered json: String?, objectVersion: Int64? = nil) -> EventID {
         let id: EventID = newID()
         pending.withLock {
-            $0.events.append(CommitBatch.PendingEvent(id: id, type: type, objectType: objectType, objectID: objectID, data: json,
+            $0.events.append(CommitBatch.PendingEvent(id: id, type: type, objectType: objectType.rawValue, objectID: objectID, data: json,
                                                       objectVersion: objectVersion))
         }
         return id
@@ -64,10 +64,10 @@ public final class WriteTransaction: TenantScope {
 
     /// Queues an audit record for this unit of work's actor, request and idempotency key.
     @discardableResult
-    public func audit(_ action: AuditAction, objectType: String, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
+    public func audit(_ action: AuditAction, objectType: ObjectType, objectID: String, context: JSONValue = .object([:])) -> AuditRecordID {
         let id: AuditRecordID = newID()
         pending.withLock {
-            $0.audits.append(CommitBatch.PendingAudit(id: id, action: action.rawValue, objectType: objectType, objectID: objectID, context: context))
+            $0.audits.append(CommitBatch.PendingAudit(id: id, action: action.rawValue, objectType: objectType.rawValue, objectID: objectID, context: context))
         }
         return id
     }
