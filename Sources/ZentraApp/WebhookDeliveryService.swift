@@ -116,10 +116,7 @@ public enum WebhookDeliveryService {
                                       settings: WebhookDeliverySettings, vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
             try await record(finished, settings: settings, in: tx)
-            var claimed: [Claim] = []
-            for (endpoint, limit) in claims where limit > 0 {
-                claimed += try await claim(endpoint, limit: limit, settings: settings, vault: vault, in: tx)
-            }
+            let claimed = try await claim(claims.filter { $0.limit > 0 }, settings: settings, vault: vault, in: tx)
             // Each event is read and rendered once, however many endpoints it goes to.
             let events = try await tx.events.findAll(Array(Set(claimed.map(\.delivery.event))))
             var bodies: [EventID: [UInt8]] = [:]
@@ -141,19 +138,23 @@ public enum WebhookDeliveryService {
         let secrets: [String]
     }
 
-    /// Claims up to `limit` due deliveries of one endpoint for this process. A claim left by a
-    /// process that stopped mid-attempt is recorded as an `interrupted` attempt first.
-    static func claim(_ endpoint: WebhookEndpointID, limit: Int, settings: WebhookDeliverySettings, vault: CardVault,
+    /// Claims up to each endpoint's limit of its due deliveries for this process, all endpoints in
+    /// one read and one write. A claim left by a process that stopped mid-attempt is recorded as an
+    /// `interrupted` attempt first.
+    static func claim(_ limits: [(endpoint: WebhookEndpointID, limit: Int)], settings: WebhookDeliverySettings, vault: CardVault,
                       in tx: WriteTransaction) async throws -> [Claim] {
-        guard let (found, sealed, sealedPrevious) = try await tx.webhookEndpoints.withSecrets(endpoint, forUpdate: false),
-            found.status == .enabled else { return [] }
-        var secrets = [try vault.open(secret: sealed, tenant: tx.tenant, purpose: WebhookEndpointService.secretPurpose)]
-        if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
-            secrets.append(try vault.open(secret: sealedPrevious, tenant: tx.tenant, purpose: WebhookEndpointService.previousSecretPurpose))
+        var endpoints: [WebhookEndpointID: (WebhookEndpoint, secrets: [String])] = [:]
+        for (id, (found, sealed, sealedPrevious)) in try await tx.webhookEndpoints.withSecrets(limits.map(\.endpoint)) where found.status == .enabled {
+            var secrets = [try vault.open(secret: sealed, tenant: tx.tenant, purpose: WebhookEndpointService.secretPurpose)]
+            if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
+                secrets.append(try vault.open(secret: sealedPrevious, tenant: tx.tenant, purpose: WebhookEndpointService.previousSecretPurpose))
+            }
+            endpoints[id] = (found, secrets)
         }
         var claimed: [Claim] = []
         var exhausted: [(WebhookDelivery, WebhookDeliveryStep)] = []
-        for stored in try await tx.webhookDeliveries.due(endpoint: endpoint, limit: limit) {
+        for stored in try await tx.webhookDeliveries.due(limits.filter { endpoints[$0.endpoint] != nil }) {
+            guard let (found, secrets) = endpoints[stored.delivery.webhookEndpoint] else { continue }
             var delivery = stored.delivery
             if stored.claim != nil {
                 let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,

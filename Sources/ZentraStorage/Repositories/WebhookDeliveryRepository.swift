@@ -118,14 +118,27 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         }
     }
 
-    /// Up to `limit` due deliveries of one endpoint, row-locked; rows another process is claiming
-    /// are skipped rather than waited for.
-    public func due(endpoint: WebhookEndpointID, limit: Int) async throws -> [StoredWebhookDelivery] {
-        try await sql.query("""
-            SELECT data, claim, claimed_at FROM webhook_deliveries
-            WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint) AND status = 'pending' AND next_attempt_at <= \(now)
-            ORDER BY next_attempt_at LIMIT \(limit)
-            """ + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
+    /// Up to each endpoint's limit of its due deliveries, row-locked, in one statement; rows
+    /// another process is claiming are skipped rather than waited for. The outer conditions are
+    /// checked again on the locked rows, so a row claimed meanwhile is never claimed twice.
+    public func due(_ limits: [(endpoint: WebhookEndpointID, limit: Int)]) async throws -> [StoredWebhookDelivery] {
+        let firsts: [SQL] = limits.enumerated().map { index, limit in
+            """
+            SELECT id FROM (SELECT id FROM webhook_deliveries
+                WHERE tenant_id = \(tenant) AND endpoint_id = \(limit.endpoint) AND status = 'pending' AND next_attempt_at <= \(now)
+                ORDER BY next_attempt_at LIMIT \(limit.limit)) AS due\(raw: String(index))
+            """
+        }
+        var found: [StoredWebhookDelivery] = []
+        // A hundred endpoints a statement: SQLite caps a compound select's terms.
+        for start in stride(from: 0, to: firsts.count, by: 100) {
+            found += try await sql.query("""
+                SELECT data, claim, claimed_at FROM webhook_deliveries
+                WHERE tenant_id = \(tenant) AND status = 'pending' AND next_attempt_at <= \(now) AND id IN (
+                """ + SQL.joined(Array(firsts[start..<min(start + 100, firsts.count)]), separator: " UNION ALL ")
+                + ") ORDER BY next_attempt_at" + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
+        }
+        return found
     }
 
     /// Those of the deliveries that their claims still hold (a lease may have passed to another

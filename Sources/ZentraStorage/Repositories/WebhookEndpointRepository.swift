@@ -43,6 +43,21 @@ extension WebhookEndpointRepository where Scope == WriteTransaction {
         guard let row = try await sql.queryOne("""
             SELECT data, sealed_secret, sealed_previous_secret FROM webhook_endpoints WHERE tenant_id = \(tenant) AND id = \(id)
             """ + (forUpdate ? SQL.forUpdate : "")) else { return nil }
+        return try decodeWithSecrets(row)
+    }
+
+    /// Several endpoints with their sealed secrets, in one read.
+    public func withSecrets(_ ids: [WebhookEndpointID]) async throws -> [WebhookEndpointID: (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?)] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [WebhookEndpointID: (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?)] = [:]
+        for row in try await sql.query("SELECT data, sealed_secret, sealed_previous_secret FROM webhook_endpoints WHERE " + SQL.rows(ids, ofTenant: tenant)) {
+            let endpoint = try decodeWithSecrets(row)
+            found[endpoint.0.id] = endpoint
+        }
+        return found
+    }
+
+    private func decodeWithSecrets(_ row: SQLRow) throws -> (WebhookEndpoint, secret: [UInt8], previous: [UInt8]?) {
         let previous: [UInt8]? = if case .null = row["sealed_previous_secret"] { nil } else { try row.bytes("sealed_previous_secret") }
         return (try row.json("data"), try row.bytes("sealed_secret"), previous)
     }
