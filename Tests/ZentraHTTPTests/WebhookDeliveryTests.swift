@@ -119,28 +119,41 @@ import ZentraStorage
         }
     }
 
-    @Test(arguments: Backend.allCases)
-    func finishedAttemptsAreRecordedTogetherExceptWhereTheClaimWasLost(_ backend: Backend) async throws {
-        let clock = TestClock("2026-11-23T10:00:00Z")
-        // The application's own worker may send nothing (no free sends): the test claims and records.
+    /// One endpoint and `events` events fanned out to it, the application's own worker sending
+    /// nothing (no free sends), so that the test claims and records through `pass`.
+    static func byHand(
+        _ backend: Backend, clock: TestClock, events: Int,
+        _ body: @escaping @Sendable (TestEnvironment, WebhookEndpointID, _ pass: Pass) async throws -> Void
+    ) async throws {
         try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.inFlight_max = 0 }) { env in
             let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:9/hooks")
             let id = try #require(WebhookEndpointID(endpoint.id))
-            for _ in 0..<3 { _ = try await env.createCustomer() }
-            let vault = CardVault(key: env.services.configuration.cardDataKey)
+            for _ in 0..<events { _ = try await env.createCustomer() }
             try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
-            let claimed = try await WebhookDeliveryService.recordAndClaim(
-                tenant: env.tenant, finished: [], claims: [(id, 3)], settings: Self.settings, vault: vault, store: env.store)
+            let vault = CardVault(key: env.services.configuration.cardDataKey)
+            try await body(env, id) { finished, claims in
+                try await WebhookDeliveryService.recordAndClaim(
+                    tenant: env.tenant, finished: finished, claims: claims > 0 ? [(id, claims)] : [], settings: Self.settings, vault: vault,
+                    store: env.store)
+            }
+        }
+    }
+
+    /// One worker transaction: records these attempts, then claims up to this many deliveries.
+    typealias Pass = @Sendable ([FinishedWebhookAttempt], Int) async throws -> [ClaimedWebhookDelivery]
+
+    @Test(arguments: Backend.allCases)
+    func finishedAttemptsAreRecordedTogetherExceptWhereTheClaimWasLost(_ backend: Backend) async throws {
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await Self.byHand(backend, clock: clock, events: 3) { env, id, pass in
+            let claimed = try await pass([], 3)
             #expect(claimed.count == 3)
             // Past the lease another process takes one over: the first claim on it is lost.
             clock.set("2026-11-23T10:02:00Z")
-            let taken = try #require(try await WebhookDeliveryService.recordAndClaim(
-                tenant: env.tenant, finished: [], claims: [(id, 1)], settings: Self.settings, vault: vault, store: env.store).first)
+            let taken = try #require(try await pass([], 1).first)
             let ok = WebhookAttemptOutcome(statusCode: 200, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
-            _ = try await WebhookDeliveryService.recordAndClaim(
-                tenant: env.tenant, finished: claimed.map { FinishedWebhookAttempt(claimed: $0, outcome: ok, random: 0) }, claims: [],
-                settings: Self.settings, vault: vault, store: env.store)
-            let deliveries = try await Self.deliveries(env, endpoint.id)
+            _ = try await pass(claimed.map { FinishedWebhookAttempt(claimed: $0, outcome: ok, random: 0) }, 0)
+            let deliveries = try await Self.deliveries(env, id.rawValue)
             let succeeded = deliveries.filter { $0["status"] as? String == "succeeded" }
             #expect(Set(succeeded.compactMap { $0["id"] as? String }) == Set(claimed.map(\.delivery.id.rawValue)).subtracting([taken.delivery.id.rawValue]))
             #expect(succeeded.allSatisfy { Self.attempts($0).count == 1 })
@@ -153,21 +166,14 @@ import ZentraStorage
     @Test(arguments: Backend.allCases)
     func claimsGivenBackOnShutdownAreDueAtOnceWithoutAnAttempt(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T10:00:00Z")
-        try await TestEnvironment.run(backend, clock: clock, configure: { Self.configure(&$0); $0.webhookDelivery.inFlight_max = 0 }) { env in
-            let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:9/hooks")
-            let id = try #require(WebhookEndpointID(endpoint.id))
-            for _ in 0..<2 { _ = try await env.createCustomer() }
-            let vault = CardVault(key: env.services.configuration.cardDataKey)
-            try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
-            let claimed = try await WebhookDeliveryService.recordAndClaim(
-                tenant: env.tenant, finished: [], claims: [(id, 2)], settings: Self.settings, vault: vault, store: env.store)
+        try await Self.byHand(backend, clock: clock, events: 2) { env, id, pass in
+            let claimed = try await pass([], 2)
             #expect(claimed.count == 2)
             #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).isEmpty, "claimed: leased")
 
             try await WebhookDeliveryService.release(tenant: env.tenant, claimed, store: env.store)
             #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).map(\.1) == [id])
-            let again = try await WebhookDeliveryService.recordAndClaim(
-                tenant: env.tenant, finished: [], claims: [(id, 2)], settings: Self.settings, vault: vault, store: env.store)
+            let again = try await pass([], 2)
             #expect(Set(again.map(\.delivery.id)) == Set(claimed.map(\.delivery.id)))
             #expect(again.allSatisfy { $0.delivery.attempts.isEmpty }, "a claim given back is not an interrupted attempt")
         }
