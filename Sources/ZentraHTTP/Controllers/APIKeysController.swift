@@ -46,7 +46,6 @@ struct APIKeysController {
         group.delete("/api-keys/{id}") { request, context in
             let id = try context.pathID("api_key", as: APIKeyID.self)
             return try await write.run(request, context, input: Empty.self) { tx, _ in
-                let id: APIKeyID = try id
                 return try Reply.json(try await tx.apiKeys.revoke(id))
             }
         }

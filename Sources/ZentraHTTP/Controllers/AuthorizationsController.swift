@@ -26,7 +26,6 @@ struct AuthorizationsController {
         }
         group.get("/authorizations") { request, context in
             let page = try request.pageRequest()
-            let query = request.uri.queryParameters
             let status = try request.query("status", as: AuthorizationStatus.self)
             let card = try request.queryID("card", "card", as: CardID.self)
             return try await read.run(context) { try await $0.authorizations.list(page, status: status, card: card) }

@@ -17,7 +17,6 @@ struct CardsController {
         }
         group.get("/cards") { request, context in
             let page = try request.pageRequest()
-            let query = request.uri.queryParameters
             let customer = try request.queryID("customer", "customer", as: CustomerID.self)
             let status = try request.query("status", as: CardStatus.self)
             return try await read.run(context) { try await $0.cards.list(page, customer: customer, status: status) }

@@ -84,7 +84,7 @@ public struct ISO8583Listener: Service {
             return
         }
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.executeThenClose { inbound, _ in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     // Children not yet collected, finished or not: collecting one when at the
                     // bound keeps a flooding peer to a fixed number of tasks.
@@ -96,7 +96,7 @@ public struct ISO8583Listener: Service {
                         }
                         uncollected += 1
                         group.addTask {
-                            if try await !answer(frame, outbound: outbound) { try? await connection.channel.close() }
+                            if try await !answer(frame, on: connection.channel) { try? await connection.channel.close() }
                         }
                     }
                     try await group.waitForAll()
@@ -108,8 +108,10 @@ public struct ISO8583Listener: Service {
     }
 
     /// Answers one frame; false when it was not a message this link can answer, and the
-    /// connection closes.
-    private func answer(_ frame: ByteBuffer, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Bool {
+    /// connection closes. Returns once the answer is written to the socket: the connection closes
+    /// when every answer task has returned, and a close drops writes still pending (an answer
+    /// handed only to the async writer was lost at shutdown although its decision committed).
+    private func answer(_ frame: ByteBuffer, on channel: any NIOCore.Channel) async throws -> Bool {
         let start = ContinuousClock.now
         metrics.started()
         let bytes = Array(frame.readableBytesView)
@@ -127,7 +129,7 @@ public struct ISO8583Listener: Service {
             logger.error("ISO 8583 answer could not be encoded", metadata: ["mti": "\(answer.mti)", "error": "\(error)"])
             return false
         }
-        try await outbound.write(ByteBuffer(bytes: encoded))
+        try await channel.writeAndFlush(ByteBuffer(bytes: encoded))
         metrics.answered(mti: mti, code: answer[39] ?? "none", duration: ContinuousClock.now - start)
         return true
     }
