@@ -15,35 +15,31 @@ struct ConsoleController {
 
     var store: Store { services.store }
 
-    /// Where an operator signs in (the contract's address).
-    static let loginPath = "/console/login"
-
     func register(on router: Router<AppRequestContext>) {
-        let console = router.group("console")
-        for (name, type) in [("console.css", "text/css; charset=utf-8"), ("console.js", "text/javascript; charset=utf-8")] {
-            console.get(RouterPath("assets/\(name)")) { _, _ -> Response in
+        let console = router.group(RouterPath(ConsoleRoute.prefix))
+        for (route, type) in [(ConsoleRoute.stylesheet, "text/css; charset=utf-8"), (ConsoleRoute.script, "text/javascript; charset=utf-8")] {
+            let name = String(route.pattern.split(separator: "/").last ?? "")
+            console.get(RouterPath(route.pattern)) { _, _ -> Response in
                 Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300"],
                          body: .init(byteBuffer: ByteBuffer(string: views.assets[name] ?? "")))
             }
         }
-        console.get("login") { request, _ in signInForm(request, error: nil, status: .ok) }
-        console.post("login") { request, context in try await signIn(request, context) }
+        console.get(RouterPath(ConsoleRoute.login.pattern)) { request, _ in signInForm(request, error: nil, status: .ok) }
+        console.post(RouterPath(ConsoleRoute.login.pattern)) { request, context in try await signIn(request, context) }
         // The form's earlier address; 308 keeps a posted form's method and body.
-        console.get("sign-in") { _, _ in Response(status: .permanentRedirect, headers: [.location: Self.loginPath]) }
-        console.post("sign-in") { _, _ in Response(status: .permanentRedirect, headers: [.location: Self.loginPath]) }
+        let moved = Response(status: .permanentRedirect, headers: [.location: ConsoleRoute.login.path])
+        console.get(RouterPath(ConsoleRoute.signInEarlier.pattern)) { _, _ in moved }
+        console.post(RouterPath(ConsoleRoute.signInEarlier.pattern)) { _, _ in moved }
 
         let pages = console.group().add(middleware: ConsoleSessionMiddleware(store: store, views: views))
         pages.get("/") { request, context in try await dashboard(request, context) }
-        pages.post("sign-out") { request, context in try await signOut(request, context) }
-        pages.get("review") { request, context in try await reviewQueue(request, context) }
-        pages.get("search") { request, context in try await search(request, context) }
-        pages.get("cards/{id}") { request, context in try await cardPage(request, context) }
-        pages.get("authorizations/{id}") { request, context in try await authorizationPage(request, context) }
-        pages.get("authorizations/{id}/evidence.json") { _, context in try await evidenceDownload(context) }
-        pages.get("reconciliation-cases/{id}") { request, context in try await casePage(request, context) }
-        pages.get("disputes/{id}") { request, context in try await disputePage(request, context) }
-        pages.get("webhooks") { request, context in try await webhooksPage(request, context) }
-        pages.get("audit") { request, context in try await auditPage(request, context) }
+        pages.post(RouterPath(ConsoleRoute.signOut.pattern)) { request, context in try await signOut(request, context) }
+        let reads: [(ConsoleRoute, @Sendable (Request, AppRequestContext) async throws -> Response)] = [
+            (.review, reviewQueue), (.search, search), (.card, cardPage), (.authorization, authorizationPage),
+            (.authorizationEvidence, { _, context in try await evidenceDownload(context) }), (.reconciliationCase, casePage),
+            (.dispute, disputePage), (.webhooks, webhooksPage), (.audit, auditPage),
+        ]
+        for (route, handler) in reads { pages.get(RouterPath(route.pattern), use: handler) }
         actions(on: pages)
     }
 
@@ -51,9 +47,8 @@ struct ConsoleController {
 
     private func signInForm(_ request: Request, error: String?, status: HTTPResponse.Status) -> Response {
         let token = ConsoleSessions.newToken()
-        var values: [String: Any] = ["csrf": token, "hours": Self.sessionSeconds / 3600]
-        if let error { values["error"] = error }
-        var response = views.page("sign-in", title: "Sign in", session: nil, status: status, values)
+        var response = views.page(SignInPage(csrf: token, hours: Self.sessionSeconds / 3600, error: error), title: "Sign in", session: nil,
+                                  status: status)
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.signIn, token, maxAge: 3600, request: request))
         return response
     }
@@ -82,7 +77,7 @@ struct ConsoleController {
                                               expiresAt: tx.now.adding(seconds: Self.sessionSeconds))
             tx.audit(.consoleSignedIn, objectType: .apiKey, objectID: keyID.rawValue, context: .object(["role": .string(principal.role.rawValue)]))
         }
-        var response = Response(status: .seeOther, headers: [.location: "/console"])
+        var response = Response(status: .seeOther, headers: [.location: ConsoleRoute.dashboard.path])
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.session, token, maxAge: Int(Self.sessionSeconds), request: request))
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.signIn, "", maxAge: 0, request: request))
         return response
@@ -99,7 +94,7 @@ struct ConsoleController {
                 tx.audit(.consoleSignedOut, objectType: .apiKey, objectID: principal.keyID?.rawValue ?? "")
             }
         }
-        var response = Response(status: .seeOther, headers: [.location: Self.loginPath])
+        var response = Response(status: .seeOther, headers: [.location: ConsoleRoute.login.path])
         response.setCookie(ConsoleCookies.cookie(ConsoleCookies.session, "", maxAge: 0, request: request))
         return response
     }
@@ -113,7 +108,7 @@ struct ConsoleController {
     struct OutcomeForm: Decodable { let outcome: String }
 
     private func actions(on pages: RouterGroup<AppRequestContext>) {
-        pages.post("authorizations/{id}/review") { request, context in
+        pages.post(RouterPath(ConsoleRoute.authorizationReview.pattern)) { request, context in
             let id = try context.pathID("authorization", as: AuthorizationID.self)
             let form = try await ConsoleForm.read(request, context, as: ReviewForm.self)
             _ = try context.require("POST /authorizations/{id}/review")
@@ -121,25 +116,25 @@ struct ConsoleController {
                 _ = try await AuthorizationService.settleReview(id, ReviewDecisionInput(decision: form.decision, note: "console"),
                                                                 operator: tx.scope.actor, in: tx)
             }
-            return redirect("/console/authorizations/\(id)", notice: "review_settled")
+            return redirect(ConsoleRoute.authorization.path(id), notice: "review_settled")
         }
         for action in [CardLifecycle.Action.lock, .unlock] {
-            pages.post(RouterPath("cards/{id}/\(action == .lock ? "lock" : "unlock")")) { request, context in
+            pages.post(RouterPath((action == .lock ? ConsoleRoute.cardLock : .cardUnlock).pattern)) { request, context in
                 let id = try context.pathID("card", as: CardID.self)
                 _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
                 _ = try context.require("POST /cards/{id}/\(action == .lock ? "lock" : "unlock")")
                 try await write(context) { tx in _ = try await CardLifecycleService.change(id, action, reason: "console", in: tx) }
-                return redirect("/console/cards/\(id)", notice: action == .lock ? "card_locked" : "card_unlocked")
+                return redirect(ConsoleRoute.card.path(id), notice: action == .lock ? "card_locked" : "card_unlocked")
             }
         }
-        pages.post("reconciliation-cases/{id}/assign") { request, context in
+        pages.post(RouterPath(ConsoleRoute.reconciliationCaseAssign.pattern)) { request, context in
             let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             let form = try await ConsoleForm.read(request, context, as: AssignForm.self)
             _ = try context.require("POST /reconciliation-cases/{id}/assign")
             try await write(context) { tx in _ = try await ReconciliationService.assign(id, AssignCaseInput(owner: form.owner), in: tx) }
-            return redirect("/console/reconciliation-cases/\(id)", notice: "case_assigned")
+            return redirect(ConsoleRoute.reconciliationCase.path(id), notice: "case_assigned")
         }
-        pages.post("reconciliation-cases/{id}/resolve") { request, context in
+        pages.post(RouterPath(ConsoleRoute.reconciliationCaseResolve.pattern)) { request, context in
             let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
             let form = try await ConsoleForm.read(request, context, as: ResolveForm.self)
             _ = try context.require("POST /reconciliation-cases/{id}/resolve")
@@ -147,32 +142,32 @@ struct ConsoleController {
                 _ = try await ReconciliationService.resolve(id, ResolveCaseInput(resolution: form.resolution,
                                                                                   note: form.note?.isEmpty == false ? form.note : nil), in: tx)
             }
-            return redirect("/console/reconciliation-cases/\(id)", notice: "case_resolved")
+            return redirect(ConsoleRoute.reconciliationCase.path(id), notice: "case_resolved")
         }
-        pages.post("disputes/{id}/submit") { request, context in
+        pages.post(RouterPath(ConsoleRoute.disputeSubmit.pattern)) { request, context in
             let id = try context.pathID("dispute", as: DisputeID.self)
             _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
             _ = try context.require("POST /disputes/{id}/submit")
             try await write(context) { tx in _ = try await DisputeService.submit(id, SubmitDisputeInput(evidence: nil), in: tx) }
-            return redirect("/console/disputes/\(id)", notice: "dispute_submitted")
+            return redirect(ConsoleRoute.dispute.path(id), notice: "dispute_submitted")
         }
-        pages.post("disputes/{id}/resolve") { request, context in
+        pages.post(RouterPath(ConsoleRoute.disputeResolve.pattern)) { request, context in
             let id = try context.pathID("dispute", as: DisputeID.self)
             let form = try await ConsoleForm.read(request, context, as: OutcomeForm.self)
             _ = try context.require("POST /disputes/{id}/resolve")
             try await write(context) { tx in
                 _ = try await DisputeService.resolve(id, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
             }
-            return redirect("/console/disputes/\(id)", notice: "dispute_resolved")
+            return redirect(ConsoleRoute.dispute.path(id), notice: "dispute_resolved")
         }
-        pages.post("events/{id}/redeliver") { request, context in
+        pages.post(RouterPath(ConsoleRoute.eventRedeliver.pattern)) { request, context in
             let id = try context.pathID("event", as: EventID.self)
             let form = try await ConsoleForm.read(request, context, as: RedeliverForm.self)
             _ = try context.require("POST /events/{id}/redeliver")
             try await write(context) { tx in
                 _ = try await WebhookDeliveryService.redeliver(id, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
             }
-            return redirect("/console/webhooks", notice: "event_redelivered")
+            return redirect(ConsoleRoute.webhooks.path, notice: "event_redelivered")
         }
     }
 
@@ -193,9 +188,9 @@ struct ConsoleController {
         "dispute_submitted": "The dispute is submitted to the network.", "dispute_resolved": "The dispute's outcome is recorded.",
     ]
 
-    private func render(_ template: String, title: String, _ request: Request, _ context: AppRequestContext, _ values: [String: Any]) -> Response {
+    private func render(_ page: some ConsolePage, title: String, _ request: Request, _ context: AppRequestContext) -> Response {
         let notice = request.uri.queryParameters.get("notice").flatMap { Self.notices[$0] }
-        return views.page(template, title: title, session: context.consoleSession, notice: notice, values)
+        return views.page(page, title: title, session: context.consoleSession, notice: notice)
     }
 
     private func read<T: Sendable>(_ context: AppRequestContext, _ body: @escaping @Sendable (ReadScope) async throws -> T) async throws -> T {
@@ -209,28 +204,13 @@ struct ConsoleController {
         // Days in the tenant's time zone, at its offset now.
         let (board, timeZone, today) = try await read(context) { scope in
             let timeZone = try await scope.tenantSettings.record().timeZone
-            let offset_us = Int64(TimeZones.utcOffsetSeconds(timeZone, at: now)) * 1_000_000
-            let today = (now.microseconds + offset_us) / 86_400_000_000
-            return (try await scope.console.dashboard(since: Timestamp(microseconds: today * 86_400_000_000 - offset_us),
-                                                     chartFrom: Timestamp(microseconds: (today - 13) * 86_400_000_000 - offset_us),
-                                                     utcOffsetSeconds: offset_us / 1_000_000), timeZone, today)
+            let offsetMicroseconds = Int64(TimeZones.utcOffsetSeconds(timeZone, at: now)) * 1_000_000
+            let today = (now.microseconds + offsetMicroseconds) / 86_400_000_000
+            return (try await scope.console.dashboard(since: Timestamp(microseconds: today * 86_400_000_000 - offsetMicroseconds),
+                                                     chartFrom: Timestamp(microseconds: (today - 13) * 86_400_000_000 - offsetMicroseconds),
+                                                     utcOffsetSeconds: offsetMicroseconds / 1_000_000), timeZone, today)
         }
-        let days = Array((today - 13)...today)
-        // Approved (then perhaps cleared, reversed or expired) out of every authorization today.
-        let decided = board.authorizationsToday
-        var byCurrency: [String: [Int64: Int64]] = [:]
-        for point in board.spendByDay { byCurrency[point.currency, default: [:]][point.day] = point.amountMinor }
-        let charts: [[String: Any]] = byCurrency.keys.sorted().compactMap { code in
-            guard let currency = Currency(code: code), let amounts = byCurrency[code] else { return nil }
-            return ["currency": code, "total": ConsoleViews.money(amounts.values.reduce(0, +), currency),
-                    "svg": ConsoleViews.spendChart(days: days, amounts: amounts, currency: currency)]
-        }
-        return render("dashboard", title: "Dashboard", request, context, [
-            "authorizationsToday": board.authorizationsToday,
-            "approvalRate": decided == 0 ? "–" : "\(board.approvedToday * 1000 / decided / 10).\(board.approvedToday * 1000 / decided % 10)%",
-            "inReview": board.inReview, "openCases": board.openCases, "openDisputes": board.openDisputes,
-            "failingEndpoints": board.failingEndpoints, "failing": board.failingEndpoints > 0, "charts": charts, "timeZone": timeZone,
-        ])
+        return render(DashboardPage(board, days: Array((today - 13)...today), timeZone: timeZone), title: "Dashboard", request, context)
     }
 
     private func reviewQueue(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -240,46 +220,26 @@ struct ConsoleController {
              try await scope.reconciliationCases.list(page, status: .open).data, try await scope.reconciliationCases.list(page, status: .assigned).data,
              try await scope.disputes.listOpen(page).data)
         }
-        let me = try context.caller().actor
-        let cases = (open + assigned).map { c -> [String: Any] in
-            ["id": c.id.rawValue, "kind": c.kind.rawValue, "delta": ConsoleViews.money(c.deltaMinor, c.currency), "owner": c.owner ?? "—",
-             "created": ConsoleViews.time(c.createdAt), "me": me]
-        }
-        let disputes = openDisputes.map { d -> [String: Any] in
-            ["id": d.id.rawValue, "status": d.status.rawValue, "reason": d.reason.rawValue, "amount": ConsoleViews.money(d.amountMinor, d.currency),
-             "created": ConsoleViews.time(d.createdAt)]
-        }
-        return render("review", title: "Review queue", request, context, [
-            "authorizations": authorizations.map(Self.row), "hasAuthorizations": !authorizations.isEmpty, "authorizationCount": authorizations.count,
-            "cases": cases, "hasCases": !cases.isEmpty, "caseCount": cases.count,
-            "disputes": disputes, "hasDisputes": !disputes.isEmpty, "disputeCount": disputes.count,
-        ])
-    }
-
-    static func row(_ a: Authorization) -> [String: Any] {
-        ["id": a.id.rawValue, "card": a.card.rawValue, "last4": a.last4, "status": a.status.rawValue,
-         "amount": ConsoleViews.money(a.amountMinor, a.currency), "merchant": a.merchant.name, "reason": a.declineReason?.rawValue ?? "",
-         "created": ConsoleViews.time(a.createdAt)]
+        let review = ReviewPage(me: try context.caller().actor, authorizations: authorizations, cases: open + assigned, disputes: openDisputes)
+        return render(review, title: "Review queue", request, context)
     }
 
     private func search(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let query = (request.uri.queryParameters.get("q") ?? "").trimmingCharacters(in: .whitespaces)
-        if CardID(query) != nil { return Response(status: .seeOther, headers: [.location: "/console/cards/\(query)"]) }
-        if AuthorizationID(query) != nil { return Response(status: .seeOther, headers: [.location: "/console/authorizations/\(query)"]) }
+        if let card = CardID(query) { return Response(status: .seeOther, headers: [.location: ConsoleRoute.card.path(card)]) }
+        if let authorization = AuthorizationID(query) {
+            return Response(status: .seeOther, headers: [.location: ConsoleRoute.authorization.path(authorization)])
+        }
         var cards: [Card] = []
         if query.count == 4, query.allSatisfy(\.isNumber) {
             cards = try await read(context) { try await $0.cards.list(last4: query, limit: 50) }
-            if cards.count == 1 { return Response(status: .seeOther, headers: [.location: "/console/cards/\(cards[0].id)"]) }
+            if cards.count == 1 { return Response(status: .seeOther, headers: [.location: ConsoleRoute.card.path(cards[0].id)]) }
         } else if !query.isEmpty, query.count <= 200 {
             if let found = try await read(context, { try await $0.authorizations.find(networkReference: query)?.authorization.id }) {
-                return Response(status: .seeOther, headers: [.location: "/console/authorizations/\(found)"])
+                return Response(status: .seeOther, headers: [.location: ConsoleRoute.authorization.path(found)])
             }
         }
-        let rows = cards.map { card -> [String: Any] in
-            ["id": card.id.rawValue, "last4": card.last4, "status": card.status.rawValue,
-             "available": ConsoleViews.money(card.availableMinor, card.currency), "created": ConsoleViews.time(card.createdAt)]
-        }
-        return views.page("search", title: "Search", session: context.consoleSession, query: query, ["cards": rows, "hasCards": !rows.isEmpty])
+        return views.page(SearchPage(cards: cards), title: "Search", session: context.consoleSession, query: query)
     }
 
     private func cardPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -291,30 +251,8 @@ struct ConsoleController {
                     try await scope.ledger.entries(of: card.ledgerAccount, PageRequest(limit: 50)).data,
                     try await scope.events.newest(about: [card.id.rawValue], limit: 50))
         }
-        var limits: [[String: Any]] = []
-        if let spend = card.spend {
-            for (name, window) in [("Daily", spend.daily), ("Weekly", spend.weekly), ("Monthly", spend.monthly), ("Lifetime", spend.lifetime)] {
-                guard let limit = window.limitMinor, limit > 0 else { continue }
-                limits.append(["name": name, "percent": min(100, window.usedMinor * 100 / limit),
-                               "used": ConsoleViews.money(window.usedMinor, card.currency), "limit": ConsoleViews.money(limit, card.currency)])
-            }
-        }
-        let controls = card.spendControls.serializedString
-        return render("card", title: "Card •••• \(card.last4)", request, context, [
-            "card": [
-                "id": card.id.rawValue, "last4": card.last4, "status": card.status.rawValue, "type": card.type.rawValue,
-                "expiry": String(format: "%02d/%d", card.expMonth, card.expYear), "customer": card.customer.rawValue,
-                "program": card.program.rawValue, "available": ConsoleViews.money(card.availableMinor, card.currency),
-                "held": ConsoleViews.money(card.heldMinor, card.currency), "controls": controls,
-                "canLock": card.status == .active, "canUnlock": card.status == .locked, "limits": limits,
-            ] as [String: Any],
-            "authorizations": authorizations.map(Self.row),
-            "entries": entries.map { entry -> [String: Any] in
-                ["journal": entry.journalEntry.rawValue, "direction": entry.direction.rawValue,
-                 "amount": ConsoleViews.money(entry.amountMinor, entry.currency), "created": ConsoleViews.time(entry.createdAt)]
-            },
-            "events": events.reversed().map { ["sequence": $0.sequence, "type": $0.type, "id": $0.id.rawValue, "created": ConsoleViews.time($0.createdAt)] },
-        ])
+        let page = CardPage(card, authorizations: authorizations, entries: entries, events: events)
+        return render(page, title: "Card •••• \(card.last4)", request, context)
     }
 
     private func authorizationPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -323,40 +261,12 @@ struct ConsoleController {
             let evidence = try await AuthorizationEvidence.load(id, scope: scope)
             return (evidence, try await scope.authorizations.find(evidence.authorization))
         }
-        guard let a = stored?.authorization else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
+        guard let authorization = stored?.authorization else { throw DomainError.resourceMissing("authorization", id: id.rawValue) }
         let packet = try ZentraJSON.encode(evidence)
         let keys = services.configuration.evidenceKeys
-        let verifiedBy = keys.verify(body: packet, header: try keys.signatureHeader(for: packet))
-        var rules: [[String: Any]] = []
-        var decidingRule = ""
-        if case .object(let policy) = evidence.policy {
-            if case .string(let rule) = policy["deciding_rule"] { decidingRule = rule }
-            if case .array(let list) = policy["rules"] {
-                for (index, item) in list.enumerated() {
-                    guard case .object(let fields) = item else { continue }
-                    var rule = "", result = ""
-                    if case .string(let text) = fields["rule"] { rule = text }
-                    if case .string(let text) = fields["result"] { result = text }
-                    rules.append(["index": index + 1, "rule": rule, "result": result,
-                                  "inputs": fields["inputs"].map { String(decoding: $0.serialized, as: UTF8.self) } ?? ""])
-                }
-            }
-        }
-        var row = Self.row(a)
-        row["channel"] = a.channel.rawValue
-        row["networkReference"] = a.networkReference
-        // Decisions recorded before sources were named all came over the API.
-        row["source"] = a.source == .iso8583 ? "ISO 8583" : "API"
-        row["inReview"] = a.status == .review
-        row["responseCode"] = a.responseCode
-        row["declineReason"] = a.declineReason.map { "(\($0.rawValue))" } ?? ""
-        row["decidingRule"] = decidingRule.isEmpty ? "—" : decidingRule
-        return render("authorization", title: "Authorization \(a.id)", request, context, [
-            "id": a.id.rawValue, "authorization": row, "rules": rules, "evidence": ConsoleViews.pretty(packet),
-            "signatureValid": verifiedBy != nil,
-            "signatureStatus": verifiedBy.map { "Signature verified with published key \($0) (Ed25519 over the exact bytes)." }
-                ?? "The signature does not verify.",
-        ])
+        let page = AuthorizationPage(authorization, evidence: evidence, packet: packet,
+                                     verifiedBy: keys.verify(body: packet, header: try keys.signatureHeader(for: packet)))
+        return render(page, title: "Authorization \(id)", request, context)
     }
 
     /// The signed packet as a file: the same bytes and header as `GET /authorizations/{id}/evidence`.
@@ -373,24 +283,15 @@ struct ConsoleController {
     private func casePage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
         let evidence = try await read(context) { scope in try await ClearingEvidence.load(reconciliationCase: id, scope: scope) }
-        guard let c = evidence.reconciliationCase else { throw DomainError.resourceMissing("reconciliation case", id: id.rawValue) }
-        return render("case", title: "Case \(id)", request, context, [
-            "id": c.id.rawValue, "status": c.status.rawValue, "kind": c.kind.rawValue, "delta": ConsoleViews.money(c.deltaMinor, c.currency),
-            "owner": c.owner ?? "—", "resolution": c.resolution?.rawValue ?? "—", "open": c.status != .resolved,
-            "me": try context.caller().actor, "resolutions": ReconciliationResolution.allCases.map(\.rawValue),
-            "evidence": ConsoleViews.pretty(try ZentraJSON.encode(evidence)),
-        ])
+        guard let reconciliationCase = evidence.reconciliationCase else { throw DomainError.resourceMissing("reconciliation case", id: id.rawValue) }
+        let page = CasePage(reconciliationCase, me: try context.caller().actor, evidence: try ZentraJSON.encode(evidence))
+        return render(page, title: "Case \(id)", request, context)
     }
 
     private func disputePage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let id = try context.pathID("dispute", as: DisputeID.self)
         let evidence = try await read(context) { scope in try await DisputeEvidence.load(id, scope: scope) }
-        let d = evidence.dispute
-        return render("dispute", title: "Dispute \(id)", request, context, [
-            "id": d.id.rawValue, "status": d.status.rawValue, "reason": d.reason.rawValue, "amount": ConsoleViews.money(d.amountMinor, d.currency),
-            "transaction": d.transaction.rawValue, "evidence": ConsoleViews.pretty(try ZentraJSON.encode(evidence)),
-            "canSubmit": d.status == .opened, "canResolve": d.status == .submitted,
-        ])
+        return render(DisputePage(evidence.dispute, evidence: try ZentraJSON.encode(evidence)), title: "Dispute \(id)", request, context)
     }
 
     private func webhooksPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
@@ -401,42 +302,16 @@ struct ConsoleController {
             }
             return result
         }
-        // Optional values are left out rather than empty: Mustache shows a section for any value, even "".
-        let rows = endpoints.map { endpoint, deliveries -> [String: Any] in
-            var row: [String: Any] = [
-                "id": endpoint.id.rawValue, "url": endpoint.url, "status": endpoint.status.rawValue,
-                "types": endpoint.eventTypes.joined(separator: ", "),
-                "deliveries": deliveries.map { delivery -> [String: Any] in
-                    ["id": delivery.id.rawValue, "event": delivery.event.rawValue, "eventType": delivery.eventType, "endpoint": endpoint.id.rawValue,
-                     "status": delivery.status.rawValue, "redelivery": delivery.redelivery, "next": ConsoleViews.time(delivery.nextAttemptAt),
-                     "attempts": delivery.attempts.map { attempt -> [String: Any] in
-                         var line: [String: Any] = ["at": ConsoleViews.time(attempt.attemptedAt), "latency": attempt.latencyMs,
-                                                    "outcome": attempt.statusCode.map { "HTTP \($0)" } ?? (attempt.error ?? "")]
-                         if let excerpt = attempt.responseExcerpt { line["excerpt"] = String(excerpt.prefix(120)) }
-                         return line
-                     }]
-                },
-            ]
-            if let reason = endpoint.disabledReason { row["reason"] = reason.rawValue }
-            return row
-        }
-        return render("webhooks", title: "Webhooks", request, context, ["endpoints": rows])
+        return render(WebhooksPage(endpoints), title: "Webhooks", request, context)
     }
 
+    /// The newest records and a check of the chain since the last checkpoint: a view costs the
+    /// records written since then, not the whole chain (`zentra audit verify` walks it all).
     private func auditPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let page = try request.pageRequest()
         let (records, verification) = try await read(context) { scope in
             (try await scope.auditLog.list(PageRequest(limit: 50, startingAfter: page.startingAfter)), try await scope.auditLog.verifyFromCheckpoint())
         }
-        let status = verification.valid
-            ? "Chain verified: the \(verification.recordsChecked) records after #\(verification.checkedFromSequence) (checked before), every hash and link holds."
-            : "Chain broken at record \(verification.brokenAtSequence.map(String.init) ?? "?"): \(verification.reason ?? "unknown")."
-        return render("audit", title: "Audit log", request, context, [
-            "valid": verification.valid, "chainStatus": status, "more": records.hasMore, "last": records.data.last?.id.rawValue ?? "",
-            "records": records.data.map { record -> [String: Any] in
-                ["sequence": record.sequence, "actor": record.actor, "action": record.action, "object": "\(record.objectType) \(record.objectId)",
-                 "created": ConsoleViews.time(record.createdAt)]
-            },
-        ])
+        return render(AuditPage(records, verification: verification), title: "Audit log", request, context)
     }
 }

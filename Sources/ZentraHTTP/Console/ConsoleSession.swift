@@ -32,7 +32,7 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
         guard let token = request.cookies[ConsoleCookies.session]?.value, !token.isEmpty, token.count <= 100,
             let session = try await ConsoleSessions.find(tokenHash: ConsoleSessions.hash(token), now: store.clock.now(), engine: store.engine)
         else {
-            return Response(status: .seeOther, headers: [.location: ConsoleController.loginPath])
+            return Response(status: .seeOther, headers: [.location: ConsoleRoute.login.path])
         }
         var context = context
         context.principal = session.principal
@@ -44,7 +44,7 @@ struct ConsoleSessionMiddleware: RouterMiddleware {
             let domain = ErrorMapping.domainError(for: error, logger: context.logger)
             let status = ErrorMapping.status(of: domain.kind)
             let heading = status == .notFound ? "Not found" : status == .forbidden ? "Not allowed" : "That did not work"
-            return views.page("error", title: heading, session: session, status: status, ["heading": heading, "message": domain.message])
+            return views.page(ErrorPage(heading: heading, message: domain.message), title: heading, session: session, status: status)
         }
     }
 }

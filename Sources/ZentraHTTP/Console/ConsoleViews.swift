@@ -6,7 +6,8 @@ import ZentraCore
 import ZentraStorage
 
 /// The console's templates (Mustache, in `Resources/console`) and the small formatting the pages
-/// share. Values reach templates as strings, numbers and booleans; `{{…}}` escapes HTML, and the
+/// share. Values reach templates as a typed page (`ConsolePages.swift`) of strings, numbers and
+/// booleans; `{{…}}` escapes HTML, and the
 /// only unescaped value, the spend chart, is SVG drawn here from numbers. Pages load only the
 /// console's own CSS and script (`default-src 'self'`: no inline script or style runs).
 public struct ConsoleViews: Sendable {
@@ -30,20 +31,12 @@ public struct ConsoleViews: Sendable {
         return ConsoleViews(library: library, assets: assets)
     }
 
-    /// A page: the template filled with `values`, the signed-in session's header fields added.
-    func page(_ template: String, title: String, session: ConsoleSession?, query: String = "", notice: String? = nil,
-              status: HTTPResponse.Status = .ok, _ values: [String: Any] = [:]) -> Response {
-        var context = values
-        context["title"] = title
-        context["query"] = query
-        if let notice { context["notice"] = notice }
-        if let session {
-            context["session"] = true
-            context["csrf"] = session.csrfToken
-            context["actor"] = session.principal.actor
-            context["role"] = session.principal.role.rawValue
-        }
-        let html = library.render(context, withTemplate: template) ?? "template \(template) is missing"
+    /// A page: its template filled with `body`, inside the frame with the signed-in session's header.
+    func page<Body: ConsolePage>(_ body: Body, title: String, session: ConsoleSession?, query: String = "", notice: String? = nil,
+                                 status: HTTPResponse.Status = .ok) -> Response {
+        let header = session.map { ConsoleFrame<Body>.Session(actor: $0.principal.actor, role: $0.principal.role.rawValue) }
+        let frame = ConsoleFrame(title: title, query: query, notice: notice, session: header, csrf: session?.csrfToken, page: body)
+        let html = library.render(frame, withTemplate: Body.template) ?? "template \(Body.template) is missing"
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
         headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
