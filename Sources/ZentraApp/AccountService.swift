@@ -35,12 +35,12 @@ public enum AccountService {
         let account = try await tx.accounts.insert(id: tx.newID(), customer: customerID, currency: currency, kind: kind)
         try intent.advance(.ledgerPosted, "ledger accounts \(account.ledgerAccounts.available) and \(account.ledgerAccounts.reserved) opened; no money moved")
         let event = try tx.emit(.accountCreated, objectType: .account, objectID: account.id.rawValue, data: account)
-        try intent.advance(.eventsEmitted, "account.created", events: [event])
+        try intent.advance(.eventsEmitted, EventType.accountCreated.rawValue, events: [event])
         let audit = tx.audit(.event(.accountCreated), objectType: .account, objectID: account.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "currency": .string(currency.code), "kind": .string(kind.rawValue),
             "intent": .string(intent.id.rawValue),
         ]))
-        try intent.advance(.audited, "account.created recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(EventType.accountCreated.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: account.id.rawValue)
         return account
     }
@@ -79,13 +79,13 @@ public enum AccountService {
                               transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
         try await tx.accounts.insertDeposit(deposit)
         let event = try tx.emit(.depositCreated, objectType: .deposit, objectID: deposit.id.rawValue, data: deposit)
-        try intent.advance(.eventsEmitted, "deposit.created", events: [event])
+        try intent.advance(.eventsEmitted, EventType.depositCreated.rawValue, events: [event])
         let audit = tx.audit(.accountDeposit, objectType: .account, objectID: accountID.rawValue, context: .object([
             "deposit": .string(deposit.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),
             "transaction_reference": .string(reference), "journal_entry": .string(entry.id.rawValue),
             "intent": .string(intent.id.rawValue),
         ]))
-        try intent.advance(.audited, "account.deposit recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(AuditAction.accountDeposit.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: deposit.id.rawValue)
         return .created(deposit)
     }

@@ -119,7 +119,7 @@ public enum AuthorizationService {
         }
         let entry = try await release(amount, of: &authorization, stored: stored, context: context, why: "reversal", in: tx)
         if authorization.hold?.amountMinor == 0 { authorization.status = .reversed }
-        authorization.adjustments.append(AuthorizationAdjustment(type: .reversal, amountMinor: amount, status: "released",
+        authorization.adjustments.append(AuthorizationAdjustment(type: .reversal, amountMinor: amount, status: .released,
                                                                  journalEntry: entry.id, createdAt: tx.now))
         return try await finish(authorization, event: .authorizationReversed, in: tx)
     }
@@ -154,8 +154,10 @@ public enum AuthorizationService {
             hold.amountMinor += added.minor
             authorization.hold = hold
         }
+        // An increment asks no review rule and no webhook, so its decision is approved or declined.
         authorization.adjustments.append(AuthorizationAdjustment(
-            type: .increment, amountMinor: added.minor, status: decision.status.rawValue, declineReason: decision.declineReason,
+            type: .increment, amountMinor: added.minor, status: decision.status == .approved ? .approved : .declined,
+            declineReason: decision.declineReason,
             responseCode: decision.responseCode, policy: decision.json, journalEntry: entry?.id, availableAfterMinor: availableAfter,
             createdAt: tx.now))
         authorization.takeAvailabilityFromAdjustments()
@@ -185,7 +187,7 @@ public enum AuthorizationService {
         if decision == .approve, review.networkOutcome == .approve {
             authorization.status = .approved
             authorization.adjustments.append(AuthorizationAdjustment(type: .reviewApproved, amountMinor: authorization.hold?.amountMinor ?? 0,
-                                                                     status: "approved", journalEntry: nil, createdAt: tx.now))
+                                                                     status: .approved, journalEntry: nil, createdAt: tx.now))
             event = .authorizationApproved
         } else {
             let held = authorization.hold?.status == .held ? authorization.hold?.amountMinor ?? 0 : 0
@@ -194,7 +196,7 @@ public enum AuthorizationService {
             authorization.status = .declined
             authorization.declineReason = .reviewDeclined
             authorization.adjustments.append(AuthorizationAdjustment(
-                type: decision == .approve ? .reviewApproved : .reviewDeclined, amountMinor: held, status: "declined",
+                type: decision == .approve ? .reviewApproved : .reviewDeclined, amountMinor: held, status: .declined,
                 declineReason: .reviewDeclined, responseCode: DeclineReason.reviewDeclined.responseCode, journalEntry: entry?.id, createdAt: tx.now))
             event = .authorizationDeclined
         }
@@ -209,7 +211,7 @@ public enum AuthorizationService {
         guard let hold = authorization.hold, hold.status == .held, hold.expiresAt <= tx.now else { return nil }
         let entry = try await release(hold.amountMinor, of: &authorization, stored: stored, context: context, why: "hold expired", in: tx)
         authorization.status = .expired
-        authorization.adjustments.append(AuthorizationAdjustment(type: .expiry, amountMinor: hold.amountMinor, status: "released",
+        authorization.adjustments.append(AuthorizationAdjustment(type: .expiry, amountMinor: hold.amountMinor, status: .released,
                                                                  journalEntry: entry.id, createdAt: tx.now))
         return try await finish(authorization, event: .authorizationExpired, in: tx)
     }

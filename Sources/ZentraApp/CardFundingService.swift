@@ -52,13 +52,13 @@ public enum CardFundingService {
                                   transactionReference: reference, journalEntry: entry.id, intent: intent.id, createdAt: tx.now)
         try await tx.cards.insertFunding(funding)
         let event = try tx.emit(.cardFunded, objectType: .cardFunding, objectID: funding.id.rawValue, data: funding)
-        try intent.advance(.eventsEmitted, "card.funded", events: [event])
+        try intent.advance(.eventsEmitted, EventType.cardFunded.rawValue, events: [event])
         let audit = tx.audit(.event(.cardFunded), objectType: .card, objectID: id.rawValue, context: .object([
             "funding": .string(funding.id.rawValue), "amount_minor": .int(amount.minor), "currency": .string(amount.currency.code),
             "transaction_reference": .string(reference), "legacy_reference_field": .bool(input.transactionReference == nil),
             "journal_entry": .string(entry.id.rawValue), "intent": .string(intent.id.rawValue),
         ]))
-        try intent.advance(.audited, "card.funded recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(EventType.cardFunded.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: funding.id.rawValue)
         return .created(funding)
     }

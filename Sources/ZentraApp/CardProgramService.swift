@@ -38,8 +38,8 @@ public enum CardProgramService {
         let currency = try Validate.currency(input.currency)
         let bin = try CardProgram.validateBIN(input.bin)
         let maxCards = input.maxCardsPerCustomer ?? defaultMaxCardsPerCustomer
-        guard CardProgram.maxCardsPerCustomer_range.contains(maxCards) else {
-            throw DomainError.parameterInvalid("max_cards_per_customer", "must be from \(CardProgram.maxCardsPerCustomer_range.lowerBound) to \(CardProgram.maxCardsPerCustomer_range.upperBound)")
+        guard CardProgram.maxCardsPerCustomerRange.contains(maxCards) else {
+            throw DomainError.parameterInvalid("max_cards_per_customer", "must be from \(CardProgram.maxCardsPerCustomerRange.lowerBound) to \(CardProgram.maxCardsPerCustomerRange.upperBound)")
         }
         let holdHours = input.holdLifetimeHours ?? defaultHoldLifetimeHours
         guard CardProgram.holdLifetimeHoursRange.contains(holdHours) else {

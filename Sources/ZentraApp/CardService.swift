@@ -77,17 +77,17 @@ public enum CardService {
             customer: customerID, account: accountID, program: program.id, currency: program.currency, availableMinor: 0,
             ledgerAccount: ledgerAccounts.available, heldMinor: 0, reservedLedgerAccount: ledgerAccounts.reserved, spendControls: controls,
             geofenceEnabled: input.geofenceEnabled ?? false, geofenceRadiusKm: radius, shipping: shipping,
-            fulfillmentStatus: type == .physical ? "pending" : nil, createdAt: tx.now, updatedAt: tx.now)
+            fulfillmentStatus: type == .physical ? .pending : nil, createdAt: tx.now, updatedAt: tx.now)
         // A PAN already issued anywhere trips the unique hash; the unit of work then runs again with a new one.
         try await tx.cards.insert(card, panHash: vault.lookupHash(pan: pan), sealedData: try vault.seal(pan: pan, cvv: cvv, tenant: tx.tenant))
 
         let event = try tx.emit(.cardIssued, objectType: .card, objectID: card.id.rawValue, data: card)
-        try intent.advance(.eventsEmitted, "card.issued", events: [event])
+        try intent.advance(.eventsEmitted, EventType.cardIssued.rawValue, events: [event])
         let audit = tx.audit(.event(.cardIssued), objectType: .card, objectID: card.id.rawValue, context: .object([
             "customer": .string(customerID.rawValue), "account": .string(accountID.rawValue), "program": .string(program.id.rawValue),
             "type": .string(type.rawValue), "last4": .string(card.last4), "intent": .string(intent.id.rawValue),
         ]))
-        try intent.advance(.audited, "card.issued recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(EventType.cardIssued.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: card.id.rawValue)
         return card
     }

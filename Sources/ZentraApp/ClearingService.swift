@@ -79,7 +79,7 @@ public struct ClearingWindow: Sendable {
         let reads = try await tx.clearings.window(
             clearingIDs: Set(requests.map(\.clearingID)), cards: Set(requests.map(\.card)), authorizations: Set(requests.compactMap(\.authorization)),
             references: Set(requests.compactMap(\.networkReference)), heldOn: Set(requests.filter { $0.authorization == nil }.map(\.card)),
-            heldSince: tx.now.adding(seconds: -ClearingMatching.window_days * 86_400))
+            heldSince: tx.now.adding(seconds: -ClearingMatching.windowDays * 86_400))
         var settlement: [Currency: LedgerAccountID] = [:]
         var receivable: [Currency: LedgerAccountID] = [:]
         var accounts: Set<LedgerAccountID> = []
@@ -156,7 +156,7 @@ public struct ClearingWindow: Sendable {
                 closed.hold = hold
                 closed.status = .cleared
             }
-            closed.adjustments.append(AuthorizationAdjustment(type: .clearing, amountMinor: request.amount.minor, status: "cleared",
+            closed.adjustments.append(AuthorizationAdjustment(type: .clearing, amountMinor: request.amount.minor, status: .cleared,
                                                               journalEntry: entry.id, createdAt: tx.now))
             let finished = AuthorizationService.finished(closed, event: .authorizationCleared, in: tx)
             authorization = finished

@@ -25,10 +25,10 @@ public enum CustomerService {
         let customer = Customer(id: tx.newID(), name: name, email: email, kycStatus: status, createdAt: tx.now, updatedAt: tx.now)
         try await tx.customers.insert(customer)
         let event = try tx.emit(.customerCreated, objectType: .customer, objectID: customer.id.rawValue, data: customer)
-        try intent.advance(.eventsEmitted, "customer.created", events: [event])
+        try intent.advance(.eventsEmitted, EventType.customerCreated.rawValue, events: [event])
         let audit = tx.audit(.event(.customerCreated), objectType: .customer, objectID: customer.id.rawValue,
                              context: .object(["kyc_status": .string(status.rawValue), "intent": .string(intent.id.rawValue)]))
-        try intent.advance(.audited, "customer.created recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(EventType.customerCreated.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: customer.id.rawValue)
         return customer
     }
@@ -50,11 +50,11 @@ public enum CustomerService {
         customer.kycStatus = status
         customer.updatedAt = tx.now
         let event = try tx.emit(.customerKYCUpdated, objectType: .customer, objectID: id.rawValue, data: customer)
-        try intent.advance(.eventsEmitted, "customer.kyc_updated", events: [event])
+        try intent.advance(.eventsEmitted, EventType.customerKYCUpdated.rawValue, events: [event])
         let audit = tx.audit(.event(.customerKYCUpdated), objectType: .customer, objectID: id.rawValue, context: .object([
             "from": .string(before.kycStatus.rawValue), "to": .string(status.rawValue), "intent": .string(intent.id.rawValue),
         ]))
-        try intent.advance(.audited, "customer.kyc_updated recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(EventType.customerKYCUpdated.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: id.rawValue)
         return customer
     }

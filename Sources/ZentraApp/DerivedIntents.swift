@@ -86,11 +86,11 @@ public enum DerivedIntents {
         var machine = IntentMachine(at: at, detail: "\(adjustment.type.rawValue) of \(adjustment.amountMinor) \(a.currency.code) on \(a.id)")
         try machine.advance(to: .validated, at: at, detail: "authorization \(a.id) on card \(a.card)")
         if adjustment.policy != nil {
-            try machine.advance(to: .policyEvaluated, at: at, detail: "\(adjustment.status), response code \(adjustment.responseCode ?? "")")
+            try machine.advance(to: .policyEvaluated, at: at, detail: "\(adjustment.status.rawValue), response code \(adjustment.responseCode ?? "")")
         }
         return try finish(&machine, intent: intent, type: .authorizationAdjustment(adjustment.type), subject: a.id.rawValue, at: at,
                           posted: adjustment.journalEntry.map { ("\(adjustment.type.rawValue) posted", [$0]) },
-                          events: written(events, at: at), audits: written(audits, at: at), outcome: adjustment.status)
+                          events: written(events, at: at), audits: written(audits, at: at), outcome: adjustment.status.rawValue)
     }
 
     /// A clearing posted: matched (or not), its entry, its events and audit record.
@@ -115,7 +115,7 @@ public enum DerivedIntents {
         return try finish(&machine, intent: intent, type: .settlementClose, subject: settlement.id.rawValue, at: at,
                           posted: settlement.journalEntry.map { ("net moved from settlement to merchant", [$0]) },
                           events: written(events, at: at), audits: written(audits, at: at),
-                          outcome: "payout \(settlement.payout.status)")
+                          outcome: "payout \(settlement.payout.status.rawValue)")
     }
 
     /// A dispute's step: the opening (with its provisional credit) or a later move (submitted,

@@ -79,11 +79,11 @@ public enum IntentService {
         if spec.primitives.contains("events") {
             let event = try tx.emit(.runtimeIntentDeclared, objectType: .runtimeIntent, objectID: intent.id.rawValue,
                                     data: ["intent_id": spec.key ?? "", "scope": spec.scope])
-            try intent.advance(.eventsEmitted, "runtime_intent.declared", events: [event])
+            try intent.advance(.eventsEmitted, EventType.runtimeIntentDeclared.rawValue, events: [event])
         }
         let audit = tx.audit(.event(.runtimeIntentDeclared), objectType: .runtimeIntent, objectID: intent.id.rawValue,
                              context: .object(["intent_id": .string(spec.key ?? ""), "scope": .string(spec.scope)]))
-        try intent.advance(.audited, "runtime_intent.declared recorded", auditRecords: [audit])
+        try intent.advance(.audited, "\(EventType.runtimeIntentDeclared.rawValue) recorded", auditRecords: [audit])
         _ = try intent.complete(subject: intent.id.rawValue)
     }
 }

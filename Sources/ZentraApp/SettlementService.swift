@@ -31,7 +31,7 @@ public enum SettlementService {
         let settlement = Settlement(
             id: id, currency: currency, clearingsMinor: totals.clearingsMinor, chargebacksMinor: totals.chargebacksMinor, netMinor: net,
             clearingCount: totals.clearingCount, disputeCount: totals.disputeCount, journalEntry: entry?.id,
-            payout: Settlement.Payout(status: "closed", amountMinor: net, closedAt: tx.now), createdAt: tx.now)
+            payout: Settlement.Payout(status: .closed, amountMinor: net, closedAt: tx.now), createdAt: tx.now)
         try await tx.settlements.insert(settlement)
         try tx.emit(.settlementClosed, objectType: .settlement, objectID: id.rawValue, data: settlement)
         tx.audit(.event(.settlementClosed), objectType: .settlement, objectID: id.rawValue, context: .object([

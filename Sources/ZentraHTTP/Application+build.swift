@@ -42,7 +42,7 @@ public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: Op
 public func makeServices(
     configuration: AppConfiguration, logger: Logger, ids: any IDGenerator = TimeOrderedIDGenerator(), clock: any WallClock = SystemClock()
 ) throws -> AppServices {
-    let engine = try configuration.database.makeEngine(logger: logger, lease_timeout: configuration.databaseLease_timeout)
+    let engine = try configuration.database.makeEngine(logger: logger, leaseTimeout: configuration.databaseLeaseTimeout)
     return AppServices(store: Store(engine: engine, ids: ids, clock: clock, logger: logger), configuration: configuration)
 }
 
@@ -61,12 +61,12 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
         },
         // Releases holds past their program's hold lifetime, in bounded batches. Every process may
         // run it: each release re-reads the hold under its row locks, so a hold is released once.
-        PeriodicTask("hold expiry", every: configuration.holdExpiry_interval, logger: logger) {
+        PeriodicTask("hold expiry", every: configuration.holdExpiryInterval, logger: logger) {
             _ = try await HoldExpiry.releaseDue(store: store, batch_max: 200)
         },
         // Moves each tenant's audit checkpoint to its verified head, so that a request verifying
         // the chain checks only the records since.
-        PeriodicTask("audit checkpoint", every: configuration.auditCheckpoint_interval, logger: logger) {
+        PeriodicTask("audit checkpoint", every: configuration.auditCheckpointInterval, logger: logger) {
             try await AuditCheckpoints.advance(store: store)
         },
         WebhookDeliveryWorker(store: store, settings: configuration.webhookDelivery, policy: configuration.outboundURLPolicy,

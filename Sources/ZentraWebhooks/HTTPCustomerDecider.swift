@@ -17,7 +17,7 @@ public struct HTTPCustomerDecider: CustomerDecider {
     let clock: any WallClock
     let logger: Logger
     /// Largest answer read; a decision is a few bytes.
-    static let response_max_bytes = 64 * 1024
+    static let responseBytes_max = 64 * 1024
 
     public init(policy: OutboundURLPolicy, clock: any WallClock, logger: Logger, resolve: @escaping OutboundHTTP.Resolver = OutboundHTTP.systemResolve) {
         self.policy = policy
@@ -40,7 +40,7 @@ public struct HTTPCustomerDecider: CustomerDecider {
             let deadline = NIODeadline.now() + .milliseconds(Int64(request.timeoutMs))
             let response = try await OutboundHTTP.execute(http, policy: policy, deadline: deadline, resolve: resolve)
             guard (200..<300).contains(Int(response.status.code)) else { return fallback("http_\(response.status.code)") }
-            let body = try await response.body.collect(upTo: Self.response_max_bytes)
+            let body = try await response.body.collect(upTo: Self.responseBytes_max)
             guard let decision = Self.parse(Data(buffer: body)) else { return fallback("invalid_response") }
             let latency = elapsedMs()
             guard latency <= request.timeoutMs else { return fallback("timeout") }

@@ -73,7 +73,8 @@ import Testing
         #expect(records.count == 2 && records[0].error?.contains("longer") == true && records[1].fields == ["ok"])
     }
 
-    @Test func handWrittenJSONMatchesCodable() throws {
+    /// Each record's layout is written once (`json`); `Codable` encodes it and reads every field back.
+    @Test func handWrittenJSONIsTheCodableForm() throws {
         let now = Timestamp(rfc3339: "2026-11-23T12:00:00Z")!
         let merchant = Merchant(id: "m", name: "Shop \"1\"", mcc: "5411", country: "US", city: "Austin")
         let plan = try ClearingPlan(heldMinor: 100, clearedMinor: 130, availableMinor: 10)
@@ -84,10 +85,12 @@ import Testing
                 authorizedMinor: 100, deltaMinor: 30, merchant: merchant, transaction: .init(unchecked: "txn_1"), journalEntry: .init(unchecked: "je_1"),
                 plan: Clearing.Plan(plan), reconciliationCase: reconciliation, fileId: authorization == nil ? nil : "F", fileLine: 7,
                 settlement: authorization == nil ? nil : .init(unchecked: "stl_1"), createdAt: now)
-            #expect(clearing.json.serialized == (try ZentraJSON.encode(clearing)))
+            #expect(Array(try ZentraJSON.encoder().encode(clearing)) == clearing.json.serialized)
+            #expect(try ZentraJSON.decoder().decode(Clearing.self, from: Data(clearing.json.serialized)).json == clearing.json)
             let transaction = CardTransaction(id: .init(unchecked: "txn_1"), card: .init(unchecked: "card_1"), authorization: authorization,
                                               amountMinor: 130, currency: Self.usd, merchant: merchant, disputedMinor: 5, createdAt: now, updatedAt: now)
-            #expect(transaction.json.serialized == (try ZentraJSON.encode(transaction)))
+            #expect(Array(try ZentraJSON.encoder().encode(transaction)) == transaction.json.serialized)
+            #expect(try ZentraJSON.decoder().decode(CardTransaction.self, from: Data(transaction.json.serialized)).json == transaction.json)
             let resolved = authorization != nil
             let reconciliationCase = ReconciliationCase(
                 id: .init(unchecked: "rec_1"), kind: .amountMismatch, status: resolved ? .resolved : .open, clearing: .init(unchecked: "clr_1"),
@@ -95,7 +98,8 @@ import Testing
                 authorizedMinor: 100, deltaMinor: 30, currency: Self.usd, ledgerEntries: [.init(unchecked: "je_1")], owner: resolved ? "ops" : nil,
                 resolution: resolved ? .writtenOff : nil, note: resolved ? "n" : nil, resolvedBy: resolved ? "key_1" : nil,
                 resolvedAt: resolved ? now : nil, createdAt: now, updatedAt: now)
-            #expect(reconciliationCase.json.serialized == (try ZentraJSON.encode(reconciliationCase)))
+            #expect(Array(try ZentraJSON.encoder().encode(reconciliationCase)) == reconciliationCase.json.serialized)
+            #expect(try ZentraJSON.decoder().decode(ReconciliationCase.self, from: Data(reconciliationCase.json.serialized)).json == reconciliationCase.json)
         }
     }
 

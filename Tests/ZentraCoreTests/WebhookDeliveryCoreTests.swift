@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ZentraCore
 
@@ -43,7 +44,7 @@ import Testing
         let sooner = try #require(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: 1, random: 0))
         #expect(sooner.microseconds - now.microseconds >= 9_000_000, "a shorter Retry-After does not speed up the schedule")
         let capped = try #require(schedule.nextAttempt(after: 1, at: now, retryAfterSeconds: 10 * 86_400, random: 0))
-        #expect(capped == now.adding(seconds: WebhookRetrySchedule.retryAfter_max_seconds))
+        #expect(capped == now.adding(seconds: WebhookRetrySchedule.retryAfterSeconds_max))
     }
 
     @Test func retryAfterReadsSecondsAndHTTPDates() {
@@ -91,7 +92,7 @@ import Testing
         #expect(try loopback.validate("http://[::1]:8080/hook", param: "url") == "http://[::1]:8080/hook")
     }
 
-    /// Events and deliveries write themselves; what they write is what their `Codable` form encodes.
+    /// Events and deliveries write themselves; `Codable` encodes the same bytes and reads them back whole.
     @Test func writtenEventsAndDeliveriesMatchTheirCodableForm() throws {
         var rng = SeededGenerator(state: 0x5745_4248)
         let texts = [nil, "", "quote \" and \\ slash / tab \t", "é ünïcödé ✓ 💳", "\u{01}\u{1F}"]
@@ -100,6 +101,7 @@ import Testing
                               object: JSONParserTests.randomValue(&rng), requestID: texts.randomElement(using: &rng)!,
                               createdAt: now.adding(seconds: Int64(index)))
             #expect(event.serialized == Array(try ZentraJSON.encoder().encode(event)), "event \(index)")
+            #expect(try ZentraJSON.decoder().decode(Event.self, from: Data(event.serialized)).serialized == event.serialized, "event \(index) read back")
 
             var delivery = WebhookDelivery(id: WebhookDeliveryID(unchecked: "msg_\(index)"), webhookEndpoint: WebhookEndpointID(unchecked: "we_1"),
                                            event: event.id, eventType: event.type, redelivery: Bool.random(using: &rng), createdAt: now)
@@ -111,6 +113,7 @@ import Testing
                                error: texts.randomElement(using: &rng)!, responseExcerpt: texts.randomElement(using: &rng)!)
             }
             #expect(delivery.serialized == Array(try ZentraJSON.encoder().encode(delivery)), "delivery \(index)")
+            #expect(try ZentraJSON.decoder().decode(WebhookDelivery.self, from: Data(delivery.serialized)) == delivery, "delivery \(index) read back")
         }
     }
 }

@@ -17,6 +17,15 @@ public enum AuthorizationStatus: String, Sendable, Codable, Hashable, CaseIterab
 
     /// Statuses whose hold still reserves card funds and counts against the spend windows.
     public var holdsFunds: Bool { self == .approved || self == .review }
+
+    /// Statuses that count as approved on the console's dashboard: approved itself, and the ones an
+    /// approval's hold ends in (reversed, expired and cleared authorizations were approved first).
+    public var wasApproved: Bool {
+        switch self {
+        case .approved, .cleared, .reversed, .expired: true
+        default: false
+        }
+    }
 }
 
 /// Why an authorization was declined, and what the network hears in ISO 8583 field 39.
@@ -196,9 +205,18 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
         case clearing
     }
 
+    /// What the adjustment did: an increment is `approved` or `declined`, as is a settled review; a
+    /// reversal or an expiry `released` held funds; a clearing `cleared` the hold.
+    public enum Status: String, Sendable, Codable, Hashable, CaseIterable {
+        case approved
+        case declined
+        case released
+        case cleared
+    }
+
     public let type: Kind
     public let amountMinor: Int64
-    public let status: String
+    public let status: Status
     public let declineReason: DeclineReason?
     public let responseCode: String?
     public let policy: JSONValue?
@@ -207,7 +225,7 @@ public struct AuthorizationAdjustment: Sendable, Hashable, Codable {
     public let availableAfterMinor: Int64?
     public let createdAt: Timestamp
 
-    public init(type: Kind, amountMinor: Int64, status: String, declineReason: DeclineReason? = nil, responseCode: String? = nil,
+    public init(type: Kind, amountMinor: Int64, status: Status, declineReason: DeclineReason? = nil, responseCode: String? = nil,
                 policy: JSONValue? = nil, journalEntry: JournalEntryID?, availableAfterMinor: Int64? = nil, createdAt: Timestamp) {
         self.type = type
         self.amountMinor = amountMinor
@@ -284,7 +302,7 @@ public struct Authorization: Sendable, Hashable, Codable {
                 availableMinor: Int64, review: AuthorizationReview?, customerDecision: CustomerDecision?,
                 adjustments: [AuthorizationAdjustment], source: AuthorizationSource? = nil, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
-        self.object = "authorization"
+        self.object = ObjectType.authorization.rawValue
         self.card = card
         self.last4 = last4
         self.status = status

@@ -1,8 +1,9 @@
 /// Authorizations as JSON, written straight into bytes by a `JSONWriter` (keys in sorted order):
 /// the decision path renders an answer on every request, and building a tree of values first cost
-/// more than the decision itself. Each type's `json` value is read back from the same bytes, so
-/// every layout is written down once here. `Codable` stays for reading back; a test holds the two
-/// in step.
+/// more than the decision itself. Each layout is written down once, here: `json` is read back from
+/// the writer's bytes and `Codable` encodes that value (the end of this file), so lists, evidence
+/// packets and parents that embed a model all show the writer's layout. The synthesized decoders
+/// read stored rows back; a round-trip test holds them to these layouts.
 extension JSONValue {
     static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
     static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
@@ -174,7 +175,7 @@ extension AuthorizationAdjustment: JSONWritable {
                 w.value(policy)
             }
             w.field("response_code", responseCode)
-            w.field("status", status)
+            w.field("status", status.rawValue)
             w.field("type", type.rawValue)
         }
     }
@@ -244,3 +245,15 @@ extension JSONValue {
         return nil
     }
 }
+
+// The one encoding of each model: what its writer writes.
+extension Merchant { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension GeoPoint { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension SpendUsage { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension SpendControls { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension ReviewRule { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension CustomerDecision { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension AuthorizationHold { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension AuthorizationReview { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension AuthorizationAdjustment { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension Authorization { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }

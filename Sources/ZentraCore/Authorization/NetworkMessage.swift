@@ -55,6 +55,7 @@ public struct NetworkMessage: Sendable, Hashable, Codable {
     }
 }
 
+/// The one layout of a network message: `Codable` encodes what the writer writes.
 extension NetworkMessage: JSONWritable {
     public func write(to w: inout JSONWriter) {
         w.object { w in
@@ -75,3 +76,5 @@ extension NetworkMessage: JSONWritable {
         }
     }
 }
+
+extension NetworkMessage { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }

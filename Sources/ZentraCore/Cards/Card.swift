@@ -26,7 +26,7 @@ public struct CardFunding: Sendable, Hashable, Codable {
         journalEntry: JournalEntryID, intent: IntentID, createdAt: Timestamp
     ) {
         self.id = id
-        self.object = "card_funding"
+        self.object = ObjectType.cardFunding.rawValue
         self.card = card
         self.account = account
         self.amountMinor = amountMinor
@@ -78,6 +78,12 @@ public struct ShippingAddress: Sendable, Hashable, Codable {
 
 /// A card as every API answer shows it: last4 and expiry, never the PAN or CVV.
 public struct Card: Sendable, Hashable, Codable {
+    /// Where a physical card's plastic is, as stored in the `fulfillment_status` column. No
+    /// fulfilment partner reports yet, so a physical card stays `pending`.
+    public enum FulfillmentStatus: String, Sendable, Codable, Hashable, CaseIterable {
+        case pending
+    }
+
     public let id: CardID
     public let object: String
     public var status: CardStatus
@@ -102,7 +108,7 @@ public struct Card: Sendable, Hashable, Codable {
     public var geofenceRadiusKm: Int
     public let shipping: ShippingAddress?
     /// Physical cards: where the plastic is (`pending` until a fulfilment partner reports).
-    public let fulfillmentStatus: String?
+    public let fulfillmentStatus: FulfillmentStatus?
     public let createdAt: Timestamp
     public var updatedAt: Timestamp
 
@@ -110,10 +116,10 @@ public struct Card: Sendable, Hashable, Codable {
         id: CardID, status: CardStatus, type: CardType, last4: String, expMonth: Int, expYear: Int, customer: CustomerID,
         account: AccountID, program: CardProgramID, currency: Currency, availableMinor: Int64, ledgerAccount: LedgerAccountID,
         heldMinor: Int64, reservedLedgerAccount: LedgerAccountID, spendControls: SpendControls, geofenceEnabled: Bool,
-        geofenceRadiusKm: Int, shipping: ShippingAddress?, fulfillmentStatus: String?, createdAt: Timestamp, updatedAt: Timestamp
+        geofenceRadiusKm: Int, shipping: ShippingAddress?, fulfillmentStatus: FulfillmentStatus?, createdAt: Timestamp, updatedAt: Timestamp
     ) {
         self.id = id
-        self.object = "card"
+        self.object = ObjectType.card.rawValue
         self.status = status
         self.type = type
         self.last4 = last4
@@ -140,7 +146,7 @@ public struct Card: Sendable, Hashable, Codable {
     public static let defaultGeofenceRadiusKm = 50
     public static let geofenceRadiusKmRange = 1...20_000
     /// Cards are valid for this many years from issuance, to the end of the month.
-    public static let validity_years = 3
+    public static let validityYears = 3
 }
 
 /// A card's spend in its current windows (in its tenant's time zone) against its limits.
@@ -207,11 +213,11 @@ public enum PAN {
         return checkDigit(Array(digits.dropLast())) == digits.last
     }
 
-    /// Expiry `validity_years` after `issuedAt`, as (month, year).
+    /// Expiry `validityYears` after `issuedAt`, as (month, year).
     public static func expiry(issuedAt: Timestamp) -> (month: Int, year: Int) {
         let days = issuedAt.microseconds / 86_400_000_000
         let (year, month, _) = Timestamp.civil(fromDays: days)
-        return (Int(month), Int(year) + Card.validity_years)
+        return (Int(month), Int(year) + Card.validityYears)
     }
 }
 

@@ -82,7 +82,7 @@ public struct CardProgram: Sendable, Hashable, Codable {
     public let createdAt: Timestamp
 
     public static let holdLifetimeHoursRange = 1...720
-    public static let maxCardsPerCustomer_range = 1...1_000
+    public static let maxCardsPerCustomerRange = 1...1_000
     public static let reviewRules_max = 50
 
     public init(
@@ -91,7 +91,7 @@ public struct CardProgram: Sendable, Hashable, Codable {
         holdLifetimeHours: Int, authorizationWebhook: AuthorizationWebhook?, createdAt: Timestamp
     ) {
         self.id = id
-        self.object = "card_program"
+        self.object = ObjectType.cardProgram.rawValue
         self.name = name
         self.currency = currency
         self.bin = bin

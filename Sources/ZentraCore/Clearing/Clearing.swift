@@ -19,8 +19,8 @@ public enum ClearingStatus: String, Sendable, Codable, Hashable, CaseIterable {
 public enum ClearingMatchMethod: String, Sendable, Codable, Hashable {
     case authorization
     case networkReference = "network_reference"
-    /// The card's held authorization closest in amount, within `ClearingMatching.tolerance_percent`
-    /// of its hold and `ClearingMatching.window_days` of age.
+    /// The card's held authorization closest in amount, within `ClearingMatching.tolerancePercent`
+    /// of its hold and `ClearingMatching.windowDays` of age.
     case cardAmount = "card_amount"
     case none
 }
@@ -29,9 +29,9 @@ public enum ClearingMatchMethod: String, Sendable, Codable, Hashable {
 /// network reference is matched to one of its card's open holds when the amounts are close.
 public enum ClearingMatching {
     /// Tips, fuel and hotel incidentals clear above or below the authorized amount; 20% covers them.
-    public static let tolerance_percent: Int64 = 20
+    public static let tolerancePercent: Int64 = 20
     /// Holds older than this are not guessed at (programs' hold lifetimes are shorter).
-    public static let window_days: Int64 = 30
+    public static let windowDays: Int64 = 30
 
     public struct Candidate: Sendable, Hashable {
         public let authorization: AuthorizationID
@@ -51,13 +51,13 @@ public enum ClearingMatching {
         guard held > 0, cleared > 0 else { return false }
         let difference = held.magnitude > cleared.magnitude ? held.magnitude - cleared.magnitude : cleared.magnitude - held.magnitude
         let scaled = difference.multipliedFullWidth(by: 100)
-        let bound = held.magnitude.multipliedFullWidth(by: UInt64(tolerance_percent))
+        let bound = held.magnitude.multipliedFullWidth(by: UInt64(tolerancePercent))
         return (scaled.high, scaled.low) <= (bound.high, bound.low)
     }
 
     /// The candidate closest in amount within the tolerance and window; ties go to the oldest hold.
     public static func best(_ candidates: [Candidate], clearedMinor: Int64, now: Timestamp) -> AuthorizationID? {
-        let oldest = now.adding(seconds: -window_days * 86_400)
+        let oldest = now.adding(seconds: -windowDays * 86_400)
         return candidates
             .filter { $0.createdAt >= oldest && withinTolerance(held: $0.heldMinor, cleared: clearedMinor) }
             .min { a, b in

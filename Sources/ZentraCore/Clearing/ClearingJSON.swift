@@ -1,7 +1,8 @@
 /// Clearing records as JSON values, written by hand for the same reason as the authorization's:
 /// a clearing file renders each record's clearing, transaction and case for its row and its event,
-/// and `JSONEncoder` was a fifth of a file's time. `Codable` stays for reading back; a test holds
-/// the two in step.
+/// and `JSONEncoder` was a fifth of a file's time. Each layout is written down once, here:
+/// `Codable` encodes the `json` value, and the synthesized decoders read stored rows back (a
+/// round-trip test holds them to these layouts).
 extension Clearing {
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
@@ -61,3 +62,6 @@ extension ReconciliationCase {
         return .object(fields)
     }
 }
+
+extension Clearing { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension CardTransaction { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }

@@ -47,7 +47,7 @@ public struct Clearing: Sendable, Hashable, Codable {
                 merchant: Merchant, transaction: TransactionID, journalEntry: JournalEntryID, plan: Plan,
                 reconciliationCase: ReconciliationCaseID?, fileId: String?, fileLine: Int64?, settlement: SettlementID?, createdAt: Timestamp) {
         self.id = id
-        self.object = "clearing"
+        self.object = ObjectType.clearing.rawValue
         self.clearingId = clearingId
         self.status = status
         self.matchMethod = matchMethod
@@ -87,7 +87,7 @@ public struct CardTransaction: Sendable, Hashable, Codable {
     public init(id: TransactionID, card: CardID, authorization: AuthorizationID?, amountMinor: Int64, currency: Currency, merchant: Merchant,
                 disputedMinor: Int64, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
-        self.object = "transaction"
+        self.object = ObjectType.transaction.rawValue
         self.card = card
         self.authorization = authorization
         self.amountMinor = amountMinor
@@ -128,7 +128,7 @@ public struct ReconciliationCase: Sendable, Hashable, Codable {
                 deltaMinor: Int64, currency: Currency, ledgerEntries: [JournalEntryID], owner: String?, resolution: ReconciliationResolution?,
                 note: String?, resolvedBy: String?, resolvedAt: Timestamp?, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
-        self.object = "reconciliation_case"
+        self.object = ObjectType.reconciliationCase.rawValue
         self.kind = kind
         self.status = status
         self.clearing = clearing
@@ -150,13 +150,19 @@ public struct ReconciliationCase: Sendable, Hashable, Codable {
     }
 }
 
+/// Where a settlement batch and its payout are. A batch is closed as it is made, and its payout
+/// with it: there is no open batch, so `closed` is the only status.
+public enum SettlementStatus: String, Sendable, Codable, Hashable, CaseIterable {
+    case closed
+}
+
 /// A closed settlement batch of one currency: every cleared record and won chargeback not settled
 /// before, netted, moved from Settlement to Merchant; the payout is closed with it.
 public struct Settlement: Sendable, Hashable, Codable {
     public let id: SettlementID
     public let object: String
     public let currency: Currency
-    public let status: String
+    public let status: SettlementStatus
     public let clearingsMinor: Int64
     public let chargebacksMinor: Int64
     /// `clearings_minor - chargebacks_minor`: what moved to the merchant side.
@@ -168,11 +174,11 @@ public struct Settlement: Sendable, Hashable, Codable {
     public let createdAt: Timestamp
 
     public struct Payout: Sendable, Hashable, Codable {
-        public let status: String
+        public let status: SettlementStatus
         public let amountMinor: Int64
         public let closedAt: Timestamp
 
-        public init(status: String, amountMinor: Int64, closedAt: Timestamp) {
+        public init(status: SettlementStatus, amountMinor: Int64, closedAt: Timestamp) {
             self.status = status
             self.amountMinor = amountMinor
             self.closedAt = closedAt
@@ -182,9 +188,9 @@ public struct Settlement: Sendable, Hashable, Codable {
     public init(id: SettlementID, currency: Currency, clearingsMinor: Int64, chargebacksMinor: Int64, netMinor: Int64, clearingCount: Int64,
                 disputeCount: Int64, journalEntry: JournalEntryID?, payout: Payout, createdAt: Timestamp) {
         self.id = id
-        self.object = "settlement"
+        self.object = ObjectType.settlement.rawValue
         self.currency = currency
-        self.status = "closed"
+        self.status = .closed
         self.clearingsMinor = clearingsMinor
         self.chargebacksMinor = chargebacksMinor
         self.netMinor = netMinor
@@ -196,11 +202,19 @@ public struct Settlement: Sendable, Hashable, Codable {
     }
 }
 
+/// Where a run of a clearing file is, as the `clearing_files` table stores it: `processing` while
+/// one server works through it, `completed` once it finished or was given up.
+public enum ClearingFileStatus: String, Sendable, Codable, Hashable, CaseIterable {
+    case processing
+    case completed
+}
+
 /// What one run of a clearing file did, as counted line by line.
 public struct ClearingFileSummary: Sendable, Hashable, Codable {
     public let object: String
     public let fileId: String
-    public let status: String
+    /// Always `completed`: a summary is written when its run ends.
+    public let status: ClearingFileStatus
     /// How many times the file was sent; the same bytes sent again post nothing (`replayed`).
     public let runs: Int64
     public let sha256: String
@@ -222,9 +236,9 @@ public struct ClearingFileSummary: Sendable, Hashable, Codable {
     }
 
     public init(fileId: String, runs: Int64, sha256: String, replayed: Bool, counts: Counts, startedAt: Timestamp, completedAt: Timestamp) {
-        self.object = "clearing_file"
+        self.object = ObjectType.clearingFile.rawValue
         self.fileId = fileId
-        self.status = "completed"
+        self.status = .completed
         self.runs = runs
         self.sha256 = sha256
         self.replayed = replayed

@@ -33,7 +33,7 @@ public enum DisputeOutcome: String, Sendable, Codable, Hashable, CaseIterable {
 /// The dispute state machine, pure.
 public enum DisputeTransitions {
     public static func submit(from status: DisputeStatus) throws(DomainError) -> DisputeStatus {
-        guard status == .opened else { throw refused("submitted", status) }
+        guard status == .opened else { throw refused(DisputeStatus.submitted.rawValue, status) }
         return .submitted
     }
 
@@ -44,7 +44,7 @@ public enum DisputeTransitions {
     }
 
     public static func withdraw(from status: DisputeStatus) throws(DomainError) -> DisputeStatus {
-        guard !status.isFinal else { throw refused("withdrawn", status) }
+        guard !status.isFinal else { throw refused(DisputeStatus.withdrawn.rawValue, status) }
         return .withdrawn
     }
 
@@ -92,7 +92,7 @@ public struct Dispute: Sendable, Hashable, Codable {
                 currency: Currency, evidence: JSONValue, provisionalCredit: Bool, journalEntries: [JournalEntryID], history: [Step],
                 settlement: SettlementID?, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
-        self.object = "dispute"
+        self.object = ObjectType.dispute.rawValue
         self.transaction = transaction
         self.card = card
         self.status = status

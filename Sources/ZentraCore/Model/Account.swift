@@ -32,7 +32,7 @@ public struct Account: Sendable, Hashable, Codable {
         availableMinor: Int64, reservedMinor: Int64, ledgerAccounts: LedgerAccounts, createdAt: Timestamp
     ) throws(DomainError) {
         self.id = id
-        self.object = "account"
+        self.object = ObjectType.account.rawValue
         self.customer = customer
         self.currency = currency
         self.kind = kind
@@ -61,7 +61,7 @@ public struct Deposit: Sendable, Hashable, Codable {
         transactionReference: String, journalEntry: JournalEntryID, intent: IntentID, createdAt: Timestamp
     ) {
         self.id = id
-        self.object = "deposit"
+        self.object = ObjectType.deposit.rawValue
         self.account = account
         self.amountMinor = amountMinor
         self.currency = currency

@@ -15,7 +15,7 @@ public struct Customer: Sendable, Hashable, Codable {
 
     public init(id: CustomerID, name: String, email: String, kycStatus: KYCStatus, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
-        self.object = "customer"
+        self.object = ObjectType.customer.rawValue
         self.name = name
         self.email = email
         self.kycStatus = kycStatus

@@ -15,7 +15,7 @@ public struct Event: Sendable, Hashable, Codable {
 
     public init(id: EventID, type: String, sequence: Int64, object: JSONValue, requestID: String?, createdAt: Timestamp) {
         self.id = id
-        self.object = "event"
+        self.object = ObjectType.event.rawValue
         self.type = type
         self.sequence = sequence
         self.data = EventData(object: object)
@@ -44,7 +44,7 @@ public struct RuntimeIntent: Sendable, Hashable, Codable {
         status: IntentState, steps: [IntentStep], subject: String?, createdAt: Timestamp
     ) {
         self.id = id
-        self.object = "runtime_intent"
+        self.object = ObjectType.runtimeIntent.rawValue
         self.intentId = intentID
         self.type = type
         self.scope = scope
@@ -57,8 +57,8 @@ public struct RuntimeIntent: Sendable, Hashable, Codable {
     }
 }
 
-/// Events are rendered for every webhook delivery and every read: written straight into bytes,
-/// byte for byte what `Codable` writes (a test holds the two in step).
+/// Events are rendered for every webhook delivery and every read: written straight into bytes.
+/// This is the one layout: `Codable` encodes what the writer writes.
 extension Event: JSONWritable {
     public func write(to w: inout JSONWriter) {
         w.object { w in
@@ -76,3 +76,5 @@ extension Event: JSONWritable {
         }
     }
 }
+
+extension Event { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }

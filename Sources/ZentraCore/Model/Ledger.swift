@@ -17,7 +17,7 @@ public struct LedgerAccount: Sendable, Hashable, Codable {
         account: AccountID?, debitsMinor: Int64, creditsMinor: Int64
     ) throws(DomainError) {
         self.id = id
-        self.object = "ledger_account"
+        self.object = ObjectType.ledgerAccount.rawValue
         self.name = name
         self.kind = kind
         self.normalBalance = kind.normalBalance
@@ -45,7 +45,7 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
         direction: EntryDirection, amountMinor: Int64, currency: Currency, createdAt: Timestamp
     ) {
         self.id = id
-        self.object = "ledger_entry"
+        self.object = ObjectType.ledgerEntry.rawValue
         self.journalEntry = journalEntry
         self.ledgerAccount = ledgerAccount
         self.direction = direction
@@ -66,7 +66,7 @@ public struct JournalEntry: Sendable, Hashable, Codable {
 
     public init(id: JournalEntryID, description: String, entries: [LedgerEntry], intent: IntentID?, createdAt: Timestamp) {
         self.id = id
-        self.object = "journal_entry"
+        self.object = ObjectType.journalEntry.rawValue
         self.description = description
         self.entries = entries
         self.intent = intent

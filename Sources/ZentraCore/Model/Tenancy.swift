@@ -11,7 +11,7 @@ public struct Tenant: Sendable, Hashable, Codable {
 
     public init(id: TenantID, name: String, timeZone: String = Tenant.defaultTimeZone, createdAt: Timestamp) {
         self.id = id
-        self.object = "tenant"
+        self.object = ObjectType.tenant.rawValue
         self.name = name
         self.timeZone = timeZone
         self.createdAt = createdAt
@@ -45,7 +45,7 @@ public struct APIKey: Sendable, Hashable, Codable {
 
     public init(id: APIKeyID, role: Role, name: String?, keyPrefix: String, createdAt: Timestamp, revokedAt: Timestamp?) {
         self.id = id
-        self.object = "api_key"
+        self.object = ObjectType.apiKey.rawValue
         self.role = role
         self.name = name
         self.keyPrefix = keyPrefix

@@ -16,12 +16,15 @@ public enum ZentraJSON {
         return decoder
     }
 
+    /// A model with a writer is written by it (the same bytes `Codable` would give, without
+    /// Foundation); anything else goes through the encoder.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try encoder().encode(value))
+        if let written = value as? any JSONWritable { return written.serialized }
+        return Array(try encoder().encode(value))
     }
 
     public static func encodeString<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder().encode(value), as: UTF8.self)
+        String(decoding: try encode(value), as: UTF8.self)
     }
 }
 

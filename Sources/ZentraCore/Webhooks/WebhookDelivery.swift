@@ -28,7 +28,7 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
     public init(id: WebhookDeliveryID, webhookEndpoint: WebhookEndpointID, event: EventID, eventType: String, redelivery: Bool,
                 createdAt: Timestamp) {
         self.id = id
-        self.object = "webhook_delivery"
+        self.object = ObjectType.webhookDelivery.rawValue
         self.webhookEndpoint = webhookEndpoint
         self.event = event
         self.eventType = eventType
@@ -102,7 +102,7 @@ public struct WebhookAttemptOutcome: Sendable, Hashable {
 public struct WebhookRetrySchedule: Sendable, Hashable {
     public static let `default` = try! WebhookRetrySchedule(parsing: "5s,5m,30m,2h,5h,10h,10h")
     /// The longest wait a `Retry-After` can impose.
-    public static let retryAfter_max_seconds: Int64 = 86_400
+    public static let retryAfterSeconds_max: Int64 = 86_400
 
     public let delaysSeconds: [Int64]
 
@@ -140,12 +140,13 @@ public struct WebhookRetrySchedule: Sendable, Hashable {
     /// `random` is any 64-bit value (the caller's generator), so the choice is replayable.
     public func nextAttempt(after attemptsMade: Int, at now: Timestamp, retryAfterSeconds: Int64?, random: UInt64) -> Timestamp? {
         guard attemptsMade >= 1, attemptsMade <= delaysSeconds.count else { return nil }
-        let delay_us = delaysSeconds[attemptsMade - 1] * 1_000_000
+        let delayMicroseconds = delaysSeconds[attemptsMade - 1] * 1_000_000
         // Up to ±10% of the delay, in whole microseconds.
-        let jitter_us = delay_us / 10 == 0 ? 0 : Int64(random % UInt64(2 * (delay_us / 10) + 1)) - delay_us / 10
-        var next = now.microseconds + delay_us + jitter_us
+        let jitterMicroseconds = delayMicroseconds / 10 == 0
+            ? 0 : Int64(random % UInt64(2 * (delayMicroseconds / 10) + 1)) - delayMicroseconds / 10
+        var next = now.microseconds + delayMicroseconds + jitterMicroseconds
         if let retryAfter = retryAfterSeconds {
-            next = max(next, now.microseconds + min(max(retryAfter, 0), Self.retryAfter_max_seconds) * 1_000_000)
+            next = max(next, now.microseconds + min(max(retryAfter, 0), Self.retryAfterSeconds_max) * 1_000_000)
         }
         return Timestamp(microseconds: next)
     }
@@ -188,8 +189,8 @@ public enum RetryAfter {
     }
 }
 
-/// A delivery is written back on every claim and every attempt: straight into bytes, byte for
-/// byte what `Codable` writes (a test holds the two in step).
+/// A delivery is written back on every claim and every attempt: straight into bytes. This is the
+/// one layout: `Codable` encodes what the writer writes, and reads stored rows back.
 extension WebhookDelivery: JSONWritable {
     public func write(to w: inout JSONWriter) {
         w.object { w in
@@ -223,3 +224,6 @@ extension WebhookAttempt: JSONWritable {
         }
     }
 }
+
+extension WebhookDelivery { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }
+extension WebhookAttempt { public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) } }

@@ -33,7 +33,7 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
     public init(id: WebhookEndpointID, url: String, eventTypes: [String], description: String?, status: Status,
                 previousSecretExpiresAt: Timestamp?, createdAt: Timestamp, updatedAt: Timestamp) {
         self.id = id
-        self.object = "webhook_endpoint"
+        self.object = ObjectType.webhookEndpoint.rawValue
         self.url = url
         self.eventTypes = eventTypes
         self.description = description

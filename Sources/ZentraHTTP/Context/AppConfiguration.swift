@@ -17,17 +17,17 @@ public struct AppConfiguration: Sendable {
     /// How long a claimed key may stay in progress before another request may take it over.
     public var idempotencyLeaseSeconds: Int64
     /// How long a request waits for a database connection before answering 503.
-    public var databaseLease_timeout: Duration = .seconds(5)
+    public var databaseLeaseTimeout: Duration = .seconds(5)
     /// Which URLs clients may ask Zentra to call (`ZENTRA_WEBHOOK_ALLOWED_NETWORKS`).
     public var outboundURLPolicy: OutboundURLPolicy
     /// Retry schedule, timeout and concurrency of webhook delivery.
     public var webhookDelivery = WebhookDeliverySettings()
     /// How often a process looks for holds past their program's hold lifetime.
-    public var holdExpiry_interval: Duration = .seconds(30)
+    public var holdExpiryInterval: Duration = .seconds(30)
     /// How large a clearing file may be (bytes, records).
     public var clearingFileLimits = ClearingFileIngest.Limits()
     /// How often a process moves the audit checkpoints to the verified heads.
-    public var auditCheckpoint_interval: Duration = .seconds(10)
+    public var auditCheckpointInterval: Duration = .seconds(10)
     /// Protects PAN and CVV at rest; every process of a deployment needs the same one.
     public var cardDataKey: CardDataKey
     /// Signs evidence packets; every process of a deployment needs the same ring.

@@ -16,7 +16,7 @@ struct APIKeysController {
     struct CreatedKey: Encodable, CarriesSecret {
         var carriesSecret: Bool { true }
         let id: APIKeyID
-        let object = "api_key"
+        let object = ObjectType.apiKey.rawValue
         let apiKey: String
         let role: Role
         let name: String?

@@ -83,13 +83,13 @@ struct CardsController {
     }
 
     /// When the aliases and the `reference` field were deprecated: 2026-11-01T00:00:00Z.
-    static let deprecatedAt_unixSeconds = 1_793_491_200
+    static let deprecatedAtUnixSeconds = 1_793_491_200
 
     /// Headers of a deprecated name: `Deprecation` as RFC 9745 writes it (`@` and the Unix time it
     /// was deprecated), and `Link`s to its successor and to the documentation (RFC 8288).
     static func deprecation(successor: String?, card: String) -> [String: String] {
         guard let successor else { return [:] }
-        return ["Deprecation": "@\(deprecatedAt_unixSeconds)",
+        return ["Deprecation": "@\(deprecatedAtUnixSeconds)",
                 "Link": "</cards/\(card)/\(successor)>; rel=\"successor-version\", </openapi.yaml>; rel=\"deprecation\""]
     }
 

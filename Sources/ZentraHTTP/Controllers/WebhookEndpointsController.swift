@@ -38,7 +38,7 @@ struct WebhookEndpointsController {
         group.delete("/webhook-endpoints/{id}") { request, context in
             let id = try context.pathID("webhook_endpoint", as: WebhookEndpointID.self)
             return try await write.run(request, context, input: Empty.self) { tx, _ in
-                try Reply.json(Deleted(id: try await WebhookEndpointService.delete(id, in: tx).id.rawValue, object: "webhook_endpoint"))
+                try Reply.json(Deleted(id: try await WebhookEndpointService.delete(id, in: tx).id.rawValue, object: ObjectType.webhookEndpoint.rawValue))
             }
         }
         group.post("/webhook-endpoints/{id}/rotate-secret") { request, context in

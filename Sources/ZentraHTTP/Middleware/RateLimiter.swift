@@ -28,14 +28,14 @@ final class RateLimiter: Sendable {
     func take(_ principal: Principal, clock: any WallClock) -> Limit? {
         let rate = principal.role == .network ? settings.networkPerSecond : settings.perSecond
         guard rate > 0, let key = principal.keyID else { return nil }
-        let now_us = clock.now().microseconds
+        let nowMicroseconds = clock.now().microseconds
         return buckets.withLock { buckets in
             if buckets[key] == nil, buckets.count >= Self.keys_max {
-                buckets = buckets.filter { !$0.value.isFull(now_us: now_us) }
+                buckets = buckets.filter { !$0.value.isFull(nowMicroseconds: nowMicroseconds) }
                 if buckets.count >= Self.keys_max { buckets.removeAll(keepingCapacity: true) }
             }
-            var bucket = buckets[key] ?? TokenBucket(rate_per_second: rate, burst: 2 * rate, now_us: now_us)
-            let decision = bucket.take(now_us: now_us)
+            var bucket = buckets[key] ?? TokenBucket(ratePerSecond: rate, burst: 2 * rate, nowMicroseconds: nowMicroseconds)
+            let decision = bucket.take(nowMicroseconds: nowMicroseconds)
             buckets[key] = bucket
             return Limit(decision: decision, burst: bucket.burst)
         }

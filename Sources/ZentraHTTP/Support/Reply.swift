@@ -14,8 +14,8 @@ struct Reply: Sendable {
     var carriesSecret = false
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: [String: String] = [:]) throws -> Reply {
-        // A value already rendered as JSON, or that writes itself, skips the encoder.
-        let body = try (value as? JSONValue)?.serialized ?? (value as? any JSONWritable)?.serialized ?? ZentraJSON.encode(value)
+        // A value already rendered as JSON skips the encoder (as one that writes itself does in `encode`).
+        let body = try (value as? JSONValue)?.serialized ?? ZentraJSON.encode(value)
         var base = ["Content-Type": "application/json"]
         // An answer that shows a secret once is kept by no cache.
         let carriesSecret = (value as? any CarriesSecret)?.carriesSecret == true

@@ -76,11 +76,11 @@ public enum DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// - Parameter lease_timeout: PostgreSQL only: how long a request waits for a connection.
-    public func makeEngine(logger: Logger, lease_timeout: Duration = .seconds(5)) throws -> any DatabaseEngine {
+    /// - Parameter leaseTimeout: PostgreSQL only: how long a request waits for a connection.
+    public func makeEngine(logger: Logger, leaseTimeout: Duration = .seconds(5)) throws -> any DatabaseEngine {
         switch self {
         case .sqlite(let path): try SQLiteEngine(path: path)
-        case .postgres(let url): PostgresEngine(url: url, lease_timeout: lease_timeout, logger: logger)
+        case .postgres(let url): PostgresEngine(url: url, leaseTimeout: leaseTimeout, logger: logger)
         }
     }
 }

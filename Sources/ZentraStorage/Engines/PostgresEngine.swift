@@ -25,10 +25,10 @@ public final class PostgresEngine: DatabaseEngine {
     private let statements = ConnectionStatements()
     private let maximumConnections: Int
     /// How long a request waits for a connection before it answers 503.
-    let lease_timeout: Duration
+    let leaseTimeout: Duration
 
-    public init(url: DatabaseURL.Postgres, maximumConnections: Int = 20, lease_timeout: Duration = .seconds(5), logger: Logger) {
-        self.lease_timeout = lease_timeout
+    public init(url: DatabaseURL.Postgres, maximumConnections: Int = 20, leaseTimeout: Duration = .seconds(5), logger: Logger) {
+        self.leaseTimeout = leaseTimeout
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password,
             database: url.database, tls: Self.tls(url))
@@ -105,7 +105,7 @@ public final class PostgresEngine: DatabaseEngine {
 
     public func close() async throws {}
 
-    /// Leases a connection, failing fast with `unavailable` when none comes within `lease_timeout`
+    /// Leases a connection, failing fast with `unavailable` when none comes within `leaseTimeout`
     /// (the pool keeps retrying an unreachable database rather than failing). Only the wait for a
     /// connection is bounded: once `body` holds one, its answer is awaited, so a slow transaction
     /// that commits is never reported as failed.
@@ -123,7 +123,7 @@ public final class PostgresEngine: DatabaseEngine {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: self.lease_timeout)
+                try await Task.sleep(for: self.leaseTimeout)
                 return nil
             }
             defer { group.cancelAll() }

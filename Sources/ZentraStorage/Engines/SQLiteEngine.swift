@@ -38,7 +38,7 @@ public final class SQLiteEngine: DatabaseEngine {
             // 20,000 pages the WAL reached 80 MB, the writer's checkpoint synced the database for
             // 40-60 ms every second or so, and open-loop p99 at half of peak was 54-63 ms (18 ms
             // at 2,000, runs alternating). Without it the WAL grew past 1.9 GB in a minute.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteEngine.walAutocheckpoint_pages)")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteEngine.walAutocheckpointPages)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // Savepoints (one per unit of a group commit, one per record of a clearing file) keep
             // each page's first content in a sub-journal; in memory, not a temporary file written
@@ -82,10 +82,10 @@ public final class SQLiteEngine: DatabaseEngine {
     }
 
     /// The writer checkpoints (and so restarts the WAL) after the commit that crosses this many pages.
-    static let walAutocheckpoint_pages = 2000
+    static let walAutocheckpointPages = 2000
     /// How far the WAL may grow before it starts over: its autocheckpoint and a margin for the
     /// group commit that crosses it (pages of 4 KiB, SQLite's default).
-    static let walGrowthBytes: UInt64 = UInt64(walAutocheckpoint_pages) * 4096 * 2
+    static let walGrowthBytes: UInt64 = UInt64(walAutocheckpointPages) * 4096 * 2
 
     public var service: (any Service)? { checkpointer }
     private let checkpointer: PeriodicTask

@@ -3,7 +3,7 @@ import ZentraCore
 /// An audit record as served: its content and its chain links.
 public struct AuditRecord: Sendable, Encodable {
     public let id: AuditRecordID
-    public let object = "audit_record"
+    public let object = ObjectType.auditRecord.rawValue
     public let sequence: Int64
     public let actor: String
     public let action: String

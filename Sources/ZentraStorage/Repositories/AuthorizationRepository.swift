@@ -246,7 +246,7 @@ public enum HoldExpiry {
     public static func due(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, AuthorizationID)] {
         try await engine.withReader { sql in
             try await sql.query("""
-                SELECT tenant_id, id FROM authorizations WHERE hold_status = 'held' AND expires_at <= \(now)
+                SELECT tenant_id, id FROM authorizations WHERE hold_status = '\(raw: AuthorizationHold.HoldStatus.held.rawValue)' AND expires_at <= \(now)
                 ORDER BY expires_at LIMIT \(limit)
                 """).map { row in (try row.id("tenant_id"), try row.id("id")) }
         }

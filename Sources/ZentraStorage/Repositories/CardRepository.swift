@@ -28,7 +28,8 @@ extension TenantScope {
             spendControls: try row.configuration("spend_controls"), geofenceEnabled: try row.bool("geofence_enabled"),
             geofenceRadiusKm: Int(try row.int("geofence_radius_km")),
             shipping: try row.optionalString("shipping") == nil ? nil : try row.json("shipping"),
-            fulfillmentStatus: try row.optionalString("fulfillment_status"), createdAt: try row.timestamp("created_at"),
+            fulfillmentStatus: try row.optionalString("fulfillment_status") == nil ? nil : try row.enumValue("fulfillment_status"),
+            createdAt: try row.timestamp("created_at"),
             updatedAt: try row.timestamp("updated_at"))
     }
 }
@@ -80,7 +81,7 @@ extension CardRepository {
     public func openCount(customer: CustomerID, program: CardProgramID) async throws -> Int64 {
         try await sql.queryOne("""
             SELECT COUNT(*) AS n FROM cards
-            WHERE tenant_id = \(tenant) AND customer_id = \(customer) AND program_id = \(program) AND status <> 'closed'
+            WHERE tenant_id = \(tenant) AND customer_id = \(customer) AND program_id = \(program) AND status <> '\(raw: CardStatus.closed.rawValue)'
             """)!.int("n")
     }
 
@@ -109,7 +110,7 @@ extension CardRepository where Scope == WriteTransaction {
             VALUES (\(card.id), \(tenant), \(card.customer), \(card.account), \(card.program), \(card.currency), \(card.type.rawValue),
                     \(card.status.rawValue), \(card.last4), \(card.expMonth), \(card.expYear), \(panHash), \(sealedData),
                     \(try ZentraJSON.encodeString(card.spendControls)), \(card.geofenceEnabled), \(card.geofenceRadiusKm),
-                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus), \(card.ledgerAccount), \(card.reservedLedgerAccount),
+                    \(try card.shipping.map(ZentraJSON.encodeString)), \(card.fulfillmentStatus?.rawValue), \(card.ledgerAccount), \(card.reservedLedgerAccount),
                     \(card.createdAt), \(card.updatedAt))
             """)
         try await sql.execute("""

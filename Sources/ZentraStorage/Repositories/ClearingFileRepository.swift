@@ -25,9 +25,9 @@ extension ClearingFileRepository where Scope == WriteTransaction {
     public func claim(_ fileID: String, staleBefore: Timestamp) async throws -> (runs: Int64, previousDigest: String?)? {
         guard let row = try await sql.queryOne("""
             INSERT INTO clearing_files (tenant_id, file_id, status, runs, created_at, updated_at)
-            VALUES (\(tenant), \(fileID), 'processing', 1, \(now), \(now))
-            ON CONFLICT (tenant_id, file_id) DO UPDATE SET status = 'processing', runs = clearing_files.runs + 1, updated_at = excluded.updated_at
-            WHERE clearing_files.status = 'completed' OR clearing_files.updated_at < \(staleBefore)
+            VALUES (\(tenant), \(fileID), '\(raw: ClearingFileStatus.processing.rawValue)', 1, \(now), \(now))
+            ON CONFLICT (tenant_id, file_id) DO UPDATE SET status = '\(raw: ClearingFileStatus.processing.rawValue)', runs = clearing_files.runs + 1, updated_at = excluded.updated_at
+            WHERE clearing_files.status = '\(raw: ClearingFileStatus.completed.rawValue)' OR clearing_files.updated_at < \(staleBefore)
             RETURNING runs, digest
             """) else { return nil }
         return (try row.int("runs"), try row.optionalString("digest"))
@@ -36,13 +36,13 @@ extension ClearingFileRepository where Scope == WriteTransaction {
     /// Tells other servers this run is alive (a run not heard of for a while is taken over).
     public func touch(_ fileID: String) async throws {
         try await sql.execute("""
-            UPDATE clearing_files SET updated_at = \(now) WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = 'processing'
+            UPDATE clearing_files SET updated_at = \(now) WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = '\(raw: ClearingFileStatus.processing.rawValue)'
             """)
     }
 
     public func complete(_ summary: ClearingFileSummary) async throws {
         try await sql.execute("""
-            UPDATE clearing_files SET status = 'completed', digest = \(summary.sha256), data = \(try ZentraJSON.encodeString(summary)),
+            UPDATE clearing_files SET status = '\(raw: ClearingFileStatus.completed.rawValue)', digest = \(summary.sha256), data = \(try ZentraJSON.encodeString(summary)),
                    updated_at = \(now)
             WHERE tenant_id = \(tenant) AND file_id = \(summary.fileId)
             """)
@@ -51,8 +51,8 @@ extension ClearingFileRepository where Scope == WriteTransaction {
     /// Gives a run up (the database failed under it) so that the file can be sent again at once.
     public func abandon(_ fileID: String) async throws {
         try await sql.execute("""
-            UPDATE clearing_files SET status = 'completed', updated_at = \(now)
-            WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = 'processing'
+            UPDATE clearing_files SET status = '\(raw: ClearingFileStatus.completed.rawValue)', updated_at = \(now)
+            WHERE tenant_id = \(tenant) AND file_id = \(fileID) AND status = '\(raw: ClearingFileStatus.processing.rawValue)'
             """)
     }
 }

@@ -64,7 +64,8 @@ extension ClearingRepository where Scope == WriteTransaction {
         if !authorizations.isEmpty { filters.append("a.id IN " + list(authorizations.sorted())) }
         if !references.isEmpty { filters.append("a.network_reference IN " + list(references.sorted())) }
         if !heldOn.isEmpty {
-            filters.append("(a.card_id IN " + list(heldOn.sorted()) + " AND a.hold_status = 'held' AND a.created_at >= \(heldSince))")
+            filters.append("(a.card_id IN " + list(heldOn.sorted())
+                + " AND a.hold_status = '\(raw: AuthorizationHold.HoldStatus.held.rawValue)' AND a.created_at >= \(heldSince))")
         }
         guard !filters.isEmpty else { return reads }
         for stored in try await base.storedAuthorizations(where: "(" + SQL.joined(filters, separator: " OR ") + ")", lock: true) {
@@ -229,9 +230,9 @@ extension SettlementRepository where Scope == WriteTransaction {
                     WHERE tenant_id = \(tenant) AND currency = \(currency) AND settlement_id IS NULL) AS clearings_minor,
                    (SELECT COUNT(*) FROM clearings WHERE tenant_id = \(tenant) AND currency = \(currency) AND settlement_id IS NULL) AS clearing_count,
                    (SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM disputes
-                    WHERE tenant_id = \(tenant) AND currency = \(currency) AND status = 'won' AND settlement_id IS NULL) AS chargebacks_minor,
+                    WHERE tenant_id = \(tenant) AND currency = \(currency) AND status = '\(raw: DisputeStatus.won.rawValue)' AND settlement_id IS NULL) AS chargebacks_minor,
                    (SELECT COUNT(*) FROM disputes
-                    WHERE tenant_id = \(tenant) AND currency = \(currency) AND status = 'won' AND settlement_id IS NULL) AS dispute_count
+                    WHERE tenant_id = \(tenant) AND currency = \(currency) AND status = '\(raw: DisputeStatus.won.rawValue)' AND settlement_id IS NULL) AS dispute_count
             """) else { return (0, 0, 0, 0) }
         return (try row.int("clearings_minor"), try row.int("clearing_count"), try row.int("chargebacks_minor"), try row.int("dispute_count"))
     }
@@ -244,7 +245,7 @@ extension SettlementRepository where Scope == WriteTransaction {
             """)
         try await sql.execute("""
             UPDATE disputes SET settlement_id = \(settlement)
-            WHERE tenant_id = \(tenant) AND currency = \(currency) AND status = 'won' AND settlement_id IS NULL
+            WHERE tenant_id = \(tenant) AND currency = \(currency) AND status = '\(raw: DisputeStatus.won.rawValue)' AND settlement_id IS NULL
             """)
     }
 
@@ -277,7 +278,8 @@ extension DisputeRepository {
 
     /// Disputes still waiting for an outcome (opened or submitted), newest first: the console's queue.
     public func listOpen(_ request: PageRequest) async throws -> Page<Dispute> {
-        try await base.page(request, table: "disputes", columns: "data, settlement_id", filter: "status IN ('opened', 'submitted')",
+        try await base.page(request, table: "disputes", columns: "data, settlement_id",
+                            filter: "status IN ('\(raw: DisputeStatus.opened.rawValue)', '\(raw: DisputeStatus.submitted.rawValue)')",
                             decode: base.decodeDispute)
     }
 

@@ -82,26 +82,30 @@ extension ConsoleRepository {
             let count = try row.int("n")
             board.authorizationsToday += count
             // Reversed, expired and cleared authorizations were approved first.
-            if ["approved", "cleared", "reversed", "expired"].contains(try row.string("status")) { board.approvedToday += count }
+            if let status = AuthorizationStatus(rawValue: try row.string("status")), status.wasApproved { board.approvedToday += count }
         }
-        board.inReview = try await count("SELECT COUNT(*) AS n FROM authorizations WHERE tenant_id = \(tenant) AND status = 'review'")
-        board.openCases = try await count("SELECT COUNT(*) AS n FROM reconciliation_cases WHERE tenant_id = \(tenant) AND status <> 'resolved'")
+        board.inReview = try await count("""
+            SELECT COUNT(*) AS n FROM authorizations WHERE tenant_id = \(tenant) AND status = '\(raw: AuthorizationStatus.review.rawValue)'
+            """)
+        board.openCases = try await count("""
+            SELECT COUNT(*) AS n FROM reconciliation_cases WHERE tenant_id = \(tenant) AND status <> '\(raw: ReconciliationStatus.resolved.rawValue)'
+            """)
         board.openDisputes = try await count("""
-            SELECT COUNT(*) AS n FROM disputes WHERE tenant_id = \(tenant) AND status IN ('opened', 'submitted')
+            SELECT COUNT(*) AS n FROM disputes WHERE tenant_id = \(tenant) AND status IN ('\(raw: DisputeStatus.opened.rawValue)', '\(raw: DisputeStatus.submitted.rawValue)')
             """)
         let disabledByDelivery = try await sql.query("""
-            SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND status = 'disabled'
+            SELECT data FROM webhook_endpoints WHERE tenant_id = \(tenant) AND status = '\(raw: WebhookEndpoint.Status.disabled.rawValue)'
             """).map { try $0.json("data", as: WebhookEndpoint.self) }.filter { $0.disabledReason != .manual }.count
         let retrying = try await count("""
             SELECT COUNT(DISTINCT d.endpoint_id) AS n FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-            WHERE d.tenant_id = \(tenant) AND e.status = 'enabled' AND d.status = 'pending' AND d.claim IS NULL
+            WHERE d.tenant_id = \(tenant) AND e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)' AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)' AND d.claim IS NULL
               AND d.next_attempt_at > d.created_at
             """)
         board.failingEndpoints = Int64(disabledByDelivery) + retrying
         board.spendByDay = try await sql.query("""
             SELECT (created_at + \(utcOffsetSeconds * 1_000_000)) / 86400000000 AS day, currency,
                    CAST(SUM(amount_minor) AS BIGINT) AS total
-            FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(chartFrom) AND status IN ('approved', 'cleared')
+            FROM authorizations WHERE tenant_id = \(tenant) AND created_at >= \(chartFrom) AND status IN ('\(raw: AuthorizationStatus.approved.rawValue)', '\(raw: AuthorizationStatus.cleared.rawValue)')
             GROUP BY day, currency ORDER BY day
             """).map { (try $0.int("day"), try $0.string("currency"), try $0.int("total")) }
         return board

@@ -29,9 +29,9 @@ public enum WebhookOutbox {
                 SELECT tenant_id, endpoint_id FROM (
                     SELECT e.tenant_id, e.id AS endpoint_id, (
                         SELECT d.next_attempt_at FROM webhook_deliveries d
-                        WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending'
+                        WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)'
                         ORDER BY d.next_attempt_at LIMIT 1) AS due
-                    FROM webhook_endpoints e WHERE e.status = 'enabled') AS firsts
+                    FROM webhook_endpoints e WHERE e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)') AS firsts
                 WHERE due <= \(now) ORDER BY due LIMIT \(limit)
                 """).map { (try $0.id("tenant_id"), try $0.id("endpoint_id")) }
         }
@@ -45,7 +45,7 @@ extension WebhookOutbox {
             var backlog: [WebhookEndpointID: Int64] = [:]
             for row in try await sql.query("""
                 SELECT e.id, COUNT(d.id) AS pending FROM webhook_endpoints e
-                LEFT JOIN webhook_deliveries d ON d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending'
+                LEFT JOIN webhook_deliveries d ON d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)'
                 GROUP BY e.id
                 """) {
                 backlog[try row.id("id")] = try row.int("pending")
@@ -125,7 +125,7 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         let firsts: [SQL] = limits.enumerated().map { index, limit in
             """
             SELECT id FROM (SELECT id FROM webhook_deliveries
-                WHERE tenant_id = \(tenant) AND endpoint_id = \(limit.endpoint) AND status = 'pending' AND next_attempt_at <= \(now)
+                WHERE tenant_id = \(tenant) AND endpoint_id = \(limit.endpoint) AND status = '\(raw: WebhookDelivery.Status.pending.rawValue)' AND next_attempt_at <= \(now)
                 ORDER BY next_attempt_at LIMIT \(limit.limit)) AS due\(raw: String(index))
             """
         }
@@ -134,7 +134,7 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         for start in stride(from: 0, to: firsts.count, by: 100) {
             found += try await sql.query("""
                 SELECT data, claim, claimed_at FROM webhook_deliveries
-                WHERE tenant_id = \(tenant) AND status = 'pending' AND next_attempt_at <= \(now) AND id IN (
+                WHERE tenant_id = \(tenant) AND status = '\(raw: WebhookDelivery.Status.pending.rawValue)' AND next_attempt_at <= \(now) AND id IN (
                 """ + SQL.joined(Array(firsts[start..<min(start + 100, firsts.count)]), separator: " UNION ALL ")
                 + ") ORDER BY next_attempt_at" + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
         }

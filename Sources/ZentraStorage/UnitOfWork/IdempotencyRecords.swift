@@ -46,6 +46,12 @@ public enum IdempotencyOutcome: Sendable {
 /// whose process died is taken over once its lease has passed; the effect it never committed
 /// cannot exist, so running the request then is safe.
 public enum IdempotencyRecords {
+    /// A key's `status` column: claimed by a request still running, or holding its stored response.
+    private enum Status: String {
+        case inProgress = "in_progress"
+        case completed
+    }
+
     public static func claim(
         tenant: TenantID, key: String, fingerprint: String, token: String, now: Timestamp,
         leaseSeconds: Int64, retentionSeconds: Int64, engine: any DatabaseEngine
@@ -56,7 +62,7 @@ public enum IdempotencyRecords {
             let claim = IdempotencyClaim(key: key, fingerprint: fingerprint, token: token)
             let inserted = try await sql.query("""
                 INSERT INTO idempotency_keys (tenant_id, key, fingerprint, status, lock_token, locked_until, created_at, expires_at)
-                VALUES (\(tenant), \(key), \(fingerprint), 'in_progress', \(token), \(leaseEnd), \(now), \(expiresAt))
+                VALUES (\(tenant), \(key), \(fingerprint), '\(raw: Status.inProgress.rawValue)', \(token), \(leaseEnd), \(now), \(expiresAt))
                 ON CONFLICT (tenant_id, key) DO NOTHING RETURNING key
                 """)
             if !inserted.isEmpty { return .claimed(claim) }
@@ -67,13 +73,13 @@ public enum IdempotencyRecords {
             else { throw StoreError.retryable("idempotency key vanished during claim") }
 
             let storedFingerprint = try row.string("fingerprint")
-            let status = try row.string("status")
+            let status = Status(rawValue: try row.string("status"))
             let expired = try row.timestamp("expires_at") < now
             let lockedUntil = try row.optionalTimestamp("locked_until") ?? now
-            let abandoned = status == "in_progress" && lockedUntil < now
+            let abandoned = status == .inProgress && lockedUntil < now
             if expired || (abandoned && storedFingerprint == fingerprint) {
                 try await sql.execute("""
-                    UPDATE idempotency_keys SET fingerprint = \(fingerprint), status = 'in_progress', lock_token = \(token),
+                    UPDATE idempotency_keys SET fingerprint = \(fingerprint), status = '\(raw: Status.inProgress.rawValue)', lock_token = \(token),
                         locked_until = \(leaseEnd), response_status = NULL, response_headers = NULL, response_body = NULL,
                         created_at = \(now), expires_at = \(expiresAt)
                     WHERE tenant_id = \(tenant) AND key = \(key)
@@ -81,7 +87,7 @@ public enum IdempotencyRecords {
                 return .claimed(claim)
             }
             guard storedFingerprint == fingerprint else { return .reusedWithDifferentRequest }
-            guard status == "completed" else { return .inProgress }
+            guard status == .completed else { return .inProgress }
             return .replay(StoredResponse(
                 status: Int(try row.int("response_status")),
                 headers: try row.json("response_headers"),
@@ -93,7 +99,7 @@ public enum IdempotencyRecords {
     /// Completes a claim inside the unit of work that did the work. Fails if the claim was lost.
     static func complete(_ claim: IdempotencyClaim, tenant: TenantID, response: StoredResponse, sql: any SQLExecutor) async throws {
         let updated = try await sql.query("""
-            UPDATE idempotency_keys SET status = 'completed', lock_token = NULL, locked_until = NULL,
+            UPDATE idempotency_keys SET status = '\(raw: Status.completed.rawValue)', lock_token = NULL, locked_until = NULL,
                 response_status = \(response.status), response_headers = \(try ZentraJSON.encodeString(response.headers)),
                 response_body = \(response.body), response_sealed = \(response.sealed ? 1 : 0)
             WHERE tenant_id = \(tenant) AND key = \(claim.key) AND lock_token = \(claim.token)
@@ -122,7 +128,7 @@ public enum IdempotencyRecords {
         try await engine.withTransaction { sql in
             try await sql.execute("""
                 DELETE FROM idempotency_keys WHERE key IN (
-                    SELECT key FROM idempotency_keys WHERE expires_at < \(now) AND status = 'completed' LIMIT \(batch_max))
+                    SELECT key FROM idempotency_keys WHERE expires_at < \(now) AND status = '\(raw: Status.completed.rawValue)' LIMIT \(batch_max))
                   AND expires_at < \(now)
                 """)
         }
