@@ -132,7 +132,16 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        /// What the storage and HTTP tests share: the two engines as test arguments, a throwaway
+        /// PostgreSQL server per test process, a settable clock.
+        .target(
+            name: "ZentraTestSupport",
+            dependencies: ["ZentraCore", "ZentraStorage", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ZentraTestSupport"
+        ),
         .testTarget(name: "ZentraCoreTests", dependencies: ["ZentraCore"]),
+        /// The store port's contract, one suite run against SQLite and PostgreSQL.
+        .testTarget(name: "ZentraStorageTests", dependencies: ["ZentraStorage", "ZentraCore", "ZentraTestSupport"]),
         .testTarget(name: "ZentraISO8583Tests", dependencies: ["ZentraISO8583"]),
         .testTarget(
             name: "ZentraClientTests",
@@ -148,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "ZentraHTTPTests",
             dependencies: [
-                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraWebhooks",
+                "ZentraHTTP", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraWebhooks", "ZentraTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,6 +3,7 @@ import Testing
 import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
+import ZentraTestSupport
 
 @Suite struct CardProgramTests {
     static let full = #"""

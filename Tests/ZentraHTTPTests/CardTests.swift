@@ -209,6 +209,7 @@ struct CardVaultProbe {
 }
 
 import ZentraApp
+import ZentraTestSupport
 
 @Suite struct CardFundingTests {
     @Test(arguments: Backend.allCases)

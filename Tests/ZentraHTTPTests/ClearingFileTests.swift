@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZentraApp
 import ZentraCore
+import ZentraTestSupport
 
 extension AuthorizationFixture {
     func sendFile(_ id: String, _ csv: String, lines: String? = nil) async throws -> TestReply {

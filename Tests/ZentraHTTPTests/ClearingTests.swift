@@ -3,6 +3,7 @@ import Testing
 import ZentraApp
 import ZentraCore
 import ZentraStorage
+import ZentraTestSupport
 
 extension AuthorizationFixture {
     func clear(_ amount: Int64, clearingID: String = UUID().uuidString, authorization: String? = nil, reference: String? = nil,

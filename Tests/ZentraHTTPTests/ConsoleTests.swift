@@ -6,6 +6,7 @@ import NIOCore
 import Testing
 import ZentraCore
 @testable import ZentraHTTP
+import ZentraTestSupport
 
 /// The console's sessions on both databases: who may sign in, expiry, revocation, CSRF on the
 /// sign-in form. The pages and actions themselves are driven in a real browser (e2e).

@@ -6,6 +6,7 @@ import ZentraApp
 import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
+import ZentraTestSupport
 
 /// Decisions are made set-based, many requests to a transaction (`AuthorizationBatch`): what one
 /// request of a batch does must never leak into another's answer.
@@ -90,7 +91,7 @@ import ZentraStorage
             var logger = Logger(label: "zentra-second-process")
             logger.logLevel = .error
             var configuration = AppConfiguration(database: database)
-            configuration.databaseLease_timeout = .seconds(30)
+            configuration.databaseLeaseTimeout = .seconds(30)
             let second = try makeServices(configuration: configuration, logger: logger)
             let app = try buildApplication(services: second, logger: logger)
             try await app.test(.router) { client in

@@ -8,6 +8,7 @@ import Testing
 import ZentraApp
 import ZentraCore
 @testable import ZentraHTTP
+import ZentraTestSupport
 
 @Suite struct DecisioningWebhookTests {
     /// A customer's decisioning endpoint on loopback: it approves, declines, answers slowly, or fails.

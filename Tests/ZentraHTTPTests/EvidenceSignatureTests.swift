@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import ZentraApp
 import ZentraCore
+import ZentraTestSupport
 
 /// Evidence packets are signed with Ed25519 over their exact bytes; the public keys are published,
 /// a changed byte fails the check, and packets signed before a key rotation still verify.

@@ -5,6 +5,7 @@ import Testing
 import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
+import ZentraTestSupport
 
 /// Decisions recorded by earlier releases (`scripts/record-golden-decisions`) must render exactly
 /// as they were answered, whatever this release stores and however it renders: each golden folder
@@ -75,7 +76,7 @@ import ZentraStorage
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
             var logger = Logger(label: "zentra-golden")
             logger.logLevel = .error
-            let engine = try database.makeEngine(logger: logger, lease_timeout: .seconds(30))
+            let engine = try database.makeEngine(logger: logger, leaseTimeout: .seconds(30))
             let service = Task { try await engine.service?.run() }
             defer { service.cancel() }
             _ = try await Migrations.run(on: engine, clock: SystemClock(), through: schemaVersion)

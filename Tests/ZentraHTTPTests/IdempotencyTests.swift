@@ -175,3 +175,4 @@ import ZentraStorage
 }
 
 import HTTPTypes
+import ZentraTestSupport

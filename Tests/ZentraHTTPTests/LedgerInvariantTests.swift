@@ -3,6 +3,7 @@ import Testing
 import ZentraApp
 import ZentraCore
 import ZentraStorage
+import ZentraTestSupport
 
 /// A small deterministic generator, so a failing sequence can be run again from its seed.
 struct SplitMix64: RandomNumberGenerator {

@@ -5,6 +5,7 @@ import Testing
 @testable import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
+import ZentraTestSupport
 
 @Suite struct PlatformTests {
     /// Every route the server registers is in openapi.yaml, and every operation there is served;
@@ -63,7 +64,7 @@ import ZentraStorage
             var logger = Logger(label: "second")
             logger.logLevel = .error
             var configuration = AppConfiguration(database: database)
-            configuration.databaseLease_timeout = .seconds(30)
+            configuration.databaseLeaseTimeout = .seconds(30)
             let services = try makeServices(configuration: configuration, logger: logger)
             try await buildApplication(services: services, logger: logger).test(.router) { secondClient in
                 let second = TestEnvironment(client: secondClient, services: services, tenant: first.tenant, adminKey: first.adminKey)

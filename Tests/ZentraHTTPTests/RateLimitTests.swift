@@ -1,6 +1,7 @@
 import Testing
 import ZentraCore
 @testable import ZentraHTTP
+import ZentraTestSupport
 
 /// Per API key, a token bucket; past it 429 `rate_limited` with `Retry-After` and `RateLimit`
 /// headers, and nothing written. Network keys are not limited unless configured.

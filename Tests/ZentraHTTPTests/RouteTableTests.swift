@@ -3,6 +3,7 @@ import HTTPTypes
 import Testing
 import ZentraCore
 @testable import ZentraHTTP
+import ZentraTestSupport
 
 /// Every route of `openapi.yaml`, and every console page and action, walked from one table: each
 /// role gets what `docs/roles.md` promises, and another tenant's key with this tenant's ids meets

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZentraCore
+import ZentraTestSupport
 
 extension AuthorizationFixture {
     /// An approved authorization of `amount`, cleared exactly: answers its transaction id.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZentraCore
 import ZentraStorage
+import ZentraTestSupport
 
 @Suite struct TenancyAndAuthTests {
     @Test(arguments: Backend.allCases)

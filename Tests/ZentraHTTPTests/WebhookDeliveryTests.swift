@@ -9,6 +9,7 @@ import ZentraApp
 import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
+import ZentraTestSupport
 
 @Suite struct WebhookDeliveryTests {
     static let settings: WebhookDeliverySettings = {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZentraCore
 import ZentraHTTP
+import ZentraTestSupport
 
 @Suite struct WebhookEndpointTests {
     @Test(arguments: Backend.allCases)

@@ -1,13 +1,14 @@
 import Testing
 import ZentraCore
 @testable import ZentraStorage
+import ZentraTestSupport
 
 /// A page of rows read by id is looked up by primary key however large the tenant grows. Without
 /// statistics SQLite would rather walk the tenant's whole index for ten ids or more: a list of 20
 /// authorizations took 15 ms on a fresh database and 62 ms four minutes of load later.
 @Suite struct QueryPlanTests {
     @Test func rowsOfAPageAreFoundByTheirIdsNotByTheirTenant() async throws {
-        try await TestEnvironment.run(.sqlite) { env in
+        try await StorageEnvironment.run(.sqlite) { env in
             let ids = (0..<20).map { "id_\($0)" }
             for (table, alias) in [("authorizations", "a"), ("events", "e"), ("cards", "c"), ("ledger_accounts", "l"), ("disputes", "d")] {
                 let plan = try await env.store.engine.withReader { sql in

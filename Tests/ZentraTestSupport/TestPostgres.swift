@@ -7,13 +7,13 @@ import ZentraStorage
 /// on a free port, stopped and deleted when the process exits. `ZENTRA_TEST_POSTGRES_URL`
 /// (`postgres://user:pass@host:port/db`) points the tests at an existing server instead.
 /// Every test gets a database of its own, so parallel tests never share a schema.
-actor TestPostgres {
-    static let shared = TestPostgres()
+public actor TestPostgres {
+    public static let shared = TestPostgres()
 
     /// One start for all callers: the actor is re-entered while the first start awaits.
     private var startup: Task<(DatabaseURL.Postgres, PostgresEngine), any Error>?
 
-    func makeDatabase() async throws -> DatabaseURL.Postgres {
+    public func makeDatabase() async throws -> DatabaseURL.Postgres {
         if startup == nil { startup = Task { try await Self.start() } }
         let (server, admin) = try await startup!.value
         let name = "zt_" + TimeOrderedIDGenerator().nextBody().lowercased()
@@ -40,7 +40,7 @@ actor TestPostgres {
         }
         var logger = Logger(label: "test-postgres-admin")
         logger.logLevel = .error
-        let engine = PostgresEngine(url: url, maximumConnections: 8, lease_timeout: .seconds(60), logger: logger)
+        let engine = PostgresEngine(url: url, maximumConnections: 8, leaseTimeout: .seconds(60), logger: logger)
         Task.detached { await engine.client.run() }
         try await engine.ping()
         return (url, engine)

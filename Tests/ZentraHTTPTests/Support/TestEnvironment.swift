@@ -9,35 +9,7 @@ import Testing
 import ZentraCore
 @testable import ZentraHTTP
 import ZentraStorage
-
-/// The two storage engines every behaviour test runs against.
-enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite
-    case postgres
-
-    var testDescription: String { rawValue }
-
-    func makeDatabaseURL() async throws -> DatabaseURL {
-        switch self {
-        case .sqlite:
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("zentra-test-\(UUID().uuidString).sqlite").path
-            return .sqlite(path: path)
-        case .postgres:
-            return .postgres(try await TestPostgres.shared.makeDatabase())
-        }
-    }
-}
-
-/// A clock the test sets: spend windows, expiry and hold lifetimes are tested at chosen instants.
-final class TestClock: WallClock {
-    private let instant: Mutex<Timestamp>
-
-    init(_ rfc3339: String) { instant = Mutex(Timestamp(rfc3339: rfc3339)!) }
-
-    func now() -> Timestamp { instant.withLock { $0 } }
-
-    func set(_ rfc3339: String) { instant.withLock { $0 = Timestamp(rfc3339: rfc3339)! } }
-}
+import ZentraTestSupport
 
 /// A response read in full.
 struct TestReply {
@@ -81,11 +53,11 @@ struct TestEnvironment: Sendable {
         logger.logLevel = .error
         var configuration = AppConfiguration(database: database)
         // Dozens of tests open pools at once on two cores; behaviour, not connection latency, is under test.
-        configuration.databaseLease_timeout = .seconds(30)
+        configuration.databaseLeaseTimeout = .seconds(30)
         // Tests send hundreds of requests a second with one key; RateLimitTests turn the limit on.
         configuration.rateLimit.perSecond = 0
         // Tests that tamper with the audit log move the checkpoint themselves (`AuditCheckpoints.advance`).
-        configuration.auditCheckpoint_interval = .seconds(3600)
+        configuration.auditCheckpointInterval = .seconds(3600)
         configure(&configuration)
         let services = try makeServices(configuration: configuration, logger: logger, clock: clock)
         let app = try buildApplication(services: services, logger: logger)
@@ -97,9 +69,7 @@ struct TestEnvironment: Sendable {
                 try await body(TestEnvironment(client: client, services: services, tenant: tenant.id, adminKey: key.apiKey))
             }
         }
-        if case .sqlite(let path) = database {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        }
+        database.removeTemporaryFiles()
     }
 
     /// Sends a request with this tenant's admin key unless another key (or none: "") is given.
@@ -159,21 +129,8 @@ struct TestEnvironment: Sendable {
         try await TenantRepository.createTenant(name: "other tenant", store: store).1.apiKey
     }
 
-    /// Counts of the rows a write could leave behind (of one tenant, or of all), to prove a refused
-    /// request wrote nothing.
+    /// Counts of the rows a write could leave behind (`Store.footprint`).
     func footprint(of tenant: TenantID? = nil) async throws -> [String: Int64] {
-        try await store.engine.withReader { sql in
-            var counts: [String: Int64] = [:]
-            for table in ["customers", "accounts", "deposits", "journal_entries", "ledger_entries", "events", "audit_log", "runtime_intents", "authorizations",
-                          "clearings", "transactions", "reconciliation_cases", "settlements", "disputes"] {
-                let row = if let tenant {
-                    try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table) WHERE tenant_id = \(tenant.rawValue)")
-                } else {
-                    try await sql.queryOne("SELECT COUNT(*) AS n FROM \(raw: table)")
-                }
-                counts[table] = try row!.int("n")
-            }
-            return counts
-        }
+        try await store.footprint(of: tenant)
     }
 }
