@@ -165,6 +165,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // Reads the golden databases earlier releases recorded.
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // Connection deadlines on a channel whose clock the test moves.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ],
             // Read from the source tree by GoldenDecisionTests, not built.
             exclude: ["Golden"]

@@ -52,6 +52,17 @@ def call(port, method, path, body=None, key=None, headers=None):
     return status, response_headers, payload
 
 
+def wait_until(what, condition, timeout=30):
+    """Polls until `condition()` holds: a bound on how long, never a measure of how fast, so a
+    loaded machine only makes a test slower."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
 class Server:
     """`zentra serve` as a child process, stopped with SIGTERM."""
 

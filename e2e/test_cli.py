@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from conftest import BINARY, Postgres, Server, call, free_port, zentra
+from conftest import BINARY, Postgres, Server, call, free_port, wait_until, zentra
 
 
 def test_tenant_and_key_creation_print_json_and_keys_work(sqlite_url):
@@ -82,7 +82,7 @@ def test_sigterm_finishes_requests_in_flight(sqlite_url):
 
     worker = threading.Thread(target=burst)
     worker.start()
-    time.sleep(0.2)
+    wait_until("the burst is under way", lambda: len(results) >= 5)
     server.process.send_signal(signal.SIGTERM)
     worker.join()
     assert server.process.wait(timeout=20) == 0

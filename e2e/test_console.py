@@ -15,9 +15,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import Server, call, zentra
+from conftest import Server, call, wait_until, zentra
 from test_authorizations import authorize, funded_card
-from test_webhooks import WEBHOOK_ENV, Receiver, wait_until
+from test_webhooks import WEBHOOK_ENV, Receiver
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
@@ -155,7 +155,7 @@ def test_console_in_a_real_browser(browser, sqlite_url):
         assert "HTTP 200" in browser.find_element(By.CSS_SELECTOR, "ol.attempts").text
         shot(browser, "webhooks")
         browser.find_element(By.XPATH, "//button[text()='Replay']").click()
-        assert "same webhook-id" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+        WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice"), "same webhook-id"))
         wait_until("the replay arrives", lambda: len(receiver.calls) == 2)
         assert receiver.ids()[0] == receiver.ids()[1]
 

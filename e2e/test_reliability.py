@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server, call, free_port, zentra
+from conftest import Server, call, free_port, wait_until, zentra
 
 # A fixed seed per run, printed on failure, so a failing moment can be replayed.
 # The load is far above the default rate limit, which is not what these tests are about.
@@ -130,7 +130,9 @@ def crash_mid_load(database, kill_database=None, restart_database=None):
     try:
         fixture = Fixture(server, database)
         load = Load(fixture, server.port)
-        time.sleep(random.Random(SEED).uniform(0.5, 2.0))
+        # A seeded amount of acknowledged work before the kill, however fast the machine is.
+        acknowledged = random.Random(SEED).randint(20, 200)
+        wait_until(f"{acknowledged} writes are acknowledged", lambda: len(load.acknowledged) >= acknowledged)
         server.process.kill()
         if kill_database:
             kill_database()
@@ -167,9 +169,9 @@ def test_postgres_outage_answers_503_and_recovers_by_itself(postgres):
     try:
         fixture = Fixture(server, postgres.url)
         load = Load(fixture, server.port, clients=4)
-        time.sleep(0.5)
+        wait_until("the load is acknowledged", lambda: len(load.acknowledged) >= 20)
         postgres.run("pg_ctl", "-D", f"{postgres.dir}/data", "-m", "fast", "-w", "stop")
-        time.sleep(2)
+        wait_until("the load meets the outage", lambda: any(s[0] == 503 for s in list(load.statuses)))
         with load.lock:
             seen = len(load.statuses)
         status, headers, body = call(server.port, "POST", "/customers", {"name": "Bo", "email": "bo@example.com"}, fixture.admin)
@@ -181,9 +183,8 @@ def test_postgres_outage_answers_503_and_recovers_by_itself(postgres):
         while call(server.port, "GET", "/readyz")[0] != 200:
             assert time.time() < deadline, "did not recover"
             time.sleep(0.2)
-        time.sleep(1)
+        wait_until("a write succeeds after recovery", lambda: any(s[0] == 201 for s in list(load.statuses)[seen:]))
         load.stop()
-        assert any(status == 201 for status, _, _ in load.statuses[seen:]), "no write succeeded after recovery"
         failures = [(status, retry, answer) for status, retry, answer in load.statuses if status not in (201, 402)]
         print(f"outage: {len(failures)} answers 503 with Retry-After, {len(load.acknowledged)} acknowledged")
         assert failures, "the outage was never seen by the load"
@@ -215,10 +216,9 @@ def test_sqlite_disk_full_answers_503_and_recovers_after_space_is_freed(tmp_path
                 except OSError:
                     pass
             load = Load(fixture, server.port, clients=2)
-            time.sleep(1.5)
+            wait_until("the full disk refuses a write", lambda: any(s[0] not in (201, 402) for s in list(load.statuses)))
             with load.lock:
                 refused = [s for s in load.statuses if s[0] not in (201, 402)]
-            assert refused, "a full disk went unnoticed"
             for status, retry, answer in refused:
                 assert status == 503 and retry, (status, answer)
             print(f"disk full: {len(refused)} answers 503 with Retry-After")
@@ -260,7 +260,9 @@ def test_slow_and_idle_clients_are_disconnected(sqlite_url):
         except OSError:
             return True  # reset by the server
 
-    server = Server(sqlite_url, env={"ZENTRA_HTTP_HEADER_TIMEOUT_MS": "500", "ZENTRA_HTTP_IDLE_TIMEOUT_MS": "1500"})
+    # Timing to the millisecond is HeaderDeadlineTests' (on a channel whose clock the test moves);
+    # here, that the settings reach the server, with margins a loaded machine cannot eat.
+    server = Server(sqlite_url, env={"ZENTRA_HTTP_HEADER_TIMEOUT_MS": "500", "ZENTRA_HTTP_IDLE_TIMEOUT_MS": "6000"})
     try:
         held = []
         for _ in range(50):
@@ -270,7 +272,7 @@ def test_slow_and_idle_clients_are_disconnected(sqlite_url):
         assert call(server.port, "GET", "/healthz")[0] == 200, "others are served while they wait"
         started = time.time()
         assert all(closed_within(sock, 5) for sock in held), "a half header held its connection"
-        assert time.time() - started < 1.4, "closed by the header timeout, before the idle one"
+        assert time.time() - started < 5, "closed by the header timeout, before the idle one"
 
         trickle = socket.create_connection(("127.0.0.1", server.port))
         started = time.time()
@@ -280,13 +282,13 @@ def test_slow_and_idle_clients_are_disconnected(sqlite_url):
                 time.sleep(0.05)
         except OSError:
             pass
-        assert closed_within(trickle, 5) and time.time() - started < 2, "a trickled header outlived its deadline"
+        assert closed_within(trickle, 5) and time.time() - started < 5, "a trickled header outlived its deadline"
 
         idle = socket.create_connection(("127.0.0.1", server.port))
         idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert b"200" in idle.recv(4096).split(b"\r\n")[0]
         started = time.time()
-        assert not closed_within(idle, 1.0), "a kept-alive connection is not cut by the header timeout"
-        assert closed_within(idle, 5) and time.time() - started < 4, "an idle connection is closed"
+        assert not closed_within(idle, 2.0), "a kept-alive connection is not cut by the header timeout"
+        assert closed_within(idle, 20), "an idle connection is closed"
     finally:
         assert server.stop() == 0

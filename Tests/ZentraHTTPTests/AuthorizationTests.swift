@@ -304,7 +304,7 @@ extension TestReply {
     func heldHoldsExpireOnceAfterTheProgramsLifetime(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T12:00:00Z")
         // The application's own expiry worker stays asleep: the four below are the only ones.
-        try await TestEnvironment.run(backend, clock: clock, configure: { $0.holdExpiryInterval = .seconds(3_600) }) { env in
+        try await TestEnvironment.run(backend, clock: clock) { env in
             let f = try await AuthorizationFixture.make(env, program: #", "hold_lifetime_hours": 2"#, fund: 1_000)
             let auth = try await f.authorize(400)
             clock.set("2026-11-23T13:59:59Z")

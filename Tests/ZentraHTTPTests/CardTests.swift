@@ -54,7 +54,7 @@ struct CardFixture {
 
     @Test(arguments: Backend.allCases)
     func issuedCardShowsLast4AndMergedControlsButNeverThePAN(_ backend: Backend) async throws {
-        try await TestEnvironment.run(backend) { env in
+        try await TestEnvironment.run(backend, clock: TestClock("2026-11-23T12:00:00Z")) { env in
             let fixture = try await CardFixture.make(env)
             let card = try await fixture.issue(#", "spend_limit_minor": 250000, "spend_controls": {"per_transaction_minor": 5000}"#)
             #expect(card.status == .created, "\(card.text)")
@@ -68,8 +68,7 @@ struct CardFixture {
             #expect(controls["per_transaction_minor"] as? Int == 5_000)
             #expect(controls["daily_minor"] as? Int == 100_000, "program defaults fill what the card leaves out")
             #expect(controls["blocked_mccs"] as? [String] == ["gambling"])
-            let year = Calendar(identifier: .gregorian).component(.year, from: Date())
-            #expect(card.json["exp_year"] as? Int == year + 3)
+            #expect(card.json["exp_year"] as? Int == 2026 + 3, "valid for three years from issue")
             var fetched = try await env.get("/cards/\(card.id)").json
             let spend = try #require(fetched.removeValue(forKey: "spend") as? [String: Any], "GET adds spend per window")
             #expect((spend["monthly"] as? [String: Any])?["remaining_minor"] as? Int == 250_000)

@@ -130,18 +130,20 @@ import ZentraTestSupport
         try await TestEnvironment.run(backend) { env in
             let store = env.store
             let scope = WriteScope(tenant: env.tenant, actor: "test", requestID: nil)
-            let started = AsyncStream<Void>.makeStream()
+            let started = AsyncStream<Void>.makeStream(), cancelled = AsyncStream<Void>.makeStream()
             let task = Task {
                 try await store.write(scope) { tx in
                     try await tx.customers.insert(Customer(id: tx.newID(), name: "Slow", email: "slow@example.com",
                                                          kycStatus: .pending, createdAt: tx.now, updatedAt: tx.now))
                     started.continuation.yield()
-                    try await Task.sleep(for: .milliseconds(300))
+                    // The caller is cancelled between the unit's two writes.
+                    for await _ in cancelled.stream { break }
                     try await tx.customers.updateKYC(try #require(await tx.customers.list(PageRequest(limit: 1)).data.first).id, status: .verified)
                 }
             }
             for await _ in started.stream { break }
             task.cancel()
+            cancelled.continuation.yield()
             _ = try? await task.value
             let next = try await env.post("/customers", #"{"name": "Next", "email": "next@example.com"}"#)
             #expect(next.status == .created, "\(next.text)")

@@ -58,6 +58,9 @@ struct TestEnvironment: Sendable {
         configuration.rateLimit.perSecond = 0
         // Tests that tamper with the audit log move the checkpoint themselves (`AuditCheckpoints.advance`).
         configuration.auditCheckpointInterval = .seconds(3600)
+        // Holds expire when a test moves its clock and releases them (`HoldExpiry.releaseDue`), not
+        // on a real-time timer that may fire while the test clock stands anywhere.
+        configuration.holdExpiryInterval = .seconds(3600)
         configure(&configuration)
         let services = try makeServices(configuration: configuration, logger: logger, clock: clock)
         let app = try buildApplication(services: services, logger: logger)

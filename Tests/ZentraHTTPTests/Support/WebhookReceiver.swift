@@ -15,6 +15,8 @@ final class WebhookReceiver: Sendable {
         var headers: [String: String] = [:]
         var body = "ok"
         var delay: Duration = .zero
+        /// The call waits, unanswered, until the test `release`s its path.
+        var held = false
     }
 
     struct Call: Sendable {
@@ -36,6 +38,11 @@ final class WebhookReceiver: Sendable {
 
     func calls(to path: String) -> [Call] { calls.withLock { $0.filter { $0.path == path } } }
 
+    /// Paths whose held calls may now be answered.
+    let released = Mutex<Set<String>>([])
+
+    func release(_ path: String) { _ = released.withLock { $0.insert(path) } }
+
     /// Serves on `address` (any loopback address: Linux answers all of 127.0.0.0/8) and `port`
     /// (0: any free one) while `body` runs with the port.
     func run(address: String = "127.0.0.1", port: Int = 0, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
@@ -55,6 +62,7 @@ final class WebhookReceiver: Sendable {
                 $0.append(Call(path: path, id: header("webhook-id"), timestamp: Int64(header("webhook-timestamp")) ?? 0,
                                signature: header("webhook-signature"), body: bytes, at: arrived, host: request.head.authority))
             }
+            while answer.held, !self.released.withLock({ $0.contains(path) }) { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: answer.delay)
             var headers: HTTPFields = [.contentType: "text/plain"]
             for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
