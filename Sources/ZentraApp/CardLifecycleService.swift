@@ -6,7 +6,8 @@ public struct CardStateChange: Sendable, Decodable {
 }
 
 /// Security settings: any field given replaces the card's; absent fields stay. The top-level lists
-/// and limits are the contract's names; `spend_controls` may carry the same fields.
+/// and limits are the API's field names (`openapi.yaml`, `POST /cards/{id}/security`; naming as in
+/// `docs/conventions.md`); `spend_controls` may carry the same fields.
 public struct CardSecurityUpdate: Sendable, Decodable {
     public var spendControls: SpendControls?
     public var allowedChannels: [String]?

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import ZentraClient
 
-/// The product pages' calls, in Swift, against a live server.
+/// The calls `docs/sdk.md` shows, in Swift, against a live server.
 @Suite struct SeedCallTests {
     @Test func theSeedCallsWorkAsWritten() async throws {
         try await LiveServer.run { server in
@@ -59,7 +59,7 @@ import ZentraClient
             }
             #expect(funds.code == .insufficientFunds && funds.status == 402)
 
-            // The seed's switch compiles and lands in the right branch.
+            // The switch of `docs/sdk.md`, "Errors", compiles and lands in the right branch.
             let branch = switch funds.code {
             case .insufficientFunds, .kycRequired, .cardLimitReached, .invalidCurrency: "money"
             default: "other"

@@ -5,7 +5,7 @@ import Testing
 import ZentraCore
 
 /// Hostile bodies through the whole server: mutated JSON to a write endpoint, mutated CSV to the
-/// clearing-file endpoint. Never a 5xx; every refusal a 4xx in the contract's error shape.
+/// clearing-file endpoint. Never a 5xx; every refusal a 4xx in the error shape of `docs/conventions.md`.
 @Suite struct BodyFuzzTests {
     static func send(_ env: TestEnvironment, _ path: String, _ body: [UInt8], key: String, contentType: String) async throws -> TestReply {
         let headers: HTTPFields = [.authorization: "Bearer \(key)", .contentType: contentType]

@@ -31,7 +31,8 @@ struct CardFixture {
 }
 
 @Suite struct CardTests {
-    /// The product page's own call (`../shared/seeds`): no type, no program.
+    /// The shortest issuance, as `docs/sdk.md` calls it: customer, account, spend limit and
+    /// idempotency key; no type, no program.
     @Test(arguments: Backend.allCases)
     func theSeedsCallIssuesAVirtualCardUnderTheTenantsOnlyProgram(_ backend: Backend) async throws {
         try await TestEnvironment.run(backend) { env in
@@ -262,7 +263,7 @@ import ZentraTestSupport
                 for index in 0..<20 {
                     group.addTask {
                         // A 503 (no connection free in time on a loaded machine) changed nothing: the
-                        // client sends the same funding again, as the contract says it may.
+                        // client sends the same funding again, as `docs/conventions.md` says it may.
                         var reply: TestReply
                         repeat {
                             reply = try await env.post("/cards/\(index % 2 == 0 ? cardA : cardB)/fund",

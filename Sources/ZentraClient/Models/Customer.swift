@@ -106,7 +106,7 @@ public struct APIKey: Identified, Codable, Hashable {
     }
 }
 
-/// What a key may do (`docs/sdk.md`, and the contract's Conventions).
+/// What a key may do (`docs/roles.md`; `docs/conventions.md`, "Authentication and roles").
 public enum Role: OpenEnum {
     case admin, developer, network, `operator`, readonly
     case unknown(String)

@@ -14,7 +14,7 @@ enum AccessPolicy {
     struct Rule: Sendable {
         /// The roles besides admin that may call the route.
         let roles: Set<Role>
-        /// The error code of a refusal: `forbidden`, unless the contract names another.
+        /// The error code of a refusal: `forbidden`, unless the route documents another (`docs/conventions.md`, "Errors").
         var refusalCode = "forbidden"
     }
 

@@ -12,7 +12,7 @@ public struct AppConfiguration: Sendable {
     public var database: DatabaseURL
     /// Largest request body accepted; larger ones answer 413.
     public var bodyLimitBytes: Int
-    /// How long a completed idempotency key is kept and replayed (at least 24 hours by contract).
+    /// How long a completed idempotency key is kept and replayed (at least 24 hours: `docs/conventions.md`, "Idempotency").
     public var idempotencyRetentionSeconds: Int64
     /// How long a claimed key may stay in progress before another request may take it over.
     public var idempotencyLeaseSeconds: Int64

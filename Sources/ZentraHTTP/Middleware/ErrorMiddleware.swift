@@ -6,7 +6,8 @@ import ZentraCore
 import ZentraStorage
 
 /// Outermost middleware: gives every request its `Request-Id`, and turns every error into the
-/// contract's JSON error shape, once, here. Internal detail goes to the log, never to the client.
+/// JSON error shape of `docs/conventions.md`, once, here. Internal detail goes to the log, never
+/// to the client.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let ids: any IDGenerator
