@@ -83,7 +83,7 @@ struct ConsoleController {
         return response
     }
 
-    struct CSRFOnly: Decodable { let csrf: String }
+    struct CSRFOnly: Decodable, Sendable { let csrf: String }
 
     private func signOut(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
@@ -101,73 +101,59 @@ struct ConsoleController {
 
     // MARK: Actions: the API's services, audited with the signed-in key as actor
 
-    struct ReviewForm: Decodable { let decision: String }
-    struct AssignForm: Decodable { let owner: String }
-    struct ResolveForm: Decodable { let resolution: String; let note: String? }
-    struct RedeliverForm: Decodable { let webhook_endpoint: String? }
-    struct OutcomeForm: Decodable { let outcome: String }
+    struct ReviewForm: Decodable, Sendable { let decision: String }
+    struct AssignForm: Decodable, Sendable { let owner: String }
+    struct ResolveForm: Decodable, Sendable { let resolution: String; let note: String? }
+    struct RedeliverForm: Decodable, Sendable { let webhook_endpoint: String? }
+    struct OutcomeForm: Decodable, Sendable { let outcome: String }
 
     private func actions(on pages: RouterGroup<AppRequestContext>) {
-        pages.post(RouterPath(ConsoleRoute.authorizationReview.pattern)) { request, context in
-            let id = try context.pathID("authorization", as: AuthorizationID.self)
-            let form = try await ConsoleForm.read(request, context, as: ReviewForm.self)
-            _ = try context.require("POST /authorizations/{id}/review")
-            try await write(context) { tx in
-                _ = try await AuthorizationService.settleReview(id, ReviewDecisionInput(decision: form.decision, note: "console"),
-                                                                operator: tx.scope.actor, in: tx)
-            }
-            return redirect(ConsoleRoute.authorization.path(id), notice: "review_settled")
+        action(on: pages, .authorizationReview, "authorization", permission: "POST /authorizations/{id}/review", form: ReviewForm.self,
+               back: .authorization, notice: "review_settled") { (id: AuthorizationID, form, tx) in
+            _ = try await AuthorizationService.settleReview(id, ReviewDecisionInput(decision: form.decision, note: "console"),
+                                                            operator: tx.scope.actor, in: tx)
         }
-        for action in [CardLifecycle.Action.lock, .unlock] {
-            pages.post(RouterPath((action == .lock ? ConsoleRoute.cardLock : .cardUnlock).pattern)) { request, context in
-                let id = try context.pathID("card", as: CardID.self)
-                _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
-                _ = try context.require("POST /cards/{id}/\(action == .lock ? "lock" : "unlock")")
-                try await write(context) { tx in _ = try await CardLifecycleService.change(id, action, reason: "console", in: tx) }
-                return redirect(ConsoleRoute.card.path(id), notice: action == .lock ? "card_locked" : "card_unlocked")
-            }
+        action(on: pages, .cardLock, "card", permission: "POST /cards/{id}/lock", form: CSRFOnly.self, back: .card,
+               notice: "card_locked") { (id: CardID, _, tx) in _ = try await CardLifecycleService.change(id, .lock, reason: "console", in: tx) }
+        action(on: pages, .cardUnlock, "card", permission: "POST /cards/{id}/unlock", form: CSRFOnly.self, back: .card,
+               notice: "card_unlocked") { (id: CardID, _, tx) in _ = try await CardLifecycleService.change(id, .unlock, reason: "console", in: tx) }
+        action(on: pages, .reconciliationCaseAssign, "reconciliation_case", permission: "POST /reconciliation-cases/{id}/assign",
+               form: AssignForm.self, back: .reconciliationCase, notice: "case_assigned") { (id: ReconciliationCaseID, form, tx) in
+            _ = try await ReconciliationService.assign(id, AssignCaseInput(owner: form.owner), in: tx)
         }
-        pages.post(RouterPath(ConsoleRoute.reconciliationCaseAssign.pattern)) { request, context in
-            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
-            let form = try await ConsoleForm.read(request, context, as: AssignForm.self)
-            _ = try context.require("POST /reconciliation-cases/{id}/assign")
-            try await write(context) { tx in _ = try await ReconciliationService.assign(id, AssignCaseInput(owner: form.owner), in: tx) }
-            return redirect(ConsoleRoute.reconciliationCase.path(id), notice: "case_assigned")
+        action(on: pages, .reconciliationCaseResolve, "reconciliation_case", permission: "POST /reconciliation-cases/{id}/resolve",
+               form: ResolveForm.self, back: .reconciliationCase, notice: "case_resolved") { (id: ReconciliationCaseID, form, tx) in
+            _ = try await ReconciliationService.resolve(id, ResolveCaseInput(resolution: form.resolution,
+                                                                              note: form.note?.isEmpty == false ? form.note : nil), in: tx)
         }
-        pages.post(RouterPath(ConsoleRoute.reconciliationCaseResolve.pattern)) { request, context in
-            let id = try context.pathID("reconciliation_case", as: ReconciliationCaseID.self)
-            let form = try await ConsoleForm.read(request, context, as: ResolveForm.self)
-            _ = try context.require("POST /reconciliation-cases/{id}/resolve")
-            try await write(context) { tx in
-                _ = try await ReconciliationService.resolve(id, ResolveCaseInput(resolution: form.resolution,
-                                                                                  note: form.note?.isEmpty == false ? form.note : nil), in: tx)
-            }
-            return redirect(ConsoleRoute.reconciliationCase.path(id), notice: "case_resolved")
+        action(on: pages, .disputeSubmit, "dispute", permission: "POST /disputes/{id}/submit", form: CSRFOnly.self,
+               back: .dispute, notice: "dispute_submitted") { (id: DisputeID, _, tx) in
+            _ = try await DisputeService.submit(id, SubmitDisputeInput(evidence: nil), in: tx)
         }
-        pages.post(RouterPath(ConsoleRoute.disputeSubmit.pattern)) { request, context in
-            let id = try context.pathID("dispute", as: DisputeID.self)
-            _ = try await ConsoleForm.read(request, context, as: CSRFOnly.self)
-            _ = try context.require("POST /disputes/{id}/submit")
-            try await write(context) { tx in _ = try await DisputeService.submit(id, SubmitDisputeInput(evidence: nil), in: tx) }
-            return redirect(ConsoleRoute.dispute.path(id), notice: "dispute_submitted")
+        action(on: pages, .disputeResolve, "dispute", permission: "POST /disputes/{id}/resolve", form: OutcomeForm.self,
+               back: .dispute, notice: "dispute_resolved") { (id: DisputeID, form, tx) in
+            _ = try await DisputeService.resolve(id, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
         }
-        pages.post(RouterPath(ConsoleRoute.disputeResolve.pattern)) { request, context in
-            let id = try context.pathID("dispute", as: DisputeID.self)
-            let form = try await ConsoleForm.read(request, context, as: OutcomeForm.self)
-            _ = try context.require("POST /disputes/{id}/resolve")
-            try await write(context) { tx in
-                _ = try await DisputeService.resolve(id, DisputeOutcomeInput(outcome: form.outcome, note: "console"), in: tx)
-            }
-            return redirect(ConsoleRoute.dispute.path(id), notice: "dispute_resolved")
+        action(on: pages, .eventRedeliver, "event", permission: "POST /events/{id}/redeliver", form: RedeliverForm.self,
+               back: .webhooks, notice: "event_redelivered") { (id: EventID, form, tx) in
+            _ = try await WebhookDeliveryService.redeliver(id, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
         }
-        pages.post(RouterPath(ConsoleRoute.eventRedeliver.pattern)) { request, context in
-            let id = try context.pathID("event", as: EventID.self)
-            let form = try await ConsoleForm.read(request, context, as: RedeliverForm.self)
-            _ = try context.require("POST /events/{id}/redeliver")
-            try await write(context) { tx in
-                _ = try await WebhookDeliveryService.redeliver(id, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
-            }
-            return redirect(ConsoleRoute.webhooks.path, notice: "event_redelivered")
+    }
+
+    /// A console action: the object named by the path, the form once its CSRF token matched, the
+    /// permission of the API route that does the same, then that route's service in one unit of
+    /// work, and back to the page `back` (its id filled in) with a notice (post/redirect/get).
+    private func action<Kind, Form: Decodable & Sendable>(
+        on pages: RouterGroup<AppRequestContext>, _ route: ConsoleRoute, _ what: String, permission: String, form _: Form.Type,
+        back: ConsoleRoute, notice: String,
+        _ perform: @escaping @Sendable (ID<Kind>, Form, WriteTransaction) async throws -> Void
+    ) {
+        pages.post(RouterPath(route.pattern)) { request, context in
+            let id = try context.pathID(what, as: ID<Kind>.self)
+            let form = try await ConsoleForm.read(request, context, as: Form.self)
+            _ = try context.require(permission)
+            try await write(context) { tx in try await perform(id, form, tx) }
+            return redirect(back.path(id), notice: notice)
         }
     }
 
