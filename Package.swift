@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "zentra-bench",
             dependencies: [
-                "ZentraCommandLine", "ZentraApp", "ZentraStorage", "ZentraCore",
+                "ZentraCommandLine", "ZentraApp", "ZentraStorage", "ZentraCore", "ZentraWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

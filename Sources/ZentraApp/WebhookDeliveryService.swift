@@ -41,7 +41,46 @@ public struct ClaimedWebhookDelivery: Sendable {
     public let body: [UInt8]
     /// When the event happened: a delivery's lag is measured from it.
     public let eventCreatedAt: Timestamp
+    /// When this process claimed it: the attempt is recorded at this time.
+    public let claimedAt: Timestamp
     public var messageID: String { delivery.event.rawValue }
+
+    public init(tenant: TenantID, delivery: WebhookDelivery, claim: String, url: String, secrets: [String], body: [UInt8],
+                eventCreatedAt: Timestamp, claimedAt: Timestamp) {
+        self.tenant = tenant
+        self.delivery = delivery
+        self.claim = claim
+        self.url = url
+        self.secrets = secrets
+        self.body = body
+        self.eventCreatedAt = eventCreatedAt
+        self.claimedAt = claimedAt
+    }
+}
+
+/// How many more deliveries one process may claim as they are made: per endpoint up to
+/// `perEndpoint` minus those it holds, and `total` in all. An endpoint with deliveries already
+/// due is `backlogged`: its new ones queue behind those instead of going first.
+public struct ClaimRoom: Sendable {
+    public let perEndpoint: Int
+    public var held: [WebhookEndpointID: Int]
+    public var total: Int
+    public let backlogged: Set<WebhookEndpointID>
+
+    public init(perEndpoint: Int, held: [WebhookEndpointID: Int], total: Int, backlogged: Set<WebhookEndpointID>) {
+        self.perEndpoint = perEndpoint
+        self.held = held
+        self.total = total
+        self.backlogged = backlogged
+    }
+
+    /// Takes room for one delivery to `endpoint`, if there is any.
+    public mutating func take(_ endpoint: WebhookEndpointID) -> Bool {
+        guard total > 0, !backlogged.contains(endpoint), held[endpoint, default: 0] < perEndpoint else { return false }
+        held[endpoint, default: 0] += 1
+        total -= 1
+        return true
+    }
 }
 
 /// A send that finished and what it came to, waiting for its worker's next transaction.
@@ -82,50 +121,86 @@ public enum WebhookDeliveryService {
     public static func fanOut(tenant: TenantID, store: Store) async throws -> Int {
         var made = 0
         while true {
-            let (count, more) = try await store.write(scope(tenant)) { tx -> (Int, Bool) in
-                guard let cursor = try await tx.webhookDeliveries.lockedCursor() else { return (0, false) }
-                let endpoints = try await tx.webhookEndpoints.all(status: .enabled)
-                guard !endpoints.isEmpty else {
-                    // No one to deliver to: what happened meanwhile is never sent, so skip it at once.
-                    try await tx.webhookDeliveries.moveCursorToLatestEvent()
-                    return (0, false)
-                }
-                let events = try await tx.events.heads(after: cursor, limit: fanOutBatch_max)
-                guard let last = events.last else { return (0, false) }
-                var deliveries: [WebhookDelivery] = []
-                for event in events {
-                    for endpoint in endpoints where endpoint.subscribes(to: event.type) && event.createdAt >= endpoint.createdAt {
-                        deliveries.append(WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type,
-                                                          redelivery: false, createdAt: tx.now))
-                    }
-                }
-                try await tx.webhookDeliveries.insert(deliveries)
-                try await tx.webhookDeliveries.setCursor(last.sequence)
-                return (deliveries.count, events.count == fanOutBatch_max)
+            let batch = try await store.write(scope(tenant)) { tx in
+                var room = ClaimRoom(perEndpoint: 0, held: [:], total: 0, backlogged: [])
+                return try await fanOutBatch(room: &room, waitForCursor: true, leaseEnd: tx.now, in: tx)
             }
-            made += count
-            if !more { return made }
+            made += batch.made
+            if !batch.more { return made }
         }
     }
 
+    struct FanOut {
+        var made = 0
+        var more = false
+        /// The deliveries made claimed by this process, with their claims.
+        var born: [(delivery: WebhookDelivery, claim: String)] = []
+    }
+
+    /// One batch of the tenant's events past its cursor turned into deliveries, under the cursor's
+    /// lock (one process at a time; without `waitForCursor` a process finding it held leaves the
+    /// batch to that one). Those `room` allows are made claimed by this process, which then sends
+    /// them without claiming them in another write.
+    static func fanOutBatch(room: inout ClaimRoom, waitForCursor: Bool, leaseEnd: Timestamp, in tx: WriteTransaction) async throws -> FanOut {
+        guard let cursor = try await tx.webhookDeliveries.lockedCursor(skipIfLocked: !waitForCursor) else { return FanOut() }
+        let endpoints = try await tx.webhookEndpoints.all(status: .enabled)
+        guard !endpoints.isEmpty else {
+            // No one to deliver to: what happened meanwhile is never sent, so skip it at once.
+            try await tx.webhookDeliveries.moveCursorToLatestEvent()
+            return FanOut()
+        }
+        let events = try await tx.events.heads(after: cursor, limit: fanOutBatch_max)
+        guard let last = events.last else { return FanOut() }
+        var batch = FanOut(more: events.count == fanOutBatch_max)
+        var rows: [(delivery: WebhookDelivery, claim: String?, due: Timestamp?)] = []
+        for event in events {
+            for endpoint in endpoints where endpoint.subscribes(to: event.type) && event.createdAt >= endpoint.createdAt {
+                let delivery = WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type,
+                                               redelivery: false, createdAt: tx.now)
+                if room.take(endpoint.id) {
+                    let claim = tx.newID(WebhookDeliveryKind.self).rawValue
+                    rows.append((delivery, claim, leaseEnd))
+                    batch.born.append((delivery, claim))
+                } else {
+                    rows.append((delivery, nil, delivery.nextAttemptAt))
+                }
+            }
+        }
+        try await tx.webhookDeliveries.insert(rows)
+        try await tx.webhookDeliveries.setCursor(last.sequence)
+        batch.made = rows.count
+        return batch
+    }
+
     /// One delivery worker's transaction for a tenant: records the attempts that finished since
-    /// its last one, then claims up to `limit` due deliveries of each endpoint named. A batch of
-    /// sends costs one commit, not one each; when the transaction fails nothing of it is written,
-    /// and the worker keeps the attempts to record them again (their claims still hold).
+    /// its last one; with `room`, turns a batch of new events into deliveries, claiming those the
+    /// room allows as it makes them; then claims up to `limit` due deliveries of each endpoint
+    /// named. A batch of sends costs one commit, not one each; when the transaction fails nothing
+    /// of it is written, and the worker keeps the attempts to record them again (their claims
+    /// still hold).
     public static func recordAndClaim(tenant: TenantID, finished: [FinishedWebhookAttempt], claims: [(endpoint: WebhookEndpointID, limit: Int)],
-                                      settings: WebhookDeliverySettings, vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
+                                      room: ClaimRoom? = nil, settings: WebhookDeliverySettings, vault: CardVault,
+                                      store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
             try await record(finished, settings: settings, in: tx)
-            let claimed = try await claim(claims.filter { $0.limit > 0 }, settings: settings, vault: vault, in: tx)
+            let leaseEnd = tx.now.adding(seconds: settings.leaseSeconds)
+            var born: [(delivery: WebhookDelivery, claim: String)] = []
+            if var room { born = try await fanOutBatch(room: &room, waitForCursor: false, leaseEnd: leaseEnd, in: tx).born }
+            let due = claims.filter { $0.limit > 0 }
+            let endpoints = try await openSecrets(Array(Set(due.map(\.endpoint) + born.map(\.delivery.webhookEndpoint))), vault: vault, in: tx)
+            var claimed = born.compactMap { delivery, claim in
+                endpoints[delivery.webhookEndpoint].map { Claim(delivery: delivery, id: claim, endpoint: $0.endpoint, secrets: $0.secrets) }
+            }
+            claimed += try await claim(due, endpoints: endpoints, settings: settings, leaseEnd: leaseEnd, in: tx)
             // Each event is read and rendered once, however many endpoints it goes to.
             let events = try await tx.events.findAll(Array(Set(claimed.map(\.delivery.event))))
             var bodies: [EventID: [UInt8]] = [:]
-            return try claimed.compactMap { claim -> ClaimedWebhookDelivery? in
+            return claimed.compactMap { claim -> ClaimedWebhookDelivery? in
                 guard let event = events[claim.delivery.event] else { return nil }
                 let body = bodies[event.id] ?? event.serialized
                 bodies[event.id] = body
                 return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, url: claim.endpoint.url,
-                                              secrets: claim.secrets, body: body, eventCreatedAt: event.createdAt)
+                                              secrets: claim.secrets, body: body, eventCreatedAt: event.createdAt, claimedAt: tx.now)
             }
         }
     }
@@ -138,22 +213,32 @@ public enum WebhookDeliveryService {
         let secrets: [String]
     }
 
-    /// Claims up to each endpoint's limit of its due deliveries for this process, all endpoints in
-    /// one read and one write. A claim left by a process that stopped mid-attempt is recorded as an
-    /// `interrupted` attempt first.
-    static func claim(_ limits: [(endpoint: WebhookEndpointID, limit: Int)], settings: WebhookDeliverySettings, vault: CardVault,
-                      in tx: WriteTransaction) async throws -> [Claim] {
-        var endpoints: [WebhookEndpointID: (WebhookEndpoint, secrets: [String])] = [:]
-        for (id, (found, sealed, sealedPrevious)) in try await tx.webhookEndpoints.withSecrets(limits.map(\.endpoint)) where found.status == .enabled {
+    /// The enabled ones of these endpoints, each with its secrets opened: the current one, then
+    /// during a rotation's grace period the one before it.
+    static func openSecrets(_ ids: [WebhookEndpointID], vault: CardVault,
+                            in tx: WriteTransaction) async throws -> [WebhookEndpointID: (endpoint: WebhookEndpoint, secrets: [String])] {
+        guard !ids.isEmpty else { return [:] }
+        var endpoints: [WebhookEndpointID: (endpoint: WebhookEndpoint, secrets: [String])] = [:]
+        for (id, (found, sealed, sealedPrevious)) in try await tx.webhookEndpoints.withSecrets(ids) where found.status == .enabled {
             var secrets = [try vault.open(secret: sealed, tenant: tx.tenant, purpose: WebhookEndpointService.secretPurpose)]
             if let sealedPrevious, let until = found.previousSecretExpiresAt, tx.now < until {
                 secrets.append(try vault.open(secret: sealedPrevious, tenant: tx.tenant, purpose: WebhookEndpointService.previousSecretPurpose))
             }
             endpoints[id] = (found, secrets)
         }
+        return endpoints
+    }
+
+    /// Claims up to each endpoint's limit of its due deliveries for this process, all endpoints in
+    /// one read and one write. A claim left by a process that stopped mid-attempt is recorded as an
+    /// `interrupted` attempt first.
+    static func claim(_ limits: [(endpoint: WebhookEndpointID, limit: Int)], endpoints: [WebhookEndpointID: (endpoint: WebhookEndpoint, secrets: [String])],
+                      settings: WebhookDeliverySettings, leaseEnd: Timestamp, in tx: WriteTransaction) async throws -> [Claim] {
+        let limits = limits.filter { endpoints[$0.endpoint] != nil }
+        guard !limits.isEmpty else { return [] }
         var claimed: [Claim] = []
         var exhausted: [(WebhookDelivery, WebhookDeliveryStep)] = []
-        for stored in try await tx.webhookDeliveries.due(limits.filter { endpoints[$0.endpoint] != nil }) {
+        for stored in try await tx.webhookDeliveries.due(limits) {
             guard let (found, secrets) = endpoints[stored.delivery.webhookEndpoint] else { continue }
             var delivery = stored.delivery
             if stored.claim != nil {
@@ -170,9 +255,9 @@ public enum WebhookDeliveryService {
             delivery.updatedAt = tx.now
             claimed.append(Claim(delivery: delivery, id: tx.newID(WebhookDeliveryKind.self).rawValue, endpoint: found, secrets: secrets))
         }
-        let leaseEnd = tx.now.adding(seconds: settings.leaseSeconds)
         try await tx.webhookDeliveries.update(claimed.map { ($0.delivery, $0.id, leaseEnd) })
-        try await conclude(exhausted, in: tx)
+        try await tx.webhookDeliveries.update(exhausted.map { delivery, _ in (delivery, nil, delivery.nextAttemptAt) })
+        try await consequences(of: exhausted, in: tx)
         return claimed
     }
 
@@ -192,17 +277,16 @@ public enum WebhookDeliveryService {
     /// to another process) is not written.
     static func record(_ finished: [FinishedWebhookAttempt], settings: WebhookDeliverySettings, in tx: WriteTransaction) async throws {
         guard !finished.isEmpty else { return }
-        let held = try await tx.webhookDeliveries.claimed(finished.map { ($0.claimed.delivery.id, $0.claimed.claim) })
-        var concluded: [(WebhookDelivery, WebhookDeliveryStep)] = []
+        var concluded: [(delivery: WebhookDelivery, step: WebhookDeliveryStep, claim: String)] = []
         for done in finished {
-            guard let claimedAt = held[done.claimed.delivery.id] else { continue }
             var delivery = done.claimed.delivery
-            delivery.attempts.append(attempt(done.outcome, number: delivery.attempts.count + 1, at: claimedAt))
+            delivery.attempts.append(attempt(done.outcome, number: delivery.attempts.count + 1, at: done.claimed.claimedAt))
             let step = WebhookDeliveryStep.after(done.outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
                                                  random: done.random)
-            concluded.append((Self.concluded(delivery, step, at: tx.now), step))
+            concluded.append((Self.concluded(delivery, step, at: tx.now), step, done.claimed.claim))
         }
-        try await conclude(concluded, in: tx)
+        let written = try await tx.webhookDeliveries.conclude(concluded.map { ($0.delivery, $0.claim, $0.delivery.nextAttemptAt) })
+        try await consequences(of: concluded.filter { written.contains($0.delivery.id) }.map { ($0.delivery, $0.step) }, in: tx)
     }
 
     static func attempt(_ outcome: WebhookAttemptOutcome, number: Int, at time: Timestamp) -> WebhookAttempt {
@@ -228,9 +312,8 @@ public enum WebhookDeliveryService {
         return delivery
     }
 
-    /// Writes the concluded deliveries together, then what giving up on one means for its endpoint.
-    static func conclude(_ concluded: [(WebhookDelivery, WebhookDeliveryStep)], in tx: WriteTransaction) async throws {
-        try await tx.webhookDeliveries.update(concluded.map { delivery, _ in (delivery, nil, delivery.nextAttemptAt) })
+    /// What giving up on a delivery means for its endpoint.
+    static func consequences(of concluded: [(WebhookDelivery, WebhookDeliveryStep)], in tx: WriteTransaction) async throws {
         for (delivery, step) in concluded {
             switch step {
             case .gone:
@@ -275,7 +358,7 @@ public enum WebhookDeliveryService {
         let deliveries = endpoints.map { endpoint in
             WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type, redelivery: true, createdAt: tx.now)
         }
-        try await tx.webhookDeliveries.insert(deliveries)
+        try await tx.webhookDeliveries.insert(deliveries.map { ($0, nil, $0.nextAttemptAt) })
         tx.audit(.eventRedelivered, objectType: .event, objectID: event.id.rawValue, context: .object([
             "type": .string(event.type), "deliveries": .array(deliveries.map { .string($0.id.rawValue) }),
             "webhook_endpoints": .array(deliveries.map { .string($0.webhookEndpoint.rawValue) }),

@@ -6,10 +6,11 @@ import ZentraCore
 import ZentraStorage
 import ZentraWebhooks
 
-/// Delivers webhooks. Every process of a deployment runs one: each pass turns new events into
-/// deliveries (one process per tenant at a time, under the tenant's cursor lock), then, in one
-/// transaction per tenant, records the attempts that finished since the last pass and claims due
-/// deliveries endpoint by endpoint, up to `claimedRounds` times the endpoint's concurrency. Up to
+/// Delivers webhooks. Every process of a deployment runs one: each pass, in one transaction per
+/// tenant, records the attempts that finished since the last pass, turns new events into
+/// deliveries (one process per tenant at a time, under the tenant's cursor lock), claiming as it
+/// makes them those it has room for, and claims due deliveries endpoint by endpoint, up to
+/// `claimedRounds` times the endpoint's concurrency. Up to
 /// the concurrency are sent at once, each endpoint by its own tasks, so a slow endpoint never
 /// delays another; the rest wait in the process, and a task that finishes a send starts the next
 /// at once. A pass takes as long as its commits, so under load each commit carries many attempts
@@ -83,12 +84,12 @@ final class WebhookDeliveryWorker: Service {
 
     private func pass(claiming: Bool, group: inout DiscardingTaskGroup) async {
         var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
+        var behind: [TenantID] = []
+        var room: ClaimRoom?
         if claiming {
             do {
-                for tenant in try await WebhookOutbox.tenantsBehind(engine: store.engine) {
-                    try await WebhookDeliveryService.fanOut(tenant: tenant, store: store)
-                }
-                claims = try await freeSends()
+                behind = try await WebhookOutbox.tenantsBehind(engine: store.engine)
+                (claims, room) = try await freeSends()
             } catch {
                 store.logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
             }
@@ -97,13 +98,21 @@ final class WebhookDeliveryWorker: Service {
             defer { sends.finished = [] }
             return sends.finished
         }, by: \.claimed.tenant)
-        for tenant in Set(claims.keys).union(finished.keys) {
+        for tenant in Set(claims.keys).union(finished.keys).union(behind) {
             let recorded = finished[tenant] ?? []
             do {
                 let claimed = try await WebhookDeliveryService.recordAndClaim(
-                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], settings: settings, vault: vault, store: store)
+                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], room: behind.contains(tenant) ? room : nil,
+                    settings: settings, vault: vault, store: store)
                 metrics.recorded(recorded.count)
-                for delivery in claimed { start(delivery, group: &group) }
+                for delivery in claimed {
+                    // Those claimed as they were made took room the next tenant no longer has.
+                    if room?.backlogged.contains(delivery.delivery.webhookEndpoint) == false {
+                        room?.held[delivery.delivery.webhookEndpoint, default: 0] += 1
+                        room?.total -= 1
+                    }
+                    start(delivery, group: &group)
+                }
             } catch {
                 // Their claims still hold: recorded at the next pass, or, if this process stops
                 // first, sent again after the lease (a receiver dedupes on `webhook-id`).
@@ -114,11 +123,14 @@ final class WebhookDeliveryWorker: Service {
     }
 
     /// The endpoints with due deliveries and how many more sends each may have in flight, within
-    /// the per-endpoint and the process's limits.
-    private func freeSends() async throws -> [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] {
+    /// the per-endpoint and the process's limits; and the room left for deliveries claimed as
+    /// they are made.
+    private func freeSends() async throws -> ([TenantID: [(endpoint: WebhookEndpointID, limit: Int)]], ClaimRoom) {
         let due = try await WebhookOutbox.dueEndpoints(now: store.clock.now(), limit: 1000, engine: store.engine)
         let (held, inFlight) = sends.withLock { sends in
-            (Dictionary(uniqueKeysWithValues: due.map { ($0.1, sends.held($0.1)) }), sends.inFlight.values.reduce(0, +))
+            (Dictionary(sends.inFlight.keys.map { ($0, sends.held($0)) } + sends.waiting.keys.map { ($0, sends.held($0)) },
+                        uniquingKeysWith: { first, _ in first }),
+             sends.inFlight.values.reduce(0, +))
         }
         let perEndpoint = WebhookDeliverySettings.claimedRounds * settings.concurrency
         var total = inFlight
@@ -129,7 +141,9 @@ final class WebhookDeliveryWorker: Service {
             claims[tenant, default: []].append((endpoint, free))
             total += free
         }
-        return claims
+        let room = ClaimRoom(perEndpoint: perEndpoint, held: held, total: max(0, settings.inFlight_max - total),
+                             backlogged: Set(due.map(\.1)))
+        return (claims, room)
     }
 
     /// Sends the delivery now if its endpoint has a send free, or queues it behind the endpoint's

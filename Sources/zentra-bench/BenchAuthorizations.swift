@@ -179,7 +179,7 @@ extension Duration {
 /// the same batched path the server decides with. Inputs are decoded from the JSON the API takes.
 enum BenchFixtures {
     static let cardsPerCustomer = 100
-    /// The load's mix, as `scripts/bench_authorizations.lua` sends it too: this share of requests
+    /// The load's mix, as `bench/authorizations.lua` sends it too: this share of requests
     /// is at a gambling merchant (declined), this share repeats a recent request.
     static let declinePercent = 7
     static let replayPercent = 1
@@ -190,7 +190,7 @@ enum BenchFixtures {
         /// An admin key of the tenant (`zentra-bench webhooks` registers endpoints with it).
         let adminKey: String
         let cards: [String]
-        /// What a card network names each card by (`scripts/bench iso8583`): its PAN and its expiry,
+        /// What a card network names each card by (`bench/run iso8583`): its PAN and its expiry,
         /// `YYMM`. Bench cards only, in the bench's own temporary folder.
         let networkCards: [NetworkCard]
     }

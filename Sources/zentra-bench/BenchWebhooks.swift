@@ -8,13 +8,16 @@ import Synchronization
 import ZentraCommandLine
 import ZentraCore
 import ZentraStorage
+import ZentraApp
+import ZentraWebhooks
 
 /// `zentra-bench webhooks`: webhook delivery with authorizations as the event source. Runs a
 /// loopback receiver (answers 204 after about 1 ms; one endpoint may answer 500 throughout),
 /// registers endpoints subscribing to `authorization.*` on a running server, then per scenario
 /// drives `POST /authorizations` in closed loop (the peak) and in open loop at half of that peak,
 /// and reports the delivery rate beside the authorization rate of the same phase, the backlog left
-/// when the load stops, and the lag from each event's `created_at` to its arrival.
+/// when the load stops, and the lag from each event's `created_at` to its arrival. Then it times
+/// rendering event bodies, and signing and sending one alone (no database): the delivery ceiling.
 struct BenchWebhooks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "webhooks", abstract: "Webhook delivery of authorization events from a running `zentra serve`.")
@@ -65,29 +68,76 @@ struct BenchWebhooks: AsyncParsableCommand {
                                 receiver: receiver, api: api, endpoints: Array(ids.prefix(count)))
             for id in ids { try await api.deleteEndpoint(id) }
         }
-        try await measureRendering(tenant: TenantID(unchecked: made.tenant))
+        let body = try await measureRendering(tenant: TenantID(unchecked: made.tenant))
+        if let body { try await measureSending(body, port: port) }
+    }
+
+    /// The part of every delivery that no storage design removes, alone: signing and sending a
+    /// rendered body, ten endpoints at the server's default sixteen sends each, for ten seconds,
+    /// with no database. Sender and receiver share this process, so its CPU per send counts both:
+    /// the ceiling of a delivery design that writes nothing per delivery.
+    private func measureSending(_ body: [UInt8], port: Int) async throws {
+        let sender = WebhookSender(policy: try OutboundURLPolicy(allowedNetworksList: "127.0.0.0/8"), clock: SystemClock(), timeoutMs: 10_000)
+        let secret = "whsec_" + Data(repeating: 7, count: 32).base64EncodedString()
+        let now = SystemClock().now()
+        let sent = Mutex(0)
+        let cpuBefore = BenchProcess.cpuSeconds(getpid())
+        let clock = ContinuousClock()
+        let started = clock.now
+        await withTaskGroup(of: Int.self) { group in
+            for endpoint in 0..<10 {
+                let delivery = WebhookDelivery(id: WebhookDeliveryID(unchecked: "msg_bench\(endpoint)"), webhookEndpoint: WebhookEndpointID(unchecked: "we_bench"),
+                                               event: EventID(unchecked: "evt_bench"), eventType: EventType.authorizationApproved.rawValue,
+                                               redelivery: false, createdAt: now)
+                let claimed = ClaimedWebhookDelivery(tenant: TenantID(unchecked: "ten_bench"), delivery: delivery, claim: "bench",
+                                                     url: "http://127.0.0.1:\(port)/hooks/ceiling\(endpoint)", secrets: [secret], body: body,
+                                                     eventCreatedAt: now, claimedAt: now)
+                for _ in 0..<16 {
+                    group.addTask {
+                        var count = 0
+                        while clock.now - started < .seconds(10) {
+                            _ = await sender.send(claimed)
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+            }
+            for await count in group { sent.withLock { $0 += count } }
+        }
+        let elapsed = (clock.now - started).seconds
+        let sends = sent.withLock { $0 }
+        var line = "sends alone: \(Int(Double(sends) / elapsed))/s to 10 endpoints, 16 at a time each, no database"
+        if let cpuBefore, let cpuAfter = BenchProcess.cpuSeconds(getpid()), sends > 0 {
+            line += String(format: ", %.0f µs of CPU per send with its receipt (sender and receiver in one process)",
+                           (cpuAfter - cpuBefore) / Double(sends) * 1e6)
+        }
+        print(line)
     }
 
     /// What the worker does to each delivery's body, alone: authorization events are stored as
     /// facts (no body), so each is read with its decision, decided again and encoded.
-    private func measureRendering(tenant: TenantID) async throws {
-        let (events, elapsed) = try await withStore(try database.url()) { store in
+    /// Answers one rendered body.
+    private func measureRendering(tenant: TenantID) async throws -> [UInt8]? {
+        let (events, elapsed, sample) = try await withStore(try database.url()) { store in
             var rendered = 0
             var after: String?
+            var sample: [UInt8]?
             let clock = ContinuousClock()
             let started = clock.now
             while rendered < 20_000 {
                 let request = PageRequest(limit: 100, startingAfter: after)
                 let page = try await store.read(tenant: tenant) { try await $0.events.list(request, type: EventType.authorizationApproved.rawValue) }
-                for event in page.data { _ = event.serialized }
+                for event in page.data { sample = event.serialized }
                 rendered += page.data.count
                 after = page.data.last?.id.rawValue
                 if !page.hasMore { break }
             }
-            return (rendered, clock.now - started)
+            return (rendered, clock.now - started, sample)
         }
-        guard events > 0 else { return }
+        guard events > 0 else { return nil }
         print("event bodies: \(events) authorization.approved events read and rendered from the stored decisions in \(String(format: "%.0f", elapsed.seconds / Double(events) * 1e6)) µs each (one task)")
+        return sample
     }
 
     /// One load phase and the drain after it; answers the authorization rate it reached.

@@ -86,8 +86,10 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
     }
 
     /// The cursor, row-locked: one process at a time turns a tenant's events into deliveries.
-    public func lockedCursor() async throws -> Int64? {
-        try await sql.queryOne("SELECT event_sequence FROM webhook_cursors WHERE tenant_id = \(tenant)" + SQL.forUpdate)
+    /// With `skipIfLocked`, nil while another process holds it, rather than waiting.
+    public func lockedCursor(skipIfLocked: Bool = false) async throws -> Int64? {
+        try await sql.queryOne("SELECT event_sequence FROM webhook_cursors WHERE tenant_id = \(tenant)"
+                               + (skipIfLocked ? SQL.forUpdateSkipLocked : SQL.forUpdate))
             .map { try $0.int("event_sequence") }
     }
 
@@ -101,19 +103,20 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
             """)
     }
 
-    public func insert(_ deliveries: [WebhookDelivery]) async throws {
-        guard !deliveries.isEmpty else { return }
-        var rows: [SQL] = []
-        for delivery in deliveries {
-            rows.append("""
-                (\(delivery.id), \(tenant), \(delivery.webhookEndpoint), \(delivery.event), \(delivery.status.rawValue), \(delivery.nextAttemptAt),
-                 \(delivery.serializedString), \(delivery.createdAt))
-                """)
+    /// New deliveries, a hundred per statement. One born claimed (`claim` set: the process that
+    /// made it sends it) is due again only at `due`, its lease's end, like one claimed later.
+    public func insert(_ deliveries: [(delivery: WebhookDelivery, claim: String?, due: Timestamp?)]) async throws {
+        let rows: [SQL] = deliveries.map { delivery, claim, due in
+            """
+            (\(delivery.id), \(tenant), \(delivery.webhookEndpoint), \(delivery.event), \(delivery.status.rawValue), \(due), \(claim),
+             \(claim == nil ? nil : now), \(delivery.serializedString), \(delivery.createdAt))
+            """
         }
         // Bounded batches: SQLite caps a statement's parameters.
         for start in stride(from: 0, to: rows.count, by: 100) {
             try await sql.execute("""
-                INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, next_attempt_at, data, created_at) VALUES
+                INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, next_attempt_at, claim, claimed_at, data, created_at)
+                VALUES
                 """ + SQL.joined(Array(rows[start..<min(start + 100, rows.count)]), separator: ", "))
         }
     }
@@ -181,6 +184,36 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
                 WHERE webhook_deliveries.tenant_id = excluded.tenant_id
                 """)
         }
+    }
+
+    /// Writes attempts' outcomes, each only where its claim still holds (a lease may have passed
+    /// to another process, or the endpoint was deleted), and answers those written. The claim is
+    /// checked by the statement that writes, a hundred rows each, with no read of the rows first.
+    /// A concluded delivery is no longer claimed; `due` is when it may next be picked up.
+    public func conclude(_ changes: [(delivery: WebhookDelivery, heldBy: String, due: Timestamp?)]) async throws -> Set<WebhookDeliveryID> {
+        let rows: [SQL] = changes.map { delivery, claim, due in
+            """
+            (\(delivery.id), \(claim), \(delivery.status.rawValue), \(due), \(delivery.status == .succeeded ? now : nil), \(delivery.serializedString))
+            """
+        }
+        var written: Set<WebhookDeliveryID> = []
+        for start in stride(from: 0, to: rows.count, by: 100) {
+            // Times are cast: a column of NULLs alone in VALUES has no type on PostgreSQL.
+            for row in try await sql.query("""
+                WITH outcome (delivery_id, held_by, status, due, succeeded_at, data) AS (VALUES
+                """ + SQL.joined(Array(rows[start..<min(start + 100, rows.count)]), separator: ", ") + """
+                )
+                UPDATE webhook_deliveries SET status = outcome.status, next_attempt_at = CAST(outcome.due AS BIGINT), claim = NULL,
+                    claimed_at = NULL, succeeded_at = CAST(outcome.succeeded_at AS BIGINT), data = outcome.data
+                FROM outcome
+                WHERE webhook_deliveries.id = outcome.delivery_id AND webhook_deliveries.tenant_id = \(tenant)
+                    AND webhook_deliveries.claim = outcome.held_by
+                RETURNING id
+                """) {
+                written.insert(try row.id("id"))
+            }
+        }
+        return written
     }
 
     /// Whether any delivery to the endpoint succeeded at or after `since`.
