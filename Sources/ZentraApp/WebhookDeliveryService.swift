@@ -13,6 +13,7 @@ public struct WebhookDeliverySettings: Sendable {
     /// dead endpoint holds at most these, never the others' share.
     public var concurrency = 16
     /// Sends one process has in flight to all endpoints together: bounds its sockets and memory.
+    /// With 0 the process delivers nothing and leaves the outbox to the others.
     public var inFlight_max = 1_024
     /// Rounds of sends a process claims ahead per endpoint: the one in flight and those waiting
     /// to follow it, so that a finished send starts the next at once instead of after a commit.

@@ -86,7 +86,8 @@ final class WebhookDeliveryWorker: Service {
         var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
         var behind: [TenantID] = []
         var room: ClaimRoom?
-        if claiming {
+        // A process allowed no sends leaves the outbox to the others, events and deliveries alike.
+        if claiming && settings.inFlight_max > 0 {
             do {
                 behind = try await WebhookOutbox.tenantsBehind(engine: store.engine)
                 (claims, room) = try await freeSends()

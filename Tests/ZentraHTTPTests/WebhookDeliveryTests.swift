@@ -167,6 +167,36 @@ import ZentraTestSupport
         }
     }
 
+    /// A process with room claims new deliveries as it makes them (no second write to claim them),
+    /// up to its room per endpoint; the rest wait, due. While an endpoint has deliveries due, its
+    /// new ones queue behind them rather than going first.
+    @Test(arguments: Backend.allCases)
+    func newDeliveriesAreClaimedAsTheyAreMadeUnlessOlderOnesAreDue(_ backend: Backend) async throws {
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await Self.byHand(backend, clock: clock, events: 0) { env, id, _ in
+            let vault = CardVault(key: env.services.configuration.cardDataKey)
+            @Sendable func pass(room: ClaimRoom, claims: Int = 0) async throws -> [ClaimedWebhookDelivery] {
+                try await WebhookDeliveryService.recordAndClaim(tenant: env.tenant, finished: [], claims: claims > 0 ? [(id, claims)] : [],
+                                                                room: room, settings: Self.settings, vault: vault, store: env.store)
+            }
+            for _ in 0..<3 { _ = try await env.createCustomer() }
+            let born = try await pass(room: ClaimRoom(perEndpoint: 2, held: [:], total: 10, backlogged: []))
+            #expect(born.count == 2, "as many as the endpoint's room")
+            #expect(born.allSatisfy { $0.delivery.attempts.isEmpty && $0.claimedAt == clock.now() })
+            let due = try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine)
+            #expect(due.map(\.1) == [id], "the third waits, due")
+
+            // The endpoint is backlogged: the next event's delivery is made unclaimed, and the older one goes first.
+            _ = try await env.createCustomer()
+            let next = try await pass(room: ClaimRoom(perEndpoint: 2, held: [:], total: 10, backlogged: [id]), claims: 1)
+            let all = try await Self.deliveries(env, id.rawValue)
+            #expect(all.count == 4)
+            let oldest = all.filter { !born.map(\.delivery.id.rawValue).contains($0["id"] as? String ?? "") }
+                .min { ($0["created_at"] as? String ?? "", $0["id"] as? String ?? "") < ($1["created_at"] as? String ?? "", $1["id"] as? String ?? "") }
+            #expect(next.map(\.delivery.id.rawValue) == [oldest?["id"] as? String ?? ""], "the delivery due longest is claimed first")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func claimsGivenBackOnShutdownAreDueAtOnceWithoutAnAttempt(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T10:00:00Z")
