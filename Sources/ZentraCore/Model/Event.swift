@@ -9,16 +9,33 @@ public struct Event: Sendable, Hashable, Codable {
     public let requestId: String?
     public let createdAt: Timestamp
 
-    public struct EventData: Sendable, Hashable, Codable {
-        public let object: JSONValue
+    /// The object as it was after the change, kept as its JSON (keys sorted): an event is read to
+    /// be sent, and its body goes out as written, without a tree of values in between.
+    public struct EventData: Sendable, Hashable, Decodable {
+        public let objectJSON: [UInt8]
+
+        public var object: JSONValue { (try? JSONValue.parse(objectJSON)) ?? .null }
+
+        init(objectJSON: [UInt8]) { self.objectJSON = objectJSON }
+
+        enum CodingKeys: String, CodingKey { case object }
+
+        public init(from decoder: any Decoder) throws {
+            objectJSON = try decoder.container(keyedBy: CodingKeys.self).decode(JSONValue.self, forKey: .object).serialized
+        }
     }
 
     public init(id: EventID, type: String, sequence: Int64, object: JSONValue, requestID: String?, createdAt: Timestamp) {
+        self.init(id: id, type: type, sequence: sequence, objectJSON: object.serialized, requestID: requestID, createdAt: createdAt)
+    }
+
+    /// - Parameter objectJSON: the object already written as JSON with sorted keys (a `JSONWriter`'s bytes).
+    public init(id: EventID, type: String, sequence: Int64, objectJSON: [UInt8], requestID: String?, createdAt: Timestamp) {
         self.id = id
         self.object = ObjectType.event.rawValue
         self.type = type
         self.sequence = sequence
-        self.data = EventData(object: object)
+        self.data = EventData(objectJSON: objectJSON)
         self.requestId = requestID
         self.createdAt = createdAt
     }
@@ -66,7 +83,7 @@ extension Event: JSONWritable {
             w.key("data")
             w.object { w in
                 w.key("object")
-                w.value(data.object)
+                w.written(data.objectJSON)
             }
             w.field("id", id.rawValue)
             w.field("object", object)

@@ -69,6 +69,8 @@ public struct JSONWriter {
     public mutating func double(_ value: Double) { JSONValue.double(value).write(into: &bytes) }
     public mutating func null() { JSONValue.null.write(into: &bytes) }
     public mutating func value(_ value: JSONValue) { value.write(into: &bytes) }
+    /// A value already written by a writer (or `JSONValue.serialized`), copied as it is.
+    public mutating func written(_ json: [UInt8]) { bytes.append(contentsOf: json) }
 
     /// `"name": "value"`, or nothing when the value is nil.
     public mutating func field(_ name: StaticString, _ value: String?) {

@@ -47,24 +47,25 @@ extension TenantScope {
             }
             derived.insert(try row.string("object_id"))
         }
-        var bodies: [String: JSONValue] = [:]
+        var bodies: [String: [UInt8]] = [:]
         if !derived.isEmpty {
             for stored in try await storedAuthorizations(ids: derived.sorted()) {
                 guard let record = stored.record else { continue }
-                bodies[stored.authorization.id.rawValue] = record.answer(try record.decide()).json
+                bodies[stored.authorization.id.rawValue] = record.answer(try record.decide()).serialized
             }
         }
         return try rows.map { row in
-            let body: JSONValue
+            let body: [UInt8]
             if row["data"] == .null {
                 guard let rendered = bodies[try row.string("object_id")] else {
                     throw StoreError.decoding("event \(try row.string("id")): its authorization is missing")
                 }
                 body = rendered
             } else {
-                body = try row.json("data", as: JSONValue.self)
+                // Stored bodies are read into values and written again: rows of every release come out alike.
+                body = try row.json("data", as: JSONValue.self).serialized
             }
-            return Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"), object: body,
+            return Event(id: try row.id("id"), type: try row.string("type"), sequence: try row.int("sequence"), objectJSON: body,
                          requestID: try row.optionalString("request_id"), createdAt: try row.timestamp("created_at"))
         }
     }
