@@ -17,7 +17,7 @@ import ZentraTestSupport
         let json = ["Content-Type": "application/json"]
         receiver.script("/approve", .init(headers: json, body: #"{"decision": "approve"}"#))
         receiver.script("/decline", .init(headers: json, body: #"{"approved": false}"#))
-        receiver.script("/slow", .init(headers: json, body: #"{"decision": "decline"}"#, delay: .seconds(8)))
+        receiver.script("/slow", .init(headers: json, body: #"{"decision": "decline"}"#, held: true))
         receiver.script("/fail", .init(status: .internalServerError, headers: json, body: "{}"))
         return receiver
     }
@@ -80,7 +80,7 @@ import ZentraTestSupport
         try await endpoint.run { port in
             try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
                 let slow = try await AuthorizationFixture.make(env, program: #"""
-                    , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)/slow", "timeout_ms": 4000, "fallback": "approve"}
+                    , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)/slow", "timeout_ms": 10000, "fallback": "approve"}
                     """#, fund: 1_000)
                 let plain = try await AuthorizationFixture.make(env, fund: 1_000)
                 let slowDone = Mutex(false)
@@ -92,16 +92,17 @@ import ZentraTestSupport
                 try await WebhookDeliveryTests.eventually("the slow decision is waiting on the customer's endpoint") {
                     !endpoint.calls(to: "/slow").isEmpty
                 }
-                // While the first waits on the customer's endpoint (up to its 4 s deadline; the answer
-                // would take 8 s), other decisions commit.
+                // While the first waits on the customer's endpoint (which holds the call unanswered, up to
+                // the longest deadline a program may set), other decisions commit.
                 #expect(try await plain.authorize(100).status_ == "approved")
                 #expect(slowDone.withLock { $0 } == false)
                 let reply = try await waited
+                endpoint.release("/slow")
                 #expect(reply.status_ == "approved", "\(reply.text)")
                 let decision = try #require(reply.json["customer_decision"] as? [String: Any])
                 #expect(decision["source"] as? String == "fallback" && decision["failure"] as? String == "timeout")
                 let latency = try #require(decision["latency_ms"] as? Int)
-                #expect(latency >= 4_000, "the call ran to its deadline (a later answer would have been the endpoint's, not the fallback)")
+                #expect(latency >= 10_000, "the call ran to its deadline")
                 let evidence = try await env.get("/authorizations/\(reply.id)/evidence").json
                 #expect((evidence["customer_decision"] as? [String: Any])?["failure"] as? String == "timeout")
                 #expect((evidence["timings"] as? [String: Any])?["customer_decision_latency_ms"] as? Int == latency)
