@@ -135,9 +135,10 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         var found: [StoredWebhookDelivery] = []
         // A hundred endpoints a statement: SQLite caps a compound select's terms.
         for start in stride(from: 0, to: firsts.count, by: 100) {
-            found += try await sql.query("""
-                SELECT data, claim, claimed_at FROM webhook_deliveries
-                WHERE tenant_id = \(tenant) AND status = '\(raw: WebhookDelivery.Status.pending.rawValue)' AND next_attempt_at <= \(now) AND id IN (
+            // The rows are found by id; the tenant is only checked (SQLite would otherwise read all
+            // of the tenant's deliveries through an index that leads with it).
+            found += try await sql.query("SELECT data, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.notSearched + """
+                tenant_id = \(tenant) AND status = '\(raw: WebhookDelivery.Status.pending.rawValue)' AND next_attempt_at <= \(now) AND id IN (
                 """ + SQL.joined(Array(firsts[start..<min(start + 100, firsts.count)]), separator: " UNION ALL ")
                 + ") ORDER BY next_attempt_at" + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
         }

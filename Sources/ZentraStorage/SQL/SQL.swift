@@ -82,9 +82,14 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     /// its unary `+` keeps `tenant_id` out of index selection. PostgreSQL plans with statistics.
     public static func rows(_ ids: [some SQLBindable], ofTenant tenant: TenantID, alias: String? = nil) -> SQL {
         let column = { (name: String) in alias.map { "\($0).\(name)" } ?? name }
-        return SQL(parts: [.dialect(sqlite: "+", postgres: "")]) + "\(raw: column("tenant_id")) = \(tenant) AND \(raw: column("id")) IN ("
+        return notSearched + "\(raw: column("tenant_id")) = \(tenant) AND \(raw: column("id")) IN ("
             + joined(ids.map { "\($0)" }, separator: ", ") + ")"
     }
+
+    /// Put before a column compared in a WHERE: SQLite's unary `+`, which keeps that column out
+    /// of index selection, so rows named by id are looked up by their key and only checked against
+    /// it (nothing on PostgreSQL, which plans with statistics).
+    public static let notSearched = SQL(parts: [.dialect(sqlite: "+", postgres: "")])
 
     /// `FOR UPDATE OF alias`: locks only that table's rows of a join.
     public static func forUpdate(of alias: String) -> SQL {
