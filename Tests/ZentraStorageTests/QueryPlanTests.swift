@@ -19,4 +19,18 @@ import ZentraTestSupport
             }
         }
     }
+
+    /// Claiming due deliveries reads the claimed rows by id, not every delivery of the tenant.
+    @Test func dueDeliveriesAreReadByTheirIdsNotByTheirTenant() async throws {
+        try await StorageEnvironment.run(.sqlite) { env in
+            let statements = try await env.store.write(WriteScope(tenant: env.tenant, actor: "test", requestID: nil)) { tx in
+                tx.webhookDeliveries.dueStatements([(WebhookEndpointID(unchecked: "we_1"), 64), (WebhookEndpointID(unchecked: "we_2"), 64)])
+            }
+            let statement = try #require(statements.first)
+            let plan = try await env.store.engine.withReader { sql in try await sql.query("EXPLAIN QUERY PLAN " + statement) }
+            let details = try plan.map { try $0.string("detail") }
+            #expect(details.first { $0.hasPrefix("SEARCH webhook_deliveries") }?.contains("(id=?)") == true, "\(details)")
+            #expect(!details.contains { $0.contains("webhook_deliveries_by_endpoint") }, "\(details)")
+        }
+    }
 }

@@ -125,6 +125,13 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
     /// another process is claiming are skipped rather than waited for. The outer conditions are
     /// checked again on the locked rows, so a row claimed meanwhile is never claimed twice.
     public func due(_ limits: [(endpoint: WebhookEndpointID, limit: Int)]) async throws -> [StoredWebhookDelivery] {
+        var found: [StoredWebhookDelivery] = []
+        for statement in dueStatements(limits) { found += try await sql.query(statement).map(decodeStoredDelivery) }
+        return found
+    }
+
+    /// `due`'s statements, a hundred endpoints each (SQLite caps a compound select's terms).
+    func dueStatements(_ limits: [(endpoint: WebhookEndpointID, limit: Int)]) -> [SQL] {
         let firsts: [SQL] = limits.enumerated().map { index, limit in
             """
             SELECT id FROM (SELECT id FROM webhook_deliveries
@@ -132,17 +139,14 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
                 ORDER BY next_attempt_at LIMIT \(limit.limit)) AS due\(raw: String(index))
             """
         }
-        var found: [StoredWebhookDelivery] = []
-        // A hundred endpoints a statement: SQLite caps a compound select's terms.
-        for start in stride(from: 0, to: firsts.count, by: 100) {
+        return stride(from: 0, to: firsts.count, by: 100).map { start in
             // The rows are found by id; the tenant is only checked (SQLite would otherwise read all
             // of the tenant's deliveries through an index that leads with it).
-            found += try await sql.query("SELECT data, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.notSearched + """
+            "SELECT data, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.notSearched + """
                 tenant_id = \(tenant) AND status = '\(raw: WebhookDelivery.Status.pending.rawValue)' AND next_attempt_at <= \(now) AND id IN (
                 """ + SQL.joined(Array(firsts[start..<min(start + 100, firsts.count)]), separator: " UNION ALL ")
-                + ") ORDER BY next_attempt_at" + SQL.forUpdateSkipLocked).map(decodeStoredDelivery)
+                + ") ORDER BY next_attempt_at" + SQL.forUpdateSkipLocked
         }
-        return found
     }
 
     /// Those of the deliveries that their claims still hold (a lease may have passed to another
