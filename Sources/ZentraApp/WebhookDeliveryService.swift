@@ -192,6 +192,8 @@ public enum WebhookDeliveryService {
             var claimed = born.compactMap { delivery, claim in
                 endpoints[delivery.webhookEndpoint].map { Claim(delivery: delivery, id: claim, endpoint: $0.endpoint, secrets: $0.secrets) }
             }
+            // An endpoint disabled since its deliveries were made: they wait unclaimed, like its others.
+            try await tx.webhookDeliveries.update(born.filter { endpoints[$0.delivery.webhookEndpoint] == nil }.map { ($0.delivery, nil, tx.now) })
             claimed += try await claim(due, endpoints: endpoints, settings: settings, leaseEnd: leaseEnd, in: tx)
             // Each event is read and rendered once, however many endpoints it goes to.
             let events = try await tx.events.findAll(Array(Set(claimed.map(\.delivery.event))))

@@ -101,10 +101,21 @@ final class WebhookDeliveryWorker: Service {
         }, by: \.claimed.tenant)
         for tenant in Set(claims.keys).union(finished.keys).union(behind) {
             let recorded = finished[tenant] ?? []
+            let fanOut = behind.contains(tenant) ? room : nil
+            let due = claims[tenant] ?? []
+            func transaction(_ room: ClaimRoom?) async throws -> [ClaimedWebhookDelivery] {
+                try await WebhookDeliveryService.recordAndClaim(
+                    tenant: tenant, finished: recorded, claims: due, room: room, settings: settings, vault: vault, store: store)
+            }
             do {
-                let claimed = try await WebhookDeliveryService.recordAndClaim(
-                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], room: behind.contains(tenant) ? room : nil,
-                    settings: settings, vault: vault, store: store)
+                let claimed: [ClaimedWebhookDelivery]
+                do {
+                    claimed = try await transaction(fanOut)
+                } catch where fanOut != nil {
+                    // Turning events into deliveries failed: the attempts are recorded without it.
+                    store.logger.warning("webhook events not turned into deliveries", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+                    claimed = try await transaction(nil)
+                }
                 metrics.recorded(recorded.count)
                 for delivery in claimed {
                     // Those claimed as they were made took room the next tenant no longer has.
