@@ -208,11 +208,11 @@ def test_sqlite_disk_full_answers_503_and_recovers_after_space_is_freed(tmp_path
         try:
             fixture = Fixture(server, database)
             ballast = mount / "ballast"
-            with open(ballast, "wb") as file:
+            # Unbuffered: a write refused for space leaves nothing for close() to flush (and fail on).
+            with open(ballast, "wb", buffering=0) as file:
                 try:
                     while True:
                         file.write(b"\0" * 65536)
-                        file.flush()
                 except OSError:
                     pass
             load = Load(fixture, server.port, clients=2)
