@@ -2,11 +2,11 @@ import ZentraCore
 import ZentraStorage
 
 public struct CreateAccount: Sendable, Decodable {
-    public var customer: String
+    public var customer: Reference<CustomerKind>
     public var currency: String
     public var kind: String?
 
-    public init(customer: String, currency: String, kind: String? = nil) {
+    public init(customer: Reference<CustomerKind>, currency: String, kind: String? = nil) {
         self.customer = customer
         self.currency = currency
         self.kind = kind
@@ -26,7 +26,7 @@ public struct CreateDeposit: Sendable, Decodable {
 /// Accounts and the money that enters them.
 public enum AccountService {
     public static func create(_ input: CreateAccount, spec: IntentSpec = IntentSpec(), in tx: WriteTransaction) async throws -> Account {
-        let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
+        let customerID = try input.customer.id("customer", param: "customer")
         let currency = try Validate.currency(input.currency)
         let kind = try input.kind.map { try Validate.enumValue($0, "kind", as: AccountType.self) } ?? .wallet
         var intent = IntentTracker(tx, type: .accountCreate, spec: spec, detail: "open a \(kind.rawValue) account in \(currency.code)")

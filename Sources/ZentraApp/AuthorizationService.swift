@@ -5,7 +5,7 @@ import ZentraStorage
 /// A network's authorization request as sent: read field by field from the body parsed once (this
 /// path decodes nothing twice); `AuthorizationRequest` checks it.
 public struct AuthorizeInput: Sendable {
-    public var card: String
+    public var card: Reference<CardKind>
     public var amountMinor: Int64
     public var currency: String
     public var merchant: Merchant
@@ -13,7 +13,7 @@ public struct AuthorizeInput: Sendable {
     public var deviceLocation: GeoPoint?
     public var networkReference: String
 
-    public init(card: String, amountMinor: Int64, currency: String, merchant: Merchant, channel: String, deviceLocation: GeoPoint?,
+    public init(card: Reference<CardKind>, amountMinor: Int64, currency: String, merchant: Merchant, channel: String, deviceLocation: GeoPoint?,
                 networkReference: String) {
         self.card = card
         self.amountMinor = amountMinor
@@ -27,7 +27,7 @@ public struct AuthorizeInput: Sendable {
     public init(json: JSONValue) throws(DomainError) {
         let body = try JSONFields(json)
         let merchant = try body.object("merchant")
-        card = try body.string("card")
+        card = Reference(try body.string("card"))
         amountMinor = try body.int("amount_minor")
         currency = try body.string("currency")
         self.merchant = Merchant(id: try merchant.string("id"), name: try merchant.string("name"), mcc: try merchant.string("mcc"),
@@ -86,7 +86,7 @@ public struct AuthorizationRequest: Sendable {
     public let network: NetworkMessage?
 
     public init(_ input: AuthorizeInput, receivedAt: Timestamp, network: NetworkMessage? = nil) throws {
-        card = try Validate.id(input.card, "card", "card")
+        card = try input.card.id("card", param: "card")
         let currency = try Validate.currency(input.currency)
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         amount = Money(minor: input.amountMinor, currency: currency)

@@ -2,10 +2,10 @@ import ZentraCore
 import ZentraStorage
 
 public struct CreateCard: Sendable, Decodable {
-    public var customer: String
-    public var account: String
+    public var customer: Reference<CustomerKind>
+    public var account: Reference<AccountKind>
     /// Defaults to the tenant's one program, when it has exactly one.
-    public var program: String?
+    public var program: Reference<CardProgramKind>?
     /// `virtual` unless named.
     public var type: String?
     public var spendLimitMinor: Int64?
@@ -40,10 +40,10 @@ public enum CardService {
         let requested = try (input.spendControls ?? SpendControls()).validated(param: "spend_controls")
 
         var intent = IntentTracker(tx, type: .cardIssue, spec: IntentSpec(), detail: "issue a \(type.rawValue) card")
-        let customerID: CustomerID = try Validate.id(input.customer, "customer", "customer")
+        let customerID = try input.customer.id("customer", param: "customer")
         let customer = try await tx.customers.locked(customerID, param: "customer")
         guard customer.kycStatus == .verified else { throw DomainError.kycRequired(customerID.rawValue) }
-        let accountID: AccountID = try Validate.id(input.account, "account", "account")
+        let accountID = try input.account.id("account", param: "account")
         let account = try await tx.accounts.require(accountID, param: "account")
         guard account.customer == customerID else {
             throw DomainError.parameterInvalid("account", "belongs to another customer")
@@ -93,10 +93,11 @@ public enum CardService {
     }
 
     /// The named program; without one, the tenant's only program.
-    static func resolveProgram(_ raw: String?, in tx: WriteTransaction) async throws -> CardProgram {
-        if let raw {
-            let id: CardProgramID = try Validate.id(raw, "program", "card program")
-            guard let program = try await tx.cardPrograms.find(id) else { throw DomainError.resourceMissing("card program", id: raw, param: "program") }
+    static func resolveProgram(_ named: Reference<CardProgramKind>?, in tx: WriteTransaction) async throws -> CardProgram {
+        if let named {
+            guard let program = try await tx.cardPrograms.find(try named.id("card program", param: "program")) else {
+                throw DomainError.resourceMissing("card program", id: named.text, param: "program")
+            }
             return program
         }
         let programs = try await tx.cardPrograms.list(PageRequest(limit: 2))

@@ -208,8 +208,8 @@ public struct ClearingFileIngest: Sendable {
             throw DomainError.parameterInvalid("amount_minor", "'\(amountText)' is not an integer count of minor units")
         }
         let input = ClearingInput(
-            clearingId: field("clearing_id"), authorization: field("authorization"), networkReference: field("network_reference"),
-            card: field("card"), amountMinor: amount, currency: field("currency"),
+            clearingId: field("clearing_id"), authorization: Reference(field("authorization")), networkReference: field("network_reference"),
+            card: Reference(field("card")), amountMinor: amount, currency: field("currency"),
             merchant: Merchant(id: field("merchant_id"), name: field("merchant_name"), mcc: field("mcc"), country: field("country")))
         return try ClearingRequest(input, fileID: fileID, fileLine: record.line)
     }

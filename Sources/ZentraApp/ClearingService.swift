@@ -3,14 +3,14 @@ import ZentraStorage
 
 public struct ClearingInput: Sendable, Decodable {
     public var clearingId: String
-    public var authorization: String?
+    public var authorization: Reference<AuthorizationKind>?
     public var networkReference: String?
-    public var card: String
+    public var card: Reference<CardKind>
     public var amountMinor: Int64
     public var currency: String
     public var merchant: Merchant
 
-    public init(clearingId: String, authorization: String?, networkReference: String?, card: String, amountMinor: Int64, currency: String,
+    public init(clearingId: String, authorization: Reference<AuthorizationKind>?, networkReference: String?, card: Reference<CardKind>, amountMinor: Int64, currency: String,
                 merchant: Merchant) {
         self.clearingId = clearingId
         self.authorization = authorization
@@ -35,9 +35,9 @@ public struct ClearingRequest: Sendable {
 
     public init(_ input: ClearingInput, fileID: String? = nil, fileLine: Int64? = nil) throws {
         clearingID = try Validate.text(input.clearingId, "clearing_id", max: 128)
-        authorization = try input.authorization.flatMap { $0.isEmpty ? nil : try Validate.id($0, "authorization", "authorization") }
+        authorization = try input.authorization.flatMap { $0.text.isEmpty ? nil : try $0.id("authorization", param: "authorization") }
         networkReference = try input.networkReference.flatMap { $0.isEmpty ? nil : try Validate.text($0, "network_reference", max: 128) }
-        card = try Validate.id(input.card, "card", "card")
+        card = try input.card.id("card", param: "card")
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         amount = Money(minor: input.amountMinor, currency: try Validate.currency(input.currency))
         merchant = try input.merchant.validated()

@@ -2,7 +2,7 @@ import ZentraCore
 import ZentraStorage
 
 public struct OpenDisputeInput: Sendable, Decodable {
-    public var transaction: String
+    public var transaction: Reference<TransactionKind>
     public var reason: String
     public var amountMinor: Int64
     public var evidence: JSONValue?
@@ -37,16 +37,16 @@ public enum DisputeService {
     static let evidenceBytes_max = 32 * 1024
 
     public static func open(_ input: OpenDisputeInput, in tx: WriteTransaction) async throws -> Dispute {
-        let transactionID: TransactionID = try Validate.id(input.transaction, "transaction", "transaction")
+        let transactionID = try input.transaction.id("transaction", param: "transaction")
         let reason = try Validate.enumValue(input.reason, "reason", as: DisputeReason.self)
         try MinorUnits.requirePositive(input.amountMinor, param: "amount_minor")
         let evidence = try validEvidence(input.evidence)
         guard let unlocked = try await tx.cardTransactions.find(transactionID) else {
-            throw DomainError.resourceMissing("transaction", id: input.transaction, param: "transaction")
+            throw DomainError.resourceMissing("transaction", id: input.transaction.text, param: "transaction")
         }
         let context = try await tx.authorizations.lockedContext(unlocked.card)
         guard var transaction = try await tx.cardTransactions.locked(transactionID) else {
-            throw DomainError.resourceMissing("transaction", id: input.transaction, param: "transaction")
+            throw DomainError.resourceMissing("transaction", id: input.transaction.text, param: "transaction")
         }
         let open = transaction.amountMinor - transaction.disputedMinor
         guard input.amountMinor <= open else {

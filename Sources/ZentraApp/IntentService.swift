@@ -12,10 +12,10 @@ public struct CreateIntent: Sendable, Decodable {
 
     public struct Operation: Sendable, Decodable {
         public var type: String
-        public var account: String?
+        public var account: Reference<AccountKind>?
         public var amountMinor: Int64?
         public var transactionReference: String?
-        public var customer: String?
+        public var customer: Reference<CustomerKind>?
         public var status: String?
     }
 }
@@ -49,14 +49,14 @@ public enum IntentService {
             guard let amount = op.amountMinor else { throw DomainError.parameterMissing("operation.amount_minor") }
             guard let reference = op.transactionReference else { throw DomainError.parameterMissing("operation.transaction_reference") }
             if case .existing = try await AccountService.deposit(
-                into: try Validate.id(account, "account", "account"), CreateDeposit(amountMinor: amount, transactionReference: reference), spec: spec, in: tx) {
+                into: try account.id("account", param: "account"), CreateDeposit(amountMinor: amount, transactionReference: reference), spec: spec, in: tx) {
                 throw DomainError.transactionReferenceConflict(reference)
             }
         case "kyc_update":
             let op = input.operation!
             guard let customer = op.customer else { throw DomainError.parameterMissing("operation.customer") }
             guard let status = op.status else { throw DomainError.parameterMissing("operation.status") }
-            _ = try await CustomerService.updateKYC(try Validate.id(customer, "customer", "customer"), status: status, spec: spec, in: tx)
+            _ = try await CustomerService.updateKYC(try customer.id("customer", param: "customer"), status: status, spec: spec, in: tx)
         case let other?:
             throw DomainError.parameterInvalid("operation.type", "unknown operation \(other); known: deposit, kyc_update")
         }

@@ -23,11 +23,6 @@ enum Validate {
         return currency
     }
 
-    static func id<Kind>(_ raw: String, _ param: String, _ what: String, as _: Kind.Type = Kind.self) throws -> ID<Kind> {
-        guard let id = ID<Kind>(raw) else { throw DomainError.resourceMissing(what, id: raw, param: param) }
-        return id
-    }
-
     static func enumValue<E: RawRepresentable & CaseIterable>(_ raw: String, _ param: String, as _: E.Type = E.self) throws -> E
     where E.RawValue == String {
         guard let value = E(rawValue: raw) else {

@@ -100,9 +100,9 @@ public struct FinishedWebhookAttempt: Sendable {
 
 public struct RedeliverEvent: Sendable, Decodable {
     /// Only this endpoint; by default every enabled endpoint that subscribes to the event's type.
-    public var webhookEndpoint: String?
+    public var webhookEndpoint: Reference<WebhookEndpointKind>?
 
-    public init(webhookEndpoint: String?) { self.webhookEndpoint = webhookEndpoint }
+    public init(webhookEndpoint: Reference<WebhookEndpointKind>?) { self.webhookEndpoint = webhookEndpoint }
 }
 
 /// Webhook delivery from the events table, a transactional outbox: an event exists exactly when
@@ -338,9 +338,9 @@ public enum WebhookDeliveryService {
         guard let event = try await tx.events.findAll([id])[id] else { throw DomainError.resourceMissing("event", id: id.rawValue) }
         let endpoints: [WebhookEndpoint]
         if let named = input.webhookEndpoint {
-            let endpointID: WebhookEndpointID = try Validate.id(named, "webhook_endpoint", "webhook_endpoint")
+            let endpointID = try named.id("webhook_endpoint", param: "webhook_endpoint")
             guard let endpoint = try await tx.webhookEndpoints.find(endpointID) else {
-                throw DomainError.resourceMissing("webhook_endpoint", id: named, param: "webhook_endpoint")
+                throw DomainError.resourceMissing("webhook_endpoint", id: named.text, param: "webhook_endpoint")
             }
             guard endpoint.status == .enabled else {
                 throw DomainError(.conflict, code: "webhook_endpoint_disabled", message: "Webhook endpoint \(named) is disabled; enable it first.",

@@ -42,7 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
                     var ids: [String] = []
                     for _ in 0..<accountCount {
                         ids.append(try await AccountService.create(
-                            CreateAccount(customer: customer.id.rawValue, currency: "USD", kind: "wallet"), in: tx).id.rawValue)
+                            CreateAccount(customer: Reference(customer.id), currency: "USD", kind: "wallet"), in: tx).id.rawValue)
                     }
                     return ids
                 }

@@ -113,6 +113,13 @@ import ZentraTestSupport
                 ("/accounts", #"{"customer": "\#(customer)", "currency": "USD", "kind": "savings"}"#, 400, "parameter_invalid", "kind"),
                 ("/accounts", #"{"customer": "cus_unknown", "currency": "USD"}"#, 404, "resource_missing", "customer"),
                 ("/accounts", #"{"customer": "acct_wrongkind", "currency": "USD"}"#, 404, "resource_missing", "customer"),
+                // An id a body names that is not even an id answers as an unknown one, in the
+                // use case's order of checks: a card's own fields first, then whom it names.
+                ("/cards", #"{"customer": "nope", "account": "nope", "type": "plastic"}"#, 400, "parameter_invalid", "type"),
+                ("/cards", #"{"customer": "nope", "account": "\#(account)"}"#, 404, "resource_missing", "customer"),
+                ("/disputes", #"{"transaction": "crd_1", "reason": "fraud", "amount_minor": 5}"#, 404, "resource_missing", "transaction"),
+                ("/runtime/intents", #"{"intent_id": "i3", "operation": {"type": "kyc_update", "customer": "x y", "status": "verified"}}"#,
+                 404, "resource_missing", "customer"),
                 ("/accounts/\(account)/deposits", #"{"amount_minor": -5, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
                 ("/accounts/\(account)/deposits", #"{"amount_minor": 0, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),
                 ("/accounts/\(account)/deposits", #"{"amount_minor": 99999999999999999999, "transaction_reference": "n"}"#, 400, "parameter_invalid", "amount_minor"),

@@ -136,7 +136,7 @@ struct ConsoleController {
         }
         action(on: pages, .eventRedeliver, "event", permission: "POST /events/{id}/redeliver", form: RedeliverForm.self,
                back: .webhooks, notice: "event_redelivered") { (id: EventID, form, tx) in
-            _ = try await WebhookDeliveryService.redeliver(id, RedeliverEvent(webhookEndpoint: form.webhook_endpoint), in: tx)
+            _ = try await WebhookDeliveryService.redeliver(id, RedeliverEvent(webhookEndpoint: form.webhook_endpoint.map(Reference.init)), in: tx)
         }
     }
 

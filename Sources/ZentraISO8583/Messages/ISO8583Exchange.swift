@@ -93,7 +93,7 @@ public struct ISO8583Exchange: Sendable {
         let request: AuthorizationRequest
         do {
             request = try AuthorizationRequest(
-                AuthorizeInput(card: card.card.rawValue, amountMinor: fields.amountMinor, currency: fields.currency.code,
+                AuthorizeInput(card: Reference(card.card), amountMinor: fields.amountMinor, currency: fields.currency.code,
                                merchant: fields.merchant, channel: fields.channel.rawValue, deviceLocation: nil,
                                networkReference: fields.networkReference),
                 receivedAt: store.clock.now(), network: fields.network)
