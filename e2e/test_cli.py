@@ -112,11 +112,12 @@ def test_unreachable_database_at_start_is_a_clear_error():
 def test_background_services_start_after_the_migrations(sqlite_url, postgres, tmp_path):
     for url in [sqlite_url, postgres.url]:
         server = Server(url, extra=["--card-data-key-file", str(tmp_path / "card.key"), "--iso8583-port", str(free_port())])
-        # The webhook worker and the ISO 8583 listener start once the migrations are applied (the
-        # periodic chores wait their interval first); a second lets a premature start show in the log.
-        time.sleep(1)
+        # One gate holds every background service until the migrations are applied (ZentraHTTPTests
+        # checks the gate itself); the listener is the one that says in the log when it starts.
+        wait_until("the ISO 8583 listener starts", lambda: "ISO 8583 listening" in server.output())
         assert server.stop() == 0
         log = server.output()
+        assert log.index("migrations applied") < log.index("ISO 8583 listening"), log
         assert "no such table" not in log and "does not exist" not in log, log
 
 

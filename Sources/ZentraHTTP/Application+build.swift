@@ -98,13 +98,15 @@ public func buildApplication(services: AppServices, logger: Logger) throws -> so
 
 /// Opened once start-up is done; background services wait for it.
 final class StartupGate: Sendable {
-    private let isOpen = Atomic(false)
+    private let opened = Atomic(false)
 
-    func open() { isOpen.store(true, ordering: .releasing) }
+    func open() { opened.store(true, ordering: .releasing) }
+
+    var isOpen: Bool { opened.load(ordering: .acquiring) }
 
     /// Returns once the gate is open; throws when the task is cancelled first (start-up failed).
     func wait() async throws {
-        while !isOpen.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(20)) }
+        while !isOpen { try await Task.sleep(for: .milliseconds(20)) }
     }
 }
 

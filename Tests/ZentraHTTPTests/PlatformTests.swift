@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import Synchronization
 import Testing
 @testable import ZentraCore
 @testable import ZentraHTTP
@@ -58,6 +60,32 @@ import ZentraTestSupport
     }
 
     /// Two server instances (separate pools, no shared memory) on one PostgreSQL database.
+    /// The webhook worker, the listener and the periodic chores wait behind one gate that opens
+    /// once the migrations are applied: a service never runs before it, and a start-up that fails
+    /// (the wait is cancelled) never runs it at all.
+    @Test func backgroundServicesRunOnlyOnceStartupOpensTheGate() async throws {
+        /// Records, each time it runs, whether the gate was open then.
+        final class Probe: Service {
+            let gate: StartupGate
+            let sawGateOpen = Mutex<[Bool]>([])
+            init(gate: StartupGate) { self.gate = gate }
+            func run() async throws { sawGateOpen.withLock { $0.append(gate.isOpen) } }
+        }
+        let failed = StartupGate()
+        let neverRun = Probe(gate: failed)
+        let abandoned = Task { try await AfterStartup(gate: failed, service: neverRun).run() }
+        abandoned.cancel()
+        await #expect(throws: CancellationError.self) { try await abandoned.value }
+        #expect(neverRun.sawGateOpen.withLock { $0 }.isEmpty)
+
+        let gate = StartupGate()
+        let probe = Probe(gate: gate)
+        let waiting = Task { try await AfterStartup(gate: gate, service: probe).run() }
+        gate.open()
+        try await waiting.value
+        #expect(probe.sawGateOpen.withLock { $0 } == [true])
+    }
+
     @Test func twoInstancesOnOnePostgresDatabaseShareStateExactly() async throws {
         let database = DatabaseURL.postgres(try await TestPostgres.shared.makeDatabase())
         try await TestEnvironment.run(database: database) { first in
