@@ -269,7 +269,7 @@ public enum AuthorizationService {
     /// What the customer's endpoint receives: the request and the rules that already passed. Last4 only.
     static func decisionRequestBody(_ request: AuthorizationRequest, card: CardVersion, decision: PolicyDecision) -> [UInt8] {
         JSONValue.object([
-            "type": .string("authorization.request"),
+            "type": .string(CustomerDecisionRequest.type),
             "data": .object([
                 "card": .string(card.card.rawValue), "last4": .string(card.last4), "amount_minor": .int(request.amount.minor),
                 "currency": .string(request.amount.currency.code), "merchant": request.merchant.json,

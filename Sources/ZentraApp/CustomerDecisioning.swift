@@ -3,6 +3,8 @@ import ZentraStorage
 
 /// A call to a program's decisioning webhook, ready to send: the signed body and its deadline.
 public struct CustomerDecisionRequest: Sendable {
+    /// The body's `type`: not an event (nothing stores it), the question the endpoint answers.
+    public static let type = "authorization.request"
     public let url: String
     public let timeoutMs: Int
     public let fallback: ReviewOutcome

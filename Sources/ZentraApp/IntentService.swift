@@ -11,12 +11,21 @@ public struct CreateIntent: Sendable, Decodable {
     public var operation: Operation?
 
     public struct Operation: Sendable, Decodable {
+        /// The operations an intent can run.
+        public enum Kind: String, Sendable, CaseIterable {
+            case deposit
+            case kycUpdate = "kyc_update"
+        }
+
         public var type: String
         public var account: Reference<AccountKind>?
         public var amountMinor: Int64?
         public var transactionReference: String?
         public var customer: Reference<CustomerKind>?
         public var status: String?
+
+        /// `type`, when it names an operation.
+        public var kind: Kind? { Kind(rawValue: type) }
     }
 }
 
@@ -40,11 +49,12 @@ public enum IntentService {
             throw DomainError(.conflict, code: "intent_exists", message: "Intent \(key) already exists with another request.", param: "intent_id")
         }
 
-        switch input.operation?.type {
-        case nil:
+        guard let op = input.operation else {
             try await declare(spec, in: tx)
-        case "deposit":
-            let op = input.operation!
+            return try recorded(key, in: tx)
+        }
+        switch op.kind {
+        case .deposit:
             guard let account = op.account else { throw DomainError.parameterMissing("operation.account") }
             guard let amount = op.amountMinor else { throw DomainError.parameterMissing("operation.amount_minor") }
             guard let reference = op.transactionReference else { throw DomainError.parameterMissing("operation.transaction_reference") }
@@ -52,14 +62,18 @@ public enum IntentService {
                 into: try account.id("account", param: "account"), CreateDeposit(amountMinor: amount, transactionReference: reference), spec: spec, in: tx) {
                 throw DomainError.transactionReferenceConflict(reference)
             }
-        case "kyc_update":
-            let op = input.operation!
+        case .kycUpdate:
             guard let customer = op.customer else { throw DomainError.parameterMissing("operation.customer") }
             guard let status = op.status else { throw DomainError.parameterMissing("operation.status") }
             _ = try await CustomerService.updateKYC(try customer.id("customer", param: "customer"), status: status, spec: spec, in: tx)
-        case let other?:
-            throw DomainError.parameterInvalid("operation.type", "unknown operation \(other); known: deposit, kyc_update")
+        case nil:
+            let known = CreateIntent.Operation.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DomainError.parameterInvalid("operation.type", "unknown operation \(op.type); known: \(known)")
         }
+        return try recorded(key, in: tx)
+    }
+
+    private static func recorded(_ key: String, in tx: WriteTransaction) throws -> RuntimeIntent {
         guard let intent = tx.recordedIntents.first(where: { $0.intentId == key }) else {
             throw DomainError.invariantViolated("intent \(key) was not recorded")
         }

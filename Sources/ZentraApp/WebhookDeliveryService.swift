@@ -245,7 +245,7 @@ public enum WebhookDeliveryService {
             guard let (found, secrets) = endpoints[stored.delivery.webhookEndpoint] else { continue }
             var delivery = stored.delivery
             if stored.claim != nil {
-                let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: "interrupted", responseExcerpt: nil,
+                let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: CallFailure.interrupted.rawValue, responseExcerpt: nil,
                                                         retryAfterSeconds: nil)
                 delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
                 // Sent again at once (the lease already waited), unless that was the schedule's last attempt.

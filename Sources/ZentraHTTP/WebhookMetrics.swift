@@ -55,9 +55,9 @@ public final class WebhookMetrics: Sendable {
     /// `succeeded`, `http_4xx` or `http_5xx` (and the like), or how the send failed (`timeout`,
     /// `connection_failed`, a refused address): a small, fixed set of labels.
     static func label(_ outcome: WebhookAttemptOutcome) -> String {
-        if outcome.succeeded { return "succeeded" }
+        if outcome.succeeded { return WebhookAttempt.Result.succeeded.rawValue }
         if let failure = outcome.failure { return failure }
-        return outcome.statusCode.map { "http_\($0 / 100)xx" } ?? "failed"
+        return outcome.statusCode.map { "http_\($0 / 100)xx" } ?? WebhookAttempt.Result.failed.rawValue
     }
 
     /// Sets each endpoint's backlog gauge from the database; an endpoint that caught up reads 0.

@@ -35,22 +35,18 @@ public struct HTTPCustomerDecider: CustomerDecider {
         }
         guard let http = OutboundHTTP.signedPost(url: request.url, messageID: request.messageID, timestampSeconds: clock.now().microseconds / 1_000_000,
                                                  secrets: [request.secret], body: request.body, userAgent: "Zentra-Authorization/1")
-        else { return fallback("invalid_signing_secret") }
+        else { return fallback(CallFailure.invalidSigningSecret.rawValue) }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(request.timeoutMs))
         do {
-            let deadline = NIODeadline.now() + .milliseconds(Int64(request.timeoutMs))
             let response = try await OutboundHTTP.execute(http, policy: policy, deadline: deadline, resolve: resolve)
-            guard (200..<300).contains(Int(response.status.code)) else { return fallback("http_\(response.status.code)") }
+            guard (200..<300).contains(Int(response.status.code)) else { return fallback(CallFailure.status(Int(response.status.code))) }
             let body = try await response.body.collect(upTo: Self.responseBytes_max)
-            guard let decision = Self.parse(Data(buffer: body)) else { return fallback("invalid_response") }
+            guard let decision = Self.parse(Data(buffer: body)) else { return fallback(CallFailure.invalidResponse.rawValue) }
             let latency = elapsedMs()
-            guard latency <= request.timeoutMs else { return fallback("timeout") }
+            guard latency <= request.timeoutMs else { return fallback(CallFailure.timeout.rawValue) }
             return CustomerDecision(decision: decision, source: .webhook, latencyMs: latency)
-        } catch let refusal as OutboundHTTP.Refusal {
-            return fallback(refusal.reason)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            return fallback("timeout")
         } catch {
-            return fallback(elapsedMs() >= request.timeoutMs ? "timeout" : "connection_failed")
+            return fallback(CallFailure(error, deadline: deadline).rawValue)
         }
     }
 

@@ -17,11 +17,6 @@ public enum OutboundHTTP {
     /// Resolves a host name to its addresses, as text (blocking: it runs on the thread pool).
     public typealias Resolver = @Sendable (String) throws -> [String]
 
-    /// Why a call was not made: `invalid_url`, `dns_failed` or `destination_refused`.
-    public struct Refusal: Error, Equatable {
-        public let reason: String
-    }
-
     /// Calls `request.url` at an address its host resolves to now, after checking every such
     /// address against the policy. The HTTP client never resolves the name itself (a rebinding
     /// resolver could answer it differently a moment later): the connection goes to the checked
@@ -30,13 +25,13 @@ public enum OutboundHTTP {
     public static func execute(_ request: HTTPClientRequest, policy: OutboundURLPolicy, deadline: NIODeadline,
                                resolve: @escaping Resolver = systemResolve) async throws -> HTTPClientResponse {
         guard let components = URLComponents(string: request.url), let written = components.host?.lowercased(), !written.isEmpty else {
-            throw Refusal(reason: "invalid_url")
+            throw CallFailure.invalidURL
         }
         let host = written.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let literal = IPAddress(host) != nil
         let addresses = literal ? [host] : try await lookups.addresses(of: host, resolve: resolve, deadline: deadline)
-        guard let address = addresses.first else { throw Refusal(reason: "dns_failed") }
-        guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw Refusal(reason: "destination_refused") }
+        guard let address = addresses.first else { throw CallFailure.dnsFailed }
+        guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw CallFailure.destinationRefused }
         let client = literal ? Self.client : clients.client(host: host, address: address)
         return try await client.execute(request, deadline: deadline)
     }
@@ -75,7 +70,7 @@ public enum OutboundHTTP {
             let timeout = eventLoop.scheduleTask(deadline: deadline) { answer.fail(HTTPClientError.deadlineExceeded) }
             lookup.whenComplete { result in
                 timeout.cancel()
-                answer.completeWith(result.mapError { _ in Refusal(reason: "dns_failed") })
+                answer.completeWith(result.mapError { _ in CallFailure.dnsFailed })
             }
             return try await answer.futureResult.get()
         }
@@ -166,5 +161,17 @@ public enum OutboundHTTP {
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {
         let duration = ContinuousClock.now - start
         return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension CallFailure {
+    /// What a call's error means: a refusal before calling, or the call's `deadline` passing
+    /// (however the client reports it), or else a connection that failed.
+    init(_ error: any Error, deadline: NIODeadline) {
+        switch error {
+        case let failure as CallFailure: self = failure
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout: self = .timeout
+        default: self = NIODeadline.now() >= deadline ? .timeout : .connectionFailed
+        }
     }
 }

@@ -5,13 +5,13 @@ import ZentraApp
 import ZentraCore
 
 /// Sends one claimed delivery: the event's exact body, signed, within the timeout; reads at most
-/// `responseMaxBytes` of the answer and keeps its first kilobyte as the attempt's excerpt.
+/// `responseBytes_max` of the answer and keeps its first kilobyte as the attempt's excerpt.
 public struct WebhookSender: Sendable {
     let policy: OutboundURLPolicy
     let resolve: OutboundHTTP.Resolver
     let clock: any WallClock
     let timeoutMs: Int
-    public static let responseMaxBytes = 64 * 1024
+    public static let responseBytes_max = 64 * 1024
     static let excerptBytes = 1024
 
     public init(policy: OutboundURLPolicy, clock: any WallClock, timeoutMs: Int, resolve: @escaping OutboundHTTP.Resolver = OutboundHTTP.systemResolve) {
@@ -23,14 +23,14 @@ public struct WebhookSender: Sendable {
 
     public func send(_ delivery: ClaimedWebhookDelivery) async -> WebhookAttemptOutcome {
         let started = ContinuousClock.now
-        func failed(_ failure: String) -> WebhookAttemptOutcome {
-            WebhookAttemptOutcome(statusCode: nil, latencyMs: OutboundHTTP.milliseconds(since: started), failure: failure, responseExcerpt: nil,
+        func failed(_ failure: CallFailure) -> WebhookAttemptOutcome {
+            WebhookAttemptOutcome(statusCode: nil, latencyMs: OutboundHTTP.milliseconds(since: started), failure: failure.rawValue, responseExcerpt: nil,
                                   retryAfterSeconds: nil)
         }
         let now = clock.now()
         guard let request = OutboundHTTP.signedPost(url: delivery.url, messageID: delivery.messageID, timestampSeconds: now.microseconds / 1_000_000,
                                                     secrets: delivery.secrets, body: delivery.body, userAgent: "Zentra-Webhooks/1")
-        else { return failed("invalid_signing_secret") }
+        else { return failed(.invalidSigningSecret) }
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMs))
         do {
             let response = try await OutboundHTTP.execute(request, policy: policy, deadline: deadline, resolve: resolve)
@@ -40,18 +40,14 @@ public struct WebhookSender: Sendable {
             for try await chunk in response.body {
                 if excerpt.count < Self.excerptBytes { excerpt.append(contentsOf: chunk.readableBytesView.prefix(Self.excerptBytes - excerpt.count)) }
                 read += chunk.readableBytes
-                if read >= Self.responseMaxBytes { break }
+                if read >= Self.responseBytes_max { break }
             }
             return WebhookAttemptOutcome(
                 statusCode: Int(response.status.code), latencyMs: latency, failure: nil,
                 responseExcerpt: excerpt.isEmpty ? nil : String(decoding: excerpt, as: UTF8.self),
                 retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0, now: now) })
-        } catch let refusal as OutboundHTTP.Refusal {
-            return failed(refusal.reason)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            return failed("timeout")
         } catch {
-            return failed(NIODeadline.now() >= deadline ? "timeout" : "connection_failed")
+            return failed(CallFailure(error, deadline: deadline))
         }
     }
 }

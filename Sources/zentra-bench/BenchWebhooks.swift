@@ -127,7 +127,7 @@ struct BenchWebhooks: AsyncParsableCommand {
             let started = clock.now
             while rendered < 20_000 {
                 let request = PageRequest(limit: 100, startingAfter: after)
-                let page = try await store.read(tenant: tenant) { try await $0.events.list(request, type: EventType.authorizationApproved.rawValue) }
+                let page = try await store.read(tenant: tenant) { try await $0.events.list(request, type: .authorizationApproved) }
                 for event in page.data { sample = event.serialized }
                 rendered += page.data.count
                 after = page.data.last?.id.rawValue

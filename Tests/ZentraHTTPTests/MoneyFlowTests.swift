@@ -118,6 +118,9 @@ import ZentraTestSupport
             #expect(invalid.status == .badRequest && invalid.errorParam == "status")
             let events = try await env.get("/events?type=customer.kyc_updated").list
             #expect(events.count == 1)
+            let unknown = try await env.get("/events?type=customer.kyc_approved")
+            #expect(unknown.status == .badRequest && unknown.errorCode == "parameter_invalid" && unknown.errorParam == "type",
+                    "a type outside the catalog is refused, not an empty page")
         }
     }
 }

@@ -25,8 +25,8 @@ import ZentraWebhooks
         do {
             _ = try await OutboundHTTP.execute(post(url), policy: policy, deadline: .now() + .seconds(10), resolve: resolve)
             return nil
-        } catch let refusal as OutboundHTTP.Refusal {
-            return refusal.reason
+        } catch let refusal as CallFailure {
+            return refusal.rawValue
         } catch {
             return "\(error)"
         }

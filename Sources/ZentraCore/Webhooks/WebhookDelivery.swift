@@ -54,8 +54,7 @@ public struct WebhookAttempt: Sendable, Hashable, Codable {
     public let result: Result
     public let statusCode: Int?
     public let latencyMs: Int
-    /// `http_<status>`, `timeout`, `connection_failed`, `dns_failed`, `destination_refused`, `invalid_url`,
-    /// `interrupted` (the process sending it stopped before it could record the answer).
+    /// `http_<status>` or a `CallFailure`.
     public let error: String?
     public let responseExcerpt: String?
 
@@ -92,7 +91,7 @@ public struct WebhookAttemptOutcome: Sendable, Hashable {
     public var succeeded: Bool { failure == nil && statusCode.map { (200..<300).contains($0) } == true }
     /// `410 Gone`: the receiver says this endpoint no longer exists.
     public var gone: Bool { failure == nil && statusCode == 410 }
-    public var error: String? { failure ?? (succeeded ? nil : statusCode.map { "http_\($0)" }) }
+    public var error: String? { failure ?? (succeeded ? nil : statusCode.map(CallFailure.status)) }
 }
 
 /// When to try again: the delays after the first, second, … failed attempt

@@ -17,7 +17,7 @@ enum ConsoleCookies {
     static func cookie(_ name: String, _ value: String, maxAge: Int, request: Request) -> Cookie {
         // Behind a TLS-terminating proxy the cookie is also Secure.
         let secure = request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
-        return Cookie(name: name, value: value, maxAge: maxAge, path: "/console", secure: secure, httpOnly: true, sameSite: .strict)
+        return Cookie(name: name, value: value, maxAge: maxAge, path: ConsoleRoute.prefix, secure: secure, httpOnly: true, sameSite: .strict)
     }
 }
 

@@ -1,4 +1,5 @@
 import HTTPTypes
+import ZentraApp
 import ZentraCore
 
 /// Which roles may call which route: the one table, enforced for every API request by
@@ -72,11 +73,11 @@ enum AccessPolicy {
     }()
 
     /// The route a runtime intent's operation runs as: its caller needs that route's roles too.
-    static func route(ofIntentOperation type: String?) -> Route? {
-        switch type {
-        case "deposit": "POST /accounts/{id}/deposits"
-        case "kyc_update": "POST /customers/{id}/kyc"
-        default: nil
+    static func route(ofIntentOperation kind: CreateIntent.Operation.Kind?) -> Route? {
+        switch kind {
+        case .deposit: "POST /accounts/{id}/deposits"
+        case .kycUpdate: "POST /customers/{id}/kyc"
+        case nil: nil
         }
     }
 

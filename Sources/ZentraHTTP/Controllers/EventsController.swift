@@ -12,7 +12,7 @@ struct EventsController {
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("/events") { request, context in
             let page = try request.pageRequest()
-            let type = request.uri.queryParameters.get("type")
+            let type = try request.query("type", as: EventType.self)
             return try await read.run(context) { try await $0.events.list(page, type: type) }
         }
         group.get("/events/{id}") { _, context in
@@ -37,7 +37,7 @@ struct EventsController {
         group.post("/runtime/intents") { request, context in
             try await write.run(request, context, input: CreateIntent.self,
                                 implicitKey: { "runtime_intent:" + $0.intentId }) { tx, input in
-                if let route = AccessPolicy.route(ofIntentOperation: input.operation?.type) { _ = try context.require(route) }
+                if let route = AccessPolicy.route(ofIntentOperation: input.operation?.kind) { _ = try context.require(route) }
                 return try Reply.json(try await IntentService.create(input, in: tx), status: .created)
             }
         }

@@ -10,8 +10,8 @@ extension TenantScope {
 }
 
 extension EventRepository {
-    public func list(_ request: PageRequest, type: String? = nil) async throws -> Page<Event> {
-        let rows = try await base.page(request, table: "events", columns: "*", order: "sequence", filter: type.map { "type = \($0)" }) { $0 }
+    public func list(_ request: PageRequest, type: EventType? = nil) async throws -> Page<Event> {
+        let rows = try await base.page(request, table: "events", columns: "*", order: "sequence", filter: type.map { "type = \($0.rawValue)" }) { $0 }
         return Page(data: try await base.decodeEvents(rows.data), hasMore: rows.hasMore)
     }
 
