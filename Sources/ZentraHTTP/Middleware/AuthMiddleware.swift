@@ -18,7 +18,9 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: Store
     let rateLimiter: RateLimiter
-    let decisionKeys = KeyCache()
+    /// Principals by the key they presented, in this process's memory only (the database keeps
+    /// only digests). Looking a key up here costs no digest.
+    let decisionKeys = BoundedCache<String, Principal>(capacity: 10_000)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
@@ -27,7 +29,7 @@ struct AuthMiddleware: RouterMiddleware {
         let key = String(header.dropFirst("Bearer ".count)).trimming(.whitespaces)
         guard !key.isEmpty, key.count <= 200 else { throw DomainError.unauthenticated("The API key is invalid or has been revoked.") }
         let checkedAgain = request.method == .post && request.uri.path == AuthorizationsController.decisionsPath
-        var principal = checkedAgain ? decisionKeys.principal(key) : nil
+        var principal = checkedAgain ? decisionKeys[key] : nil
         if principal == nil {
             principal = try await TenantRepository.authenticate(digest: TenantRepository.digestHex(key), store: store)
             if checkedAgain, let principal { decisionKeys.keep(principal, for: key) }
@@ -60,22 +62,4 @@ struct AuthMiddleware: RouterMiddleware {
     private func add(_ limit: RateLimiter.Limit, to response: inout Response) {
         for (name, value) in limit.headers { response.headers[HTTPField.Name(name)!] = value }
     }
-}
-
-/// Principals by the key they presented, in this process's memory only (the database keeps only
-/// digests); bounded, emptied when full. Looking a key up here costs no digest.
-final class KeyCache: Sendable {
-    static let entries_max = 10_000
-    private let principals = Mutex<[String: Principal]>([:])
-
-    func principal(_ key: String) -> Principal? { principals.withLock { $0[key] } }
-
-    func keep(_ principal: Principal, for key: String) {
-        principals.withLock { cache in
-            if cache.count >= Self.entries_max { cache.removeAll(keepingCapacity: true) }
-            cache[key] = principal
-        }
-    }
-
-    func forget(_ key: String) { _ = principals.withLock { $0.removeValue(forKey: key) } }
 }

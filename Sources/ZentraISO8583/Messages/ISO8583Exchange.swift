@@ -15,7 +15,8 @@ public struct ISO8583Exchange: Sendable {
     let authorizer: Authorizer
     let vault: CardVault
     let logger: Logger
-    let cards = PANCache()
+    /// Cards found by PAN, by the PAN's keyed hash.
+    let cards = BoundedCache<String, PANIndex.Entry>(capacity: 200_000)
 
     public static let actor = "network:iso8583"
 
@@ -152,20 +153,11 @@ public struct ISO8583Exchange: Sendable {
     /// decision. A PAN not found is asked again each time (the card may be issued since).
     private func card(pan: String) async throws -> PANIndex.Entry {
         let hash = vault.lookupHash(pan: pan)
-        if let known = cards.entries.withLock({ $0[hash] }) { return known }
+        if let known = cards[hash] { return known }
         guard let found = try await PANIndex.card(panHash: hash, engine: store.engine) else {
             throw ISO8583Refusal(code: ResponseCode.unknownCard, reason: "no card has this PAN")
         }
-        cards.entries.withLock { known in
-            if known.count >= PANCache.entries_max { known.removeAll(keepingCapacity: true) }
-            known[hash] = found
-        }
+        cards.keep(found, for: hash)
         return found
     }
-}
-
-/// Cards found by PAN, by the PAN's keyed hash; bounded, emptied when full.
-final class PANCache: Sendable {
-    static let entries_max = 200_000
-    let entries = Mutex<[String: PANIndex.Entry]>([:])
 }

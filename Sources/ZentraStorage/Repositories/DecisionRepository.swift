@@ -158,18 +158,18 @@ extension BatchTransaction {
 
     /// A card program and its webhook's sealed signing secret. Programs never change, so each is
     /// read once per process and kept.
+    /// Card programs by tenant and id.
+    private static let programs = BoundedCache<String, (program: CardProgram, sealedSecret: [UInt8]?)>(capacity: 10_000)
+
     public func program(_ tenant: TenantID, _ id: CardProgramID) async throws -> (program: CardProgram, sealedSecret: [UInt8]?) {
         let key = "\(tenant.rawValue)/\(id.rawValue)"
-        if let known = ProgramCache.programs.withLock({ $0[key] }) { return known }
+        if let known = Self.programs[key] { return known }
         guard let row = try await sql.queryOne("SELECT * FROM card_programs WHERE tenant_id = \(tenant) AND id = \(id)") else {
             throw DomainError.resourceMissing("card_program", id: id.rawValue)
         }
         let secret: [UInt8]? = if case .null = row["authorization_webhook_secret"] { nil } else { try row.bytes("authorization_webhook_secret") }
         let found = (try scope(tenant).decodeCardProgram(row), secret)
-        ProgramCache.programs.withLock { cache in
-            if cache.count >= ProgramCache.entries_max { cache.removeAll(keepingCapacity: true) }
-            cache[key] = found
-        }
+        Self.programs.keep(found, for: key)
         return found
     }
 
@@ -247,11 +247,6 @@ extension BatchTransaction {
     }
 }
 
-/// Card programs by tenant and id; bounded, emptied when full.
-enum ProgramCache {
-    static let entries_max = 10_000
-    static let programs = Mutex<[String: (program: CardProgram, sealedSecret: [UInt8]?)]>([:])
-}
 
 extension BulkRows {
     /// The narrow decision row (`authorizationRow`).

@@ -95,14 +95,14 @@ public struct SQLRow: Sendable {
     public func configuration<T: Decodable & Sendable>(_ column: String, as _: T.Type = T.self) throws -> T {
         let text = try string(column)
         let key = "\(T.self)|\(text)"
-        if let hit = ConfigurationCache.values.withLock({ $0[key] }) as? T { return hit }
+        if let hit = Self.configurations[key] as? T { return hit }
         let value: T = try json(column)
-        ConfigurationCache.values.withLock { cache in
-            if cache.count >= ConfigurationCache.entries_max { cache.removeAll(keepingCapacity: true) }
-            cache[key] = value
-        }
+        Self.configurations.keep(value, for: key)
         return value
     }
+
+    /// Decoded configuration values by type and JSON text.
+    private static let configurations = BoundedCache<String, any Sendable>(capacity: 10_000)
 
     public func optionalConfiguration<T: Decodable & Sendable>(_ column: String, as _: T.Type = T.self) throws -> T? {
         if case .null = self[column] { return nil }
@@ -110,11 +110,6 @@ public struct SQLRow: Sendable {
     }
 }
 
-/// Decoded configuration values by their JSON text; bounded, emptied when full.
-enum ConfigurationCache {
-    static let entries_max = 10_000
-    static let values = Mutex<[String: any Sendable]>([:])
-}
 
 import Foundation
 import Synchronization
