@@ -71,8 +71,15 @@ public func withStore<T: Sendable>(_ url: DatabaseURL, creating: Bool = false, m
     }
 }
 
-/// `ZENTRA_CARD_DATA_KEY` (base64) if set, else the key file, created on first use.
-public func loadCardDataKey(file: String) throws -> CardDataKey {
-    try ProcessInfo.processInfo.environment["ZENTRA_CARD_DATA_KEY"].map { try CardDataKey(base64: $0) }
-        ?? CardDataKey.loadOrCreate(file: file)
+/// `--card-data-key-file`, unless `ZENTRA_CARD_DATA_KEY` (base64) gives the key.
+public struct CardDataKeyOption: ParsableArguments {
+    @Option(help: "Card data key file, created (0600) on first start unless ZENTRA_CARD_DATA_KEY is set.")
+    public var cardDataKeyFile = "./zentra-card-data.key"
+
+    public init() {}
+
+    public func load() throws -> CardDataKey {
+        try ProcessInfo.processInfo.environment["ZENTRA_CARD_DATA_KEY"].map { try CardDataKey(base64: $0) }
+            ?? CardDataKey.loadOrCreate(file: cardDataKeyFile)
+    }
 }

@@ -38,7 +38,7 @@ struct BenchCommand: AsyncParsableCommand {
                 let scope = WriteScope(tenant: tenant.id, actor: "bench", requestID: nil)
                 let accounts = try await store.write(scope) { tx in
                     let customer = try await CustomerService.create(
-                        CreateCustomer(name: "Bench", email: "bench@example.com", kycStatus: "verified"), in: tx)
+                        CreateCustomer(name: "Bench", email: "bench@example.com", kycStatus: KYCStatus.verified.rawValue), in: tx)
                     var ids: [String] = []
                     for _ in 0..<accountCount {
                         ids.append(try await AccountService.create(
@@ -93,10 +93,10 @@ struct BenchCommand: AsyncParsableCommand {
 
         var text: String {
             func ms(_ d: Duration) -> String {
-                String(format: "%.2f", Double(d.components.seconds) * 1_000 + Double(d.components.attoseconds) / 1e15)
+                String(format: "%.2f", d.seconds * 1_000)
             }
             func percentile(_ p: Double) -> Duration { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.seconds
             return """
                 zentra-bench deposits  database=\(url)
                   requests=\(requests) concurrency=\(concurrency) accounts=\(accounts)

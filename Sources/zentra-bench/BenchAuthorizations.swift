@@ -25,7 +25,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
     @Option(help: "Seconds to measure (after a warm-up of 2 s).") var duration = 20
     @Option(help: "Open loop: this many requests per second in all, latency from each request's scheduled time.")
     var rate: Int?
-    @Option(help: "Card data key file (as for serve), unless ZENTRA_CARD_DATA_KEY is set.") var cardDataKeyFile = "./zentra-card-data.key"
+    @OptionGroup var cardDataKey: CardDataKeyOption
 
     func validate() throws {
         guard (1...1_000_000).contains(cards), (1...1_024).contains(concurrency), (1...3_600).contains(duration) else {
@@ -39,7 +39,7 @@ struct BenchAuthorizations: AsyncParsableCommand {
         if let fixtures {
             made = try JSONDecoder().decode(BenchFixtures.Made.self, from: Data(contentsOf: URL(fileURLWithPath: fixtures)))
         } else {
-            let key = try loadCardDataKey(file: cardDataKeyFile)
+            let key = try cardDataKey.load()
             let count = cards
             let setupStart = ContinuousClock.now
             made = try await withStore(try database.url()) { store in
@@ -298,7 +298,7 @@ struct BenchFixturesCommand: AsyncParsableCommand {
     @Option(help: "Funded cards to make.") var cards = 100_000
     @Option(help: "Earlier decisions to make over them.") var earlier = 1_000_000
     @Option(help: "Where to write the fixtures (JSON: tenant, network key, cards).") var out: String
-    @Option(help: "Card data key file (as for serve), unless ZENTRA_CARD_DATA_KEY is set.") var cardDataKeyFile = "./zentra-card-data.key"
+    @OptionGroup var cardDataKey: CardDataKeyOption
 
     func validate() throws {
         guard (1...10_000_000).contains(cards), (0...100_000_000).contains(earlier) else {
@@ -307,7 +307,7 @@ struct BenchFixturesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let key = try loadCardDataKey(file: cardDataKeyFile)
+        let key = try cardDataKey.load()
         let (count, earlier) = (cards, self.earlier)
         let started = ContinuousClock.now
         let made = try await withStore(try database.url()) { store in

@@ -21,7 +21,7 @@ struct BenchClearingFile: AsyncParsableCommand {
     var authorized = 10_000
     @Option(help: "Cards the records spread over.") var cards = 1_000
     @Option(help: "Which line results the server answers: all, exceptions or none.") var lines = "none"
-    @Option(help: "Card data key file (as for serve), unless ZENTRA_CARD_DATA_KEY is set.") var cardDataKeyFile = "./zentra-card-data.key"
+    @OptionGroup var cardDataKey: CardDataKeyOption
 
     func validate() throws {
         guard (1...100_000_000).contains(records), (0...records).contains(authorized), (1...100_000).contains(cards) else {
@@ -30,7 +30,7 @@ struct BenchClearingFile: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let key = try loadCardDataKey(file: cardDataKeyFile)
+        let key = try cardDataKey.load()
         let (cardCount, authorizedCount) = (cards, authorized)
         let setupStart = ContinuousClock.now
         let (networkKey, cardIDs, references) = try await withStore(try database.url()) { store in

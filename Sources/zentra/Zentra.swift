@@ -122,8 +122,7 @@ struct Serve: AsyncParsableCommand {
     var iso8583Port: Int?
     @Option(help: "Address of the ISO 8583 listener.")
     var iso8583Host = "127.0.0.1"
-    @Option(help: "Card data key file, created (0600) on first start unless ZENTRA_CARD_DATA_KEY is set.")
-    var cardDataKeyFile = "./zentra-card-data.key"
+    @OptionGroup var cardDataKey: CardDataKeyOption
     @OptionGroup var evidenceKeys: EvidenceKeyOption
     @OptionGroup var database: DatabaseOption
 
@@ -138,13 +137,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        var retentionHours: Int64 = 24
-        if let raw = environment["ZENTRA_IDEMPOTENCY_RETENTION_HOURS"] {
-            guard let hours = Int64(raw), (24...24 * 366).contains(hours) else {
-                throw ValidationError("ZENTRA_IDEMPOTENCY_RETENTION_HOURS: '\(raw)' is not a whole number of hours from 24 to 8784")
-            }
-            retentionHours = hours
-        }
+        let retentionHours = try Self.wholeNumber("ZENTRA_IDEMPOTENCY_RETENTION_HOURS", of: "hours", in: Int64(24)...(24 * 366), environment) ?? 24
         var iso8583: ISO8583Listener.Settings?
         if let iso8583Port {
             guard (0...65_535).contains(iso8583Port) else { throw ValidationError("--iso8583-port: \(iso8583Port) is not a TCP port") }
@@ -156,39 +149,28 @@ struct Serve: AsyncParsableCommand {
             }
             iso8583 = ISO8583Listener.Settings(host: iso8583Host, port: iso8583Port, allowedNetworks: networks)
         }
-        if let raw = environment["ZENTRA_WEBHOOK_TIMEOUT_MS"] {
-            guard let timeout = Int(raw), (100...60_000).contains(timeout) else {
-                throw ValidationError("ZENTRA_WEBHOOK_TIMEOUT_MS: '\(raw)' is not a whole number of milliseconds from 100 to 60000")
-            }
+        if let timeout = try Self.wholeNumber("ZENTRA_WEBHOOK_TIMEOUT_MS", of: "milliseconds", in: 100...60_000, environment) {
             delivery.timeoutMs = timeout
         }
-        if let raw = environment["ZENTRA_WEBHOOK_CONCURRENCY"] {
-            let range = WebhookDeliverySettings.concurrencyRange
-            guard let concurrency = Int(raw), range.contains(concurrency) else {
-                throw ValidationError("ZENTRA_WEBHOOK_CONCURRENCY: '\(raw)' is not a whole number of sends in flight per endpoint from \(range.lowerBound) to \(range.upperBound)")
-            }
+        if let concurrency = try Self.wholeNumber("ZENTRA_WEBHOOK_CONCURRENCY", of: "sends in flight per endpoint",
+                                                  in: WebhookDeliverySettings.concurrencyRange, environment) {
             delivery.concurrency = concurrency
         }
         var rateLimit = RateLimitSettings()
         for (name, setting) in [("ZENTRA_RATE_LIMIT", \RateLimitSettings.perSecond), ("ZENTRA_RATE_LIMIT_NETWORK", \.networkPerSecond)] {
-            guard let raw = environment[name] else { continue }
-            guard let perSecond = Int64(raw), (0...1_000_000).contains(perSecond) else {
-                throw ValidationError("\(name): '\(raw)' is not a whole number of requests per second from 0 (off) to 1000000")
+            if let perSecond = try Self.wholeNumber(name, of: "requests per second (0: off)", in: Int64(0)...1_000_000, environment) {
+                rateLimit[keyPath: setting] = perSecond
             }
-            rateLimit[keyPath: setting] = perSecond
         }
         var timeouts = ConnectionTimeouts()
         for (name, setting) in [("ZENTRA_HTTP_HEADER_TIMEOUT_MS", \ConnectionTimeouts.header), ("ZENTRA_HTTP_IDLE_TIMEOUT_MS", \.idle)] {
-            guard let raw = environment[name] else { continue }
-            guard let timeoutMs = Int64(raw), (100...3_600_000).contains(timeoutMs) else {
-                throw ValidationError("\(name): '\(raw)' is not a whole number of milliseconds from 100 to 3600000")
+            if let timeout = try Self.wholeNumber(name, of: "milliseconds", in: Int64(100)...3_600_000, environment) {
+                timeouts[keyPath: setting] = .milliseconds(timeout)
             }
-            timeouts[keyPath: setting] = .milliseconds(timeoutMs)
         }
         do {
-            let cardDataKey = try loadCardDataKey(file: cardDataKeyFile)
             var configuration = AppConfiguration(
-                host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: cardDataKey,
+                host: host, port: port, database: try database.url(), outboundURLPolicy: policy, cardDataKey: try cardDataKey.load(),
                 evidenceKeys: try evidenceKeys.load())
             configuration.webhookDelivery = delivery
             configuration.iso8583 = iso8583
@@ -201,6 +183,16 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("zentra: error: \(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+
+    /// The whole number `name` sets in the environment, within `range`; nil when it is not set.
+    static func wholeNumber<T: FixedWidthInteger>(_ name: String, of unit: String, in range: ClosedRange<T>,
+                                                 _ environment: [String: String]) throws -> T? {
+        guard let raw = environment[name] else { return nil }
+        guard let value = T(raw), range.contains(value) else {
+            throw ValidationError("\(name): '\(raw)' is not a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
     }
 }
 
