@@ -261,8 +261,9 @@ def test_slow_and_idle_clients_are_disconnected(sqlite_url):
             return True  # reset by the server
 
     # Timing to the millisecond is HeaderDeadlineTests' (on a channel whose clock the test moves);
-    # here, that the settings reach the server, with margins a loaded machine cannot eat.
-    server = Server(sqlite_url, env={"ZENTRA_HTTP_HEADER_TIMEOUT_MS": "500", "ZENTRA_HTTP_IDLE_TIMEOUT_MS": "6000"})
+    # here, that the settings reach the server. The idle timeout is far beyond any wait below, so
+    # a connection that closes was closed by the header timeout, however slow the machine.
+    server = Server(sqlite_url, env={"ZENTRA_HTTP_HEADER_TIMEOUT_MS": "500", "ZENTRA_HTTP_IDLE_TIMEOUT_MS": "600000"})
     try:
         held = []
         for _ in range(50):
@@ -270,25 +271,32 @@ def test_slow_and_idle_clients_are_disconnected(sqlite_url):
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             held.append(sock)
         assert call(server.port, "GET", "/healthz")[0] == 200, "others are served while they wait"
-        started = time.time()
-        assert all(closed_within(sock, 5) for sock in held), "a half header held its connection"
-        assert time.time() - started < 5, "closed by the header timeout, before the idle one"
+        assert all(closed_within(sock, 60) for sock in held), "a half header held its connection"
 
         trickle = socket.create_connection(("127.0.0.1", server.port))
-        started = time.time()
-        try:
-            for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 100:
+        cut = False
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000:
+            try:
                 trickle.sendall(bytes([byte]))
-                time.sleep(0.05)
-        except OSError:
-            pass
-        assert closed_within(trickle, 5) and time.time() - started < 5, "a trickled header outlived its deadline"
+            except OSError:
+                cut = True
+                break
+            time.sleep(0.05)
+        assert cut or closed_within(trickle, 60), "a trickled header outlived its deadline"
 
+        # Complete requests answered, the connection kept alive: the header timeout no longer applies.
+        kept = socket.create_connection(("127.0.0.1", server.port))
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert b"200" in kept.recv(4096).split(b"\r\n")[0]
+        assert not closed_within(kept, 2.0), "a kept-alive connection is not cut by the header timeout"
+    finally:
+        assert server.stop() == 0
+
+    server = Server(sqlite_url, env={"ZENTRA_HTTP_IDLE_TIMEOUT_MS": "1000"})
+    try:
         idle = socket.create_connection(("127.0.0.1", server.port))
         idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert b"200" in idle.recv(4096).split(b"\r\n")[0]
-        started = time.time()
-        assert not closed_within(idle, 2.0), "a kept-alive connection is not cut by the header timeout"
-        assert closed_within(idle, 20), "an idle connection is closed"
+        assert closed_within(idle, 60), "an idle connection is closed"
     finally:
         assert server.stop() == 0

@@ -31,8 +31,8 @@ import ZentraTestSupport
         let endpoint = Self.customerEndpoint()
         try await endpoint.run { port in
             try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
-                // Endpoints that answer at once get the longest deadline, so a starved machine still hears them.
-                func fixture(_ path: String, timeout: Int = 10_000, fallback: String = "decline") async throws -> AuthorizationFixture {
+                // Endpoints that answer at once get the longest deadline a program may set.
+                func fixture(_ path: String, timeout: Int = AuthorizationWebhook.timeoutMsRange.upperBound, fallback: String = "decline") async throws -> AuthorizationFixture {
                     let f = try await AuthorizationFixture.make(env, program: #"""
                         , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)\#(path)", "timeout_ms": \#(timeout), "fallback": "\#(fallback)"}
                         """#, fund: 1_000)
@@ -75,12 +75,14 @@ import ZentraTestSupport
     }
 
     @Test(arguments: Backend.allCases)
-    func aSlowEndpointFallsBackAtTheDeadlineWithoutHoldingLocks(_ backend: Backend) async throws {
+    func aDecisionWaitingOnTheCustomerHoldsNoLocks(_ backend: Backend) async throws {
         let endpoint = Self.customerEndpoint()
         try await endpoint.run { port in
             try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
+                // The longest deadline a program may set: the slow decision can only end when the test
+                // releases the endpoint, so the other decision's commit is not a race against a timer.
                 let slow = try await AuthorizationFixture.make(env, program: #"""
-                    , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)/slow", "timeout_ms": 10000, "fallback": "approve"}
+                    , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)/slow", "timeout_ms": \#(AuthorizationWebhook.timeoutMsRange.upperBound), "fallback": "approve"}
                     """#, fund: 1_000)
                 let plain = try await AuthorizationFixture.make(env, fund: 1_000)
                 let slowDone = Mutex(false)
@@ -92,17 +94,33 @@ import ZentraTestSupport
                 try await WebhookDeliveryTests.eventually("the slow decision is waiting on the customer's endpoint") {
                     !endpoint.calls(to: "/slow").isEmpty
                 }
-                // While the first waits on the customer's endpoint (which holds the call unanswered, up to
-                // the longest deadline a program may set), other decisions commit.
                 #expect(try await plain.authorize(100).status_ == "approved")
-                #expect(slowDone.withLock { $0 } == false)
+                #expect(slowDone.withLock { $0 } == false, "the other decision committed while this one waited")
+                endpoint.release("/slow")
                 let reply = try await waited
+                #expect(reply.status_ == "declined" && reply.declineReason == "customer_declined", "\(reply.text)")
+                #expect((reply.json["customer_decision"] as? [String: Any])?["source"] as? String == "webhook")
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func anEndpointThatNeverAnswersFallsBackAtTheDeadline(_ backend: Backend) async throws {
+        let endpoint = Self.customerEndpoint()
+        try await endpoint.run { port in
+            try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
+                // Held and never released: the only way out is the deadline, whatever the machine's speed.
+                let timeout = AuthorizationWebhook.timeoutMsRange.lowerBound
+                let slow = try await AuthorizationFixture.make(env, program: #"""
+                    , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)/slow", "timeout_ms": \#(timeout), "fallback": "approve"}
+                    """#, fund: 1_000)
+                let reply = try await slow.authorize(100)
                 endpoint.release("/slow")
                 #expect(reply.status_ == "approved", "\(reply.text)")
                 let decision = try #require(reply.json["customer_decision"] as? [String: Any])
                 #expect(decision["source"] as? String == "fallback" && decision["failure"] as? String == "timeout")
                 let latency = try #require(decision["latency_ms"] as? Int)
-                #expect(latency >= 10_000, "the call ran to its deadline")
+                #expect(latency >= timeout, "the call ran to its deadline")
                 let evidence = try await env.get("/authorizations/\(reply.id)/evidence").json
                 #expect((evidence["customer_decision"] as? [String: Any])?["failure"] as? String == "timeout")
                 #expect((evidence["timings"] as? [String: Any])?["customer_decision_latency_ms"] as? Int == latency)
