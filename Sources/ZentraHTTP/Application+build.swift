@@ -14,7 +14,7 @@ import ZentraStorage
 public func buildRouter(services: AppServices, metrics: HTTPMetrics, openAPI: OpenAPIDocument, views: ConsoleViews) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
-    router.add(middleware: ErrorMiddleware(ids: services.store.ids, bodyLimitBytes: services.configuration.bodyLimitBytes))
+    router.add(middleware: ErrorMiddleware(ids: services.store.ids, bodyBytes_max: services.configuration.bodyBytes_max))
     OperationsController(services: services, metrics: metrics, openAPI: openAPI).register(on: router)
 
     let api = router.group().add(middleware: AuthMiddleware(store: services.store, rateLimiter: RateLimiter(settings: services.configuration.rateLimit)))

@@ -205,7 +205,7 @@ import ZentraTestSupport
 
     @Test(arguments: Backend.allCases)
     func oversizeBodyIsRefusedWith413(_ backend: Backend) async throws {
-        try await TestEnvironment.run(backend, configure: { $0.bodyLimitBytes = 1024 }) { env in
+        try await TestEnvironment.run(backend, configure: { $0.bodyBytes_max = 1024 }) { env in
             let name = String(repeating: "a", count: 4096)
             let reply = try await env.post("/customers", #"{"name": "\#(name)", "email": "a@example.com"}"#)
             #expect(reply.status == .contentTooLarge)

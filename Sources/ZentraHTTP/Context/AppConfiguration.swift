@@ -5,13 +5,13 @@ import ZentraStorage
 
 /// Settings of one running Zentra, with defaults for everything.
 public struct AppConfiguration: Sendable {
-    public static let defaultBodyLimitBytes = 1 << 20
+    public static let defaultBodyBytes_max = 1 << 20
 
     public var host: String
     public var port: Int
     public var database: DatabaseURL
     /// Largest request body accepted; larger ones answer 413.
-    public var bodyLimitBytes: Int
+    public var bodyBytes_max: Int
     /// How long a completed idempotency key is kept and replayed (at least 24 hours: `docs/conventions.md`, "Idempotency").
     public var idempotencyRetentionSeconds: Int64
     /// How long a claimed key may stay in progress before another request may take it over.
@@ -41,7 +41,7 @@ public struct AppConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL = .sqlite(path: "./zentra.sqlite"),
-        bodyLimitBytes: Int = AppConfiguration.defaultBodyLimitBytes,
+        bodyBytes_max: Int = AppConfiguration.defaultBodyBytes_max,
         idempotencyRetentionSeconds: Int64 = 24 * 3600, idempotencyLeaseSeconds: Int64 = 60,
         outboundURLPolicy: OutboundURLPolicy = OutboundURLPolicy(), cardDataKey: CardDataKey = .random(),
         evidenceKeys: EvidenceKeyRing = .random()
@@ -52,7 +52,7 @@ public struct AppConfiguration: Sendable {
         self.host = host
         self.port = port
         self.database = database
-        self.bodyLimitBytes = bodyLimitBytes
+        self.bodyBytes_max = bodyBytes_max
         self.idempotencyRetentionSeconds = idempotencyRetentionSeconds
         self.idempotencyLeaseSeconds = idempotencyLeaseSeconds
     }

@@ -9,13 +9,13 @@ public struct AppRequestContext: RequestContext {
     public var principal: Principal?
     /// The console session a signed-in operator's request carries (its CSRF token with it).
     public var consoleSession: ConsoleSession?
-    public var bodyLimitBytes: Int = AppConfiguration.defaultBodyLimitBytes
+    public var bodyBytes_max: Int = AppConfiguration.defaultBodyBytes_max
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
     }
 
-    public var maxUploadSize: Int { bodyLimitBytes }
+    public var maxUploadSize: Int { bodyBytes_max }
 
     /// The caller, or 401 when the route needs one and none was authenticated.
     public func caller() throws -> Principal {

@@ -11,12 +11,12 @@ import ZentraStorage
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let ids: any IDGenerator
-    let bodyLimitBytes: Int
+    let bodyBytes_max: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestID = RequestKind.prefix + ids.nextBody()
-        context.bodyLimitBytes = bodyLimitBytes
+        context.bodyBytes_max = bodyBytes_max
         var response: Response
         do {
             try Self.refuseControlCharacters(in: request.uri.description)
