@@ -73,7 +73,7 @@ public func withStore<T: Sendable>(_ url: DatabaseURL, creating: Bool = false, m
 
 /// `--card-data-key-file`, unless `ZENTRA_CARD_DATA_KEY` (base64) gives the key.
 public struct CardDataKeyOption: ParsableArguments {
-    @Option(help: "Card data key file, created (0600) on first start unless ZENTRA_CARD_DATA_KEY is set.")
+    @Option(help: "Card data key file, created (0600) on first use unless ZENTRA_CARD_DATA_KEY is set.")
     public var cardDataKeyFile = "./zentra-card-data.key"
 
     public init() {}

@@ -79,8 +79,8 @@ import ZentraTestSupport
         let endpoint = Self.customerEndpoint()
         try await endpoint.run { port in
             try await TestEnvironment.run(backend, configure: Self.loopbackAllowed) { env in
-                // The longest deadline a program may set: the slow decision can only end when the test
-                // releases the endpoint, so the other decision's commit is not a race against a timer.
+                // The longest deadline a program may set: the slow decision ends when the test releases
+                // the endpoint, long before that deadline unless the machine stalls for seconds.
                 let slow = try await AuthorizationFixture.make(env, program: #"""
                     , "authorization_webhook": {"url": "http://127.0.0.1:\#(port)/slow", "timeout_ms": \#(AuthorizationWebhook.timeoutMsRange.upperBound), "fallback": "approve"}
                     """#, fund: 1_000)

@@ -59,7 +59,6 @@ import ZentraTestSupport
         }
     }
 
-    /// Two server instances (separate pools, no shared memory) on one PostgreSQL database.
     /// The webhook worker, the listener and the periodic chores wait behind one gate that opens
     /// once the migrations are applied: a service never runs before it, and a start-up that fails
     /// (the wait is cancelled) never runs it at all.
@@ -86,6 +85,7 @@ import ZentraTestSupport
         #expect(probe.sawGateOpen.withLock { $0 } == [true])
     }
 
+    /// Two server instances (separate pools, no shared memory) on one PostgreSQL database.
     @Test func twoInstancesOnOnePostgresDatabaseShareStateExactly() async throws {
         let database = DatabaseURL.postgres(try await TestPostgres.shared.makeDatabase())
         try await TestEnvironment.run(database: database) { first in

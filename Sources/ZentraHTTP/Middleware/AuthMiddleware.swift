@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import Synchronization
 import ZentraCore
 import ZentraStorage
 

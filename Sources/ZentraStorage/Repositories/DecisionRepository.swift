@@ -1,4 +1,3 @@
-import Synchronization
 import ZentraCore
 
 /// A card's state as a batch of decisions reads it, row-locked: the version of the card policy
@@ -156,11 +155,11 @@ extension BatchTransaction {
             timeZone: try row.string("time_zone"))
     }
 
-    /// A card program and its webhook's sealed signing secret. Programs never change, so each is
-    /// read once per process and kept.
     /// Card programs by tenant and id.
     private static let programs = BoundedCache<String, (program: CardProgram, sealedSecret: [UInt8]?)>(capacity: 10_000)
 
+    /// A card program and its webhook's sealed signing secret. Programs never change, so each is
+    /// read once per process and kept.
     public func program(_ tenant: TenantID, _ id: CardProgramID) async throws -> (program: CardProgram, sealedSecret: [UInt8]?) {
         let key = "\(tenant.rawValue)/\(id.rawValue)"
         if let known = Self.programs[key] { return known }
@@ -246,7 +245,6 @@ extension BatchTransaction {
         }
     }
 }
-
 
 extension BulkRows {
     /// The narrow decision row (`authorizationRow`).

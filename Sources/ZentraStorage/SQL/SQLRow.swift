@@ -110,6 +110,4 @@ public struct SQLRow: Sendable {
     }
 }
 
-
 import Foundation
-import Synchronization
