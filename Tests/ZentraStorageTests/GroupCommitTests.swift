@@ -90,12 +90,15 @@ import ZentraTestSupport
 }
 
 @Suite struct WriterSyncTests {
-    /// An answered unit of work is on disk: SQLite's writer syncs the WAL at every commit
-    /// (`synchronous = FULL`, 2), not only at checkpoints as GRDB's pool sets it up (NORMAL, 1).
-    @Test func theSQLiteWriterSyncsEveryCommit() async throws {
+    /// An answered unit of work is on disk: SQLite's WAL is synced beside the writer before answers
+    /// go (`WALSync`), the writer itself committing with `synchronous = NORMAL` (1). Were the WAL not
+    /// open for syncing, the writer would have to sync at every commit (`FULL`, 2).
+    @Test func theSQLiteWALIsSyncedBeforeAnswers() async throws {
         try await StorageEnvironment.run(.sqlite) { env in
-            let rows = try await env.store.engine.withTransaction { sql in try await sql.query("PRAGMA synchronous") }
-            #expect(try rows.first?.int("synchronous") == 2)
+            let engine = try #require(env.store.engine as? SQLiteEngine)
+            #expect(engine.syncsBesideTheWriter)
+            let rows = try await engine.withTransaction { sql in try await sql.query("PRAGMA synchronous") }
+            #expect(try rows.first?.int("synchronous") == 1)
         }
     }
 }

@@ -151,11 +151,22 @@ final class GroupCommit: Sendable {
         }
     }
 
+    /// Hands a committed transaction's answers on once its commit is durable.
+    typealias Acknowledge = @Sendable (_ answers: @escaping @Sendable () -> Void) -> Void
+    /// Ends a transaction: runs `COMMIT`, and answers how its answers wait for durability.
+    typealias Commit = @Sendable (any SQLExecutor) async throws -> Acknowledge
+    /// Where `COMMIT` returns only once the commit is durable (PostgreSQL; SQLite syncing at each
+    /// commit), answers go at once. SQLite syncing beside the writer has its own (`WALSync`).
+    static let commit: Commit = { sql in
+        try await sql.execute("COMMIT")
+        return { answers in answers() }
+    }
+
     /// Runs `jobs`, all of one kind, in one transaction on `sql`, whose `batch` collects what they
     /// queue for its end, and answers each of them; hands back the items to run later.
-    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL) async -> [Job] {
+    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL, commit: Commit = commit) async -> [Job] {
         guard case .item(_, let runner) = jobs[0].work else {
-            await runUnits(jobs, on: sql, batch: batch, begin: begin)
+            await runUnits(jobs, on: sql, batch: batch, begin: begin, commit: commit)
             return []
         }
         let items = jobs.map { job -> any Sendable in
@@ -169,13 +180,19 @@ final class GroupCommit: Sendable {
                 let outcomes = try await runner.run(items, sql)
                 guard outcomes.count == jobs.count else { throw StoreError.other("set-based work answered \(outcomes.count) of \(jobs.count) items") }
                 try await batch.write(sql)
-                try await sql.execute("COMMIT")
+                let acknowledge = try await commit(sql)
                 var deferred: [Job] = []
+                var answered: [(Job, BatchOutcome<any Sendable>)] = []
                 for (job, outcome) in zip(jobs, outcomes) {
-                    switch outcome {
-                    case .answer(let answer): job.continuation.resume(returning: answer)
-                    case .failure(let error): job.continuation.resume(throwing: error)
-                    case .later: deferred.append(job)
+                    if case .later = outcome { deferred.append(job) } else { answered.append((job, outcome)) }
+                }
+                acknowledge { [answered] in
+                    for (job, outcome) in answered {
+                        switch outcome {
+                        case .answer(let answer): job.continuation.resume(returning: answer)
+                        case .failure(let error): job.continuation.resume(throwing: error)
+                        case .later: break
+                        }
                     }
                 }
                 return deferred
@@ -194,7 +211,7 @@ final class GroupCommit: Sendable {
 
     /// Units of work in one transaction, a savepoint each: a failed unit is answered with its error
     /// and leaves nothing; the others are answered once `COMMIT` returned.
-    private static func runUnits(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL) async {
+    private static func runUnits(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL, commit: Commit) async {
         do {
             try await sql.execute(begin)
         } catch {
@@ -228,15 +245,18 @@ final class GroupCommit: Sendable {
                 }
             }
         }
+        let acknowledge: Acknowledge
         do {
             try await batch.write(sql)
-            try await sql.execute("COMMIT")
+            acknowledge = try await commit(sql)
         } catch {
             await abandon(sql, after: error)
             for (job, _) in committed { job.continuation.resume(throwing: error) }
             return
         }
-        for (job, result) in committed { job.continuation.resume(returning: result) }
+        acknowledge { [committed] in
+            for (job, result) in committed { job.continuation.resume(returning: result) }
+        }
     }
 
     /// Whether `error` means the connection is gone: the server already ended the transaction, and a

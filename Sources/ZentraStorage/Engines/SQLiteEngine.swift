@@ -4,8 +4,9 @@ import GRDBSQLite
 import ServiceLifecycle
 import Synchronization
 
-/// Embedded SQLite through GRDB's `DatabasePool`: WAL, `synchronous=FULL` (an acknowledged commit
-/// survives power loss), readers in parallel, one writer.
+/// Embedded SQLite through GRDB's `DatabasePool`: WAL, readers in parallel, one writer. An
+/// acknowledged commit survives power loss: its WAL frames are synced before it is answered, beside
+/// the writer (`WALSync`), or by the writer at each commit where the WAL cannot be opened for that.
 ///
 /// GRDB's write closures are synchronous while a Zentra unit of work is async (PostgreSQL needs it),
 /// so a write transaction is opened with `BEGIN IMMEDIATE` and its statements run one by one on the
@@ -18,6 +19,7 @@ public final class SQLiteEngine: DatabaseEngine {
     private let writeLock = AsyncLock()
     private let writerThread = WriterThread(name: "zentra-sqlite-writer")
     private let groupCommit: GroupCommit
+    private let walSync: WALSync?
     private let inUse = Atomic<Int>(0)
     private let maximumReaders: Int
 
@@ -51,28 +53,38 @@ public final class SQLiteEngine: DatabaseEngine {
             // The database (and so its WAL and shared-memory files) is private to its owner.
             try PrivateFile.createIfMissing(path)
             pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB turns its writer to `synchronous = NORMAL` after `prepareDatabase` (WAL's usual
-            // choice, where a commit reaches the disk only at the next checkpoint). A decision is
-            // answered only once it is durable, so the writer syncs the WAL at every commit again.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            // Copies the WAL back into the database file every 50 ms on a connection of its own
-            // (`PASSIVE`: it never waits for or blocks the writer). Checkpointing in the writer's
-            // commit put a page copy and an fsync on the path of every decision; here pages written
-            // many times between two checkpoints (index and ledger pages) are copied once.
+            // GRDB turns its writer to `synchronous = NORMAL` after `prepareDatabase`: a commit then
+            // reaches the disk only at the next checkpoint. Answers wait for `WALSync` to sync the
+            // WAL instead; without it the writer syncs at every commit again (`FULL`).
+            walSync = WALSync.forWAL(ofDatabaseAt: path)
+            let synchronous = walSync == nil ? "FULL" : "NORMAL"
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+            // Copies the WAL back into the database file every 5 ms on a connection of its own
+            // (`PASSIVE`: it never waits for or blocks the writer), and syncs that file when it
+            // copied anything (`syncDatabaseFile`). Checkpointing in the writer's commit put a page
+            // copy and an fsync on the path of every decision; here pages written many times between
+            // two checkpoints (index and ledger pages) are copied once, and the writer's own
+            // checkpoint finds little left to copy and sync ("Where the SQLite p99 comes from" in
+            // PERFORMANCE.md).
             //
             // On a volume with less room than the WAL grows to between two of the writer's own
             // checkpoints, the WAL would fill it and then never start over (the commit that would
             // restart it fails for want of space), so a full disk would stay full after space was
             // freed. There the task truncates the WAL instead (`TRUNCATE` waits up to its busy
-            // timeout for the transaction in progress), handing its space back every 50 ms.
+            // timeout for the transaction in progress), handing its space back at once.
             var checkpointing = Configuration()
             checkpointing.busyMode = .timeout(0.5)
             let connection = try DatabaseQueue(path: path, configuration: checkpointing)
             let directory = (path as NSString).deletingLastPathComponent
-            checkpointer = PeriodicTask("checkpoint", every: .milliseconds(50), logger: nil) {
+            // The WAL's frames and those copied back after the last pass: unchanged, nothing to sync.
+            let lastPass = Mutex<[Int64]>([])
+            checkpointer = PeriodicTask("checkpoint", every: .milliseconds(5), logger: nil) {
                 let cramped = (FreeSpace.bytes(in: directory) ?? .max) < SQLiteEngine.walGrowthBytes
                 try await connection.writeWithoutTransaction { db in
-                    try db.execute(sql: cramped ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)")
+                    let row = try Row.fetchOne(db, sql: cramped ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)")
+                    let pass: [Int64] = [row?[1] ?? 0, row?[2] ?? 0]
+                    guard lastPass.withLock({ last in defer { last = pass }; return last != pass }), pass[1] > 0 else { return }
+                    try SQLiteEngine.syncDatabaseFile(db)
                 }
             }
         } catch {
@@ -81,11 +93,29 @@ public final class SQLiteEngine: DatabaseEngine {
         }
     }
 
+    /// Syncs the database file the checkpoint task copied pages into. SQLite syncs it only in a
+    /// checkpoint that reaches the WAL's end, which under steady commits is the writer's own: that
+    /// sync then wrote back every page the task had copied since, on the path of a commit (p50
+    /// 4.8 ms, p90 11 ms under half of peak). Synced here, the writer's leaves little to write.
+    /// The sync goes through SQLite's own file handle: closing another descriptor of the file
+    /// would drop the process's locks on it.
+    static func syncDatabaseFile(_ db: Database) throws {
+        var file: UnsafeMutablePointer<sqlite3_file>?
+        guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK,
+              let file, let sync = file.pointee.pMethods?.pointee.xSync
+        else { return }
+        let code = sync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY)
+        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "syncing the database file") }
+    }
+
     /// The writer checkpoints (and so restarts the WAL) after the commit that crosses this many pages.
     static let walAutocheckpointPages = 2000
     /// How far the WAL may grow before it starts over: its autocheckpoint and a margin for the
     /// group commit that crosses it (pages of 4 KiB, SQLite's default).
     static let walGrowthBytes: UInt64 = UInt64(walAutocheckpointPages) * 4096 * 2
+
+    /// Whether commits are synced beside the writer (`WALSync`) rather than by it.
+    var syncsBesideTheWriter: Bool { walSync != nil }
 
     public var service: (any Service)? { checkpointer }
     private let checkpointer: PeriodicTask
@@ -95,7 +125,14 @@ public final class SQLiteEngine: DatabaseEngine {
     public func withReader<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         inUse.add(1, ordering: .relaxed)
         defer { inUse.subtract(1, ordering: .relaxed) }
-        return try await body(Reader(pool: pool))
+        do {
+            let result = try await body(Reader(pool: pool))
+            await walSync?.barrier()
+            return result
+        } catch {
+            await walSync?.barrier()   // an error can tell what the read saw, too
+            throw error
+        }
     }
 
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
@@ -112,7 +149,8 @@ public final class SQLiteEngine: DatabaseEngine {
             self.inUse.add(1, ordering: .relaxed)
             defer { self.inUse.subtract(1, ordering: .relaxed) }
             let batch = CommitBatch()
-            return await GroupCommit.run(jobs, on: Writer(pool: self.pool, batch: batch), batch: batch, begin: "BEGIN IMMEDIATE")
+            return await GroupCommit.run(jobs, on: Writer(pool: self.pool, batch: batch), batch: batch, begin: "BEGIN IMMEDIATE",
+                                         commit: self.walSync.map { $0.commit } ?? GroupCommit.commit)
         }) ?? []
     }
 
@@ -122,6 +160,7 @@ public final class SQLiteEngine: DatabaseEngine {
 
     public func close() async throws {
         writerThread.stop()
+        walSync?.stop()
         try pool.close()
     }
 
