@@ -78,13 +78,15 @@ public final class SQLiteEngine: DatabaseEngine {
             let directory = (path as NSString).deletingLastPathComponent
             // The WAL's frames and those copied back after the last pass: unchanged, nothing to sync.
             let lastPass = Mutex<[Int64]>([])
-            checkpointer = PeriodicTask("checkpoint", every: .milliseconds(5), logger: nil) {
+            // Every 50 ms while the WAL does not change (an idle server is not woken 200 times a second).
+            checkpointer = PeriodicTask("checkpoint", every: .milliseconds(5), whenIdle: .milliseconds(50), logger: nil) {
                 let cramped = (FreeSpace.bytes(in: directory) ?? .max) < SQLiteEngine.walGrowthBytes
-                try await connection.writeWithoutTransaction { db in
+                return try await connection.writeWithoutTransaction { db in
                     let row = try Row.fetchOne(db, sql: cramped ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)")
                     let pass: [Int64] = [row?[1] ?? 0, row?[2] ?? 0]
-                    guard lastPass.withLock({ last in defer { last = pass }; return last != pass }), pass[1] > 0 else { return }
-                    try SQLiteEngine.syncDatabaseFile(db)
+                    guard lastPass.withLock({ last in defer { last = pass }; return last != pass }) else { return false }
+                    if pass[1] > 0 { try SQLiteEngine.syncDatabaseFile(db) }
+                    return true
                 }
             }
         } catch {
