@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func intactChainVerifies() throws {
-        let result = try AuditChain.verify(try chain(5))
+        let result = try AuditChain.verify(try chain(5).map(AuditChain.StoredLink.init))
         #expect(result.valid)
         #expect(result.recordsChecked == 5)
     }
@@ -44,7 +44,7 @@ import Testing
         var edited = links[2].entry
         edited.action = "customer.deleted"
         links[2] = AuditChain.Link(entry: edited, previousHash: links[2].previousHash, hash: links[2].hash)
-        let result = try AuditChain.verify(links)
+        let result = try AuditChain.verify(links.map(AuditChain.StoredLink.init))
         #expect(!result.valid)
         #expect(result.brokenAtSequence == 3)
     }
@@ -52,10 +52,10 @@ import Testing
     @Test func droppedOrReorderedRecordsBreakTheChain() throws {
         var dropped = try chain(5)
         dropped.remove(at: 1)
-        #expect(try AuditChain.verify(dropped).brokenAtSequence == 3)
+        #expect(try AuditChain.verify(dropped.map(AuditChain.StoredLink.init)).brokenAtSequence == 3)
         var swapped = try chain(5)
         swapped.swapAt(1, 2)
-        #expect(try !AuditChain.verify(swapped).valid)
+        #expect(try !AuditChain.verify(swapped.map(AuditChain.StoredLink.init)).valid)
     }
 
     @Test func rehashingOneRecordStillBreaksTheNextLink() throws {
@@ -64,7 +64,7 @@ import Testing
         edited.actor = "attacker"
         links[1] = AuditChain.Link(entry: edited, previousHash: links[1].previousHash,
                                    hash: try AuditChain.hash(previous: links[1].previousHash, entry: edited))
-        #expect(try AuditChain.verify(links).brokenAtSequence == 3)
+        #expect(try AuditChain.verify(links.map(AuditChain.StoredLink.init)).brokenAtSequence == 3)
     }
 
     /// The canonical form is what `JSONEncoder` with sorted keys writes for the same object, so
@@ -89,11 +89,34 @@ import Testing
         #expect(try AuditChain.canonicalBytes(e) == Array(reference))
     }
 
+    /// A context is checked as the bytes stored where they are the writer's, and by its meaning
+    /// where they are another form of the same JSON; another value, or no JSON, breaks the link.
+    @Test func contextsVerifyAsStoredOrByTheirMeaning() throws {
+        let links = try chain(3).map(AuditChain.StoredLink.init)
+        func with(context: String, at index: Int) -> [AuditChain.StoredLink] {
+            var edited = links
+            let link = links[index]
+            edited[index] = AuditChain.StoredLink(entry: link.entry, context: Array(context.utf8), previousHash: link.previousHash, hash: link.hash)
+            return edited
+        }
+        #expect(links[1].context == Array(#"{"n":2}"#.utf8))
+        #expect(try AuditChain.verify(with(context: #" { "n" : 2 }"#, at: 1)).valid)
+        #expect(try AuditChain.verify(with(context: #"{"n":3}"#, at: 1)).brokenAtSequence == 2)
+        #expect(try AuditChain.verify(with(context: #"{"n":"#, at: 1)).brokenAtSequence == 2)
+    }
+
     @Test func hashIsDeterministic() throws {
         #expect(try AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1))
             == AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1)))
         #expect(try AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1))
             != AuditChain.hash(previous: AuditChain.genesisHash, entry: entry(1, action: "other")))
+    }
+}
+
+extension AuditChain.StoredLink {
+    /// A record as the writer stores it.
+    init(_ link: AuditChain.Link) {
+        self.init(entry: link.entry, context: link.entry.context.serialized, previousHash: link.previousHash, hash: link.hash)
     }
 }
 

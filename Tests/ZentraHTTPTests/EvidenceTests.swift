@@ -120,9 +120,9 @@ import ZentraTestSupport
         }
     }
 
-    /// A changed, a removed and two reordered records each break the chain exactly where they are,
-    /// and the verification names that record and why.
-    @Test(arguments: Backend.allCases, ["changed", "removed", "reordered"])
+    /// A changed record (a field, or its context), a removed one and two reordered ones each break
+    /// the chain exactly where they are, and the verification names that record and why.
+    @Test(arguments: Backend.allCases, ["changed", "context", "removed", "reordered"])
     func everyKindOfTamperingIsFoundWhereItIs(_ backend: Backend, _ tampering: String) async throws {
         try await TestEnvironment.run(backend) { env in
             for _ in 0..<4 { _ = try await env.createCustomer() }
@@ -131,6 +131,8 @@ import ZentraTestSupport
                 switch tampering {
                 case "changed":
                     try await sql.execute("UPDATE audit_log SET object_id = 'cus_forged' WHERE tenant_id = \(env.tenant) AND sequence = 3")
+                case "context":
+                    try await sql.execute(#"UPDATE audit_log SET context = '{"forged":true}' WHERE tenant_id = \#(env.tenant) AND sequence = 3"#)
                 case "removed":
                     try await sql.execute("DELETE FROM audit_log WHERE tenant_id = \(env.tenant) AND sequence = 3")
                 default:
@@ -144,13 +146,36 @@ import ZentraTestSupport
             #expect(verify["records_checked"] as? Int == 2, "the first two records still hold")
             let reason = verify["reason"] as? String ?? ""
             switch tampering {
-            case "changed":
+            case "changed", "context":
                 #expect(verify["broken_at_sequence"] as? Int == 3 && reason.contains("content"), "\(verify)")
             case "removed":
                 #expect(verify["broken_at_sequence"] as? Int == 4 && reason.contains("expected sequence 3"), "\(verify)")
             default:
                 #expect(verify["broken_at_sequence"] as? Int == 3 && reason.contains("previous_hash"), "\(verify)")
             }
+        }
+    }
+
+    /// Verifying hashes each context as stored, without parsing it; a context stored in another
+    /// form of the same JSON (here: a space before it) is parsed and still verifies, on requests,
+    /// the background checkpoint and the full walk alike.
+    @Test(arguments: Backend.allCases)
+    func aContextStoredInAnotherFormOfTheSameJSONStillVerifies(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend) { env in
+            for _ in 0..<3 { _ = try await env.createCustomer() }
+            try await env.store.engine.withTransaction { sql in
+                try await sql.execute("UPDATE audit_log SET context = ' ' || context WHERE tenant_id = \(env.tenant) AND sequence = 2")
+            }
+            let stored = try await env.store.engine.withReader { sql in
+                try await sql.queryOne("SELECT context FROM audit_log WHERE tenant_id = \(env.tenant) AND sequence = 2")?.string("context")
+            }
+            #expect(stored?.first == " ")
+            let verify = try await env.get("/audit-log/verify").json
+            #expect(verify["valid"] as? Bool == true, "\(verify)")
+            let head = try #require(verify["records_checked"] as? Int)
+            try await AuditCheckpoints.advance(store: env.store)
+            #expect(try await env.get("/audit-log/verify").json["checked_from_sequence"] as? Int == head)
+            #expect(try await env.store.read(tenant: env.tenant) { try await $0.auditLog.verify() }.valid)
         }
     }
 

@@ -41,10 +41,14 @@ public enum AuditChain {
 
     /// SHA-256 (hex) of the previous hash and the record's canonical JSON.
     public static func hash(previous: String, entry: AuditEntry) throws -> String {
+        hash(previous: previous, canonical: try canonicalBytes(entry))
+    }
+
+    private static func hash(previous: String, canonical: [UInt8]) -> String {
         var hasher = SHA256()
         hasher.update(data: Array(previous.utf8))
         hasher.update(data: [0x0A])
-        hasher.update(data: try canonicalBytes(entry))
+        hasher.update(data: canonical)
         return Hex.encode(hasher.finalize())
     }
 
@@ -52,12 +56,17 @@ public enum AuditChain {
     /// formatting. (The same bytes `JSONEncoder` with sorted keys writes for this object; a test
     /// holds them equal, so chains written before this writer verify still.)
     static func canonicalBytes(_ e: AuditEntry) throws -> [UInt8] {
+        canonicalBytes(e) { $0.value(e.context) }
+    }
+
+    /// The canonical bytes with the context written by `context` (`e.context` is not read).
+    private static func canonicalBytes(_ e: AuditEntry, context: (inout JSONWriter) -> Void) -> [UInt8] {
         JSONWriter.write(capacity: 512) { w in
             w.object { w in
                 w.field("action", e.action)
                 w.field("actor", e.actor)
                 w.key("context")
-                w.value(e.context)
+                context(&w)
                 w.field("createdAtMicros", e.createdAt.microseconds)
                 w.field("id", e.id.rawValue)
                 w.field("idempotencyKey", e.idempotencyKey)
@@ -83,6 +92,39 @@ public enum AuditChain {
         }
     }
 
+    /// A stored record as verification reads it: its content, the context left out, and the
+    /// context's bytes as stored. The writer stores a context exactly as its hash covers it
+    /// (`JSONValue.serialized`), so a chain verifies without parsing contexts and writing them
+    /// again, which was most of what verifying cost. A context stored in another form of the same
+    /// JSON is parsed and checked as before; a hash that matches the bytes as stored matches their
+    /// meaning too, so this checks nothing less.
+    public struct StoredLink: Sendable {
+        /// The record's content; its `context` is not read (`context` below is).
+        public let entry: AuditEntry
+        public let context: [UInt8]
+        public let previousHash: String
+        public let hash: String
+
+        public init(entry: AuditEntry, context: [UInt8], previousHash: String, hash: String) {
+            self.entry = entry
+            self.context = context
+            self.previousHash = previousHash
+            self.hash = hash
+        }
+
+        /// Whether the content hashes to `hash` after `previousHash`.
+        func holds() throws -> Bool {
+            if AuditChain.hash(previous: previousHash, canonical: canonicalBytes(entry, context: { $0.written(context) })) == hash {
+                return true
+            }
+            // Not JSON at all: no content the writer hashed.
+            guard let context = try? JSONValue.parse(context) else { return false }
+            var parsed = entry
+            parsed.context = context
+            return try AuditChain.hash(previous: previousHash, entry: parsed) == hash
+        }
+    }
+
     public struct Verification: Sendable, Hashable, Codable {
         public let valid: Bool
         public let recordsChecked: Int64
@@ -104,7 +146,7 @@ public enum AuditChain {
     }
 
     /// Walks the links in sequence order from the genesis and reports the first break.
-    public static func verify(_ links: some Sequence<Link>, continuingFrom start: (hash: String, sequence: Int64) = (genesisHash, 0)) throws -> Verification {
+    public static func verify(_ links: some Sequence<StoredLink>, continuingFrom start: (hash: String, sequence: Int64) = (genesisHash, 0)) throws -> Verification {
         var expectedPrevious = start.hash
         var expectedSequence = start.sequence + 1
         var checked: Int64 = 0
@@ -117,7 +159,7 @@ public enum AuditChain {
                 return broken("expected sequence \(expectedSequence), found \(link.entry.sequence)")
             }
             guard link.previousHash == expectedPrevious else { return broken("previous_hash does not match the prior record") }
-            guard try hash(previous: link.previousHash, entry: link.entry) == link.hash else {
+            guard try link.holds() else {
                 return broken("record content does not match its hash")
             }
             expectedPrevious = link.hash

@@ -56,7 +56,7 @@ extension AuditLogRepository {
                 SELECT * FROM audit_log WHERE tenant_id = \(tenant) AND sequence > \(start.sequence)
                 ORDER BY sequence LIMIT \(batch_max)
                 """)
-            let result = try AuditChain.verify(try rows.map(decodeAuditLink), continuingFrom: start)
+            let result = try AuditChain.verify(try rows.map(decodeStoredLink), continuingFrom: start)
             checked += result.recordsChecked
             guard result.valid else {
                 return AuditChain.Verification(valid: false, recordsChecked: checked, headHash: result.headHash,
@@ -81,19 +81,29 @@ extension AuditLogRepository {
     /// The records after the tenant's checkpoint (the whole chain when it has none) and the head:
     /// what a request checks, at a cost bounded by the records since the last checkpoint rather
     /// than by the chain's length. The full walk is `verify()` (`zentra audit verify`).
-    public func verifyFromCheckpoint() async throws -> AuditChain.Verification {
+    public func verifyFromCheckpoint(batch_max: Int = 1000) async throws -> AuditChain.Verification {
         let checkpoint = try await sql.queryOne("SELECT sequence, hash FROM audit_checkpoints WHERE tenant_id = \(tenant)")
-        return try await verify(from: try checkpoint.map { (try $0.string("hash"), try $0.int("sequence")) } ?? (AuditChain.genesisHash, 0))
+        return try await verify(from: try checkpoint.map { (try $0.string("hash"), try $0.int("sequence")) } ?? (AuditChain.genesisHash, 0),
+                                batch_max: batch_max)
     }
 
     func decodeAuditLink(_ row: SQLRow) throws -> AuditChain.Link {
-        let entry = AuditEntry(
+        AuditChain.Link(entry: try decodeEntry(row, context: try row.json("context", as: JSONValue.self)),
+                        previousHash: try row.string("previous_hash"), hash: try row.string("hash"))
+    }
+
+    /// A record for verifying, its context left as stored (`AuditChain.StoredLink`).
+    func decodeStoredLink(_ row: SQLRow) throws -> AuditChain.StoredLink {
+        AuditChain.StoredLink(entry: try decodeEntry(row, context: .null), context: try row.bytes("context"),
+                              previousHash: try row.string("previous_hash"), hash: try row.string("hash"))
+    }
+
+    private func decodeEntry(_ row: SQLRow, context: JSONValue) throws -> AuditEntry {
+        AuditEntry(
             id: try row.id("id"), sequence: try row.int("sequence"), tenant: tenant, actor: try row.string("actor"),
             action: try row.string("action"), objectType: try row.string("object_type"), objectID: try row.string("object_id"),
             requestID: try row.optionalString("request_id"), idempotencyKey: try row.optionalString("idempotency_key"),
-            context: try row.json("context", as: JSONValue.self),
-            createdAt: try row.timestamp("created_at"))
-        return AuditChain.Link(entry: entry, previousHash: try row.string("previous_hash"), hash: try row.string("hash"))
+            context: context, createdAt: try row.timestamp("created_at"))
     }
 }
 
@@ -104,7 +114,8 @@ public enum AuditCheckpoints {
     /// to the head. A break leaves the checkpoint where it is, so every later check reports it.
     public static func advance(store: Store) async throws {
         for tenant in try await LedgerVerification.tenants(store: store) {
-            let result = try await store.read(tenant: tenant) { try await $0.auditLog.verifyFromCheckpoint() }
+            // Small batches: each is verified on a thread the decisions share, without a pause.
+            let result = try await store.read(tenant: tenant) { try await $0.auditLog.verifyFromCheckpoint(batch_max: 200) }
             guard result.valid, result.recordsChecked > 0 else { continue }
             let head = result.checkedFromSequence + result.recordsChecked
             let now = store.clock.now()
