@@ -28,16 +28,22 @@ public enum DecisionAnswer: Sendable {
 
 /// Authorization decisions, set-based: the requests that arrive while a transaction runs are decided
 /// together in the next one (`Store.run(_:in:)`). Per tenant of the batch: every card's state read
-/// and locked in one statement (cards in id order), the network references looked up in one, each
-/// request decided in memory in arrival order by the pure policy, then each table written once and
-/// each decision's event (rendered from its record when read) and audit record queued. Nothing is
-/// answered before the commit that holds it. Decisions never wait on a lock: a card another
-/// transaction holds is decided in the next one.
+/// in one statement (`DecisionReads` says when it is locked), the network references looked up in
+/// one, each request decided in memory in arrival order by the pure policy, then each table written
+/// once with each decision's event (rendered from its record when read) and audit record. Nothing
+/// is answered before the commit that holds it. Decisions never wait on a card's lock: a card
+/// another transaction holds is decided in the next one.
 public struct AuthorizationBatch: StoreBatchWork {
     let vault: CardVault
 
     public init(vault: CardVault) {
         self.vault = vault
+    }
+
+    /// A batch of one tenant's decisions writes in one statement, which may commit alone; a batch
+    /// of several tenants writes one statement per tenant, all in one transaction.
+    public func mayRunWithoutTransaction(_ items: [DecisionItem]) -> Bool {
+        Set(items.map(\.scope.tenant)).count == 1
     }
 
     public func run(_ items: [DecisionItem], in tx: BatchTransaction) async throws -> [BatchOutcome<DecisionAnswer>] {
@@ -72,7 +78,7 @@ public struct AuthorizationBatch: StoreBatchWork {
                 }
             }
         }
-        try await tx.write(tenant, plan.writes, cards: plan.changed.sorted().compactMap { plan.states[$0] }, after: reads.head)
+        try await tx.write(tenant, plan.writes, cards: plan.changed.sorted().compactMap { plan.states[$0] })
         // Requests that repeat a reference decided before this batch answer that decision.
         let earlier = Set(plan.replays.values)
         if !earlier.isEmpty {

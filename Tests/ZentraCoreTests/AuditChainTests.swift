@@ -33,6 +33,19 @@ import Testing
         }
     }
 
+    /// PostgreSQL chains records in the statement that writes them, from the canonical bytes
+    /// around each record's number: with any number put between them they are the bytes that
+    /// verification hashes (that PostgreSQL's hashes verify is `EvidenceTests`' on PostgreSQL).
+    @Test(arguments: [Int64(1), 42, 1_000_000_007, .max])
+    func canonicalPartsSurroundTheSequence(_ sequence: Int64) throws {
+        var e = entry(7, action: "authorization.decided")
+        e.idempotencyKey = "key \"quoted\" é"
+        e.context = .object(["text": .string("line\nbreak ü"), "n": .int(-3)])
+        let (prefix, suffix) = AuditChain.canonicalParts(e)
+        e.sequence = sequence
+        #expect(prefix + Array(String(sequence).utf8) + suffix == (try AuditChain.canonicalBytes(e)))
+    }
+
     @Test func intactChainVerifies() throws {
         let result = try AuditChain.verify(try chain(5).map(AuditChain.StoredLink.init))
         #expect(result.valid)

@@ -5,7 +5,7 @@ import Testing
 import ZentraApp
 import ZentraCore
 @testable import ZentraHTTP
-import ZentraStorage
+@testable import ZentraStorage
 import ZentraTestSupport
 
 /// Decisions are made set-based, many requests to a transaction (`AuthorizationBatch`): what one
@@ -80,6 +80,48 @@ import ZentraTestSupport
         }
     }
 
+    /// On PostgreSQL a batch of one tenant runs without a transaction: its read locks nothing, and
+    /// its one write statement commits alone. When another decision takes a hold on the card
+    /// between the two, the write finds the card's state changed: it fails as a lost race (and the
+    /// batch runs again, in a transaction) and writes nothing, so no hold is taken on a balance
+    /// that is no longer there and the audit chain has no gap.
+    @Test func aCardChangedBetweenReadAndWriteIsNotWrittenOver() async throws {
+        try await TestEnvironment.run(.postgres) { env in
+            let f = try await AuthorizationFixture.make(env, fund: 10_000)
+            let input = try AuthorizeInput(json: try JSONValue.parse(Array(#"""
+                {"card": "\#(f.card)", "amount_minor": 9000, "currency": "USD", "channel": "online",
+                 "merchant": {"id": "m_1", "name": "Corner Shop", "mcc": "5411", "country": "US", "city": "Berlin"},
+                 "network_reference": "raced"}
+                """#.utf8)))
+            let item = DecisionItem(request: try AuthorizationRequest(input, receivedAt: env.store.clock.now()),
+                                    scope: WriteScope(tenant: env.tenant, actor: "test", requestID: nil), keyID: nil)
+            let store = env.store
+            let vault = CardVault(key: env.services.configuration.cardDataKey)
+            let interfered: (any Error)? = try await store.engine.withReader { sql in
+                let meanwhile = Meanwhile(base: sql) {
+                    let first = try await f.authorize(9000, reference: "first")
+                    #expect(first.status_ == "approved", "\(first.text)")
+                }
+                do {
+                    _ = try await AuthorizationBatch(vault: vault)
+                        .run([item], in: BatchTransaction(sql: meanwhile, ids: store.ids, now: store.clock.now(), locksRows: false))
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            guard case StoreError.retryable = try #require(interfered) else { Issue.record("\(String(describing: interfered))"); return }
+            #expect(try await f.held() == 9000)
+            let references = try await store.engine.withReader { try await $0.query("SELECT network_reference FROM authorizations") }
+            #expect(try references.map { try $0.string("network_reference") } == ["first"])
+            #expect(try await env.get("/audit-log/verify").json["valid"] as? Bool == true)
+            #expect(try await f.trialBalanced())
+            // Through the engine, the same request runs again in a transaction and declines.
+            let again = try await f.authorize(9000, reference: "raced")
+            #expect(again.status_ == "declined" && again.json["decline_reason"] as? String == "insufficient_funds", "\(again.text)")
+        }
+    }
+
     /// Two processes on one database deciding the same network references at once, on two cards
     /// (so neither waits for the other's card): each reference is decided once, by whichever
     /// commits first, and both processes answer that decision.
@@ -119,4 +161,30 @@ import ZentraTestSupport
             #expect(try await f.trialBalanced())
         }
     }
+}
+
+/// A statement executor that runs `meanwhile` once, just before the first statement that checks
+/// what it writes (`zentra_assert`): another writer's work between a batch's read and its write.
+private final class Meanwhile: SQLExecutor, @unchecked Sendable {
+    let base: any SQLExecutor
+    private var pending: (@Sendable () async throws -> Void)?
+
+    init(base: any SQLExecutor, _ meanwhile: @escaping @Sendable () async throws -> Void) {
+        self.base = base
+        self.pending = meanwhile
+    }
+
+    var dialect: Dialect { base.dialect }
+
+    func query(_ sql: SQL) async throws -> [SQLRow] {
+        if let meanwhile = pending, sql.render(dialect).text.contains("zentra_assert") {
+            pending = nil
+            try await meanwhile()
+        }
+        return try await base.query(sql)
+    }
+
+    func execute(_ sql: SQL) async throws { _ = try await query(sql) }
+
+    func run(_ text: String, rows: [[SQLValue]]) async throws -> [SQLRow] { try await base.run(text, rows: rows) }
 }

@@ -59,8 +59,21 @@ public enum AuditChain {
         canonicalBytes(e) { $0.value(e.context) }
     }
 
+    /// The canonical bytes before and after the record's sequence number (`e.sequence` is not
+    /// read): `prefix`, the number in decimal, `suffix` are `canonicalBytes`. PostgreSQL numbers and
+    /// chains records in the statement that writes them (`CommitBatch`), from these.
+    public static func canonicalParts(_ e: AuditEntry) -> (prefix: [UInt8], suffix: [UInt8]) {
+        var split = 0
+        let bytes = canonicalBytes(e, context: { $0.value(e.context) }, sequence: { split = $0.bytes.count })
+        return (Array(bytes[..<split]), Array(bytes[split...]))
+    }
+
     /// The canonical bytes with the context written by `context` (`e.context` is not read).
     private static func canonicalBytes(_ e: AuditEntry, context: (inout JSONWriter) -> Void) -> [UInt8] {
+        canonicalBytes(e, context: context, sequence: { $0.int(e.sequence) })
+    }
+
+    private static func canonicalBytes(_ e: AuditEntry, context: (inout JSONWriter) -> Void, sequence: (inout JSONWriter) -> Void) -> [UInt8] {
         JSONWriter.write(capacity: 512) { w in
             w.object { w in
                 w.field("action", e.action)
@@ -73,7 +86,8 @@ public enum AuditChain {
                 w.field("objectID", e.objectID)
                 w.field("objectType", e.objectType)
                 w.field("requestID", e.requestID)
-                w.field("sequence", e.sequence)
+                w.key("sequence")
+                sequence(&w)
                 w.field("tenant", e.tenant.rawValue)
             }
         }

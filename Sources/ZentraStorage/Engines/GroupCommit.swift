@@ -6,10 +6,15 @@ import Synchronization
 public protocol BatchWork: Sendable {
     associatedtype Item: Sendable
     associatedtype Answer: Sendable
-    /// Runs `items`, in their order, in one transaction on `sql`, whose `batch` takes the events and
-    /// audit records they queue; answers one outcome per item. Throwing fails the transaction, which
-    /// runs again when the failure was a lost race.
-    func run(_ items: [Item], on sql: any SQLExecutor) async throws -> [BatchOutcome<Answer>]
+    /// Runs `items`, in their order, on `sql`, whose `batch` takes the events and audit records they
+    /// queue; answers one outcome per item. In a transaction that `locksRows`, or, when the engine
+    /// may and `mayRunWithoutTransaction`, in statements that each commit alone, the writes in one
+    /// statement that checks it lost no race. Throwing fails the run, which runs again (in a
+    /// transaction) when the failure was a lost race.
+    func run(_ items: [Item], on sql: any SQLExecutor, locksRows: Bool) async throws -> [BatchOutcome<Answer>]
+
+    /// Whether these items may be run with `locksRows` false.
+    func mayRunWithoutTransaction(_ items: [Item]) -> Bool
 }
 
 /// What became of one item of set-based work.
@@ -58,13 +63,15 @@ final class GroupCommit: Sendable {
     /// Runs the items of one kind of set-based work, type-erased.
     struct Runner: Sendable {
         let kind: ObjectIdentifier
-        let run: @Sendable ([any Sendable], any SQLExecutor) async throws -> [BatchOutcome<any Sendable>]
+        let run: @Sendable ([any Sendable], any SQLExecutor, Bool) async throws -> [BatchOutcome<any Sendable>]
+        let mayRunWithoutTransaction: @Sendable ([any Sendable]) -> Bool
 
         init<W: BatchWork>(_ work: W) {
             kind = ObjectIdentifier(W.self)
-            run = { items, sql in
+            mayRunWithoutTransaction = { items in work.mayRunWithoutTransaction(items.map { $0 as! W.Item }) }
+            run = { items, sql, locksRows in
                 let typed = items.map { $0 as! W.Item }
-                return try await work.run(typed, on: sql).map { outcome in
+                return try await work.run(typed, on: sql, locksRows: locksRows).map { outcome in
                     switch outcome {
                     case .answer(let answer): .answer(answer)
                     case .failure(let error): .failure(error)
@@ -163,8 +170,11 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs `jobs`, all of one kind, in one transaction on `sql`, whose `batch` collects what they
-    /// queue for its end, and answers each of them; hands back the items to run later.
-    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL, commit: Commit = commit) async -> [Job] {
+    /// queue for its end, and answers each of them; hands back the items to run later. With
+    /// `withoutTransaction`, set-based work that may is run first without one (`BatchWork`): two
+    /// round trips (its read, its write and commit) where a transaction takes four.
+    static func run(_ jobs: [Job], on sql: any SQLExecutor, batch: CommitBatch, begin: SQL, commit: Commit = commit,
+                    withoutTransaction: Bool = false) async -> [Job] {
         guard case .item(_, let runner) = jobs[0].work else {
             await runUnits(jobs, on: sql, batch: batch, begin: begin, commit: commit)
             return []
@@ -174,13 +184,21 @@ final class GroupCommit: Sendable {
             return item
         }
         var attempt = 1
+        var locksRows = !(withoutTransaction && runner.mayRunWithoutTransaction(items))
         while true {
             do {
-                try await sql.execute(begin)
-                let outcomes = try await runner.run(items, sql)
+                if locksRows { try await sql.execute(begin) }
+                let outcomes = try await runner.run(items, sql, locksRows)
                 guard outcomes.count == jobs.count else { throw StoreError.other("set-based work answered \(outcomes.count) of \(jobs.count) items") }
-                try await batch.write(sql)
-                let acknowledge = try await commit(sql)
+                let acknowledge: Acknowledge
+                if locksRows {
+                    try await batch.write(sql)
+                    acknowledge = try await commit(sql)
+                } else {
+                    // Its one write committed alone: nothing may be left for a transaction's end.
+                    guard batch.mark == 0 else { throw StoreError.other("set-based work without a transaction queued events") }
+                    acknowledge = { answers in answers() }
+                }
                 var deferred: [Job] = []
                 var answered: [(Job, BatchOutcome<any Sendable>)] = []
                 for (job, outcome) in zip(jobs, outcomes) {
@@ -197,10 +215,11 @@ final class GroupCommit: Sendable {
                 }
                 return deferred
             } catch {
-                await abandon(sql, after: error)
+                if locksRows { await abandon(sql, after: error) }
                 batch.truncate(to: 0)
                 if case StoreError.retryable = error, attempt < batchRetries_max {
                     attempt += 1
+                    locksRows = true
                     continue
                 }
                 for job in jobs { job.continuation.resume(throwing: error) }

@@ -88,7 +88,7 @@ public final class PostgresEngine: DatabaseEngine {
                 started.value.store(true, ordering: .sequentiallyConsistent)
                 let batch = CommitBatch()
                 let later = await GroupCommit.run(jobs, on: Executor(connection: connection, logger: self.logger, batch: batch, statements: self.statements),
-                                                  batch: batch, begin: "BEGIN")
+                                                  batch: batch, begin: "BEGIN", withoutTransaction: true)
                 deferred.withLock { $0 = later }
             }
         } catch {

@@ -14,6 +14,9 @@ public struct CardState: Sendable {
     public private(set) var reservedCredits: Int64
     public var counters: SpendCounters
     public let timeZone: String
+    /// The state row's values as read (`CardState.stateColumns`): the write changes the row only if
+    /// it still holds them.
+    let asRead: [Int64]
 
     /// What the card can spend: its available account's balance (a credit-normal liability).
     public var availableMinor: Int64 { availableCredits - availableDebits }
@@ -57,13 +60,17 @@ public struct DecisionWrite: Sendable {
     }
 }
 
-/// What a batch of one tenant's decisions reads before deciding: the tenant's head, locked (the
-/// batch numbers its events and chains its audit records itself), which of the batch's API keys are
-/// not revoked, the decisions its network references already have, and its cards' states, locked
-/// in id order. On PostgreSQL a card another transaction holds is passed over (`SKIP LOCKED`) and
-/// named in `held`: a decision never waits on a card's lock, so it can never be part of a deadlock.
+/// What a batch of one tenant's decisions reads before deciding: which of the batch's API keys are
+/// not revoked, the decisions its network references already have, and its cards' states.
+///
+/// On PostgreSQL a batch of one tenant first runs without a transaction (`BatchTransaction.locksRows`
+/// false): it reads without locking anything, and its one write statement commits alone, writing
+/// only if the cards' states are still as read; otherwise it fails as a lost race and runs again in
+/// a transaction. There the cards' states are locked in id order, and a card another transaction
+/// holds is passed over (`SKIP LOCKED`) and named in `held`: a decision never waits on a card's
+/// lock, so it can never be part of a deadlock. Either way the tenant's head row, which numbers
+/// events and chains audit records, is locked only by the write statement.
 public struct DecisionReads: Sendable {
-    public let head: TenantHead
     public let unrevokedKeys: Set<String>
     public let decided: [String: AuthorizationID]
     public let cards: [CardID: CardState]
@@ -73,6 +80,7 @@ public struct DecisionReads: Sendable {
 extension BatchTransaction {
     /// One statement on PostgreSQL (one round trip), a few prepared ones on SQLite.
     public func read(_ tenant: TenantID, keys: Set<String>, cards: Set<CardID>, references: Set<String>) async throws -> DecisionReads {
+        let lock = locksRows ? "FOR UPDATE OF s SKIP LOCKED" : ""
         switch sql.dialect {
         case .postgres:
             // The other kinds of row line up with a card row's 26 columns (`cardStateSelect`).
@@ -81,18 +89,15 @@ extension BatchTransaction {
             }
             let cardIDs = SQLValue.textArray(cards.sorted().map(\.rawValue))
             let rows = try await sql.query(("""
-                WITH h AS (SELECT event_sequence, audit_sequence, audit_head_hash FROM tenants WHERE id = \(tenant) FOR UPDATE),
-                c AS (\(raw: Self.cardStateSelect) WHERE s.tenant_id = \(tenant) AND s.card_id = ANY(\(cardIDs))
-                      ORDER BY s.card_id FOR UPDATE OF s SKIP LOCKED)
+                WITH c AS (\(raw: Self.cardStateSelect) WHERE s.tenant_id = \(tenant) AND s.card_id = ANY(\(cardIDs))
+                           ORDER BY s.card_id \(raw: lock))
                 SELECT 'card' AS kind, c.* FROM c
-                UNION ALL \(raw: row("head", [1: "audit_head_hash", 10: "event_sequence", 11: "audit_sequence"])) FROM h
                 UNION ALL \(raw: row("key", [0: "id"])) FROM api_keys WHERE revoked_at IS NULL AND id = ANY(\(SQLValue.textArray(keys.sorted())))
                 UNION ALL \(raw: row("decided", [0: "id", 1: "network_reference"])) FROM authorizations
                     WHERE tenant_id = \(tenant) AND network_reference = ANY(\(SQLValue.textArray(references.sorted())))
                 UNION ALL \(raw: row("held", [0: "card_id"])) FROM card_state
                     WHERE tenant_id = \(tenant) AND card_id = ANY(\(cardIDs)) AND card_id NOT IN (SELECT card_id FROM c)
                 """ as SQL).prepared())
-            var head: TenantHead?
             var unrevoked: Set<String> = []
             var decided: [String: AuthorizationID] = [:]
             var states: [CardID: CardState] = [:]
@@ -100,29 +105,20 @@ extension BatchTransaction {
             for row in rows {
                 switch try row.string("kind") {
                 case "card": states[try row.id("card_id")] = try cardState(row, tenant: tenant)
-                case "head":
-                    head = TenantHead(eventSequence: try row.int("day_key"), auditSequence: try row.int("day_minor"),
-                                      auditHash: try row.string("status"))
                 case "key": unrevoked.insert(try row.string("card_id"))
                 case "decided": decided[try row.string("status")] = try row.id("card_id")
                 default: held.insert(try row.id("card_id"))
                 }
             }
-            guard let head else { throw DomainError.resourceMissing("tenant", id: tenant.rawValue) }
-            return DecisionReads(head: head, unrevokedKeys: unrevoked, decided: decided, cards: states, held: held)
+            return DecisionReads(unrevokedKeys: unrevoked, decided: decided, cards: states, held: held)
         case .sqlite:
-            guard let row = try await sql.queryOne("SELECT event_sequence, audit_sequence, audit_head_hash FROM tenants WHERE id = \(tenant)") else {
-                throw DomainError.resourceMissing("tenant", id: tenant.rawValue)
-            }
-            let head = TenantHead(eventSequence: try row.int("event_sequence"), auditSequence: try row.int("audit_sequence"),
-                                  auditHash: try row.string("audit_head_hash"))
             let keyRows = try await sql.run("SELECT id FROM api_keys WHERE revoked_at IS NULL AND id = ?", rows: keys.sorted().map { [.text($0)] })
             let decidedRows = try await sql.run("SELECT id, network_reference FROM authorizations WHERE tenant_id = ? AND network_reference = ?",
                                                 rows: references.sorted().map { [tenant.sqlValue, .text($0)] })
             let cardRows = try await sql.run(Self.cardStateSelect + " WHERE s.tenant_id = ? AND s.card_id = ?",
                                              rows: cards.sorted().map { [tenant.sqlValue, $0.sqlValue] })
             return DecisionReads(
-                head: head, unrevokedKeys: Set(try keyRows.map { try $0.string("id") }),
+                unrevokedKeys: Set(try keyRows.map { try $0.string("id") }),
                 decided: Dictionary(try decidedRows.map { (try $0.string("network_reference"), try $0.id("id")) }, uniquingKeysWith: { a, _ in a }),
                 cards: Dictionary(try cardRows.map { (try $0.id("card_id"), try cardState($0, tenant: tenant)) }, uniquingKeysWith: { a, _ in a }),
                 held: [])
@@ -152,7 +148,7 @@ extension BatchTransaction {
             reservedAccount: try row.id("reserved_ledger_account_id"), availableDebits: try row.int("available_debits"),
             availableCredits: try row.int("available_credits"), reservedDebits: try row.int("reserved_debits"),
             reservedCredits: try row.int("reserved_credits"), counters: try scope(tenant).decodeSpendCounters(row),
-            timeZone: try row.string("time_zone"))
+            timeZone: try row.string("time_zone"), asRead: try CardState.stateColumns.map { try row.int($0) })
     }
 
     /// Card programs by tenant and id.
@@ -173,11 +169,14 @@ extension BatchTransaction {
     }
 
     /// Writes a tenant's decisions, each table once: the narrow authorization rows, the holds'
-    /// journal entries and lines, the cards' state rows, the events and audit records numbered and
-    /// chained after `head`, and the head; on PostgreSQL all in one statement (one round trip).
-    /// A network reference another process decided meanwhile is caught by the unique index: then
-    /// the transaction runs again from the start (`StoreError.retryable`), and reads that decision.
-    public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards: [CardState], after head: TenantHead) async throws {
+    /// journal entries and lines, the cards' state rows, and the events and audit records. On
+    /// PostgreSQL all in one statement (one round trip), which numbers and chains the events and
+    /// audit records itself (`CommitBatch.postgresParts`) and fails as a lost race
+    /// (`zentra_assert`: `StoreError.retryable`) unless every card's state was still as read and
+    /// every network reference still undecided; the batch then runs again in a transaction, and
+    /// reads what the other writer did. On SQLite, the one writer, the events and audit records
+    /// are queued on the transaction's `CommitBatch`.
+    public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards: [CardState]) async throws {
         guard !decisions.isEmpty else { return }
         var authorizations = BulkRows.authorizations
         var entries = BulkRows.journalEntries
@@ -205,45 +204,45 @@ extension BatchTransaction {
                               .int(posting.amount.minor), .text(posting.amount.currency.code), .int(now.microseconds)])
             }
         }
-        var states = BulkRows("card_state", ["tenant_id", "card_id", "available_debits", "available_credits", "reserved_debits",
-                                             "reserved_credits", "day_key", "day_minor", "week_key", "week_minor", "month_key",
-                                             "month_minor", "lifetime_minor"].enumerated().map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
+        let checked = sql.dialect == .postgres ? CardState.stateColumns.map { "was_" + $0 } : []
+        var states = BulkRows("card_state", (["tenant_id", "card_id"] + CardState.stateColumns.dropFirst() + checked).enumerated()
+            .map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
         for card in cards {
             let c = card.counters
             states.append([.text(tenant.rawValue), .text(card.version.card.rawValue), .int(card.availableDebits), .int(card.availableCredits),
                            .int(card.reservedDebits), .int(card.reservedCredits), .int(c.dayKey), .int(c.dayMinor), .int(c.weekKey),
-                           .int(c.weekMinor), .int(c.monthKey), .int(c.monthMinor), .int(c.lifetimeMinor)])
+                           .int(c.weekMinor), .int(c.monthKey), .int(c.monthMinor), .int(c.lifetimeMinor)]
+                          + (checked.isEmpty ? [] : card.asRead.map { .int($0) }))
         }
-        let (events, audits, after) = try CommitBatch.rows(units, tenant: tenant, after: head)
-        let headUpdate = ("""
-            UPDATE tenants SET event_sequence = \(after.eventSequence), audit_sequence = \(after.auditSequence),
-                audit_head_hash = \(after.auditHash) WHERE id = \(tenant)
-            """ as SQL).prepared()
         let conflict: SQL = "ON CONFLICT (tenant_id, network_reference) DO NOTHING RETURNING id"
-        var inserted: Int
         switch sql.dialect {
         case .postgres:
-            var parts = [try authorizations.insertStatement(suffix: conflict)]
-            parts += try [entries, lines].filter { !$0.isEmpty }.map { try $0.insertStatement() }
-            if !states.isEmpty { parts.append(try states.updateStatement(keys: 2)) }
-            parts += try [events, audits].map { try $0.insertStatement() }
-            parts.append(headUpdate)   // last: it answers how many decisions the first part inserted
-            // The last part answers how many decisions were inserted (the first part's rows).
-            let statement = SQL.together(parts.dropLast() + [headUpdate + " RETURNING (SELECT count(*) FROM w0) AS inserted"])!.prepared()
-            inserted = Int(try await sql.queryOne(statement)?.int("inserted") ?? 0)
+            var parts: [(name: String, sql: SQL)] = [("decided", try authorizations.insertStatement(suffix: conflict))]
+            if !entries.isEmpty { parts.append(("entries", try entries.insertStatement())) }
+            if !lines.isEmpty { parts.append(("lines", try lines.insertStatement())) }
+            if !states.isEmpty { parts.append(("states", try states.updateStatement(keys: 2, expected: checked.count) + " RETURNING t.card_id")) }
+            parts += try CommitBatch.postgresParts(units, tenant: tenant, after: parts.map(\.name).filter { $0 == "decided" || $0 == "states" })
+            let written: SQL = states.isEmpty ? "" : " AND (SELECT count(*) FROM states) = \(Int64(states.rows.count))"
+            let check: SQL = "SELECT zentra_assert((SELECT count(*) FROM decided) = \(Int64(decisions.count))" + written
+                + ", 'a card or network reference of this batch changed since it was read') AS ok"
+            _ = try await sql.query(SQL.with(parts, recursive: true, check).prepared())
         case .sqlite:
-            inserted = try await sql.insert(authorizations, suffix: conflict).count
+            guard let batch = sql.batch else { throw StoreError.other("decisions were written outside a write transaction") }
+            guard try await sql.insert(authorizations, suffix: conflict).count == decisions.count else {
+                throw StoreError.retryable("network references of this batch were decided by another transaction meanwhile")
+            }
             try await sql.insert(entries)
             try await sql.insert(lines)
             try await sql.update(states, keys: 2)
-            try await sql.insert(events)
-            try await sql.insert(audits)
-            try await sql.execute(headUpdate)
-        }
-        guard inserted == decisions.count else {
-            throw StoreError.retryable("network references of this batch were decided by another transaction meanwhile")
+            for unit in units { batch.append(unit) }
         }
     }
+}
+
+extension CardState {
+    /// The state row's columns a batch writes, and the version it was read at.
+    static let stateColumns = ["version", "available_debits", "available_credits", "reserved_debits", "reserved_credits", "day_key",
+                               "day_minor", "week_key", "week_minor", "month_key", "month_minor", "lifetime_minor"]
 }
 
 extension BulkRows {

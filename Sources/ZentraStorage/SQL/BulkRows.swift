@@ -58,11 +58,13 @@ public struct BulkRows: Sendable {
         }
     }
 
-    /// `unnest($1::text[], $2::bigint[], …) AS v(a, b, …)`
-    func unnested(_ alias: String) throws -> SQL {
+    /// `unnest($1::text[], $2::bigint[], …) AS v(a, b, …)`; with `ordinality`, each row's number
+    /// from 1 in the last column, `n`.
+    func unnested(_ alias: String, ordinality: Bool = false) throws -> SQL {
         let arrays = try arrays()
         let parts = zip(arrays, columns).map { array, column in "\(array)::\(raw: column.type.rawValue)[]" as SQL }
-        return "unnest(" + SQL.joined(parts, separator: ", ") + ") AS \(raw: alias)(\(raw: columns.map(\.name).joined(separator: ", ")))"
+        let names = columns.map(\.name) + (ordinality ? ["n"] : [])
+        return "unnest(" + SQL.joined(parts, separator: ", ") + ")\(raw: ordinality ? " WITH ORDINALITY" : "") AS \(raw: alias)(\(raw: names.joined(separator: ", ")))"
     }
 }
 
@@ -73,11 +75,16 @@ extension BulkRows {
             .prepared()
     }
 
-    /// PostgreSQL's one statement updating the rows found by the leading `keys` columns.
-    func updateStatement(keys: Int) throws -> SQL {
-        let sets = columns.dropFirst(keys).map { "\($0.name) = v.\($0.name)" }.joined(separator: ", ")
-        let match = columns.prefix(keys).map { "t.\($0.name) = v.\($0.name)" }.joined(separator: " AND ")
-        return ("UPDATE \(raw: table) AS t SET \(raw: sets) FROM " + (try unnested("v")) + " WHERE \(raw: match)").prepared()
+    /// PostgreSQL's one statement updating the rows found by the leading `keys` columns. With
+    /// `expected`, the last that many columns are each named `was_<column>` and hold the value
+    /// the row was read with: a row whose value changed since is left as it is (compare and set),
+    /// and `RETURNING` tells which rows were written.
+    func updateStatement(keys: Int, expected: Int = 0) throws -> SQL {
+        let sets = columns.dropFirst(keys).dropLast(expected).map { "\($0.name) = v.\($0.name)" }
+        let match = columns.prefix(keys).map { "t.\($0.name) = v.\($0.name)" }
+            + columns.suffix(expected).map { "t.\($0.name.dropFirst("was_".count)) = v.\($0.name)" }
+        return ("UPDATE \(raw: table) AS t SET \(raw: sets.joined(separator: ", ")) FROM " + (try unnested("v"))
+            + " WHERE \(raw: match.joined(separator: " AND "))").prepared()
     }
 }
 

@@ -122,9 +122,16 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     /// prepared when every part is.
     public static func together(_ parts: [SQL]) -> SQL? {
         guard let last = parts.last else { return nil }
-        let ctes = parts.dropLast().enumerated().map { index, part in "w\(raw: String(index)) AS (" + part + ")" as SQL }
-        let statement = (ctes.isEmpty ? "" : "WITH " + SQL.joined(ctes, separator: ", ") + " ") + last
-        return parts.allSatisfy(\.isPrepared) ? statement.prepared() : statement
+        return with(parts.dropLast().enumerated().map { ("w\($0)", $1) }, last)
+    }
+
+    /// `WITH [RECURSIVE] name AS (part), … final` (PostgreSQL): parts that later ones and `final`
+    /// refer to by name; every data-modifying part runs, in one round trip. Prepared when every
+    /// part is.
+    public static func with(_ parts: [(name: String, sql: SQL)], recursive: Bool = false, _ final: SQL) -> SQL {
+        let ctes = parts.map { name, part in "\(raw: name) AS (" + part + ")" as SQL }
+        let statement = (ctes.isEmpty ? "" : "WITH \(raw: recursive ? "RECURSIVE " : "")" + SQL.joined(ctes, separator: ", ") + " ") + final
+        return parts.allSatisfy(\.sql.isPrepared) && final.isPrepared ? statement.prepared() : statement
     }
 
     /// The statement text in the engine's placeholder style and its bound values in order.

@@ -452,6 +452,17 @@ public enum Migrations {
             "DROP INDEX webhook_deliveries_succeeded",
             "CREATE INDEX webhook_deliveries_succeeded ON webhook_deliveries (tenant_id, endpoint_id, succeeded_at) WHERE succeeded_at IS NOT NULL",
         ]),
+        // A statement that writes without a transaction checks what it wrote and, when another
+        // writer got there first, fails whole as a lost race (SQLSTATE 40001), to run again.
+        Migration(version: 15, name: "zentra_assert", statements: [
+            .postgres("""
+                CREATE FUNCTION zentra_assert(holds boolean, message text) RETURNS boolean LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NOT holds THEN RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = message; END IF;
+                    RETURN holds;
+                END $$
+                """),
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows

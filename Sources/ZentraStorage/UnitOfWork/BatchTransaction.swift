@@ -6,6 +6,13 @@ public protocol StoreBatchWork: Sendable {
     associatedtype Item: Sendable
     associatedtype Answer: Sendable
     func run(_ items: [Item], in tx: BatchTransaction) async throws -> [BatchOutcome<Answer>]
+
+    /// Whether these items may run without a transaction (`BatchWork`); false unless the work says.
+    func mayRunWithoutTransaction(_ items: [Item]) -> Bool
+}
+
+extension StoreBatchWork {
+    public func mayRunWithoutTransaction(_ items: [Item]) -> Bool { false }
 }
 
 extension Store {
@@ -22,20 +29,24 @@ struct StoreBatch<Work: StoreBatchWork>: BatchWork {
     let ids: any IDGenerator
     let clock: any WallClock
 
-    func run(_ items: [Work.Item], on sql: any SQLExecutor) async throws -> [BatchOutcome<Work.Answer>] {
-        try await work.run(items, in: BatchTransaction(sql: sql, ids: ids, now: clock.now()))
+    func run(_ items: [Work.Item], on sql: any SQLExecutor, locksRows: Bool) async throws -> [BatchOutcome<Work.Answer>] {
+        try await work.run(items, in: BatchTransaction(sql: sql, ids: ids, now: clock.now(), locksRows: locksRows))
     }
+
+    func mayRunWithoutTransaction(_ items: [Work.Item]) -> Bool { work.mayRunWithoutTransaction(items) }
 }
 
 /// One transaction shared by the items of set-based work: its statements, its one clock reading and
 /// ids. Items may be of several tenants: every read and write here names its tenant. Set-based work
-/// writes its events and audit records itself, with the rows (`CommitBatch.rows`), numbered and
-/// chained as a unit of work's are.
+/// writes its events and audit records as units of work do (`CommitBatch`).
 public struct BatchTransaction: Sendable {
     public let sql: any SQLExecutor
     let ids: any IDGenerator
     /// Every row the transaction writes carries this time.
     public let now: Timestamp
+    /// Whether this is a transaction whose reads lock the rows they decide on; if not, each
+    /// statement commits alone and the write checks the rows are still as read (`DecisionReads`).
+    public let locksRows: Bool
 
     public func newID<Kind: IdentifierKind>(_ kind: Kind.Type = Kind.self) -> ID<Kind> { ids.next(kind) }
 
