@@ -20,8 +20,9 @@ public final class PostgresEngine: DatabaseEngine {
     /// Four transactions at once per process, each with the units that arrived while the others ran.
     /// One at a time waited on every statement's round trip; many at once would each hold their
     /// units' row locks longer and deadlock more often (PostgreSQL breaks a deadlock after
-    /// `deadlock_timeout` by failing one unit, which `Store` runs again).
-    private let groupCommit = GroupCommit(lanes: 4)
+    /// `deadlock_timeout` by failing one unit, which `Store` runs again). They run on the event
+    /// loop that holds the connections (`EventLoopExecutor`).
+    private let groupCommit: GroupCommit
     private let statements = ConnectionStatements()
     private let maximumConnections: Int
     /// How long a request waits for a connection before it answers 503.
@@ -38,7 +39,10 @@ public final class PostgresEngine: DatabaseEngine {
         // The pool logs every failed reconnect at info; keep those for debugging sessions only.
         var poolLogger = logger
         poolLogger.logLevel = max(logger.logLevel, .warning)
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
+        // One loop holds every connection and runs the transactions (`EventLoopExecutor`).
+        let loop = PostgresClient.defaultEventLoopGroup.next()
+        self.client = PostgresClient(configuration: configuration, eventLoopGroup: loop, backgroundLogger: poolLogger)
+        self.groupCommit = GroupCommit(lanes: 4, executor: EventLoopExecutor(loop))
         self.logger = logger
     }
 
