@@ -7,8 +7,9 @@ import ZentraCore
 /// The head row numbers a tenant's events and chains its audit records, so every writer of the
 /// tenant queues on it. Taken at the end of each unit, it stayed locked through that unit's commit
 /// (an fsync): one unit per fsync on PostgreSQL, however many connections wrote. Taken once per
-/// transaction after all its units, it is held for two statements and one commit, whatever the
-/// number of units, and numbering and the chain stay gap-free in commit order.
+/// transaction after all its units, it is held for one statement (on PostgreSQL, which numbers and
+/// chains the rows itself: `postgresParts`) and one commit, whatever the number of units, and
+/// numbering and the chain stay gap-free in commit order.
 public final class CommitBatch: Sendable {
     struct Unit: Sendable {
         let scope: WriteScope
