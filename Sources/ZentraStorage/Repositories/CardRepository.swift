@@ -55,7 +55,8 @@ public enum PANIndex {
 
     public static func card(panHash: String, engine: any DatabaseEngine) async throws -> Entry? {
         try await engine.withReader { sql in
-            try await sql.queryOne("SELECT tenant_id, id, exp_month, exp_year FROM cards WHERE pan_hash = \(panHash)").map { row in
+            // Prepared: every ISO 8583 message looks its card up, and PostgreSQL parsed it each time.
+            try await sql.queryOne(("SELECT tenant_id, id, exp_month, exp_year FROM cards WHERE pan_hash = \(panHash)" as SQL).prepared()).map { row in
                 Entry(tenant: try row.id("tenant_id"), card: try row.id("id"), expMonth: Int(try row.int("exp_month")),
                       expYear: Int(try row.int("exp_year")))
             }
