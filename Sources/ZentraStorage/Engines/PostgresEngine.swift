@@ -20,7 +20,7 @@ public final class PostgresEngine: DatabaseEngine {
     /// Four transactions at once per process, each with the units that arrived while the others ran.
     /// One at a time waited on every statement's round trip; many at once would each hold their
     /// units' row locks longer and deadlock more often (PostgreSQL breaks a deadlock after
-    /// `deadlock_timeout` by failing one unit, which `Store` runs again). They run on the event
+    /// `deadlock_timeout` by failing one unit, which `Store` runs again). Decisions run on the event
     /// loop that holds the connections (`EventLoopExecutor`).
     private let groupCommit: GroupCommit
     private let statements = ConnectionStatements()
@@ -84,7 +84,15 @@ public final class PostgresEngine: DatabaseEngine {
         try await groupCommit.submit(.item(item, GroupCommit.Runner(work))) { jobs in await self.transaction(jobs) }
     }
 
+    /// Decisions stay on the connections' loop, a few short steps each. Units of work leave it for
+    /// Swift's shared pool, as before: a clearing window plans hundreds of records in one step,
+    /// which would hold up every other connection on the loop meanwhile.
     private func transaction(_ jobs: [GroupCommit.Job]) async -> [GroupCommit.Job] {
+        guard jobs.first?.kind == nil else { return await run(jobs) }
+        return await withTaskExecutorPreference(globalConcurrentExecutor) { await self.run(jobs) }
+    }
+
+    private func run(_ jobs: [GroupCommit.Job]) async -> [GroupCommit.Job] {
         let started = LeaseFlag()
         let deferred = Mutex<[GroupCommit.Job]>([])
         do {
