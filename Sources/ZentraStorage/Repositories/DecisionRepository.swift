@@ -221,7 +221,8 @@ extension BatchTransaction {
             if !entries.isEmpty { parts.append(("entries", try entries.insertStatement())) }
             if !lines.isEmpty { parts.append(("lines", try lines.insertStatement())) }
             if !states.isEmpty { parts.append(("states", try states.updateStatement(keys: 2, expected: checked.count) + " RETURNING t.card_id")) }
-            parts += try CommitBatch.postgresParts(units, tenant: tenant, after: parts.map(\.name).filter { $0 == "decided" || $0 == "states" })
+            // The head row is locked last, after the rows this statement may wait for.
+            parts += try CommitBatch.postgresParts(units, tenant: tenant, after: ["decided"] + (states.isEmpty ? [] : ["states"]))
             let written: SQL = states.isEmpty ? "" : " AND (SELECT count(*) FROM states) = \(Int64(states.rows.count))"
             let check: SQL = "SELECT zentra_assert((SELECT count(*) FROM decided) = \(Int64(decisions.count))" + written
                 + ", 'a card or network reference of this batch changed since it was read') AS ok"

@@ -159,7 +159,7 @@ public final class CommitBatch: Sendable {
 
     /// SQLite's event and audit rows: the units' events numbered after `head`, their audit records
     /// chained after its hash, in the order the units ran; and the head after them.
-    static func rows(_ units: [Unit], tenant: TenantID, after head: TenantHead) throws -> (events: BulkRows, audits: BulkRows, head: TenantHead) {
+    private static func rows(_ units: [Unit], tenant: TenantID, after head: TenantHead) throws -> (events: BulkRows, audits: BulkRows, head: TenantHead) {
         var (eventSequence, auditSequence, auditHash) = (head.eventSequence, head.auditSequence, head.auditHash)
         var events = BulkRows("events", [
             .init("id", .text), .init("tenant_id", .text), .init("sequence", .bigint), .init("type", .text), .init("object_type", .text),
