@@ -33,9 +33,18 @@ public struct WebhookDeliverySettings: Sendable {
 /// A delivery one process holds and is about to send: where, signed with which secrets, and the
 /// exact body. The `webhook-id` is the event's id.
 public struct ClaimedWebhookDelivery: Sendable {
+    /// Where a claim is held: on the delivery's own row (a retry, a redelivery, one taken over
+    /// from a stopped process), or on a claim of a range of its endpoint's stream with `size`
+    /// deliveries, none stored until all of them are recorded together.
+    public enum Hold: Sendable, Hashable {
+        case row
+        case stream(size: Int)
+    }
+
     public let tenant: TenantID
     public let delivery: WebhookDelivery
     public let claim: String
+    public let hold: Hold
     public let url: String
     /// The current secret, then during a rotation's grace period the one before it.
     public let secrets: [String]
@@ -46,41 +55,17 @@ public struct ClaimedWebhookDelivery: Sendable {
     public let claimedAt: Timestamp
     public var messageID: String { delivery.event.rawValue }
 
-    public init(tenant: TenantID, delivery: WebhookDelivery, claim: String, url: String, secrets: [String], body: [UInt8],
+    public init(tenant: TenantID, delivery: WebhookDelivery, claim: String, hold: Hold, url: String, secrets: [String], body: [UInt8],
                 eventCreatedAt: Timestamp, claimedAt: Timestamp) {
         self.tenant = tenant
         self.delivery = delivery
         self.claim = claim
+        self.hold = hold
         self.url = url
         self.secrets = secrets
         self.body = body
         self.eventCreatedAt = eventCreatedAt
         self.claimedAt = claimedAt
-    }
-}
-
-/// How many more deliveries one process may claim as they are made: per endpoint up to
-/// `perEndpoint` minus those it holds, and `total` in all. An endpoint with deliveries already
-/// due is `backlogged`: its new ones queue behind those instead of going first.
-public struct ClaimRoom: Sendable {
-    public let perEndpoint: Int
-    public var held: [WebhookEndpointID: Int]
-    public var total: Int
-    public let backlogged: Set<WebhookEndpointID>
-
-    public init(perEndpoint: Int, held: [WebhookEndpointID: Int], total: Int, backlogged: Set<WebhookEndpointID>) {
-        self.perEndpoint = perEndpoint
-        self.held = held
-        self.total = total
-        self.backlogged = backlogged
-    }
-
-    /// Takes room for one delivery to `endpoint`, if there is any.
-    public mutating func take(_ endpoint: WebhookEndpointID) -> Bool {
-        guard total > 0, !backlogged.contains(endpoint), held[endpoint, default: 0] < perEndpoint else { return false }
-        held[endpoint, default: 0] += 1
-        total -= 1
-        return true
     }
 }
 
@@ -106,95 +91,36 @@ public struct RedeliverEvent: Sendable, Decodable {
 }
 
 /// Webhook delivery from the events table, a transactional outbox: an event exists exactly when
-/// the change it reports committed, so turning events into deliveries after the fact never sends
-/// one for a rolled-back change and never loses one. Deliveries are claimed row by row with a
-/// lease, sent with no database lock held, and their attempts recorded against the claim, so two
-/// processes never send the same attempt and a stopped process's claims are retried.
+/// the change it reports committed, so sending events after the fact never sends one for a
+/// rolled-back change and never loses one. Each endpoint reads its events in order from its stream;
+/// a process claims a range of it with a lease, sends it with no database lock held, and records
+/// the range's attempts together against the claim, writing each delivery once. Retries wait as
+/// delivery rows, claimed row by row. Two processes never send the same attempt, and a stopped
+/// process's claims are taken over after their lease.
 public enum WebhookDeliveryService {
     static let actor = "system:webhook_delivery"
-    static let fanOutBatch_max = 500
+    /// Claims taken over from stopped processes in one transaction.
+    static let takeOver_max = 100
 
     static func scope(_ tenant: TenantID) -> WriteScope { WriteScope(tenant: tenant, actor: actor, requestID: nil) }
 
-    /// Turns a tenant's events past its cursor into deliveries, for every enabled endpoint that
-    /// subscribes to them and existed when they happened. Answers how many deliveries it made.
-    @discardableResult
-    public static func fanOut(tenant: TenantID, store: Store) async throws -> Int {
-        var made = 0
-        while true {
-            let batch = try await store.write(scope(tenant)) { tx in
-                var room = ClaimRoom(perEndpoint: 0, held: [:], total: 0, backlogged: [])
-                return try await fanOutBatch(room: &room, waitForCursor: true, leaseEnd: tx.now, in: tx)
-            }
-            made += batch.made
-            if !batch.more { return made }
-        }
-    }
-
-    struct FanOut {
-        var made = 0
-        var more = false
-        /// The deliveries made claimed by this process, with their claims.
-        var born: [(delivery: WebhookDelivery, claim: String)] = []
-    }
-
-    /// One batch of the tenant's events past its cursor turned into deliveries, under the cursor's
-    /// lock (one process at a time; without `waitForCursor` a process finding it held leaves the
-    /// batch to that one). Those `room` allows are made claimed by this process, which then sends
-    /// them without claiming them in another write.
-    static func fanOutBatch(room: inout ClaimRoom, waitForCursor: Bool, leaseEnd: Timestamp, in tx: WriteTransaction) async throws -> FanOut {
-        guard let cursor = try await tx.webhookDeliveries.lockedCursor(skipIfLocked: !waitForCursor) else { return FanOut() }
-        let endpoints = try await tx.webhookEndpoints.all(status: .enabled)
-        guard !endpoints.isEmpty else {
-            // No one to deliver to: what happened meanwhile is never sent, so skip it at once.
-            try await tx.webhookDeliveries.moveCursorToLatestEvent()
-            return FanOut()
-        }
-        let events = try await tx.events.heads(after: cursor, limit: fanOutBatch_max)
-        guard let last = events.last else { return FanOut() }
-        var batch = FanOut(more: events.count == fanOutBatch_max)
-        var rows: [(delivery: WebhookDelivery, claim: String?, due: Timestamp?)] = []
-        for event in events {
-            for endpoint in endpoints where endpoint.subscribes(to: event.type) && event.createdAt >= endpoint.createdAt {
-                let delivery = WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type,
-                                               redelivery: false, createdAt: tx.now)
-                if room.take(endpoint.id) {
-                    let claim = tx.newID(WebhookDeliveryKind.self).rawValue
-                    rows.append((delivery, claim, leaseEnd))
-                    batch.born.append((delivery, claim))
-                } else {
-                    rows.append((delivery, nil, delivery.nextAttemptAt))
-                }
-            }
-        }
-        try await tx.webhookDeliveries.insert(rows)
-        try await tx.webhookDeliveries.setCursor(last.sequence)
-        batch.made = rows.count
-        return batch
-    }
-
     /// One delivery worker's transaction for a tenant: records the attempts that finished since
-    /// its last one; with `room`, turns a batch of new events into deliveries, claiming those the
-    /// room allows as it makes them; then claims up to `limit` due deliveries of each endpoint
-    /// named. A batch of sends costs one commit, not one each; when the transaction fails nothing
-    /// of it is written, and the worker keeps the attempts to record them again (their claims
-    /// still hold).
+    /// its last one, takes over claims whose process stopped, then claims up to `limit` deliveries
+    /// of each endpoint named: its due retries first, then the next events of its stream. A batch
+    /// of sends costs one commit, not one each; when the transaction fails nothing of it is
+    /// written, and the worker keeps the attempts to record them again (their claims still hold).
     public static func recordAndClaim(tenant: TenantID, finished: [FinishedWebhookAttempt], claims: [(endpoint: WebhookEndpointID, limit: Int)],
-                                      room: ClaimRoom? = nil, settings: WebhookDeliverySettings, vault: CardVault,
-                                      store: Store) async throws -> [ClaimedWebhookDelivery] {
+                                      settings: WebhookDeliverySettings, vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
         try await store.write(scope(tenant)) { tx in
             try await record(finished, settings: settings, in: tx)
+            try await takeOver(settings: settings, in: tx)
             let leaseEnd = tx.now.adding(seconds: settings.leaseSeconds)
-            var born: [(delivery: WebhookDelivery, claim: String)] = []
-            if var room { born = try await fanOutBatch(room: &room, waitForCursor: false, leaseEnd: leaseEnd, in: tx).born }
             let due = claims.filter { $0.limit > 0 }
-            let endpoints = try await openSecrets(Array(Set(due.map(\.endpoint) + born.map(\.delivery.webhookEndpoint))), vault: vault, in: tx)
-            var claimed = born.compactMap { delivery, claim in
-                endpoints[delivery.webhookEndpoint].map { Claim(delivery: delivery, id: claim, endpoint: $0.endpoint, secrets: $0.secrets) }
-            }
-            // An endpoint disabled since its deliveries were made: they wait unclaimed, like its others.
-            try await tx.webhookDeliveries.update(born.filter { endpoints[$0.delivery.webhookEndpoint] == nil }.map { ($0.delivery, nil, tx.now) })
-            claimed += try await claim(due, endpoints: endpoints, settings: settings, leaseEnd: leaseEnd, in: tx)
+            let endpoints = try await openSecrets(due.map(\.endpoint), vault: vault, in: tx)
+            var claimed = try await claim(due, endpoints: endpoints, settings: settings, leaseEnd: leaseEnd, in: tx)
+            let taken = Dictionary(grouping: claimed, by: \.delivery.webhookEndpoint).mapValues(\.count)
+            claimed += try await claimStreams(due.map { ($0.endpoint, $0.limit - taken[$0.endpoint, default: 0]) }, endpoints: endpoints,
+                                              leaseEnd: leaseEnd, in: tx)
             // Each event is read and rendered once, however many endpoints it goes to.
             let events = try await tx.events.findAll(Array(Set(claimed.map(\.delivery.event))))
             var bodies: [EventID: [UInt8]] = [:]
@@ -202,7 +128,7 @@ public enum WebhookDeliveryService {
                 guard let event = events[claim.delivery.event] else { return nil }
                 let body = bodies[event.id] ?? event.serialized
                 bodies[event.id] = body
-                return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, url: claim.endpoint.url,
+                return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, hold: claim.hold, url: claim.endpoint.url,
                                               secrets: claim.secrets, body: body, eventCreatedAt: event.createdAt, claimedAt: tx.now)
             }
         }
@@ -212,8 +138,82 @@ public enum WebhookDeliveryService {
     struct Claim {
         let delivery: WebhookDelivery
         let id: String
+        let hold: ClaimedWebhookDelivery.Hold
         let endpoint: WebhookEndpoint
         let secrets: [String]
+    }
+
+    /// Claims the next events of each endpoint's stream, up to its limit, as new deliveries: one
+    /// claim row per endpoint, and each stream moved past what it looked at. A stream another
+    /// process is claiming from is skipped.
+    static func claimStreams(_ limits: [(endpoint: WebhookEndpointID, limit: Int)],
+                             endpoints: [WebhookEndpointID: (endpoint: WebhookEndpoint, secrets: [String])], leaseEnd: Timestamp,
+                             in tx: WriteTransaction) async throws -> [Claim] {
+        let limits = limits.filter { $0.limit > 0 && endpoints[$0.endpoint] != nil }
+        let streams = try await tx.webhookDeliveries.lockedStreams(limits.map(\.endpoint))
+        let open = limits.compactMap { endpoint, limit in
+            streams[endpoint].flatMap { stream in stream.position < stream.head ? (endpoint, limit, stream) : nil }
+        }
+        guard !open.isEmpty else { return [] }
+        let found = try await tx.webhookDeliveries.streamEvents(open.map { endpoint, limit, stream in
+            (stream.position, min(stream.head, stream.position + Int64(WebhookStreams.window)), endpoints[endpoint]?.endpoint.eventTypes ?? [], limit)
+        })
+        var claims: [WebhookClaim] = []
+        var moves: [(endpoint: WebhookEndpointID, to: Int64)] = []
+        var claimed: [Claim] = []
+        for ((endpointID, limit, stream), events) in zip(open, found) {
+            // A full claim stops at its last event; a short one took every event of the endpoint's
+            // types in the range it looked at.
+            let through = events.count == limit ? events.last!.sequence : min(stream.head, stream.position + Int64(WebhookStreams.window))
+            moves.append((endpointID, through))
+            guard !events.isEmpty, let (endpoint, secrets) = endpoints[endpointID] else { continue }
+            let claim = WebhookClaim(id: tx.newID(WebhookDeliveryKind.self).rawValue, endpoint: endpointID, afterSequence: stream.position,
+                                     throughSequence: through, deliveries: Int64(events.count), leaseUntil: leaseEnd, createdAt: tx.now)
+            claims.append(claim)
+            claimed += events.map { event in
+                Claim(delivery: WebhookDelivery(id: tx.newID(), webhookEndpoint: endpointID, event: event.id, eventType: event.type, redelivery: false,
+                                                createdAt: tx.now),
+                      id: claim.id, hold: .stream(size: events.count), endpoint: endpoint, secrets: secrets)
+            }
+        }
+        try await tx.webhookDeliveries.claim(claims, moving: moves)
+        return claimed
+    }
+
+    /// Claims whose process stopped before recording them become delivery rows, each with an
+    /// `interrupted` attempt (the receiver may have had it), due again at once unless that was the
+    /// schedule's last attempt.
+    static func takeOver(settings: WebhookDeliverySettings, in tx: WriteTransaction) async throws {
+        let expired = try await tx.webhookDeliveries.expiredClaims(limit: takeOver_max)
+        guard !expired.isEmpty else { return }
+        var endpoints: [WebhookEndpointID: WebhookEndpoint] = [:]
+        for status in WebhookEndpoint.Status.allCases {
+            for endpoint in try await tx.webhookEndpoints.all(status: status) { endpoints[endpoint.id] = endpoint }
+        }
+        let held = expired.compactMap { claim in endpoints[claim.endpoint].map { (claim, $0) } }
+        let found = try await tx.webhookDeliveries.streamEvents(held.map { claim, endpoint in
+            (claim.afterSequence, claim.throughSequence, endpoint.eventTypes, Int(claim.deliveries))
+        })
+        var rows: [WebhookDelivery] = []
+        var exhausted: [(WebhookDelivery, WebhookDeliveryStep)] = []
+        for ((claim, _), events) in zip(held, found) {
+            for event in events {
+                var delivery = WebhookDelivery(id: tx.newID(), webhookEndpoint: claim.endpoint, event: event.id, eventType: event.type, redelivery: false,
+                                               createdAt: claim.createdAt)
+                delivery.attempts.append(attempt(interruptedOutcome, number: 1, at: claim.createdAt))
+                if delivery.attempts.count >= settings.schedule.attempts_max {
+                    delivery = concluded(delivery, .exhausted, at: tx.now)
+                    exhausted.append((delivery, .exhausted))
+                } else {
+                    delivery.nextAttemptAt = tx.now
+                    delivery.updatedAt = tx.now
+                }
+                rows.append(delivery)
+            }
+        }
+        _ = try await tx.webhookDeliveries.endClaims(expired.map(\.id))
+        try await tx.webhookDeliveries.insert(rows)
+        try await consequences(of: exhausted, in: tx)
     }
 
     /// The enabled ones of these endpoints, each with its secrets opened: the current one, then
@@ -245,9 +245,7 @@ public enum WebhookDeliveryService {
             guard let (found, secrets) = endpoints[stored.delivery.webhookEndpoint] else { continue }
             var delivery = stored.delivery
             if stored.claim != nil {
-                let interrupted = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: CallFailure.interrupted.rawValue, responseExcerpt: nil,
-                                                        retryAfterSeconds: nil)
-                delivery.attempts.append(attempt(interrupted, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
+                delivery.attempts.append(attempt(interruptedOutcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
                 // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
                 if delivery.attempts.count >= settings.schedule.attempts_max {
                     exhausted.append((concluded(delivery, .exhausted, at: tx.now), .exhausted))
@@ -256,7 +254,7 @@ public enum WebhookDeliveryService {
             }
             delivery.nextAttemptAt = tx.now
             delivery.updatedAt = tx.now
-            claimed.append(Claim(delivery: delivery, id: tx.newID(WebhookDeliveryKind.self).rawValue, endpoint: found, secrets: secrets))
+            claimed.append(Claim(delivery: delivery, id: tx.newID(WebhookDeliveryKind.self).rawValue, hold: .row, endpoint: found, secrets: secrets))
         }
         try await tx.webhookDeliveries.update(claimed.map { ($0.delivery, $0.id, leaseEnd) })
         try await tx.webhookDeliveries.update(exhausted.map { delivery, _ in (delivery, nil, delivery.nextAttemptAt) })
@@ -265,32 +263,51 @@ public enum WebhookDeliveryService {
     }
 
     /// Gives back claims this process will not send (it is stopping): due again at once, for any
-    /// process, rather than after their lease. A claim already lost is left to its new holder.
-    public static func release(tenant: TenantID, _ claimed: [ClaimedWebhookDelivery], store: Store) async throws {
-        guard !claimed.isEmpty else { return }
-        try await store.write(scope(tenant)) { tx in
-            let held = try await tx.webhookDeliveries.claimed(claimed.map { ($0.delivery.id, $0.claim) })
-            try await tx.webhookDeliveries.update(claimed.filter { held[$0.delivery.id] != nil }.map { ($0.delivery, nil, tx.now) })
-        }
+    /// process, rather than after their lease, with the attempts of their ranges that did finish.
+    /// A claim already lost is left to its new holder.
+    public static func release(tenant: TenantID, finished: [FinishedWebhookAttempt], unsent: [ClaimedWebhookDelivery],
+                               settings: WebhookDeliverySettings, store: Store) async throws {
+        guard !finished.isEmpty || !unsent.isEmpty else { return }
+        try await store.write(scope(tenant)) { tx in try await record(finished, unsent: unsent, settings: settings, in: tx) }
     }
 
     /// Records what each attempt came to and decides what follows: done, the next attempt's time,
     /// or giving up (disabling the endpoint on `410 Gone`, or when the whole schedule failed and no
-    /// other delivery to it succeeded meanwhile). An attempt whose claim was lost (its lease passed
-    /// to another process) is not written.
-    static func record(_ finished: [FinishedWebhookAttempt], settings: WebhookDeliverySettings, in tx: WriteTransaction) async throws {
-        guard !finished.isEmpty else { return }
-        var concluded: [(delivery: WebhookDelivery, step: WebhookDeliveryStep, claim: String)] = []
+    /// other delivery to it succeeded meanwhile); `unsent` deliveries are due again at once, with no
+    /// attempt. A claim on a stream's range ends with all its deliveries written at once. An
+    /// attempt whose claim was lost (its lease passed to another process) is not written.
+    static func record(_ finished: [FinishedWebhookAttempt], unsent: [ClaimedWebhookDelivery] = [], settings: WebhookDeliverySettings,
+                       in tx: WriteTransaction) async throws {
+        guard !finished.isEmpty || !unsent.isEmpty else { return }
+        var concluded: [(delivery: WebhookDelivery, step: WebhookDeliveryStep?, claimed: ClaimedWebhookDelivery)] = []
         for done in finished {
             var delivery = done.claimed.delivery
             delivery.attempts.append(attempt(done.outcome, number: delivery.attempts.count + 1, at: done.claimed.claimedAt))
             let step = WebhookDeliveryStep.after(done.outcome, attemptsMade: delivery.attempts.count, schedule: settings.schedule, now: tx.now,
                                                  random: done.random)
-            concluded.append((Self.concluded(delivery, step, at: tx.now), step, done.claimed.claim))
+            concluded.append((Self.concluded(delivery, step, at: tx.now), step, done.claimed))
         }
-        let written = try await tx.webhookDeliveries.conclude(concluded.map { ($0.delivery, $0.claim, $0.delivery.nextAttemptAt) })
-        try await consequences(of: concluded.filter { written.contains($0.delivery.id) }.map { ($0.delivery, $0.step) }, in: tx)
+        for claimed in unsent {
+            var delivery = claimed.delivery
+            delivery.status = .pending
+            delivery.nextAttemptAt = tx.now
+            delivery.updatedAt = tx.now
+            concluded.append((delivery, nil, claimed))
+        }
+        let ofStreams = concluded.filter { $0.claimed.hold != .row }
+        let ended = try await tx.webhookDeliveries.endClaims(Array(Set(ofStreams.map(\.claimed.claim))))
+        let fromStreams = ofStreams.filter { ended.contains($0.claimed.claim) }
+        try await tx.webhookDeliveries.insert(fromStreams.map(\.delivery))
+        let ofRows = concluded.filter { $0.claimed.hold == .row }
+        let written = try await tx.webhookDeliveries.conclude(ofRows.map { ($0.delivery, $0.claimed.claim, $0.delivery.nextAttemptAt) })
+        try await consequences(of: (fromStreams + ofRows.filter { written.contains($0.delivery.id) }).compactMap { concluded in
+            concluded.step.map { (concluded.delivery, $0) }
+        }, in: tx)
     }
+
+    /// A send that never finished: its process stopped with it in flight, or before recording it.
+    static let interruptedOutcome = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: CallFailure.interrupted.rawValue, responseExcerpt: nil,
+                                                          retryAfterSeconds: nil)
 
     static func attempt(_ outcome: WebhookAttemptOutcome, number: Int, at time: Timestamp) -> WebhookAttempt {
         WebhookAttempt(number: number, attemptedAt: time, result: outcome.succeeded ? .succeeded : .failed, statusCode: outcome.statusCode,
@@ -361,7 +378,7 @@ public enum WebhookDeliveryService {
         let deliveries = endpoints.map { endpoint in
             WebhookDelivery(id: tx.newID(), webhookEndpoint: endpoint.id, event: event.id, eventType: event.type, redelivery: true, createdAt: tx.now)
         }
-        try await tx.webhookDeliveries.insert(deliveries.map { ($0, nil, $0.nextAttemptAt) })
+        try await tx.webhookDeliveries.insert(deliveries)
         tx.audit(.eventRedelivered, objectType: .event, objectID: event.id.rawValue, context: .object([
             "type": .string(event.type), "deliveries": .array(deliveries.map { .string($0.id.rawValue) }),
             "webhook_endpoints": .array(deliveries.map { .string($0.webhookEndpoint.rawValue) }),

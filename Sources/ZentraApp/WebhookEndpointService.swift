@@ -37,7 +37,7 @@ public enum WebhookEndpointService {
             previousSecretExpiresAt: nil, createdAt: tx.now, updatedAt: tx.now)
         let secret = WebhookSignature.newSecret()
         try await tx.webhookEndpoints.insert(endpoint, sealedSecret: try vault.seal(secret: secret, tenant: tx.tenant, purpose: secretPurpose))
-        try await tx.webhookDeliveries.startCursor()
+        try await tx.webhookDeliveries.startStream(endpoint.id)
         try record(endpoint, event: .webhookEndpointCreated, in: tx)
         return (endpoint, secret)
     }
@@ -52,6 +52,8 @@ public enum WebhookEndpointService {
 
     public static func setStatus(_ id: WebhookEndpointID, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         var (endpoint, _, _) = try await lock(id, in: tx)
+        // Enabled again, it is sent what happens from now on, like a new endpoint.
+        if status == .enabled && endpoint.status == .disabled { try await tx.webhookDeliveries.restartStream(endpoint.id) }
         endpoint.status = status
         endpoint.disabledReason = status == .disabled ? .manual : nil
         return try await save(endpoint, event: status == .enabled ? .webhookEndpointEnabled : .webhookEndpointDisabled, in: tx)

@@ -7,16 +7,15 @@ import ZentraStorage
 import ZentraWebhooks
 
 /// Delivers webhooks. Every process of a deployment runs one: each pass, in one transaction per
-/// tenant, records the attempts that finished since the last pass, turns new events into
-/// deliveries (one process per tenant at a time, under the tenant's cursor lock), claiming as it
-/// makes them those it has room for, and claims due deliveries endpoint by endpoint, up to
-/// `claimedRounds` times the endpoint's concurrency. Up to
-/// the concurrency are sent at once, each endpoint by its own tasks, so a slow endpoint never
-/// delays another; the rest wait in the process, and a task that finishes a send starts the next
-/// at once. A pass takes as long as its commits, so under load each commit carries many attempts
-/// and claims. On shutdown it stops claiming and starting sends, lets those in flight finish
-/// (each is bounded by the timeout), records them and gives back the claims it did not send; a
-/// claim left behind by a crash is retried after its lease, with the same `webhook-id`.
+/// tenant, it records the attempts that finished since the last pass and claims, endpoint by
+/// endpoint, up to `claimedRounds` times the endpoint's concurrency: due retries first, then a
+/// range of the endpoint's stream of events. Up to the concurrency are sent at once, each endpoint
+/// by its own tasks, so a slow endpoint never delays another; the rest wait in the process, and a
+/// task that finishes a send starts the next at once. A range's attempts are recorded together
+/// when its last send finishes. A pass takes as long as its commits, so under load each commit
+/// carries many attempts and claims. On shutdown it stops claiming and starting sends, lets those
+/// in flight finish (each is bounded by the timeout), records them and gives back what it did not
+/// send; a claim left behind by a crash is taken over after its lease, with the same `webhook-id`.
 final class WebhookDeliveryWorker: Service {
     let store: Store
     let settings: WebhookDeliverySettings
@@ -31,10 +30,21 @@ final class WebhookDeliveryWorker: Service {
         var waiting: [WebhookEndpointID: [ClaimedWebhookDelivery]] = [:]
         /// Sends that finished and wait for the next pass to record them.
         var finished: [FinishedWebhookAttempt] = []
+        /// Finished sends of stream claims some of whose sends have not finished yet, by claim.
+        var partial: [String: [FinishedWebhookAttempt]] = [:]
         /// Set on shutdown: no send starts after it.
         var stopping = false
 
         func held(_ endpoint: WebhookEndpointID) -> Int { inFlight[endpoint, default: 0] + (waiting[endpoint]?.count ?? 0) }
+
+        /// A send finished: recorded at the next pass, with the rest of its claim's range when
+        /// it has one.
+        mutating func finish(_ attempt: FinishedWebhookAttempt) {
+            guard case .stream(let size) = attempt.claimed.hold else { return finished.append(attempt) }
+            let claim = attempt.claimed.claim
+            partial[claim, default: []].append(attempt)
+            if partial[claim]?.count == size { finished += partial.removeValue(forKey: claim) ?? [] }
+        }
 
         /// The endpoint's next waiting delivery, taken off its queue.
         mutating func next(for endpoint: WebhookEndpointID) -> ClaimedWebhookDelivery? {
@@ -69,13 +79,15 @@ final class WebhookDeliveryWorker: Service {
         }
         // Every send has finished: record the last of them, and give back what was not sent.
         await withDiscardingTaskGroup { group in await pass(claiming: false, group: &group) }
-        let unsent = sends.withLock { sends in
-            defer { sends.waiting = [:] }
-            return sends.waiting.values.flatMap { $0 }
+        let (unsent, partial) = sends.withLock { sends in
+            defer { (sends.waiting, sends.partial) = ([:], [:]) }
+            return (sends.waiting.values.flatMap { $0 }, sends.partial.values.flatMap { $0 })
         }
+        let finished = Dictionary(grouping: partial, by: \.claimed.tenant)
         for (tenant, claimed) in Dictionary(grouping: unsent, by: \.tenant) {
             do {
-                try await WebhookDeliveryService.release(tenant: tenant, claimed, store: store)
+                try await WebhookDeliveryService.release(tenant: tenant, finished: finished[tenant] ?? [], unsent: claimed, settings: settings,
+                                                         store: store)
             } catch {
                 store.logger.warning("webhook claims not given back", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             }
@@ -84,13 +96,10 @@ final class WebhookDeliveryWorker: Service {
 
     private func pass(claiming: Bool, group: inout DiscardingTaskGroup) async {
         var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
-        var behind: [TenantID] = []
-        var room: ClaimRoom?
-        // A process allowed no sends leaves the outbox to the others, events and deliveries alike.
+        // A process allowed no sends leaves the outbox to the others.
         if claiming && settings.inFlight_max > 0 {
             do {
-                behind = try await WebhookOutbox.tenantsBehind(engine: store.engine)
-                (claims, room) = try await freeSends()
+                claims = try await freeSends()
             } catch {
                 store.logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
             }
@@ -99,32 +108,13 @@ final class WebhookDeliveryWorker: Service {
             defer { sends.finished = [] }
             return sends.finished
         }, by: \.claimed.tenant)
-        for tenant in Set(claims.keys).union(finished.keys).union(behind) {
+        for tenant in Set(claims.keys).union(finished.keys) {
             let recorded = finished[tenant] ?? []
-            let fanOut = behind.contains(tenant) ? room : nil
-            let due = claims[tenant] ?? []
-            func transaction(_ room: ClaimRoom?) async throws -> [ClaimedWebhookDelivery] {
-                try await WebhookDeliveryService.recordAndClaim(
-                    tenant: tenant, finished: recorded, claims: due, room: room, settings: settings, vault: vault, store: store)
-            }
             do {
-                let claimed: [ClaimedWebhookDelivery]
-                do {
-                    claimed = try await transaction(fanOut)
-                } catch where fanOut != nil {
-                    // Turning events into deliveries failed: the attempts are recorded without it.
-                    store.logger.warning("webhook events not turned into deliveries", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
-                    claimed = try await transaction(nil)
-                }
+                let claimed = try await WebhookDeliveryService.recordAndClaim(
+                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], settings: settings, vault: vault, store: store)
                 metrics.recorded(recorded.count)
-                for delivery in claimed {
-                    // Those claimed as they were made took room the next tenant no longer has.
-                    if room?.backlogged.contains(delivery.delivery.webhookEndpoint) == false {
-                        room?.held[delivery.delivery.webhookEndpoint, default: 0] += 1
-                        room?.total -= 1
-                    }
-                    start(delivery, group: &group)
-                }
+                for delivery in claimed { start(delivery, group: &group) }
             } catch {
                 // Their claims still hold: recorded at the next pass, or, if this process stops
                 // first, sent again after the lease (a receiver dedupes on `webhook-id`).
@@ -134,10 +124,9 @@ final class WebhookDeliveryWorker: Service {
         }
     }
 
-    /// The endpoints with due deliveries and how many more sends each may have in flight, within
-    /// the per-endpoint and the process's limits; and the room left for deliveries claimed as
-    /// they are made.
-    private func freeSends() async throws -> ([TenantID: [(endpoint: WebhookEndpointID, limit: Int)]], ClaimRoom) {
+    /// The endpoints with something to send and how many more sends each may have claimed, within
+    /// the per-endpoint and the process's limits.
+    private func freeSends() async throws -> [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] {
         let due = try await WebhookOutbox.dueEndpoints(now: store.clock.now(), limit: 1000, engine: store.engine)
         let (held, inFlight) = sends.withLock { sends in
             (Dictionary(sends.inFlight.keys.map { ($0, sends.held($0)) } + sends.waiting.keys.map { ($0, sends.held($0)) },
@@ -153,9 +142,7 @@ final class WebhookDeliveryWorker: Service {
             claims[tenant, default: []].append((endpoint, free))
             total += free
         }
-        let room = ClaimRoom(perEndpoint: perEndpoint, held: held, total: max(0, settings.inFlight_max - total),
-                             backlogged: Set(due.map(\.1)))
-        return (claims, room)
+        return claims
     }
 
     /// Sends the delivery now if its endpoint has a send free, or queues it behind the endpoint's
@@ -178,7 +165,7 @@ final class WebhookDeliveryWorker: Service {
                 let outcome = await sender.send(delivery)
                 metrics.sendFinished(outcome, eventCreatedAt: delivery.eventCreatedAt, now: store.clock.now())
                 next = sends.withLock { sends in
-                    sends.finished.append(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
+                    sends.finish(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
                     if let next = sends.next(for: endpoint) { return next }
                     sends.inFlight[endpoint, default: 1] -= 1
                     if sends.inFlight[endpoint] == 0 { sends.inFlight[endpoint] = nil }

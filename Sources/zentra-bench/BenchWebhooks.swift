@@ -89,7 +89,7 @@ struct BenchWebhooks: AsyncParsableCommand {
                 let delivery = WebhookDelivery(id: WebhookDeliveryID(unchecked: "msg_bench\(endpoint)"), webhookEndpoint: WebhookEndpointID(unchecked: "we_bench"),
                                                event: EventID(unchecked: "evt_bench"), eventType: EventType.authorizationApproved.rawValue,
                                                redelivery: false, createdAt: now)
-                let claimed = ClaimedWebhookDelivery(tenant: TenantID(unchecked: "ten_bench"), delivery: delivery, claim: "bench",
+                let claimed = ClaimedWebhookDelivery(tenant: TenantID(unchecked: "ten_bench"), delivery: delivery, claim: "bench", hold: .row,
                                                      url: "http://127.0.0.1:\(port)/hooks/ceiling\(endpoint)", secrets: [secret], body: body,
                                                      eventCreatedAt: now, claimedAt: now)
                 for _ in 0..<16 {

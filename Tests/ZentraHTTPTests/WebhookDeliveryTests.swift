@@ -123,8 +123,8 @@ import ZentraTestSupport
         }
     }
 
-    /// One endpoint and `events` events fanned out to it, the application's own worker sending
-    /// nothing (no free sends), so that the test claims and records through `pass`.
+    /// One endpoint and `events` events for it, the application's own worker sending nothing (no
+    /// free sends), so that the test claims and records through `pass`.
     static func byHand(
         _ backend: Backend, clock: TestClock, events: Int,
         _ body: @escaping @Sendable (TestEnvironment, WebhookEndpointID, _ pass: Pass) async throws -> Void
@@ -133,7 +133,6 @@ import ZentraTestSupport
             let endpoint = try await Self.createEndpoint(env, url: "http://127.0.0.1:9/hooks")
             let id = try #require(WebhookEndpointID(endpoint.id))
             for _ in 0..<events { _ = try await env.createCustomer() }
-            try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
             let vault = CardVault(key: env.services.configuration.cardDataKey)
             try await body(env, id) { finished, claims in
                 try await WebhookDeliveryService.recordAndClaim(
@@ -146,70 +145,76 @@ import ZentraTestSupport
     /// One worker transaction: records these attempts, then claims up to this many deliveries.
     typealias Pass = @Sendable ([FinishedWebhookAttempt], Int) async throws -> [ClaimedWebhookDelivery]
 
+    static let ok = WebhookAttemptOutcome(statusCode: 200, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
+
+    /// A claimed range of the stream is written when all of its attempts are recorded, together;
+    /// past its lease another process takes the range over (each event a delivery with an
+    /// `interrupted` attempt, due again), and the first holder's outcomes are not written.
     @Test(arguments: Backend.allCases)
     func finishedAttemptsAreRecordedTogetherExceptWhereTheClaimWasLost(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T10:00:00Z")
-        try await Self.byHand(backend, clock: clock, events: 3) { env, id, pass in
-            let claimed = try await pass([], 3)
-            #expect(claimed.count == 3)
-            // Past the lease another process takes one over: the first claim on it is lost.
-            clock.set("2026-11-23T10:02:00Z")
-            let taken = try #require(try await pass([], 1).first)
-            let ok = WebhookAttemptOutcome(statusCode: 200, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
-            _ = try await pass(claimed.map { FinishedWebhookAttempt(claimed: $0, outcome: ok, random: 0) }, 0)
-            let deliveries = try await Self.deliveries(env, id.rawValue)
-            let succeeded = deliveries.filter { $0["status"] as? String == "succeeded" }
-            #expect(Set(succeeded.compactMap { $0["id"] as? String }) == Set(claimed.map(\.delivery.id.rawValue)).subtracting([taken.delivery.id.rawValue]))
+        try await Self.byHand(backend, clock: clock, events: 5) { env, id, pass in
+            let first = try await pass([], 2)
+            let second = try await pass([], 3)
+            #expect(first.map(\.hold) == [.stream(size: 2), .stream(size: 2)] && second.count == 3)
+            #expect(try await Self.deliveries(env, id.rawValue).isEmpty, "nothing is written before its attempt")
+            _ = try await pass(first.map { FinishedWebhookAttempt(claimed: $0, outcome: Self.ok, random: 0) }, 0)
+            let succeeded = try await Self.deliveries(env, id.rawValue, status: "succeeded")
+            #expect(Set(succeeded.compactMap { $0["id"] as? String }) == Set(first.map(\.delivery.id.rawValue)))
             #expect(succeeded.allSatisfy { Self.attempts($0).count == 1 })
-            let other = try #require(deliveries.first { $0["id"] as? String == taken.delivery.id.rawValue })
-            #expect(other["status"] as? String == "pending")
-            #expect(Self.attempts(other).map { $0["error"] as? String } == ["interrupted"], "the lost claim's outcome is not written")
+
+            // Past the lease another process takes the second range over.
+            clock.set("2026-11-23T10:02:00Z")
+            let taken = try await pass([], 1)
+            #expect(taken.map(\.hold) == [.row])
+            _ = try await pass(second.map { FinishedWebhookAttempt(claimed: $0, outcome: Self.ok, random: 0) }, 0)
+            let pending = try await Self.deliveries(env, id.rawValue, status: "pending")
+            #expect(Set(pending.compactMap { $0["event"] as? String }) == Set(second.map(\.delivery.event.rawValue)))
+            #expect(pending.allSatisfy { Self.attempts($0).map { $0["error"] as? String } == ["interrupted"] },
+                    "the lost claim's outcomes are not written")
+            #expect(try await Self.deliveries(env, id.rawValue, status: "succeeded").count == 2)
         }
     }
 
-    /// A process with room claims new deliveries as it makes them (no second write to claim them),
-    /// up to its room per endpoint; the rest wait, due. While an endpoint has deliveries due, its
-    /// new ones queue behind them rather than going first.
+    /// Each pass claims an endpoint's due retries first, then its next events in order.
     @Test(arguments: Backend.allCases)
-    func newDeliveriesAreClaimedAsTheyAreMadeUnlessOlderOnesAreDue(_ backend: Backend) async throws {
+    func dueRetriesAreClaimedBeforeTheNextEvents(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T10:00:00Z")
-        try await Self.byHand(backend, clock: clock, events: 0) { env, id, _ in
-            let vault = CardVault(key: env.services.configuration.cardDataKey)
-            @Sendable func pass(room: ClaimRoom, claims: Int = 0) async throws -> [ClaimedWebhookDelivery] {
-                try await WebhookDeliveryService.recordAndClaim(tenant: env.tenant, finished: [], claims: claims > 0 ? [(id, claims)] : [],
-                                                                room: room, settings: Self.settings, vault: vault, store: env.store)
-            }
-            for _ in 0..<3 { _ = try await env.createCustomer() }
-            let born = try await pass(room: ClaimRoom(perEndpoint: 2, held: [:], total: 10, backlogged: []))
-            #expect(born.count == 2, "as many as the endpoint's room")
-            #expect(born.allSatisfy { $0.delivery.attempts.isEmpty && $0.claimedAt == clock.now() })
-            let due = try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine)
-            #expect(due.map(\.1) == [id], "the third waits, due")
+        try await Self.byHand(backend, clock: clock, events: 3) { env, id, pass in
+            let claimed = try await pass([], 2)
+            let events = try await env.get("/events?limit=100").list.filter { $0["type"] as? String == "customer.created" }
+                .compactMap { $0["id"] as? String }.reversed()
+            #expect(claimed.map(\.delivery.event.rawValue) == Array(events.prefix(2)), "in the order they happened")
+            #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).map(\.1) == [id],
+                    "the third waits in the stream")
+            let failed = WebhookAttemptOutcome(statusCode: 500, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
+            _ = try await pass([FinishedWebhookAttempt(claimed: claimed[0], outcome: failed, random: 0),
+                                FinishedWebhookAttempt(claimed: claimed[1], outcome: Self.ok, random: 0)], 0)
 
-            // The endpoint is backlogged: the next event's delivery is made unclaimed, and the older one goes first.
-            _ = try await env.createCustomer()
-            let next = try await pass(room: ClaimRoom(perEndpoint: 2, held: [:], total: 10, backlogged: [id]), claims: 1)
-            let all = try await Self.deliveries(env, id.rawValue)
-            #expect(all.count == 4)
-            let oldest = all.filter { !born.map(\.delivery.id.rawValue).contains($0["id"] as? String ?? "") }
-                .min { ($0["created_at"] as? String ?? "", $0["id"] as? String ?? "") < ($1["created_at"] as? String ?? "", $1["id"] as? String ?? "") }
-            #expect(next.map(\.delivery.id.rawValue) == [oldest?["id"] as? String ?? ""], "the delivery due longest is claimed first")
+            clock.set("2026-11-23T10:00:06Z")
+            let next = try await pass([], 2)
+            #expect(next.map(\.delivery.event.rawValue) == [claimed[0].delivery.event.rawValue, Array(events)[2]])
+            #expect(next.map(\.hold) == [.row, .stream(size: 1)])
+            #expect(Self.attempts(try #require(try await Self.deliveries(env, id.rawValue, status: "pending").first)).count == 1)
         }
     }
 
     @Test(arguments: Backend.allCases)
     func claimsGivenBackOnShutdownAreDueAtOnceWithoutAnAttempt(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T10:00:00Z")
-        try await Self.byHand(backend, clock: clock, events: 2) { env, id, pass in
-            let claimed = try await pass([], 2)
-            #expect(claimed.count == 2)
+        try await Self.byHand(backend, clock: clock, events: 3) { env, id, pass in
+            let claimed = try await pass([], 3)
+            #expect(claimed.count == 3)
             #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).isEmpty, "claimed: leased")
 
-            try await WebhookDeliveryService.release(tenant: env.tenant, claimed, store: env.store)
+            // One of the range was sent before the process stopped.
+            try await WebhookDeliveryService.release(tenant: env.tenant, finished: [FinishedWebhookAttempt(claimed: claimed[0], outcome: Self.ok, random: 0)],
+                                                     unsent: Array(claimed.dropFirst()), settings: Self.settings, store: env.store)
+            #expect(try await Self.deliveries(env, id.rawValue, status: "succeeded").compactMap { $0["id"] as? String } == [claimed[0].delivery.id.rawValue])
             #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).map(\.1) == [id])
-            let again = try await pass([], 2)
-            #expect(Set(again.map(\.delivery.id)) == Set(claimed.map(\.delivery.id)))
-            #expect(again.allSatisfy { $0.delivery.attempts.isEmpty }, "a claim given back is not an interrupted attempt")
+            let again = try await pass([], 3)
+            #expect(Set(again.map(\.delivery.id)) == Set(claimed.dropFirst().map(\.delivery.id)))
+            #expect(again.allSatisfy { $0.delivery.attempts.isEmpty && $0.hold == .row }, "a claim given back is not an interrupted attempt")
         }
     }
 
@@ -440,7 +445,6 @@ import ZentraTestSupport
                 ]
                 for _ in 0..<30 { _ = try await env.createCustomer() }
                 // A process claims one delivery and stops before sending it.
-                try await WebhookDeliveryService.fanOut(tenant: env.tenant, store: env.store)
                 let first = try #require(WebhookEndpointID(endpoints[0].id))
                 let claimed = try await WebhookDeliveryService.recordAndClaim(
                     tenant: env.tenant, finished: [], claims: [(first, 1)], settings: Self.settings,
@@ -464,7 +468,7 @@ import ZentraTestSupport
                     let ids = receiver.calls(to: path).map(\.id)
                     #expect(ids.count == 30 && Set(ids).count == 30, "each event once per endpoint")
                 }
-                let taken = try await Self.deliveries(env, endpoints[0].id).first { $0["id"] as? String == orphan.delivery.id.rawValue }
+                let taken = try await Self.deliveries(env, endpoints[0].id).first { $0["event"] as? String == orphan.delivery.event.rawValue }
                 #expect(Self.attempts(try #require(taken)).map { $0["error"] as? String } == ["interrupted", nil])
             }
         }

@@ -33,4 +33,19 @@ import ZentraTestSupport
             #expect(!details.contains { $0.contains("webhook_deliveries_by_endpoint") }, "\(details)")
         }
     }
+
+    /// An endpoint's next events are read along the events' (tenant, sequence) key from its place,
+    /// not by reading the tenant's events.
+    @Test func streamEventsAreReadAlongTheSequenceKey() async throws {
+        try await StorageEnvironment.run(.sqlite) { env in
+            let statements = try await env.store.write(WriteScope(tenant: env.tenant, actor: "test", requestID: nil)) { tx in
+                tx.webhookDeliveries.streamStatements([(10, 2_010, ["authorization.*", "card.created"], 64), (5, 2_005, ["*"], 64)])
+            }
+            let statement = try #require(statements.first)
+            let plan = try await env.store.engine.withReader { sql in try await sql.query("EXPLAIN QUERY PLAN " + statement) }
+            let details = try plan.map { try $0.string("detail") }
+            let searches = details.filter { $0.contains(" events ") }
+            #expect(searches.count == 2 && searches.allSatisfy { $0.contains("tenant_id=? AND sequence>? AND sequence<?") }, "\(details)")
+        }
+    }
 }

@@ -10,49 +10,101 @@ public struct StoredWebhookDelivery: Sendable {
 
 /// The outbox's cross-tenant questions, asked by the delivery worker of every process.
 public enum WebhookOutbox {
-    /// Tenants with events their webhook cursor has not passed yet.
-    public static func tenantsBehind(engine: any DatabaseEngine) async throws -> [TenantID] {
-        try await engine.withReader { sql in
-            try await sql.query("""
-                SELECT c.tenant_id FROM webhook_cursors c JOIN tenants t ON t.id = c.tenant_id WHERE t.event_sequence > c.event_sequence
-                """).map { try $0.id("tenant_id") }
-        }
-    }
-
-    /// Enabled endpoints with deliveries due (pending, next attempt or lease end passed), earliest
+    /// Enabled endpoints with something to send: events past their stream, deliveries due
+    /// (pending, next attempt or lease end passed), or a claim whose lease passed; earliest due
     /// first. A disabled endpoint's deliveries wait, unclaimed, until it is enabled again.
     public static func dueEndpoints(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, WebhookEndpointID)] {
         try await engine.withReader { sql in
-            // Per endpoint, its first pending delivery in due order: one index probe each, however
-            // long the backlog.
+            // Per endpoint, its first pending delivery in due order and its stream's place: index
+            // probes each, however long the backlog.
             try await sql.query("""
                 SELECT tenant_id, endpoint_id FROM (
                     SELECT e.tenant_id, e.id AS endpoint_id, (
                         SELECT d.next_attempt_at FROM webhook_deliveries d
                         WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)'
-                        ORDER BY d.next_attempt_at LIMIT 1) AS due
-                    FROM webhook_endpoints e WHERE e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)') AS firsts
-                WHERE due <= \(now) ORDER BY due LIMIT \(limit)
+                        ORDER BY d.next_attempt_at LIMIT 1) AS due,
+                        CASE WHEN s.event_sequence < (SELECT t.event_sequence FROM tenants t WHERE t.id = e.tenant_id)
+                            OR EXISTS (SELECT 1 FROM webhook_claims c WHERE c.tenant_id = e.tenant_id AND c.endpoint_id = e.id AND c.lease_until <= \(now)) THEN 1 ELSE 0 END AS behind
+                    FROM webhook_endpoints e JOIN webhook_streams s ON s.endpoint_id = e.id
+                    WHERE e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)') AS firsts
+                WHERE due <= \(now) OR behind = 1 ORDER BY COALESCE(due, \(now)) LIMIT \(limit)
                 """).map { (try $0.id("tenant_id"), try $0.id("endpoint_id")) }
         }
     }
 }
 
 extension WebhookOutbox {
-    /// Deliveries not finished yet (waiting, in flight or between attempts) of every endpoint.
+    /// Deliveries not finished yet of every endpoint: those claimed and in flight, those waiting
+    /// between attempts, and the events its stream has not reached (counted whatever their type:
+    /// reading their types would make every scrape read the backlog; the stream passes over
+    /// those of other types without a send). Zero exactly when the endpoint is caught up.
     public static func backlog(engine: any DatabaseEngine) async throws -> [WebhookEndpointID: Int64] {
         try await engine.withReader { sql in
             var backlog: [WebhookEndpointID: Int64] = [:]
             for row in try await sql.query("""
-                SELECT e.id, COUNT(d.id) AS pending FROM webhook_endpoints e
-                LEFT JOIN webhook_deliveries d ON d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)'
-                GROUP BY e.id
+                SELECT e.id, CASE WHEN e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)' THEN t.event_sequence - s.event_sequence ELSE 0 END AS unreached,
+                    (SELECT COUNT(*) FROM webhook_deliveries d
+                     WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)') AS pending,
+                    (SELECT CAST(COALESCE(SUM(c.deliveries), 0) AS BIGINT) FROM webhook_claims c WHERE c.tenant_id = e.tenant_id AND c.endpoint_id = e.id) AS claimed
+                FROM webhook_endpoints e JOIN webhook_streams s ON s.endpoint_id = e.id JOIN tenants t ON t.id = e.tenant_id
                 """) {
-                backlog[try row.id("id")] = try row.int("pending")
+                backlog[try row.id("id")] = try row.int("pending") + row.int("claimed") + row.int("unreached")
             }
             return backlog
         }
     }
+}
+
+/// Each endpoint's stream of events: the events table in order, read from the endpoint's place in
+/// it. A range of it is claimed (a `webhook_claims` row) by the process that sends it, and an event
+/// becomes a delivery row only when its first attempt is recorded (or its claim is taken over).
+public enum WebhookStreams {
+    /// How far past its place one claim looks for an endpoint's events: bounds the events read
+    /// for an endpoint that subscribes to few types.
+    public static let window = 2_000
+
+    /// The condition on `type` for events of these patterns (the SQL of
+    /// `WebhookEndpoint.subscribes(to:)`); nil for `*`, every event.
+    static func subscribed(_ patterns: [String]) -> SQL? {
+        guard !patterns.contains("*") else { return nil }
+        let terms: [SQL] = patterns.map { pattern in
+            guard pattern.hasSuffix(".*") else { return "type = \(pattern)" }
+            let prefix = String(pattern.dropLast())
+            return "substr(type, 1, \(raw: String(prefix.utf8.count))) = \(prefix)"
+        }
+        return "(" + SQL.joined(terms, separator: " OR ") + ")"
+    }
+}
+
+/// A range of an endpoint's stream that one process holds while it sends it: the events after
+/// `afterSequence` through `throughSequence` that the endpoint subscribes to, `deliveries` of them.
+public struct WebhookClaim: Sendable, Hashable {
+    public let id: String
+    public let endpoint: WebhookEndpointID
+    public let afterSequence: Int64
+    public let throughSequence: Int64
+    public let deliveries: Int64
+    public let leaseUntil: Timestamp
+    public let createdAt: Timestamp
+
+    public init(id: String, endpoint: WebhookEndpointID, afterSequence: Int64, throughSequence: Int64, deliveries: Int64, leaseUntil: Timestamp,
+                createdAt: Timestamp) {
+        self.id = id
+        self.endpoint = endpoint
+        self.afterSequence = afterSequence
+        self.throughSequence = throughSequence
+        self.deliveries = deliveries
+        self.leaseUntil = leaseUntil
+        self.createdAt = createdAt
+    }
+}
+
+/// An event's head, as delivery needs it: its body is read when sent.
+public struct EventHead: Sendable, Hashable {
+    public let id: EventID
+    public let type: String
+    public let sequence: Int64
+    public let createdAt: Timestamp
 }
 
 /// Webhook deliveries of the tenant's events to its endpoints, and the cursor that makes them.
@@ -76,49 +128,121 @@ extension WebhookDeliveryRepository {
 }
 
 extension WebhookDeliveryRepository where Scope == WriteTransaction {
-    /// Starts the tenant's webhook cursor at its latest event, once: events before the tenant's
-    /// first endpoint are never delivered.
-    public func startCursor() async throws {
+    /// Starts a new endpoint's stream at the tenant's latest event: it is sent only what happens
+    /// from now on (this transaction's own events included).
+    public func startStream(_ endpoint: WebhookEndpointID) async throws {
         try await sql.execute("""
-            INSERT INTO webhook_cursors (tenant_id, event_sequence) SELECT id, event_sequence FROM tenants WHERE id = \(tenant)
-            ON CONFLICT (tenant_id) DO NOTHING
+            INSERT INTO webhook_streams (endpoint_id, tenant_id, event_sequence) SELECT \(endpoint), id, event_sequence FROM tenants WHERE id = \(tenant)
             """)
     }
 
-    /// The cursor, row-locked: one process at a time turns a tenant's events into deliveries.
-    /// With `skipIfLocked`, nil while another process holds it, rather than waiting.
-    public func lockedCursor(skipIfLocked: Bool = false) async throws -> Int64? {
-        try await sql.queryOne("SELECT event_sequence FROM webhook_cursors WHERE tenant_id = \(tenant)"
-                               + (skipIfLocked ? SQL.forUpdateSkipLocked : SQL.forUpdate))
-            .map { try $0.int("event_sequence") }
-    }
-
-    public func setCursor(_ sequence: Int64) async throws {
-        try await sql.execute("UPDATE webhook_cursors SET event_sequence = \(sequence) WHERE tenant_id = \(tenant)")
-    }
-
-    public func moveCursorToLatestEvent() async throws {
+    /// Moves the endpoint's stream to the tenant's latest event: what happened while it was
+    /// disabled is never sent.
+    public func restartStream(_ endpoint: WebhookEndpointID) async throws {
         try await sql.execute("""
-            UPDATE webhook_cursors SET event_sequence = (SELECT event_sequence FROM tenants WHERE id = \(tenant)) WHERE tenant_id = \(tenant)
+            UPDATE webhook_streams SET event_sequence = (SELECT event_sequence FROM tenants WHERE id = \(tenant))
+            WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint)
             """)
     }
 
-    /// New deliveries, a hundred per statement. One born claimed (`claim` set: the process that
-    /// made it sends it) is due again only at `due`, its lease's end, like one claimed later.
-    public func insert(_ deliveries: [(delivery: WebhookDelivery, claim: String?, due: Timestamp?)]) async throws {
-        let rows: [SQL] = deliveries.map { delivery, claim, due in
-            """
-            (\(delivery.id), \(tenant), \(delivery.webhookEndpoint), \(delivery.event), \(delivery.status.rawValue), \(due), \(claim),
-             \(claim == nil ? nil : now), \(delivery.serializedString), \(delivery.createdAt))
-            """
+    /// The streams of these endpoints that no other process is claiming from, row-locked, with
+    /// the tenant's latest event as this statement saw it: every event up to it has committed.
+    public func lockedStreams(_ endpoints: [WebhookEndpointID]) async throws -> [WebhookEndpointID: (position: Int64, head: Int64)] {
+        guard !endpoints.isEmpty else { return [:] }
+        var found: [WebhookEndpointID: (position: Int64, head: Int64)] = [:]
+        for row in try await sql.query("""
+            SELECT endpoint_id, event_sequence, (SELECT event_sequence FROM tenants WHERE id = \(tenant)) AS head FROM webhook_streams
+            WHERE tenant_id = \(tenant) AND endpoint_id IN (
+            """ + SQL.joined(endpoints.map { "\($0)" }, separator: ", ") + ")" + SQL.forUpdateSkipLocked) {
+            found[try row.id("endpoint_id")] = (try row.int("event_sequence"), try row.int("head"))
         }
-        // Bounded batches: SQLite caps a statement's parameters.
-        for start in stride(from: 0, to: rows.count, by: 100) {
-            try await sql.execute("""
-                INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, next_attempt_at, claim, claimed_at, data, created_at)
-                VALUES
-                """ + SQL.joined(Array(rows[start..<min(start + 100, rows.count)]), separator: ", "))
+        return found
+    }
+
+    /// Per range, up to `limit` events after `after` through `through` of the endpoint's types, in
+    /// order; in one statement per hundred ranges (SQLite caps a compound select's terms).
+    public func streamEvents(_ ranges: [(after: Int64, through: Int64, eventTypes: [String], limit: Int)]) async throws -> [[EventHead]] {
+        var found = Array(repeating: [EventHead](), count: ranges.count)
+        for statement in streamStatements(ranges) {
+            for row in try await sql.query(statement) {
+                found[Int(try row.int("range_index"))].append(EventHead(id: try row.id("id"), type: try row.string("type"),
+                                                                        sequence: try row.int("sequence"), createdAt: try row.timestamp("created_at")))
+            }
         }
+        return found.map { $0.sorted { $0.sequence < $1.sequence } }
+    }
+
+    /// `streamEvents`' statements, a hundred ranges each (SQLite caps a compound select's terms).
+    func streamStatements(_ ranges: [(after: Int64, through: Int64, eventTypes: [String], limit: Int)]) -> [SQL] {
+        let selects: [SQL] = ranges.enumerated().map { index, range in
+            """
+            SELECT * FROM (SELECT \(raw: String(index)) AS range_index, id, type, sequence, created_at FROM events
+                WHERE tenant_id = \(tenant) AND sequence > \(range.after) AND sequence <= \(range.through)
+            """ + (WebhookStreams.subscribed(range.eventTypes).map { " AND " + $0 } ?? "")
+                + " ORDER BY sequence LIMIT \(range.limit)) AS range\(raw: String(index))"
+        }
+        return stride(from: 0, to: selects.count, by: 100).map { start in
+            SQL.joined(Array(selects[start..<min(start + 100, selects.count)]), separator: " UNION ALL ")
+        }
+    }
+
+    /// Records claims on ranges of streams and moves each stream past what it looked at.
+    public func claim(_ claims: [WebhookClaim], moving streams: [(endpoint: WebhookEndpointID, to: Int64)]) async throws {
+        var rows = BulkRows("webhook_claims", [
+            .init("id", .text), .init("tenant_id", .text), .init("endpoint_id", .text), .init("after_sequence", .bigint),
+            .init("through_sequence", .bigint), .init("deliveries", .bigint), .init("lease_until", .bigint), .init("created_at", .bigint),
+        ])
+        for claim in claims {
+            rows.append([claim.id.sqlValue, tenant.sqlValue, claim.endpoint.sqlValue, claim.afterSequence.sqlValue, claim.throughSequence.sqlValue,
+                         claim.deliveries.sqlValue, claim.leaseUntil.sqlValue, claim.createdAt.sqlValue])
+        }
+        try await sql.insert(rows)
+        var moves = BulkRows("webhook_streams", [.init("endpoint_id", .text), .init("tenant_id", .text), .init("event_sequence", .bigint)])
+        for (endpoint, position) in streams { moves.append([endpoint.sqlValue, tenant.sqlValue, position.sqlValue]) }
+        try await sql.update(moves, keys: 2)
+    }
+
+    /// Claims whose lease has passed (their process stopped), locked; those another process is
+    /// taking over are skipped.
+    public func expiredClaims(limit: Int) async throws -> [WebhookClaim] {
+        try await sql.query("""
+            SELECT id, endpoint_id, after_sequence, through_sequence, deliveries, lease_until, created_at FROM webhook_claims
+            WHERE tenant_id = \(tenant) AND lease_until <= \(now) ORDER BY lease_until LIMIT \(limit)
+            """ + SQL.forUpdateSkipLocked).map { row in
+            WebhookClaim(id: try row.string("id"), endpoint: try row.id("endpoint_id"), afterSequence: try row.int("after_sequence"),
+                         throughSequence: try row.int("through_sequence"), deliveries: try row.int("deliveries"),
+                         leaseUntil: try row.timestamp("lease_until"), createdAt: try row.timestamp("created_at"))
+        }
+    }
+
+    /// Ends claims, and answers those that were still held: a claim another process took over
+    /// after its lease is no longer there, and what its first holder sent is not written.
+    public func endClaims(_ ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        var ended: Set<String> = []
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            for row in try await sql.query("DELETE FROM webhook_claims WHERE " + SQL.rows(Array(ids[start..<min(start + 500, ids.count)]), ofTenant: tenant)
+                                           + " RETURNING id") {
+                ended.insert(try row.string("id"))
+            }
+        }
+        return ended
+    }
+
+    /// New delivery rows: those a recorded first attempt concluded, those taken over from a stopped
+    /// process, and redeliveries. `claim` is set on none: each is due at its `nextAttemptAt`.
+    public func insert(_ deliveries: [WebhookDelivery]) async throws {
+        var rows = BulkRows("webhook_deliveries", [
+            .init("id", .text), .init("tenant_id", .text), .init("endpoint_id", .text), .init("event_id", .text), .init("status", .text),
+            .init("next_attempt_at", .bigint), .init("succeeded_at", .bigint), .init("data", .text), .init("created_at", .bigint),
+        ])
+        for delivery in deliveries {
+            rows.append([delivery.id.sqlValue, tenant.sqlValue, delivery.webhookEndpoint.sqlValue, delivery.event.sqlValue,
+                         delivery.status.rawValue.sqlValue, delivery.nextAttemptAt.sqlValue,
+                         (delivery.status == .succeeded ? delivery.updatedAt : nil).sqlValue, delivery.serializedString.sqlValue,
+                         delivery.createdAt.sqlValue])
+        }
+        try await sql.insert(rows)
     }
 
     /// Up to each endpoint's limit of its due deliveries, row-locked, in one statement; rows
@@ -147,24 +271,6 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
                 """ + SQL.joined(Array(firsts[start..<min(start + 100, firsts.count)]), separator: " UNION ALL ")
                 + ") ORDER BY next_attempt_at" + SQL.forUpdateSkipLocked
         }
-    }
-
-    /// Those of the deliveries that their claims still hold (a lease may have passed to another
-    /// process), locked, with when each was claimed. A row a claim still holds is as its claimer
-    /// wrote it, so the claimer's copy is current and the row's body is not read again.
-    public func claimed(_ held: [(WebhookDeliveryID, claim: String)]) async throws -> [WebhookDeliveryID: Timestamp] {
-        var found: [WebhookDeliveryID: Timestamp] = [:]
-        let claims = Dictionary(held.map { ($0.0, $0.claim) }, uniquingKeysWith: { first, _ in first })
-        // Bounded batches: SQLite caps a statement's parameters.
-        for start in stride(from: 0, to: held.count, by: 500) {
-            let ids = held[start..<min(start + 500, held.count)].map(\.0)
-            for row in try await sql.query("SELECT id, claim, claimed_at FROM webhook_deliveries WHERE " + SQL.rows(ids, ofTenant: tenant)
-                                           + SQL.forUpdate) {
-                let id: WebhookDeliveryID = try row.id("id")
-                if let claim = try row.optionalString("claim"), claims[id] == claim { found[id] = try row.optionalTimestamp("claimed_at") ?? now }
-            }
-        }
-        return found
     }
 
     /// Writes deliveries, a hundred per statement (one round trip, not one each); `claim` is the
@@ -228,8 +334,11 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
             """) != nil
     }
 
+    /// Everything of the endpoint's delivery: its rows, claims and stream.
     public func delete(endpoint: WebhookEndpointID) async throws {
-        try await sql.execute("DELETE FROM webhook_deliveries WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint)")
+        for table in ["webhook_deliveries", "webhook_claims", "webhook_streams"] {
+            try await sql.execute("DELETE FROM \(raw: table) WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint)")
+        }
     }
 
     private func decodeStoredDelivery(_ row: SQLRow) throws -> StoredWebhookDelivery {
@@ -243,14 +352,5 @@ extension EventRepository {
         guard !ids.isEmpty else { return [:] }
         let events = try await base.decodeEvents(try await sql.query("SELECT * FROM events WHERE " + SQL.rows(ids, ofTenant: tenant)))
         return Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-    }
-}
-
-extension EventRepository where Scope == WriteTransaction {
-    /// Events after `sequence`, in order: id, type, sequence and time (their bodies are read when sent).
-    public func heads(after sequence: Int64, limit: Int) async throws -> [(id: EventID, type: String, sequence: Int64, createdAt: Timestamp)] {
-        try await sql.query("""
-            SELECT id, type, sequence, created_at FROM events WHERE tenant_id = \(tenant) AND sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
-            """).map { (try $0.id("id"), try $0.string("type"), try $0.int("sequence"), try $0.timestamp("created_at")) }
     }
 }

@@ -463,6 +463,26 @@ public enum Migrations {
                 END $$
                 """),
         ]),
+        // Webhook delivery reads each endpoint's events in order from the events table: its stream
+        // says how far its first attempts have been handed out, a claim holds a range of it while
+        // one process sends it, and a delivery row is written once, when its first attempt is
+        // recorded (or for a retry, a redelivery, a claim taken over). Every endpoint starts where
+        // its tenant's cursor was: the events before it have their rows.
+        Migration(version: 16, name: "webhook_streams", statements: [
+            "CREATE TABLE webhook_streams (endpoint_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, event_sequence BIGINT NOT NULL)",
+            """
+            CREATE TABLE webhook_claims (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, after_sequence BIGINT NOT NULL,
+                through_sequence BIGINT NOT NULL, deliveries BIGINT NOT NULL, lease_until BIGINT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX webhook_claims_by_lease ON webhook_claims (tenant_id, lease_until)",
+            """
+            INSERT INTO webhook_streams (endpoint_id, tenant_id, event_sequence)
+            SELECT e.id, e.tenant_id, COALESCE(c.event_sequence, t.event_sequence) FROM webhook_endpoints e JOIN tenants t ON t.id = e.tenant_id
+            LEFT JOIN webhook_cursors c ON c.tenant_id = e.tenant_id
+            """,
+            "DROP TABLE webhook_cursors",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows
