@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -38,10 +37,10 @@ public struct HTTPCustomerDecider: CustomerDecider {
         else { return fallback(CallFailure.invalidSigningSecret.rawValue) }
         let deadline = NIODeadline.now() + .milliseconds(Int64(request.timeoutMs))
         do {
-            let response = try await OutboundHTTP.execute(http, policy: policy, deadline: deadline, resolve: resolve)
-            guard (200..<300).contains(Int(response.status.code)) else { return fallback(CallFailure.status(Int(response.status.code))) }
-            let body = try await response.body.collect(upTo: Self.responseBytes_max)
-            guard let decision = Self.parse(Data(buffer: body)) else { return fallback(CallFailure.invalidResponse.rawValue) }
+            let answer = try await OutboundHTTP.execute(http, policy: policy, deadline: deadline, keep: Self.responseBytes_max,
+                                                        read: Self.responseBytes_max, resolve: resolve)
+            guard (200..<300).contains(answer.status) else { return fallback(CallFailure.status(answer.status)) }
+            guard !answer.longer, let decision = Self.parse(Data(answer.body)) else { return fallback(CallFailure.invalidResponse.rawValue) }
             let latency = elapsedMs()
             guard latency <= request.timeoutMs else { return fallback(CallFailure.timeout.rawValue) }
             return CustomerDecision(decision: decision, source: .webhook, latencyMs: latency)

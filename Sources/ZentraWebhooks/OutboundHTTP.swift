@@ -1,6 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Synchronization
 import ZentraCore
@@ -9,22 +9,26 @@ import ZentraCore
 import Glibc
 #endif
 
-/// The one way Zentra calls a customer's URL: a client that never follows redirects (a redirect
+/// The one way Zentra calls a customer's URL: a POST that never follows redirects (a redirect
 /// could point anywhere), the destination's resolved addresses checked against the URL policy
 /// right before the call, the connection made to the address that was checked, and Standard
-/// Webhooks signing.
+/// Webhooks signing. Calls go over Zentra's own keep-alive HTTP/1.1 connections
+/// (`OutboundConnections`): a general-purpose client cost several times as much CPU per call,
+/// and webhook delivery is bound by it (PERFORMANCE.md).
 public enum OutboundHTTP {
     /// Resolves a host name to its addresses, as text (blocking: it runs on the thread pool).
     public typealias Resolver = @Sendable (String) throws -> [String]
 
     /// Calls `request.url` at an address its host resolves to now, after checking every such
-    /// address against the policy. The HTTP client never resolves the name itself (a rebinding
-    /// resolver could answer it differently a moment later): the connection goes to the checked
-    /// address, with the URL's host kept in `Host` and in TLS (SNI and certificate checks), and a
-    /// pooled connection is only reused for that same host and address.
-    public static func execute(_ request: HTTPClientRequest, policy: OutboundURLPolicy, deadline: NIODeadline,
-                               resolve: @escaping Resolver = systemResolve) async throws -> HTTPClientResponse {
-        guard let components = URLComponents(string: request.url), let written = components.host?.lowercased(), !written.isEmpty else {
+    /// address against the policy. The name is resolved here, never again by the connection (a
+    /// rebinding resolver could answer differently a moment later): the connection goes to the
+    /// checked address, with the URL's host kept in `Host` and in TLS (SNI and certificate
+    /// checks), and a kept-alive connection is only reused for that same host and address. The
+    /// answer keeps the body's first `keep` bytes and stops reading after `read`.
+    public static func execute(_ request: OutboundRequest, policy: OutboundURLPolicy, deadline: NIODeadline, keep: Int, read: Int,
+                               resolve: @escaping Resolver = systemResolve) async throws -> OutboundAnswer {
+        guard let components = URLComponents(string: request.url), let written = components.host?.lowercased(), !written.isEmpty,
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw CallFailure.invalidURL
         }
         let host = written.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
@@ -32,31 +36,32 @@ public enum OutboundHTTP {
         let addresses = literal ? [host] : try await lookups.addresses(of: host, resolve: resolve, deadline: deadline)
         guard let address = addresses.first else { throw CallFailure.dnsFailed }
         guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw CallFailure.destinationRefused }
-        let client = literal ? Self.client : clients.client(host: host, address: address)
-        return try await client.execute(request, deadline: deadline)
+        let tls = scheme == "https"
+        let port = components.port ?? (tls ? 443 : 80)
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+                                   + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        head.headers.add(name: "Host", value: components.port == nil ? written : "\(written):\(port)")
+        head.headers.add(contentsOf: request.headers)
+        head.headers.add(name: "Content-Length", value: String(request.body.count))
+        let target = OutboundConnections.Target(tls: tls, host: literal ? nil : host, address: address, port: port)
+        return try await connections.exchange(OutboundExchange(head: head, body: request.body, keep: keep, read: read, deadline: deadline), to: target)
     }
 
-    static func configuration(dnsOverride: [String: String] = [:]) -> HTTPClient.Configuration {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        configuration.dnsOverride = dnsOverride
-        return configuration
-    }
+    static let connections = OutboundConnections()
 
     static let lookups = Lookups()
 
     /// Name lookups, bounded by the call's deadline. The system resolver blocks a thread-pool
     /// thread, and an unreachable DNS server holds it for many seconds: calls to one host share the
     /// lookup in progress, so a hanging resolver ties up one thread per host rather than one per
-    /// call, and a caller stops waiting at its deadline (`deadlineExceeded`, reported as a timeout)
+    /// call, and a caller stops waiting at its deadline (a timeout)
     /// while the lookup finishes on its own. Nothing is cached: each call after the lookup ends
     /// resolves again, as a rebinding check requires.
     final class Lookups: Sendable {
         private let inProgress = Mutex<[String: EventLoopFuture<[String]>]>([:])
 
         func addresses(of host: String, resolve: @escaping Resolver, deadline: NIODeadline) async throws -> [String] {
-            let eventLoop = HTTPClient.defaultEventLoopGroup.any()
+            let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
             let (lookup, started) = inProgress.withLock { inProgress -> (EventLoopFuture<[String]>, Bool) in
                 if let lookup = inProgress[host] { return (lookup, false) }
                 let lookup = NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try resolve(host) }
@@ -67,47 +72,12 @@ public enum OutboundHTTP {
                 lookup.whenComplete { _ in self.inProgress.withLock { if $0[host] === lookup { $0[host] = nil } } }
             }
             let answer = eventLoop.makePromise(of: [String].self)
-            let timeout = eventLoop.scheduleTask(deadline: deadline) { answer.fail(HTTPClientError.deadlineExceeded) }
+            let timeout = eventLoop.scheduleTask(deadline: deadline) { answer.fail(CallFailure.timeout) }
             lookup.whenComplete { result in
                 timeout.cancel()
                 answer.completeWith(result.mapError { _ in CallFailure.dnsFailed })
             }
             return try await answer.futureResult.get()
-        }
-    }
-
-    /// For URLs whose host is an address: nothing to resolve. Process-wide, like `HTTPClient.shared`,
-    /// with room for as many connections to one host as delivery keeps in flight.
-    static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration())
-
-    /// For named hosts: one client per host and checked address, whose only name mapping is that
-    /// one, so its pool cannot hand out a connection made to any other address.
-    static let clients = PinnedClients()
-
-    final class PinnedClients: Sendable {
-        /// Held at most; the oldest is shut down (after a grace longer than any call's deadline)
-        /// when a new one would pass it.
-        static let capacity = 512
-        static let grace: Duration = .seconds(300)
-        private let state = Mutex<(clients: [String: HTTPClient], order: [String])>(([:], []))
-
-        func client(host: String, address: String) -> HTTPClient {
-            let key = host + " " + address
-            let (client, evicted) = state.withLock { state -> (HTTPClient, HTTPClient?) in
-                if let client = state.clients[key] { return (client, nil) }
-                let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration(dnsOverride: [host: address]))
-                state.clients[key] = client
-                state.order.append(key)
-                guard state.order.count > Self.capacity else { return (client, nil) }
-                return (client, state.clients.removeValue(forKey: state.order.removeFirst()))
-            }
-            if let evicted {
-                Task {
-                    try? await Task.sleep(for: Self.grace)
-                    try? await evicted.shutdown()
-                }
-            }
-            return client
         }
     }
 
@@ -139,22 +109,17 @@ public enum OutboundHTTP {
     /// signature per secret (several during a secret's rotation grace period, space-separated).
     /// Nil when a secret is not a `whsec_` secret.
     public static func signedPost(url: String, messageID: String, timestampSeconds: Int64, secrets: [String], body: [UInt8],
-                                  userAgent: String) -> HTTPClientRequest? {
+                                  userAgent: String) -> OutboundRequest? {
         var signatures: [String] = []
         for secret in secrets {
             guard let signature = WebhookSignature.sign(secret: secret, messageID: messageID, timestampSeconds: timestampSeconds, body: body)
             else { return nil }
             signatures.append(signature)
         }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: userAgent)
-        request.headers.add(name: "webhook-id", value: messageID)
-        request.headers.add(name: "webhook-timestamp", value: String(timestampSeconds))
-        request.headers.add(name: "webhook-signature", value: signatures.joined(separator: " "))
-        request.body = .bytes(ByteBuffer(bytes: body))
-        return request
+        return OutboundRequest(url: url, headers: [
+            ("Content-Type", "application/json"), ("User-Agent", userAgent), ("webhook-id", messageID),
+            ("webhook-timestamp", String(timestampSeconds)), ("webhook-signature", signatures.joined(separator: " ")),
+        ], body: body)
     }
 
     /// Milliseconds since `start`.
@@ -170,8 +135,29 @@ extension CallFailure {
     init(_ error: any Error, deadline: NIODeadline) {
         switch error {
         case let failure as CallFailure: self = failure
-        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout: self = .timeout
         default: self = NIODeadline.now() >= deadline ? .timeout : .connectionFailed
         }
     }
+}
+
+/// A call to make: the URL, the header fields beside `Host` and `Content-Length`, and the body.
+public struct OutboundRequest: Sendable {
+    public let url: String
+    public let headers: [(String, String)]
+    public let body: [UInt8]
+
+    public init(url: String, headers: [(String, String)], body: [UInt8]) {
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What an outbound call answered: its status, its `Retry-After`, and the start of its body;
+/// `longer` when the body went on past what was read.
+public struct OutboundAnswer: Sendable {
+    public let status: Int
+    public let retryAfter: String?
+    public let body: [UInt8]
+    public let longer: Bool
 }

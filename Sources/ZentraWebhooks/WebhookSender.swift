@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import ZentraApp
@@ -33,19 +32,12 @@ public struct WebhookSender: Sendable {
         else { return failed(.invalidSigningSecret) }
         let deadline = NIODeadline.now() + .milliseconds(Int64(timeoutMs))
         do {
-            let response = try await OutboundHTTP.execute(request, policy: policy, deadline: deadline, resolve: resolve)
-            let latency = OutboundHTTP.milliseconds(since: started)
-            var excerpt: [UInt8] = []
-            var read = 0
-            for try await chunk in response.body {
-                if excerpt.count < Self.excerptBytes { excerpt.append(contentsOf: chunk.readableBytesView.prefix(Self.excerptBytes - excerpt.count)) }
-                read += chunk.readableBytes
-                if read >= Self.responseBytes_max { break }
-            }
+            let answer = try await OutboundHTTP.execute(request, policy: policy, deadline: deadline, keep: Self.excerptBytes, read: Self.responseBytes_max,
+                                                        resolve: resolve)
             return WebhookAttemptOutcome(
-                statusCode: Int(response.status.code), latencyMs: latency, failure: nil,
-                responseExcerpt: excerpt.isEmpty ? nil : String(decoding: excerpt, as: UTF8.self),
-                retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap { RetryAfter.seconds($0, now: now) })
+                statusCode: answer.status, latencyMs: OutboundHTTP.milliseconds(since: started), failure: nil,
+                responseExcerpt: answer.body.isEmpty ? nil : String(decoding: answer.body, as: UTF8.self),
+                retryAfterSeconds: answer.retryAfter.flatMap { RetryAfter.seconds($0, now: now) })
         } catch {
             return failed(CallFailure(error, deadline: deadline))
         }

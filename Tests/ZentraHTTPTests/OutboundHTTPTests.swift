@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Synchronization
@@ -14,16 +13,18 @@ import ZentraWebhooks
         var resolve: OutboundHTTP.Resolver { { _ in self.answer.withLock { $0 } } }
     }
 
-    static func post(_ url: String) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.body = .bytes(ByteBuffer(string: "{}"))
-        return request
+    static func post(_ url: String) -> OutboundRequest {
+        OutboundRequest(url: url, headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+    }
+
+    static func execute(_ url: String, policy: OutboundURLPolicy, deadline: NIODeadline,
+                        resolve: @escaping OutboundHTTP.Resolver) async throws -> OutboundAnswer {
+        try await OutboundHTTP.execute(post(url), policy: policy, deadline: deadline, keep: 1024, read: 1024, resolve: resolve)
     }
 
     static func refusal(_ url: String, policy: OutboundURLPolicy, resolve: @escaping OutboundHTTP.Resolver) async -> String? {
         do {
-            _ = try await OutboundHTTP.execute(post(url), policy: policy, deadline: .now() + .seconds(10), resolve: resolve)
+            _ = try await execute(url, policy: policy, deadline: .now() + .seconds(10), resolve: resolve)
             return nil
         } catch let refusal as CallFailure {
             return refusal.rawValue
@@ -41,13 +42,13 @@ import ZentraWebhooks
                 // The system resolver knows no such name: only the checked answer can be reached.
                 let url = "http://rebind.zentra.test:\(port)/hook"
                 resolver.answer.withLock { $0 = ["127.0.0.1"] }
-                let answer = try await OutboundHTTP.execute(Self.post(url), policy: loopback, deadline: .now() + .seconds(10), resolve: resolver.resolve)
-                #expect(answer.status == .ok)
+                let answer = try await Self.execute(url, policy: loopback, deadline: .now() + .seconds(10), resolve: resolver.resolve)
+                #expect(answer.status == 200)
                 #expect(first.calls(to: "/hook").map(\.host) == ["rebind.zentra.test:\(port)"], "Host names the URL's host, not the address")
 
                 // The name now answers another address: a new connection goes there, the pooled one is not reused.
                 resolver.answer.withLock { $0 = ["127.0.0.2"] }
-                _ = try await OutboundHTTP.execute(Self.post(url), policy: loopback, deadline: .now() + .seconds(10), resolve: resolver.resolve)
+                _ = try await Self.execute(url, policy: loopback, deadline: .now() + .seconds(10), resolve: resolver.resolve)
                 #expect(first.calls(to: "/hook").count == 1 && second.calls(to: "/hook").count == 1)
 
                 // A refused answer, alone or beside an allowed one, stops the call before any connection.
@@ -78,10 +79,10 @@ import ZentraWebhooks
             for _ in 0..<8 {
                 group.addTask {
                     do {
-                        _ = try await OutboundHTTP.execute(Self.post("http://hang.zentra.test/hook"), policy: policy, deadline: .now() + .milliseconds(200),
-                                                           resolve: hanging)
+                        _ = try await Self.execute("http://hang.zentra.test/hook", policy: policy, deadline: .now() + .milliseconds(200),
+                                                   resolve: hanging)
                         return "answered"
-                    } catch let error as HTTPClientError where error == .deadlineExceeded {
+                    } catch CallFailure.timeout {
                         return "deadline"
                     } catch {
                         return "\(error)"
