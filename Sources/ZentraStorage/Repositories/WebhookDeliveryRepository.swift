@@ -107,7 +107,7 @@ public struct EventHead: Sendable, Hashable {
     public let createdAt: Timestamp
 }
 
-/// Webhook deliveries of the tenant's events to its endpoints, and the cursor that makes them.
+/// Webhook deliveries of the tenant's events to its endpoints, the streams they are read from, and the claims on them.
 public struct WebhookDeliveryRepository<Scope: TenantScope>: AggregateRepository {
     let base: Scope
 }
