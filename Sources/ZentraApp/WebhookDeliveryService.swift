@@ -158,7 +158,7 @@ public enum WebhookDeliveryService {
         let found = try await tx.webhookDeliveries.streamEvents(open.map { endpoint, limit, stream in
             (stream.position, min(stream.head, stream.position + Int64(WebhookStreams.window)), endpoints[endpoint]?.endpoint.eventTypes ?? [], limit)
         })
-        var claims: [WebhookClaim] = []
+        var claims: [(id: String, endpoint: WebhookEndpointID, after: Int64, through: Int64, deliveries: Int)] = []
         var moves: [(endpoint: WebhookEndpointID, to: Int64)] = []
         var claimed: [Claim] = []
         for ((endpointID, limit, stream), events) in zip(open, found) {
@@ -167,16 +167,15 @@ public enum WebhookDeliveryService {
             let through = events.count == limit ? events.last!.sequence : min(stream.head, stream.position + Int64(WebhookStreams.window))
             moves.append((endpointID, through))
             guard !events.isEmpty, let (endpoint, secrets) = endpoints[endpointID] else { continue }
-            let claim = WebhookClaim(id: tx.newID(WebhookDeliveryKind.self).rawValue, endpoint: endpointID, afterSequence: stream.position,
-                                     throughSequence: through, deliveries: Int64(events.count), leaseUntil: leaseEnd, createdAt: tx.now)
-            claims.append(claim)
+            let claim = tx.newID(WebhookDeliveryKind.self).rawValue
+            claims.append((claim, endpointID, stream.position, through, events.count))
             claimed += events.map { event in
                 Claim(delivery: WebhookDelivery(id: tx.newID(), webhookEndpoint: endpointID, event: event.id, eventType: event.type, redelivery: false,
                                                 createdAt: tx.now),
-                      id: claim.id, hold: .stream(size: events.count), endpoint: endpoint, secrets: secrets)
+                      id: claim, hold: .stream(size: events.count), endpoint: endpoint, secrets: secrets)
             }
         }
-        try await tx.webhookDeliveries.claim(claims, moving: moves)
+        try await tx.webhookDeliveries.claim(claims, leaseUntil: leaseEnd, moving: moves)
         return claimed
     }
 
@@ -198,16 +197,10 @@ public enum WebhookDeliveryService {
         var exhausted: [(WebhookDelivery, WebhookDeliveryStep)] = []
         for ((claim, _), events) in zip(held, found) {
             for event in events {
-                var delivery = WebhookDelivery(id: tx.newID(), webhookEndpoint: claim.endpoint, event: event.id, eventType: event.type, redelivery: false,
-                                               createdAt: claim.createdAt)
-                delivery.attempts.append(attempt(interruptedOutcome, number: 1, at: claim.createdAt))
-                if delivery.attempts.count >= settings.schedule.attempts_max {
-                    delivery = concluded(delivery, .exhausted, at: tx.now)
-                    exhausted.append((delivery, .exhausted))
-                } else {
-                    delivery.nextAttemptAt = tx.now
-                    delivery.updatedAt = tx.now
-                }
+                let made = WebhookDelivery(id: tx.newID(), webhookEndpoint: claim.endpoint, event: event.id, eventType: event.type, redelivery: false,
+                                           createdAt: claim.createdAt)
+                let (delivery, spent) = interrupted(made, since: claim.createdAt, settings: settings, now: tx.now)
+                if spent { exhausted.append((delivery, .exhausted)) }
                 rows.append(delivery)
             }
         }
@@ -245,10 +238,10 @@ public enum WebhookDeliveryService {
             guard let (found, secrets) = endpoints[stored.delivery.webhookEndpoint] else { continue }
             var delivery = stored.delivery
             if stored.claim != nil {
-                delivery.attempts.append(attempt(interruptedOutcome, number: delivery.attempts.count + 1, at: stored.claimedAt ?? tx.now))
-                // Sent again at once (the lease already waited), unless that was the schedule's last attempt.
-                if delivery.attempts.count >= settings.schedule.attempts_max {
-                    exhausted.append((concluded(delivery, .exhausted, at: tx.now), .exhausted))
+                let spent: Bool
+                (delivery, spent) = interrupted(delivery, since: stored.claimedAt ?? tx.now, settings: settings, now: tx.now)
+                if spent {
+                    exhausted.append((delivery, .exhausted))
                     continue
                 }
             }
@@ -305,9 +298,20 @@ public enum WebhookDeliveryService {
         }, in: tx)
     }
 
-    /// A send that never finished: its process stopped with it in flight, or before recording it.
-    static let interruptedOutcome = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: CallFailure.interrupted.rawValue, responseExcerpt: nil,
-                                                          retryAfterSeconds: nil)
+    /// A delivery whose process stopped with its attempt in flight, or before recording it: the
+    /// attempt recorded as `interrupted` at `since`, the delivery due again at once (the lease
+    /// already waited), unless that was the schedule's last attempt (`spent`).
+    static func interrupted(_ delivery: WebhookDelivery, since: Timestamp, settings: WebhookDeliverySettings,
+                            now: Timestamp) -> (delivery: WebhookDelivery, spent: Bool) {
+        var delivery = delivery
+        let outcome = WebhookAttemptOutcome(statusCode: nil, latencyMs: 0, failure: CallFailure.interrupted.rawValue, responseExcerpt: nil,
+                                            retryAfterSeconds: nil)
+        delivery.attempts.append(attempt(outcome, number: delivery.attempts.count + 1, at: since))
+        guard delivery.attempts.count < settings.schedule.attempts_max else { return (concluded(delivery, .exhausted, at: now), true) }
+        delivery.nextAttemptAt = now
+        delivery.updatedAt = now
+        return (delivery, false)
+    }
 
     static func attempt(_ outcome: WebhookAttemptOutcome, number: Int, at time: Timestamp) -> WebhookAttempt {
         WebhookAttempt(number: number, attemptedAt: time, result: outcome.succeeded ? .succeeded : .failed, statusCode: outcome.statusCode,

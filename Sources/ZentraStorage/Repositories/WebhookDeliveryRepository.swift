@@ -86,17 +86,6 @@ public struct WebhookClaim: Sendable, Hashable {
     public let deliveries: Int64
     public let leaseUntil: Timestamp
     public let createdAt: Timestamp
-
-    public init(id: String, endpoint: WebhookEndpointID, afterSequence: Int64, throughSequence: Int64, deliveries: Int64, leaseUntil: Timestamp,
-                createdAt: Timestamp) {
-        self.id = id
-        self.endpoint = endpoint
-        self.afterSequence = afterSequence
-        self.throughSequence = throughSequence
-        self.deliveries = deliveries
-        self.leaseUntil = leaseUntil
-        self.createdAt = createdAt
-    }
 }
 
 /// An event's head, as delivery needs it: its body is read when sent.
@@ -186,15 +175,16 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         }
     }
 
-    /// Records claims on ranges of streams and moves each stream past what it looked at.
-    public func claim(_ claims: [WebhookClaim], moving streams: [(endpoint: WebhookEndpointID, to: Int64)]) async throws {
+    /// Records claims on ranges of streams, made now, and moves each stream past what it looked at.
+    public func claim(_ claims: [(id: String, endpoint: WebhookEndpointID, after: Int64, through: Int64, deliveries: Int)], leaseUntil: Timestamp,
+                      moving streams: [(endpoint: WebhookEndpointID, to: Int64)]) async throws {
         var rows = BulkRows("webhook_claims", [
             .init("id", .text), .init("tenant_id", .text), .init("endpoint_id", .text), .init("after_sequence", .bigint),
             .init("through_sequence", .bigint), .init("deliveries", .bigint), .init("lease_until", .bigint), .init("created_at", .bigint),
         ])
         for claim in claims {
-            rows.append([claim.id.sqlValue, tenant.sqlValue, claim.endpoint.sqlValue, claim.afterSequence.sqlValue, claim.throughSequence.sqlValue,
-                         claim.deliveries.sqlValue, claim.leaseUntil.sqlValue, claim.createdAt.sqlValue])
+            rows.append([claim.id.sqlValue, tenant.sqlValue, claim.endpoint.sqlValue, claim.after.sqlValue, claim.through.sqlValue,
+                         claim.deliveries.sqlValue, leaseUntil.sqlValue, now.sqlValue])
         }
         try await sql.insert(rows)
         var moves = BulkRows("webhook_streams", [.init("endpoint_id", .text), .init("tenant_id", .text), .init("event_sequence", .bigint)])
