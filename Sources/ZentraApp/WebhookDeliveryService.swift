@@ -109,9 +109,12 @@ public enum WebhookDeliveryService {
     /// of each endpoint named: its due retries first, then the next events of its stream. A batch
     /// of sends costs one commit, not one each; when the transaction fails nothing of it is
     /// written, and the worker keeps the attempts to record them again (their claims still hold).
+    /// The claimed events' bodies are read after the commit, so that rendering them never holds
+    /// the writer; should that read fail, its claims are taken over after their lease.
     public static func recordAndClaim(tenant: TenantID, finished: [FinishedWebhookAttempt], claims: [(endpoint: WebhookEndpointID, limit: Int)],
-                                      settings: WebhookDeliverySettings, vault: CardVault, store: Store) async throws -> [ClaimedWebhookDelivery] {
-        try await store.write(scope(tenant)) { tx in
+                                      settings: WebhookDeliverySettings, vault: CardVault, bodies: EventBodies,
+                                      store: Store) async throws -> [ClaimedWebhookDelivery] {
+        let (claimed, now) = try await store.write(scope(tenant)) { tx in
             try await record(finished, settings: settings, in: tx)
             try await takeOver(settings: settings, in: tx)
             let leaseEnd = tx.now.adding(seconds: settings.leaseSeconds)
@@ -121,21 +124,19 @@ public enum WebhookDeliveryService {
             let taken = Dictionary(grouping: claimed, by: \.delivery.webhookEndpoint).mapValues(\.count)
             claimed += try await claimStreams(due.map { ($0.endpoint, $0.limit - taken[$0.endpoint, default: 0]) }, endpoints: endpoints,
                                               leaseEnd: leaseEnd, in: tx)
-            // Each event is read and rendered once, however many endpoints it goes to.
-            let events = try await tx.events.findAll(Array(Set(claimed.map(\.delivery.event))))
-            var bodies: [EventID: [UInt8]] = [:]
-            return claimed.compactMap { claim -> ClaimedWebhookDelivery? in
-                guard let event = events[claim.delivery.event] else { return nil }
-                let body = bodies[event.id] ?? event.serialized
-                bodies[event.id] = body
-                return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, hold: claim.hold, url: claim.endpoint.url,
-                                              secrets: claim.secrets, body: body, eventCreatedAt: event.createdAt, claimedAt: tx.now)
-            }
+            return (claimed, tx.now)
+        }
+        guard !claimed.isEmpty else { return [] }
+        let found = try await bodies.find(Set(claimed.map(\.delivery.event)), tenant: tenant, store: store)
+        return claimed.compactMap { claim -> ClaimedWebhookDelivery? in
+            guard let body = found[claim.delivery.event] else { return nil }
+            return ClaimedWebhookDelivery(tenant: tenant, delivery: claim.delivery, claim: claim.id, hold: claim.hold, url: claim.endpoint.url,
+                                          secrets: claim.secrets, body: body.bytes, eventCreatedAt: body.createdAt, claimedAt: now)
         }
     }
 
     /// A delivery just claimed, before its event is read.
-    struct Claim {
+    struct Claim: Sendable {
         let delivery: WebhookDelivery
         let id: String
         let hold: ClaimedWebhookDelivery.Hold

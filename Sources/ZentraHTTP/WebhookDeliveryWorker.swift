@@ -22,6 +22,8 @@ final class WebhookDeliveryWorker: Service {
     let sender: WebhookSender
     let vault: CardVault
     let metrics: WebhookMetrics
+    /// Bodies of the events this process sends, rendered once for all their endpoints.
+    let bodies = EventBodies()
 
     private struct Sends {
         /// Sends in flight in this process, per endpoint.
@@ -112,7 +114,8 @@ final class WebhookDeliveryWorker: Service {
             let recorded = finished[tenant] ?? []
             do {
                 let claimed = try await WebhookDeliveryService.recordAndClaim(
-                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], settings: settings, vault: vault, store: store)
+                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], settings: settings, vault: vault, bodies: bodies,
+                    store: store)
                 metrics.recorded(recorded.count)
                 for delivery in claimed { start(delivery, group: &group) }
             } catch {

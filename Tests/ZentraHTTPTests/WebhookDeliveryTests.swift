@@ -137,7 +137,7 @@ import ZentraTestSupport
             try await body(env, id) { finished, claims in
                 try await WebhookDeliveryService.recordAndClaim(
                     tenant: env.tenant, finished: finished, claims: claims > 0 ? [(id, claims)] : [], settings: Self.settings, vault: vault,
-                    store: env.store)
+                    bodies: EventBodies(), store: env.store)
             }
         }
     }
@@ -396,6 +396,36 @@ import ZentraTestSupport
         }
     }
 
+    /// A worker reads and renders an event once for all its endpoints: a body found again comes
+    /// from what it kept (here the event's row is gone, and the body still is), and what it keeps
+    /// stays within its bound, the oldest dropped first.
+    @Test(arguments: Backend.allCases)
+    func eventBodiesAreReadOnceAndKeptWithinTheirBound(_ backend: Backend) async throws {
+        try await TestEnvironment.run(backend, configure: { Self.configure(&$0); $0.webhookDelivery.inFlight_max = 0 }) { env in
+            for _ in 0..<4 { _ = try await env.createCustomer() }
+            let ids = try await env.store.read(tenant: env.tenant) { try await $0.events.list(PageRequest(limit: 4)).data.map(\.id) }
+            let stored = try await env.store.read(tenant: env.tenant) { try await $0.events.findAll(ids) }
+            let smallest = try #require(stored.values.map(\.serialized.count).min())
+            // A generation holds one body.
+            let bodies = EventBodies(bytes_max: 2 * smallest)
+            for id in ids.prefix(2) {
+                #expect(try await bodies.find([id], tenant: env.tenant, store: env.store)[id]?.bytes == stored[id]?.serialized)
+            }
+            try await env.store.engine.withTransaction { sql in
+                try await sql.execute("DELETE FROM events WHERE tenant_id = \(env.tenant) AND id IN (\(ids[0]), \(ids[1]))")
+            }
+            let kept = try await bodies.find([ids[0], ids[1]], tenant: env.tenant, store: env.store)
+            #expect(kept[ids[0]]?.bytes == stored[ids[0]]?.serialized && kept[ids[1]]?.bytes == stored[ids[1]]?.serialized,
+                    "found again without a read")
+            #expect(kept[ids[1]]?.createdAt == stored[ids[1]]?.createdAt)
+            // Two more bodies, and the generations that held the first two are gone.
+            _ = try await bodies.find([ids[2]], tenant: env.tenant, store: env.store)
+            #expect(try await bodies.find([ids[3]], tenant: env.tenant, store: env.store)[ids[3]] != nil)
+            #expect(try await bodies.find([ids[0], ids[1]], tenant: env.tenant, store: env.store).isEmpty, "the oldest are no longer kept")
+            #expect(try await bodies.find([ids[3]], tenant: TenantID(unchecked: "ten_other"), store: env.store).isEmpty, "kept per tenant")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aRotatedSecretSignsBesideTheOldOneDuringItsGracePeriod(_ backend: Backend) async throws {
         let receiver = WebhookReceiver()
@@ -448,7 +478,7 @@ import ZentraTestSupport
                 let first = try #require(WebhookEndpointID(endpoints[0].id))
                 let claimed = try await WebhookDeliveryService.recordAndClaim(
                     tenant: env.tenant, finished: [], claims: [(first, 1)], settings: Self.settings,
-                    vault: CardVault(key: env.services.configuration.cardDataKey), store: env.store)
+                    vault: CardVault(key: env.services.configuration.cardDataKey), bodies: EventBodies(), store: env.store)
                 let orphan = try #require(claimed.first)
                 try await Self.withMoreWorkers(env, count: 2) {
                     // Recorded, not only received: past the lease below, a claim still open would be taken over.
