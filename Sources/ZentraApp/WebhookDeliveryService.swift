@@ -11,7 +11,7 @@ public struct WebhookDeliverySettings: Sendable {
     public var pollInterval: Duration = .milliseconds(100)
     /// Sends one process has in flight to one endpoint (`ZENTRA_WEBHOOK_CONCURRENCY`): a slow or
     /// dead endpoint holds at most these, never the others' share.
-    public var concurrency = 16
+    public var concurrency = 32
     /// Sends one process has in flight to all endpoints together: bounds its sockets and memory.
     /// With 0 the process delivers nothing and leaves the outbox to the others.
     public var inFlight_max = 1_024

@@ -40,12 +40,17 @@ final class WebhookDeliveryWorker: Service {
         func held(_ endpoint: WebhookEndpointID) -> Int { inFlight[endpoint, default: 0] + (waiting[endpoint]?.count ?? 0) }
 
         /// A send finished: recorded at the next pass, with the rest of its claim's range when
-        /// it has one.
-        mutating func finish(_ attempt: FinishedWebhookAttempt) {
-            guard case .stream(let size) = attempt.claimed.hold else { return finished.append(attempt) }
+        /// it has one. Answers whether there is something to record now.
+        mutating func finish(_ attempt: FinishedWebhookAttempt) -> Bool {
+            guard case .stream(let size) = attempt.claimed.hold else {
+                finished.append(attempt)
+                return true
+            }
             let claim = attempt.claimed.claim
             partial[claim, default: []].append(attempt)
-            if partial[claim]?.count == size { finished += partial.removeValue(forKey: claim) ?? [] }
+            guard partial[claim]?.count == size else { return false }
+            finished += partial.removeValue(forKey: claim) ?? []
+            return true
         }
 
         /// The endpoint's next waiting delivery, taken off its queue.
@@ -58,8 +63,9 @@ final class WebhookDeliveryWorker: Service {
     }
 
     private let sends = Mutex(Sends())
-    /// Rung when a send finishes, so that it is recorded, and its endpoint's next deliveries
-    /// claimed, at once rather than at the next poll.
+    /// Rung when a send finishes something to record (a range's last send, or a retry), or
+    /// leaves its endpoint a round of sends to claim, so that the next pass runs at once rather
+    /// than at the next poll; not on every send, where a pass would mostly find nothing to do.
     private let sendFinished = WakeSignal()
 
     init(store: Store, settings: WebhookDeliverySettings, policy: OutboundURLPolicy, vault: CardVault, metrics: WebhookMetrics) {
@@ -128,7 +134,8 @@ final class WebhookDeliveryWorker: Service {
     }
 
     /// The endpoints with something to send and how many more sends each may have claimed, within
-    /// the per-endpoint and the process's limits.
+    /// the per-endpoint and the process's limits. Where the process's limit is short, it is
+    /// shared evenly: the endpoints that want less get what they want, the others equal parts.
     private func freeSends() async throws -> [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] {
         let due = try await WebhookOutbox.dueEndpoints(now: store.clock.now(), limit: 1000, engine: store.engine)
         let (held, inFlight) = sends.withLock { sends in
@@ -137,13 +144,14 @@ final class WebhookDeliveryWorker: Service {
              sends.inFlight.values.reduce(0, +))
         }
         let perEndpoint = WebhookDeliverySettings.claimedRounds * settings.concurrency
-        var total = inFlight
+        let wants = due.map { ($0, $1, perEndpoint - held[$1, default: 0]) }.filter { $0.2 > 0 }
+        var left = settings.inFlight_max - inFlight
         var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
-        for (tenant, endpoint) in due {
-            let free = min(settings.inFlight_max - total, perEndpoint - held[endpoint, default: 0])
+        for (index, (tenant, endpoint, want)) in wants.sorted(by: { $0.2 < $1.2 }).enumerated() {
+            let free = min(want, left / (wants.count - index))
             guard free > 0 else { continue }
             claims[tenant, default: []].append((endpoint, free))
-            total += free
+            left -= free
         }
         return claims
     }
@@ -161,20 +169,23 @@ final class WebhookDeliveryWorker: Service {
             return true
         }
         guard now else { return }
+        // Held at most `claimedRounds` rounds: with one round free, the next pass claims it.
+        let roundFree = (WebhookDeliverySettings.claimedRounds - 1) * settings.concurrency
         group.addTask { [self] in
             var next: ClaimedWebhookDelivery? = delivery
             while let delivery = next {
                 metrics.sendStarted()
                 let outcome = await sender.send(delivery)
                 metrics.sendFinished(outcome, eventCreatedAt: delivery.eventCreatedAt, now: store.clock.now())
-                next = sends.withLock { sends in
-                    sends.finish(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
-                    if let next = sends.next(for: endpoint) { return next }
+                let wake: Bool
+                (next, wake) = sends.withLock { sends in
+                    let recordable = sends.finish(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
+                    if let next = sends.next(for: endpoint) { return (next, recordable || sends.held(endpoint) == roundFree) }
                     sends.inFlight[endpoint, default: 1] -= 1
                     if sends.inFlight[endpoint] == 0 { sends.inFlight[endpoint] = nil }
-                    return nil
+                    return (nil, true)
                 }
-                sendFinished.signal()
+                if wake { sendFinished.signal() }
             }
         }
     }

@@ -73,7 +73,7 @@ struct BenchWebhooks: AsyncParsableCommand {
     }
 
     /// The part of every delivery that no storage design removes, alone: signing and sending a
-    /// rendered body, ten endpoints at the server's default sixteen sends each, for ten seconds,
+    /// rendered body, ten endpoints at the server's default sends in flight each, for ten seconds,
     /// with no database. Sender and receiver share this process, so its CPU per send counts both:
     /// the ceiling of a delivery design that writes nothing per delivery.
     private func measureSending(_ body: [UInt8], port: Int) async throws {
@@ -81,6 +81,7 @@ struct BenchWebhooks: AsyncParsableCommand {
         let secret = "whsec_" + Data(repeating: 7, count: 32).base64EncodedString()
         let now = SystemClock().now()
         let sent = Mutex(0)
+        let perEndpoint = WebhookDeliverySettings().concurrency
         let cpuBefore = BenchProcess.cpuSeconds(getpid())
         let clock = ContinuousClock()
         let started = clock.now
@@ -92,7 +93,7 @@ struct BenchWebhooks: AsyncParsableCommand {
                 let claimed = ClaimedWebhookDelivery(tenant: TenantID(unchecked: "ten_bench"), delivery: delivery, claim: "bench", hold: .row,
                                                      url: "http://127.0.0.1:\(port)/hooks/ceiling\(endpoint)", secrets: [secret], body: body,
                                                      eventCreatedAt: now, claimedAt: now)
-                for _ in 0..<16 {
+                for _ in 0..<perEndpoint {
                     group.addTask {
                         var count = 0
                         while clock.now - started < .seconds(10) {
@@ -107,7 +108,7 @@ struct BenchWebhooks: AsyncParsableCommand {
         }
         let elapsed = (clock.now - started).seconds
         let sends = sent.withLock { $0 }
-        var line = "sends alone: \(Int(Double(sends) / elapsed))/s to 10 endpoints, 16 at a time each, no database"
+        var line = "sends alone: \(Int(Double(sends) / elapsed))/s to 10 endpoints, \(perEndpoint) at a time each, no database"
         if let cpuBefore, let cpuAfter = BenchProcess.cpuSeconds(getpid()), sends > 0 {
             line += String(format: ", %.0f µs of CPU per send with its receipt (sender and receiver in one process)",
                            (cpuAfter - cpuBefore) / Double(sends) * 1e6)

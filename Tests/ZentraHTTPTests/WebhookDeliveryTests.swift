@@ -334,6 +334,37 @@ import ZentraTestSupport
         }
     }
 
+    /// Where the process's limit of sends in flight is short of what its endpoints could have, it
+    /// is shared evenly: the first endpoint found due does not take it all.
+    @Test(arguments: Backend.allCases)
+    func theProcessLimitIsSharedEvenlyAmongEndpoints(_ backend: Backend) async throws {
+        let receiver = WebhookReceiver()
+        receiver.script("/a", .init(held: true))
+        receiver.script("/b", .init(held: true))
+        try await receiver.run { port in
+            try await TestEnvironment.run(backend, configure: {
+                Self.configure(&$0)
+                $0.webhookDelivery.timeoutMs = 60_000
+                $0.webhookDelivery.concurrency = 4
+                $0.webhookDelivery.inFlight_max = 4
+            }) { env in
+                let a = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/a")
+                let b = try await Self.createEndpoint(env, url: "http://127.0.0.1:\(port)/b")
+                for _ in 0..<6 { _ = try await env.createCustomer() }
+                try await Self.eventually("the process has its four sends in flight") {
+                    receiver.calls(to: "/a").count + receiver.calls(to: "/b").count == 4
+                }
+                #expect(receiver.calls(to: "/a").count == 2 && receiver.calls(to: "/b").count == 2, "two each, not four to one")
+                receiver.release("/a")
+                receiver.release("/b")
+                try await Self.eventually("both catch up") {
+                    let (toA, toB) = (try await Self.deliveries(env, a.id, status: "succeeded"), try await Self.deliveries(env, b.id, status: "succeeded"))
+                    return toA.count == 6 && toB.count == 6
+                }
+            }
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aSendThatOutlivesItsTimeoutIsRecordedAsATimeout(_ backend: Backend) async throws {
         let receiver = WebhookReceiver()
