@@ -18,6 +18,8 @@ public struct WebhookDeliverySettings: Sendable {
     /// Rounds of sends a process claims ahead per endpoint: the one in flight and those waiting
     /// to follow it, so that a finished send starts the next at once instead of after a commit.
     public static let claimedRounds = 4
+    /// Deliveries a process holds for one endpoint at most: in flight and waiting.
+    public var held_max: Int { Self.claimedRounds * concurrency }
     /// How long a claimed delivery stays with the process that claimed it: the rounds of sends
     /// before and including it, each within the timeout, and a margin to record it. A process
     /// that stops sooner leaves it to be retried after this.

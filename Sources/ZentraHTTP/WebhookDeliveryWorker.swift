@@ -143,11 +143,11 @@ final class WebhookDeliveryWorker: Service {
                         uniquingKeysWith: { first, _ in first }),
              sends.inFlight.values.reduce(0, +))
         }
-        let perEndpoint = WebhookDeliverySettings.claimedRounds * settings.concurrency
-        let wants = due.map { ($0, $1, perEndpoint - held[$1, default: 0]) }.filter { $0.2 > 0 }
+        let wants = due.map { tenant, endpoint in (tenant: tenant, endpoint: endpoint, want: settings.held_max - held[endpoint, default: 0]) }
+            .filter { $0.want > 0 }
         var left = settings.inFlight_max - inFlight
         var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
-        for (index, (tenant, endpoint, want)) in wants.sorted(by: { $0.2 < $1.2 }).enumerated() {
+        for (index, (tenant, endpoint, want)) in wants.sorted(by: { $0.want < $1.want }).enumerated() {
             let free = min(want, left / (wants.count - index))
             guard free > 0 else { continue }
             claims[tenant, default: []].append((endpoint, free))
@@ -169,8 +169,8 @@ final class WebhookDeliveryWorker: Service {
             return true
         }
         guard now else { return }
-        // Held at most `claimedRounds` rounds: with one round free, the next pass claims it.
-        let roundFree = (WebhookDeliverySettings.claimedRounds - 1) * settings.concurrency
+        // With one round free of what the endpoint may hold, the next pass claims it.
+        let roundFree = settings.held_max - settings.concurrency
         group.addTask { [self] in
             var next: ClaimedWebhookDelivery? = delivery
             while let delivery = next {
