@@ -7,6 +7,7 @@ import random
 import socket
 import struct
 import subprocess
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -48,15 +49,21 @@ def answer_of(raw):
 class Link:
     """One TCP connection to the server's ISO 8583 port."""
 
-    def __init__(self, port):
+    def __init__(self, port, receive_buffer=None):
         # The listener binds once the migrations are applied, just after HTTP answers: a network
         # connecting at that moment tries again, as networks do.
         deadline = time.time() + 15
         while True:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.settimeout(30)
+            if receive_buffer:
+                # Set before connecting: the window offered to the server follows it.
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
             try:
-                self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                self.sock.connect(("127.0.0.1", port))
                 break
             except ConnectionRefusedError:
+                self.sock.close()
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
@@ -473,28 +480,64 @@ def test_ten_thousand_hostile_frames(sqlite_url, tmp_path):
 
 
 def test_shutdown_answers_every_message_it_read(sqlite_url, tmp_path):
+    """A network that reads slowly and goes on sending after shutdown began still reads the answer
+    to every message decided: the server writes its answers, closes its output and reads on until
+    the network closes (a socket closed with unread bytes is reset, and the reset would throw away
+    answers not read yet)."""
     iso_port = free_port()
     server = serve(sqlite_url, tmp_path / "card.key", iso_port)
     issuer, network = Issuer(server, sqlite_url), Network()
     card, pan, expiry = issuer.card(10_000_000)
-    link = Link(iso_port)
+    link = Link(iso_port, receive_buffer=4096)
     docs = {doc["11"]: doc for doc in (network.authorization(pan, expiry, 100) for _ in range(300))}
     link.sock.sendall(b"".join(frame(doc) for doc in docs.values()))
     server.process.terminate()
+
+    def send_late():
+        late = b"".join(frame(network.network_management("301")) for _ in range(2_000))
+        try:
+            link.sock.sendall(late)
+        except OSError:
+            pass
+
+    late = threading.Thread(target=send_late)
+    late.start()
     answered = []
     try:
         while True:
             answered.append(answer_of(read_frame(link.sock)))
     except ConnectionError:
         pass
+    late.join()
     link.close()
     assert server.process.wait(timeout=30) == 0
-    assert all(a["39"] == "00" and a["37"] == docs[a["11"]]["37"] for a in answered)
+    decided = [a for a in answered if a["t"] == "0110"]
+    assert decided and all(a["39"] == "00" and a["37"] == docs[a["11"]]["37"] for a in decided)
 
     # What was answered is exactly what was held: nothing decided went unanswered.
     issuer.server = server = serve(sqlite_url, tmp_path / "card.key", iso_port)
     try:
-        assert issuer.held(card) == 100 * len(answered), len(answered)
+        assert issuer.held(card) == 100 * len(decided), len(decided)
+    finally:
+        server.stop()
+
+
+def test_a_network_that_closes_its_side_still_reads_every_answer(sqlite_url, tmp_path):
+    iso_port = free_port()
+    server = serve(sqlite_url, tmp_path / "card.key", iso_port)
+    try:
+        issuer, network = Issuer(server, sqlite_url), Network()
+        card, pan, expiry = issuer.card(10_000_000)
+        link = Link(iso_port)
+        docs = {doc["11"]: doc for doc in (network.authorization(pan, expiry, 100) for _ in range(50))}
+        link.sock.sendall(b"".join(frame(doc) for doc in docs.values()))
+        link.sock.shutdown(socket.SHUT_WR)
+        answered = [answer_of(read_frame(link.sock)) for _ in docs]
+        assert sorted(a["11"] for a in answered) == sorted(docs)
+        with pytest.raises(ConnectionError):
+            read_frame(link.sock)
+        link.close()
+        assert issuer.held(card) == 100 * len(docs)
     finally:
         server.stop()
 

@@ -8,7 +8,8 @@ import ZentraCore
 /// `zentra serve --iso8583-port`: accepts card networks' TCP connections and answers each framed
 /// message as its decision commits. A connection may have many messages in flight; answers go back
 /// in the order they are ready, matched by the network through fields 11 and 37. On shutdown it
-/// stops accepting connections and messages, answers every message already received, then closes.
+/// stops accepting connections and messages, answers every message already received, then closes
+/// each connection once its peer has read the answers.
 public struct ISO8583Listener: Service {
     public struct Settings: Sendable {
         public var host: String
@@ -17,12 +18,16 @@ public struct ISO8583Listener: Service {
         public var allowedNetworks: [IPNetwork]
         /// Messages one connection may have in flight before the listener stops reading from it.
         public var inFlightPerConnection_max: Int
+        /// On shutdown, how long a peer has to close its side once it has read every answer.
+        public var linger: Duration
 
-        public init(host: String = "127.0.0.1", port: Int, allowedNetworks: [IPNetwork] = [], inFlightPerConnection_max: Int = 512) {
+        public init(host: String = "127.0.0.1", port: Int, allowedNetworks: [IPNetwork] = [], inFlightPerConnection_max: Int = 512,
+                    linger: Duration = .seconds(5)) {
             self.host = host
             self.port = port
             self.allowedNetworks = allowedNetworks
             self.inFlightPerConnection_max = inFlightPerConnection_max
+            self.linger = linger
         }
     }
 
@@ -49,6 +54,8 @@ public struct ISO8583Listener: Service {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // A peer that closes its side after its last message still gets every answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: settings.host, port: settings.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ISO8583FrameDecoder()))
@@ -74,8 +81,13 @@ public struct ISO8583Listener: Service {
         return settings.allowedNetworks.contains { $0.contains(address) }
     }
 
-    /// One connection: read frames until the peer closes or the server shuts down, answer each in
-    /// its own task, and close once every answer is written.
+    /// One connection: read frames until the peer closes, answer each in its own task, and close
+    /// once every answer is written. On shutdown the frames read from then on are dropped
+    /// undecided (the network times them out), and the connection closes the lingering way: once
+    /// the last answer is written its output closes, so the peer reads every answer and then the
+    /// end, and the listener reads on until the peer closes (at most `linger`). Closing a socket
+    /// with unread bytes resets it, and a reset throws away answers the peer has not read yet,
+    /// although their decisions committed.
     private func serve(_ connection: Connection) async {
         guard permits(connection.channel) else {
             logger.notice("ISO 8583 connection refused by ZENTRA_ISO8583_ALLOWED_NETWORKS",
@@ -83,28 +95,37 @@ public struct ISO8583Listener: Service {
             try? await connection.channel.close()
             return
         }
+        let channel = connection.channel
+        let answers = AnswersInFlight(limit: settings.inFlightPerConnection_max)
         do {
             try await connection.executeThenClose { inbound, _ in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    // Children not yet collected, finished or not: collecting one when at the
-                    // bound keeps a flooding peer to a fixed number of tasks.
-                    var uncollected = 0
-                    for try await frame in inbound.cancelOnGracefulShutdown() {
-                        if uncollected >= settings.inFlightPerConnection_max {
-                            try await group.next()
-                            uncollected -= 1
-                        }
-                        uncollected += 1
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { await closeOnShutdown(channel, answers: answers) }
+                    for try await frame in inbound {
+                        guard await answers.admit() else { continue }
                         group.addTask {
-                            if try await !answer(frame, on: connection.channel) { try? await connection.channel.close() }
+                            defer { answers.finished() }
+                            if try await !answer(frame, on: channel) { try? await channel.close() }
                         }
                     }
-                    try await group.waitForAll()
+                    await answers.drained()
+                    group.cancelAll()
                 }
             }
         } catch {
             logger.debug("ISO 8583 connection ended", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Waits for shutdown (returns when cancelled first), then takes no more messages, closes the
+    /// output once every answer is written and gives the peer `linger` to close its side.
+    private func closeOnShutdown(_ channel: any NIOCore.Channel, answers: AnswersInFlight) async {
+        do { try await gracefulShutdown() } catch { return }
+        answers.close()
+        await answers.drained()
+        try? await channel.close(mode: .output)
+        do { try await Task.sleep(for: settings.linger) } catch { return }
+        try? await channel.close()
     }
 
     /// Answers one frame; false when it was not a message this link can answer, and the
@@ -139,5 +160,76 @@ public struct ISO8583Listener: Service {
     static func metricLabel(_ frame: [UInt8]) -> String {
         let mti = String(decoding: frame.prefix(4), as: UTF8.self)
         return ["0100", "0120", "0400", "0420", "0800"].contains(mti) ? mti : "other"
+    }
+}
+
+/// The answers one connection owes: at most `limit` at once (`admit` waits for a free one), none
+/// after `close`, and `drained` waits until every admitted answer is written or failed.
+final class AnswersInFlight: Sendable {
+    private struct State {
+        var count = 0
+        var closed = false
+        var slotWaiters: [CheckedContinuation<Bool, Never>] = []
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// True when the message may be answered; false once closed.
+    func admit() async -> Bool {
+        if let now = state.withLock({ Self.admit(&$0, limit: limit) }) { return now }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let now = state.withLock { state -> Bool? in
+                let now = Self.admit(&state, limit: limit)
+                if now == nil { state.slotWaiters.append(continuation) }
+                return now
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+    }
+
+    /// The answer to `admit` when there is one without waiting.
+    private static func admit(_ state: inout State, limit: Int) -> Bool? {
+        if state.closed { return false }
+        guard state.count < limit else { return nil }
+        state.count += 1
+        return true
+    }
+
+    func finished() {
+        let (slot, drained) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, [CheckedContinuation<Void, Never>]) in
+            if !state.closed, !state.slotWaiters.isEmpty { return (state.slotWaiters.removeFirst(), []) }
+            state.count -= 1
+            guard state.count == 0 else { return (nil, []) }
+            defer { state.drainWaiters = [] }
+            return (nil, state.drainWaiters)
+        }
+        slot?.resume(returning: true)
+        for waiter in drained { waiter.resume() }
+    }
+
+    func close() {
+        let refused = state.withLock { state in
+            state.closed = true
+            defer { state.slotWaiters = [] }
+            return state.slotWaiters
+        }
+        for waiter in refused { waiter.resume(returning: false) }
+    }
+
+    func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                guard state.count > 0 else { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 }
