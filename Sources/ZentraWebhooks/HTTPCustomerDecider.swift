@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOHTTP1
 import ZentraApp
 import ZentraCore
 

@@ -1,15 +1,13 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
 import ZentraCore
 
-/// One POST and how to read its answer: the body's first `keep` bytes are kept, and reading
-/// stops after `read`; all of it within `deadline`.
+/// One POST (its bytes, `HTTP1Wire.request`) and how to read its answer: the body's first `keep`
+/// bytes are kept, and reading stops after `read`; all of it within `deadline`.
 struct OutboundExchange: Sendable {
-    let head: HTTPRequestHead
-    let body: [UInt8]
+    let request: [UInt8]
     let keep: Int
     let read: Int
     let deadline: NIODeadline
@@ -87,7 +85,6 @@ final class OutboundConnections: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if target.tls { try pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: target.host)) }
-                    try pipeline.addHTTPClientHandlers()
                     try pipeline.addHandler(ExchangeHandler())
                 }
             }
@@ -122,12 +119,15 @@ struct PendingExchange: Sendable {
 /// Writes one request and reads its answer: the head, the body's first bytes, up to a limit.
 /// The deadline, a failure or the peer closing ends the exchange and the connection.
 final class ExchangeHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = PendingExchange
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
 
     private var current: (pending: PendingExchange, timeout: Scheduled<Void>)?
-    private var head: HTTPResponseHead?
+    private var reader = HTTP1Wire.ResponseReader()
+    /// Bytes read and not yet taken by the reader.
+    private var unread: ByteBuffer?
+    private var head: (status: Int, retryAfter: String?)?
     private var body: [UInt8] = []
     private var received = 0
 
@@ -138,32 +138,42 @@ final class ExchangeHandler: ChannelDuplexHandler {
             pending.answer.fail(CallFailure.connectionFailed)
             return
         }
-        (head, body, received) = (nil, [], 0)
+        (reader, unread, head, body, received) = (HTTP1Wire.ResponseReader(), nil, nil, [], 0)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let timeout = context.eventLoop.scheduleTask(deadline: pending.exchange.deadline) {
             let (handler, context) = loopBound.value
             handler.finish(.failure(CallFailure.timeout), keepAlive: false, context: context)
         }
         current = (pending, timeout)
-        var buffer = context.channel.allocator.buffer(capacity: pending.exchange.body.count)
-        buffer.writeBytes(pending.exchange.body)
-        context.write(wrapOutboundOut(.head(pending.exchange.head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: pending.exchange.request)), promise: promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let (pending, _) = current else { return }
-        switch unwrapInboundIn(data) {
-        case .head(let answered):
-            head = answered
-        case .body(let part):
-            if body.count < pending.exchange.keep { body.append(contentsOf: part.readableBytesView.prefix(pending.exchange.keep - body.count)) }
-            received += part.readableBytes
-            // The rest is never read: the connection cannot carry another exchange.
-            if received > pending.exchange.read { finish(answer(), keepAlive: false, context: context) }
-        case .end:
-            finish(answer(), keepAlive: head?.isKeepAlive ?? false, context: context)
+        guard current != nil else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = unread {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        do {
+            while let part = try reader.next(&bytes) {
+                guard let (pending, _) = current else { return }
+                switch part {
+                case .head(let status, let retryAfter):
+                    head = (status, retryAfter)
+                case .body(let part):
+                    if body.count < pending.exchange.keep { body.append(contentsOf: part.readableBytesView.prefix(pending.exchange.keep - body.count)) }
+                    received += part.readableBytes
+                    // The rest is never read: the connection cannot carry another exchange.
+                    if received > pending.exchange.read { return finish(answer(), keepAlive: false, context: context) }
+                case .end(let keepAlive):
+                    // Bytes past the answer were never asked for: the connection is not reused.
+                    return finish(answer(), keepAlive: keepAlive && bytes.readableBytes == 0, context: context)
+                }
+            }
+            unread = bytes.readableBytes > 0 ? bytes : nil
+        } catch {
+            finish(.failure(head == nil ? ClosedBeforeAnswer(error: error) : error), keepAlive: false, context: context)
         }
     }
 
@@ -177,21 +187,25 @@ final class ExchangeHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(head == nil ? ClosedBeforeAnswer(error: CallFailure.connectionFailed) : CallFailure.connectionFailed), keepAlive: false,
-               context: context)
+        if case .end = reader.closed() {
+            finish(answer(), keepAlive: false, context: context)
+        } else {
+            finish(.failure(head == nil ? ClosedBeforeAnswer(error: CallFailure.connectionFailed) : CallFailure.connectionFailed), keepAlive: false,
+                   context: context)
+        }
         context.fireChannelInactive()
     }
 
     private func answer() -> Result<OutboundAnswer, any Error> {
         guard let head else { return .failure(CallFailure.connectionFailed) }
-        return .success(OutboundAnswer(status: Int(head.status.code), retryAfter: head.headers.first(name: "Retry-After"), body: body,
-                                       longer: received > body.count))
+        return .success(OutboundAnswer(status: head.status, retryAfter: head.retryAfter, body: body, longer: received > body.count))
     }
 
     /// Ends the exchange in progress, once; a connection that cannot carry another is closed.
     private func finish(_ result: Result<OutboundAnswer, any Error>, keepAlive: Bool, context: ChannelHandlerContext) {
         guard let (pending, timeout) = current else { return }
         current = nil
+        unread = nil
         timeout.cancel()
         if !keepAlive { context.close(promise: nil) }
         pending.answer.completeWith(result.map { ($0, keepAlive) })

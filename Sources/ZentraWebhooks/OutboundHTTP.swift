@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Synchronization
 import ZentraCore
@@ -27,24 +26,52 @@ public enum OutboundHTTP {
     /// answer keeps the body's first `keep` bytes and stops reading after `read`.
     public static func execute(_ request: OutboundRequest, policy: OutboundURLPolicy, deadline: NIODeadline, keep: Int, read: Int,
                                resolve: @escaping Resolver = systemResolve) async throws -> OutboundAnswer {
-        guard let components = URLComponents(string: request.url), let written = components.host?.lowercased(), !written.isEmpty,
+        let destination = try destination(of: request.url)
+        let addresses = destination.literal ? [destination.host]
+            : try await lookups.addresses(of: destination.host, resolve: resolve, deadline: deadline)
+        guard let address = addresses.first else { throw CallFailure.dnsFailed }
+        guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw CallFailure.destinationRefused }
+        guard let bytes = HTTP1Wire.request(prefix: destination.prefix, headers: request.headers, body: request.body) else {
+            throw CallFailure.invalidURL
+        }
+        let target = OutboundConnections.Target(tls: destination.tls, host: destination.literal ? nil : destination.host, address: address,
+                                                port: destination.port)
+        return try await connections.exchange(OutboundExchange(request: bytes, keep: keep, read: read, deadline: deadline), to: target)
+    }
+
+    /// Where a URL calls, read from it once: an endpoint's URL is parsed for its first call, not
+    /// for every delivery. What its name resolves to is never kept.
+    struct Destination: Sendable {
+        let tls: Bool
+        /// The host, lowercased, without an IPv6 literal's brackets.
+        let host: String
+        /// The host is an address, not a name.
+        let literal: Bool
+        let port: Int
+        /// The request line and `Host`.
+        let prefix: [UInt8]
+    }
+
+    static let destinations = BoundedCache<String, Destination>(capacity: 4096)
+
+    static func destination(of url: String) throws(CallFailure) -> Destination {
+        if let known = destinations[url] { return known }
+        guard let components = URLComponents(string: url), let written = components.host?.lowercased(), !written.isEmpty,
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw CallFailure.invalidURL
         }
         let host = written.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let literal = IPAddress(host) != nil
-        let addresses = literal ? [host] : try await lookups.addresses(of: host, resolve: resolve, deadline: deadline)
-        guard let address = addresses.first else { throw CallFailure.dnsFailed }
-        guard addresses.allSatisfy({ policy.permits(address: $0) }) else { throw CallFailure.destinationRefused }
         let tls = scheme == "https"
         let port = components.port ?? (tls ? 443 : 80)
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-                                   + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
-        head.headers.add(name: "Host", value: components.port == nil ? written : "\(written):\(port)")
-        head.headers.add(contentsOf: request.headers)
-        head.headers.add(name: "Content-Length", value: String(request.body.count))
-        let target = OutboundConnections.Target(tls: tls, host: literal ? nil : host, address: address, port: port)
-        return try await connections.exchange(OutboundExchange(head: head, body: request.body, keep: keep, read: read, deadline: deadline), to: target)
+        let target = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath) + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
+        let hostField = components.port == nil ? written : "\(written):\(port)"
+        // Percent-encoded, these hold no space or control character; checked all the same, as
+        // they go into the request's head as they are.
+        guard (target + hostField).utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw CallFailure.invalidURL }
+        let destination = Destination(tls: tls, host: host, literal: IPAddress(host) != nil, port: port,
+                                      prefix: HTTP1Wire.requestPrefix(target: target, host: hostField))
+        destinations.keep(destination, for: url)
+        return destination
     }
 
     static let connections = OutboundConnections()

@@ -90,10 +90,9 @@ Af6hQXjs1cfNiUqxjhhRCHeFvfNa6xC/6QwuNkv8bFyhuFKmPIXBDvCS
 
     /// One call; the deadline only bounds a stuck test (the whole suite loads this machine).
     static func exchange(_ connections: OutboundConnections, host: String?, port: Int) async throws -> OutboundAnswer {
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/hook")
-        head.headers.add(name: "Host", value: "\(host ?? "127.0.0.1"):\(port)")
-        head.headers.add(name: "Content-Length", value: "2")
-        return try await connections.exchange(OutboundExchange(head: head, body: Array("{}".utf8), keep: 1024, read: 1024, deadline: .now() + .seconds(60)),
+        let request = HTTP1Wire.request(prefix: HTTP1Wire.requestPrefix(target: "/hook", host: "\(host ?? "127.0.0.1"):\(port)"), headers: [],
+                                        body: Array("{}".utf8))!
+        return try await connections.exchange(OutboundExchange(request: request, keep: 1024, read: 1024, deadline: .now() + .seconds(60)),
                                               to: OutboundConnections.Target(tls: true, host: host, address: "127.0.0.1", port: port))
     }
 
