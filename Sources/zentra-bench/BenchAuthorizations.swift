@@ -316,6 +316,11 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             let decided = ContinuousClock.now
             try await BenchFixtures.earlierDecisions(earlier, made: made, store: store, vault: CardVault(key: key))
             print("fixtures: \(earlier) earlier decisions in \(String(format: "%.0f", (ContinuousClock.now - decided).seconds)) s")
+            // Statistics, as a database that has run for a while has them. Without them the
+            // server's prepared statements can keep plans made while the tables were nearly empty
+            // until autovacuum first analyzes them, a minute or more into the load: a batch's
+            // read of decided references then walked the tenant's authorizations.
+            if store.engine.dialect == .postgres { try await store.engine.withReader { try await $0.execute("ANALYZE") } }
             return made
         }
         try JSONEncoder().encode(made).write(to: URL(fileURLWithPath: out))
