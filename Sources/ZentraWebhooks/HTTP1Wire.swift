@@ -71,38 +71,40 @@ enum HTTP1Wire {
         private var keepAlive = true
 
         mutating func next(_ buffer: inout ByteBuffer) throws -> Part? {
-            switch state {
-            case .head:
-                return try head(&buffer)
-            case .fixed(let remaining):
-                guard let part = body(&buffer, upTo: remaining) else { return nil }
-                state = remaining - part.readableBytes == 0 ? .done : .fixed(remaining: remaining - part.readableBytes)
-                return .body(part)
-            case .chunkSize:
-                guard let line = try line(&buffer) else { return nil }
-                let size = try Self.chunkSize(line)
-                state = size == 0 ? .trailers : .chunkData(remaining: size)
-                return try next(&buffer)
-            case .chunkData(let remaining):
-                guard let part = body(&buffer, upTo: remaining) else { return nil }
-                state = remaining - part.readableBytes == 0 ? .chunkDataEnd : .chunkData(remaining: remaining - part.readableBytes)
-                return .body(part)
-            case .chunkDataEnd:
-                guard let line = try line(&buffer) else { return nil }
-                guard line.isEmpty else { throw Malformed() }
-                state = .chunkSize
-                return try next(&buffer)
-            case .trailers:
-                guard let line = try line(&buffer) else { return nil }
-                if line.isEmpty { state = .done }
-                return try next(&buffer)
-            case .untilClose:
-                guard buffer.readableBytes > 0 else { return nil }
-                return .body(buffer.readSlice(length: buffer.readableBytes)!)
-            case .done:
-                state = .head
-                defer { keepAlive = true }
-                return .end(keepAlive: keepAlive)
+            // A loop, not recursion: a peer's many chunk, trailer or interim lines in one read
+            // must not deepen the stack.
+            while true {
+                switch state {
+                case .head:
+                    guard let head = try head(&buffer) else { return nil }
+                    if let head { return head }
+                case .fixed(let remaining):
+                    guard let part = body(&buffer, upTo: remaining) else { return nil }
+                    state = remaining - part.readableBytes == 0 ? .done : .fixed(remaining: remaining - part.readableBytes)
+                    return .body(part)
+                case .chunkSize:
+                    guard let line = try line(&buffer) else { return nil }
+                    let size = try Self.chunkSize(line)
+                    state = size == 0 ? .trailers : .chunkData(remaining: size)
+                case .chunkData(let remaining):
+                    guard let part = body(&buffer, upTo: remaining) else { return nil }
+                    state = remaining - part.readableBytes == 0 ? .chunkDataEnd : .chunkData(remaining: remaining - part.readableBytes)
+                    return .body(part)
+                case .chunkDataEnd:
+                    guard let line = try line(&buffer) else { return nil }
+                    guard line.isEmpty else { throw Malformed() }
+                    state = .chunkSize
+                case .trailers:
+                    guard let line = try line(&buffer) else { return nil }
+                    if line.isEmpty { state = .done }
+                case .untilClose:
+                    guard buffer.readableBytes > 0 else { return nil }
+                    return .body(buffer.readSlice(length: buffer.readableBytes)!)
+                case .done:
+                    state = .head
+                    defer { keepAlive = true }
+                    return .end(keepAlive: keepAlive)
+                }
             }
         }
 
@@ -114,7 +116,9 @@ enum HTTP1Wire {
             return .end(keepAlive: false)
         }
 
-        private mutating func head(_ buffer: inout ByteBuffer) throws -> Part? {
+        /// The head's part; nil until the head has all arrived, and `.some(nil)` for an interim
+        /// (1xx) answer, read and passed over: the final one follows.
+        private mutating func head(_ buffer: inout ByteBuffer) throws -> Part?? {
             let view = buffer.readableBytesView
             guard let end = Self.endOfHead(view) else {
                 if view.count > Self.head_max { throw Malformed() }
@@ -159,7 +163,7 @@ enum HTTP1Wire {
             }
             switch status {
             case 101: throw Malformed()
-            case 100..<200: return try self.head(&buffer)  // an interim answer: the final one follows
+            case 100..<200: return .some(nil)
             default: break
             }
             keepAlive = persistent

@@ -63,6 +63,15 @@ import ZentraCore
         #expect(try Self.read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", close: true).keepAlive == nil)
     }
 
+    /// A peer's many interim answers, chunks and trailer lines arriving in one read are read one
+    /// after the other, however many (the reader loops rather than recurse).
+    @Test func manyLinesInOneReadAreReadInALoop() throws {
+        let answer = String(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: 20_000) + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + String(repeating: "1\r\na\r\n", count: 20_000) + "0\r\n" + String(repeating: "x: y\r\n", count: 50_000) + "\r\n"
+        let read = try Self.read(answer)
+        #expect(read.status == 200 && read.body.count == 20_000 && read.keepAlive == true)
+    }
+
     @Test func malformedAnswersAreRefused() {
         let malformed = [
             "HTTX/1.1 200 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
