@@ -296,9 +296,9 @@ final class WebhookBenchReceiver: Sendable {
                 body.writeBuffer(&part)
             case .end:
                 receiver.arrived(endpoint: endpoint, body: body)
-                var head = HTTPResponseHead(version: .http1_1, status: endpoint == "failing" ? .internalServerError : .noContent)
-                if !keepAlive { head.headers.add(name: "Connection", value: "close") }
                 let keepAlive = keepAlive
+                let head = HTTPResponseHead(version: .http1_1, status: endpoint == "failing" ? .internalServerError : .noContent,
+                                            headers: keepAlive ? [:] : ["Connection": "close"])
                 let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .milliseconds(1)) {
                     let (handler, context) = bound.value
