@@ -1,4 +1,6 @@
+import Foundation
 import NIOCore
+import ZentraCore
 
 /// HTTP/1.1 as Zentra's outbound calls speak it: a POST written as bytes, and the answer read
 /// incrementally. Only what a webhook call needs: no request body streaming, no upgrades, no
@@ -145,7 +147,7 @@ enum HTTP1Wire {
             for line in lines {
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw Malformed() }
                 let name = line[line.startIndex..<colon]
-                func value() -> String { String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingASCIIWhitespace() }
+                func value() -> String { String(decoding: line[(colon + 1)...], as: UTF8.self).trimming(.whitespaces) }
                 if Self.named(name, "content-length") {
                     let text = value()
                     guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), let parsed = Int(text), length == nil || length == parsed
@@ -153,9 +155,9 @@ enum HTTP1Wire {
                     length = parsed
                 } else if Self.named(name, "transfer-encoding") {
                     encoded = true
-                    chunked = value().lowercased().split(separator: ",").last?.trimmingASCIIWhitespace() == "chunked"
+                    chunked = value().lowercased().split(separator: ",").last?.trimming(.whitespaces) == "chunked"
                 } else if Self.named(name, "connection") {
-                    let tokens = value().lowercased().split(separator: ",").map { $0.trimmingASCIIWhitespace() }
+                    let tokens = value().lowercased().split(separator: ",").map { $0.trimming(.whitespaces) }
                     if tokens.contains("close") { persistent = false } else if tokens.contains("keep-alive") { persistent = true }
                 } else if Self.named(name, "retry-after") {
                     retryAfter = value()
@@ -238,14 +240,5 @@ enum HTTP1Wire {
             default: nil
             }
         }
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs (HTTP's optional whitespace).
-    fileprivate func trimmingASCIIWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }
