@@ -125,7 +125,7 @@ public enum WebhookDeliveryService {
             var claimed = try await claim(due, endpoints: endpoints, settings: settings, leaseEnd: leaseEnd, in: tx)
             let taken = Dictionary(grouping: claimed, by: \.delivery.webhookEndpoint).mapValues(\.count)
             claimed += try await claimStreams(due.map { ($0.endpoint, $0.limit - taken[$0.endpoint, default: 0]) }, endpoints: endpoints,
-                                              leaseEnd: leaseEnd, in: tx)
+                                              settings: settings, leaseEnd: leaseEnd, in: tx)
             return (claimed, tx.now)
         }
         guard !claimed.isEmpty else { return [] }
@@ -148,27 +148,33 @@ public enum WebhookDeliveryService {
 
     /// Claims the next events of each endpoint's stream, up to its limit, as new deliveries: one
     /// claim row per endpoint, and each stream moved past what it looked at. A stream another
-    /// process is claiming from is skipped.
+    /// process is claiming from is skipped, a paused one too, or gives one event to probe with.
     static func claimStreams(_ limits: [(endpoint: WebhookEndpointID, limit: Int)],
-                             endpoints: [WebhookEndpointID: (endpoint: WebhookEndpoint, secrets: [String])], leaseEnd: Timestamp,
-                             in tx: WriteTransaction) async throws -> [Claim] {
+                             endpoints: [WebhookEndpointID: (endpoint: WebhookEndpoint, secrets: [String])], settings: WebhookDeliverySettings,
+                             leaseEnd: Timestamp, in tx: WriteTransaction) async throws -> [Claim] {
         let limits = limits.filter { $0.limit > 0 && endpoints[$0.endpoint] != nil }
         let streams = try await tx.webhookDeliveries.lockedStreams(limits.map(\.endpoint))
-        let open = limits.compactMap { endpoint, limit in
-            streams[endpoint].flatMap { stream in stream.position < stream.head ? (endpoint, limit, stream) : nil }
+        let open = limits.compactMap { endpoint, wanted -> (endpoint: WebhookEndpointID, limit: Int, stream: WebhookStream, end: Int64)? in
+            guard let (stream, head) = streams[endpoint], stream.position < stream.end(head: head) else { return nil }
+            let limit = stream.health.streamLimit(wanted, now: tx.now)
+            return limit > 0 ? (endpoint, limit, stream, min(stream.end(head: head), stream.position + Int64(WebhookStreams.window))) : nil
         }
         guard !open.isEmpty else { return [] }
-        let found = try await tx.webhookDeliveries.streamEvents(open.map { endpoint, limit, stream in
-            (stream.position, min(stream.head, stream.position + Int64(WebhookStreams.window)), endpoints[endpoint]?.endpoint.eventTypes ?? [], limit)
+        let found = try await tx.webhookDeliveries.streamEvents(open.map { endpoint, limit, stream, end in
+            (stream.position, end, endpoints[endpoint]?.endpoint.eventTypes ?? [], limit)
         })
         var claims: [(id: String, endpoint: WebhookEndpointID, after: Int64, through: Int64, deliveries: Int)] = []
-        var moves: [(endpoint: WebhookEndpointID, to: Int64)] = []
+        var moves: [(endpoint: WebhookEndpointID, stream: WebhookStream)] = []
         var claimed: [Claim] = []
-        for ((endpointID, limit, stream), events) in zip(open, found) {
+        for ((endpointID, limit, stream, end), events) in zip(open, found) {
             // A full claim stops at its last event; a short one took every event of the endpoint's
             // types in the range it looked at.
-            let through = events.count == limit ? events.last!.sequence : min(stream.head, stream.position + Int64(WebhookStreams.window))
-            moves.append((endpointID, through))
+            let through = events.count == limit ? events.last!.sequence : end
+            var moved = stream.handedOut(through: through)
+            if moved.health.pausedUntil != nil && !events.isEmpty {
+                moved.health = moved.health.probing(for: Int64(settings.timeoutMs / 1000) + 1, now: tx.now)
+            }
+            moves.append((endpointID, moved))
             guard !events.isEmpty, let (endpoint, secrets) = endpoints[endpointID] else { continue }
             let claim = tx.newID(WebhookDeliveryKind.self).rawValue
             claims.append((claim, endpointID, stream.position, through, events.count))
@@ -271,7 +277,8 @@ public enum WebhookDeliveryService {
     /// or giving up (disabling the endpoint on `410 Gone`, or when the whole schedule failed and no
     /// other delivery to it succeeded meanwhile); `unsent` deliveries are due again at once, with no
     /// attempt. A claim on a stream's range ends with all its deliveries written at once. An
-    /// attempt whose claim was lost (its lease passed to another process) is not written.
+    /// attempt whose claim was lost (its lease passed to another process) is not written, but
+    /// still tells of its endpoint's health, which pauses or resumes the endpoint's stream.
     static func record(_ finished: [FinishedWebhookAttempt], unsent: [ClaimedWebhookDelivery] = [], settings: WebhookDeliverySettings,
                        in tx: WriteTransaction) async throws {
         guard !finished.isEmpty || !unsent.isEmpty else { return }
@@ -299,6 +306,23 @@ public enum WebhookDeliveryService {
         try await consequences(of: (fromStreams + ofRows.filter { written.contains($0.delivery.id) }).compactMap { concluded in
             concluded.step.map { (concluded.delivery, $0) }
         }, in: tx)
+        try await recordHealth(finished, in: tx)
+    }
+
+    /// Each endpoint's stream health after these attempts, written where it changed: nothing for
+    /// an endpoint that answers.
+    static func recordHealth(_ finished: [FinishedWebhookAttempt], in tx: WriteTransaction) async throws {
+        let byEndpoint = Dictionary(grouping: finished, by: \.claimed.delivery.webhookEndpoint)
+        guard !byEndpoint.isEmpty else { return }
+        let health = try await tx.webhookDeliveries.streamHealth(Array(byEndpoint.keys))
+        let changed = byEndpoint.compactMap { endpoint, attempts -> (endpoint: WebhookEndpointID, health: WebhookStreamHealth)? in
+            guard let before = health[endpoint] else { return nil }
+            let succeeded = attempts.count(where: \.outcome.succeeded)
+            let after = before.recorded(succeeded: succeeded, failed: attempts.count - succeeded,
+                                        retryAfterSeconds: attempts.compactMap(\.outcome.retryAfterSeconds).max(), now: tx.now)
+            return after == before ? nil : (endpoint, after)
+        }
+        try await tx.webhookDeliveries.setStreamHealth(changed.sorted { $0.endpoint.rawValue < $1.endpoint.rawValue })
     }
 
     /// A delivery whose process stopped with its attempt in flight, or before recording it: the

@@ -52,8 +52,7 @@ public enum WebhookEndpointService {
 
     public static func setStatus(_ id: WebhookEndpointID, _ status: WebhookEndpoint.Status, in tx: WriteTransaction) async throws -> WebhookEndpoint {
         var (endpoint, _, _) = try await lock(id, in: tx)
-        // Enabled again, it is sent what happens from now on, like a new endpoint.
-        if status == .enabled && endpoint.status == .disabled { try await tx.webhookDeliveries.restartStream(endpoint.id) }
+        if status != endpoint.status { try await moveStream(endpoint.id, enabled: status == .enabled, in: tx) }
         endpoint.status = status
         endpoint.disabledReason = status == .disabled ? .manual : nil
         return try await save(endpoint, event: status == .enabled ? .webhookEndpointEnabled : .webhookEndpointDisabled, in: tx)
@@ -63,9 +62,18 @@ public enum WebhookEndpointService {
     /// happens when it is already disabled, so several failing deliveries say it once.
     static func disable(_ id: WebhookEndpointID, reason: WebhookEndpoint.DisabledReason, in tx: WriteTransaction) async throws {
         guard var endpoint = try await tx.webhookEndpoints.withSecrets(id, forUpdate: true)?.0, endpoint.status == .enabled else { return }
+        try await moveStream(id, enabled: false, in: tx)
         endpoint.status = .disabled
         endpoint.disabledReason = reason
         _ = try await save(endpoint, event: .webhookEndpointDisabled, in: tx)
+    }
+
+    /// Disabled, an endpoint's stream keeps what it has not reached as owed; enabled again, it is
+    /// sent what it was owed, then what happens from now on (like a new endpoint): never what
+    /// happened while it was disabled.
+    static func moveStream(_ id: WebhookEndpointID, enabled: Bool, in tx: WriteTransaction) async throws {
+        guard let (stream, head) = try await tx.webhookDeliveries.stream(id) else { return }
+        try await tx.webhookDeliveries.setStreams([(id, enabled ? stream.enabled(head: head) : stream.disabled(head: head))])
     }
 
     public static func delete(_ id: WebhookEndpointID, in tx: WriteTransaction) async throws -> WebhookEndpoint {

@@ -4,15 +4,16 @@ import ZentraCore
 import ZentraStorage
 
 /// Webhook delivery on `/metrics`: attempts by outcome, the lag from an event to its delivery,
-/// sends in flight, attempts recorded per commit, and each endpoint's backlog (read from the
-/// database when scraped, so every process reports the whole deployment's).
+/// sends in flight, attempts recorded per commit, and each endpoint's backlog and whether its
+/// stream is paused (read from the database when scraped, so every process reports the whole
+/// deployment's).
 public final class WebhookMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let inFlight: Gauge
     private let lag: DurationHistogram
     private let recordedPerCommit: ValueHistogram
     private let attempts = Mutex<[String: Counter]>([:])
-    private let backlog = Mutex<[WebhookEndpointID: Gauge]>([:])
+    private let backlog = Mutex<[WebhookEndpointID: (deliveries: Gauge, paused: Gauge)]>([:])
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -60,17 +61,22 @@ public final class WebhookMetrics: Sendable {
         return outcome.statusCode.map { "http_\($0 / 100)xx" } ?? WebhookAttempt.Result.failed.rawValue
     }
 
-    /// Sets each endpoint's backlog gauge from the database; an endpoint that caught up reads 0.
+    /// Sets each endpoint's backlog and paused gauges from the database; an endpoint that caught
+    /// up reads 0, one deleted too.
     func refreshBacklog(engine: any DatabaseEngine) async throws {
         let counts = try await WebhookOutbox.backlog(engine: engine)
         backlog.withLock { gauges in
             for endpoint in Set(gauges.keys).union(counts.keys) {
-                let gauge = gauges[endpoint] ?? registry.makeGauge(
-                    descriptor: MetricNameDescriptor(namespace: "zentra", subsystem: "webhook", metricName: "backlog", unitName: "deliveries",
-                                                     helpText: "Deliveries not finished yet, per endpoint"),
-                    labels: [("endpoint", endpoint.rawValue)])
+                let labels = [("endpoint", endpoint.rawValue)]
+                let gauge = gauges[endpoint] ?? (
+                    registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "zentra", subsystem: "webhook", metricName: "backlog", unitName: "deliveries",
+                                                                        helpText: "Deliveries not finished yet, per endpoint"), labels: labels),
+                    registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "zentra", subsystem: "webhook", metricName: "stream_paused",
+                                                                        helpText: "1 while the endpoint's stream is paused: it fails every attempt and is probed"),
+                                       labels: labels))
                 gauges[endpoint] = gauge
-                gauge.set(Double(counts[endpoint] ?? 0))
+                gauge.deliveries.set(Double(counts[endpoint]?.deliveries ?? 0))
+                gauge.paused.set(Double(counts[endpoint]?.paused == true ? 1 : 0))
             }
         }
     }

@@ -116,4 +116,62 @@ import Testing
             #expect(try ZentraJSON.decoder().decode(WebhookDelivery.self, from: Data(delivery.serialized)) == delivery, "delivery \(index) read back")
         }
     }
+
+    /// A stream pauses after the threshold of failures in a row, probes at waits that double from
+    /// 5 s up to a minute, and any success resumes it; a success among failures keeps it running.
+    @Test func aFailingStreamPausesProbesAtGrowingWaitsAndResumesOnSuccess() {
+        let threshold = Int(WebhookStreamHealth.pauseAfterFailures)
+        var health = WebhookStreamHealth.healthy.recorded(succeeded: 0, failed: threshold - 1, retryAfterSeconds: nil, now: now)
+        #expect(health.pausedUntil == nil && health.streamLimit(32, now: now) == 32, "below the threshold the stream runs")
+        #expect(health.recorded(succeeded: 1, failed: 5, retryAfterSeconds: nil, now: now) == .healthy, "one success among failures")
+
+        health = health.recorded(succeeded: 0, failed: 1, retryAfterSeconds: nil, now: now)
+        #expect(health.pausedUntil == now.adding(seconds: 5) && health.failingSince == now)
+        #expect(health.streamLimit(32, now: now.adding(seconds: 4)) == 0, "paused")
+        #expect(health.streamLimit(32, now: now.adding(seconds: 5)) == 1, "one probe once the pause passed")
+
+        // Each failed probe waits as long as the endpoint has been failing, within 5 s and a minute.
+        var waits: [Int64] = []
+        var clock = now.adding(seconds: 5)
+        for _ in 0..<6 {
+            let probing = health.probing(for: 11, now: clock)
+            #expect(probing.streamLimit(32, now: clock.adding(seconds: 10)) == 0, "no second probe while one is out")
+            health = probing.recorded(succeeded: 0, failed: 1, retryAfterSeconds: nil, now: clock)
+            let until = try! #require(health.pausedUntil)
+            waits.append((until.microseconds - clock.microseconds) / 1_000_000)
+            clock = until
+        }
+        #expect(waits == [5, 10, 20, 40, 60, 60])
+        #expect(health.failures == Int64(threshold) + 6 && health.failingSince == now)
+        #expect(health.recorded(succeeded: 1, failed: 0, retryAfterSeconds: nil, now: clock) == .healthy)
+    }
+
+    @Test func retryAfterPausesTheStreamAsAskedWithinTheCap() {
+        let asked = WebhookStreamHealth.healthy.recorded(succeeded: 0, failed: 1, retryAfterSeconds: 120, now: now)
+        #expect(asked.pausedUntil == now.adding(seconds: 120), "below the threshold, as the receiver asked")
+        #expect(asked.streamLimit(8, now: now.adding(seconds: 120)) == 1, "then probed")
+        let capped = WebhookStreamHealth.healthy.recorded(succeeded: 0, failed: 1, retryAfterSeconds: 10 * 86_400, now: now)
+        #expect(capped.pausedUntil == now.adding(seconds: WebhookRetrySchedule.retryAfterSeconds_max))
+        let longer = WebhookStreamHealth.healthy.recorded(succeeded: 0, failed: 20, retryAfterSeconds: 1, now: now)
+        #expect(longer.pausedUntil == now.adding(seconds: WebhookStreamHealth.probeWaitSeconds_min), "never shorter than the probe wait")
+        #expect(WebhookStreamHealth.healthy.recorded(succeeded: 0, failed: 0, retryAfterSeconds: nil, now: now) == .healthy)
+    }
+
+    /// Disabled at event 10 with the stream at 4, then enabled at 20: events 5 to 10 are owed and go
+    /// out first, then the stream goes on after 20; 11 to 20 happened while it was disabled.
+    @Test func aStreamOwesWhatItHadNotReachedWhenDisabled() {
+        let disabled = WebhookStream(position: 4).disabled(head: 10)
+        #expect(disabled.unreached(head: 15, enabled: false) == 6, "while disabled, only what it owes")
+        let enabled = disabled.enabled(head: 20)
+        #expect(enabled == WebhookStream(position: 4, owedThrough: 10, resumeAfter: 20))
+        #expect(enabled.end(head: 25) == 10 && enabled.unreached(head: 25, enabled: true) == 6 + 5)
+        let partway = enabled.handedOut(through: 7)
+        #expect(partway.position == 7 && partway.owedThrough == 10)
+        #expect(partway.handedOut(through: 10) == WebhookStream(position: 20), "past what was owed, after the time it was disabled")
+        #expect(WebhookStream(position: 10).disabled(head: 10).enabled(head: 20) == WebhookStream(position: 20), "nothing owed: from now on")
+        let failing = WebhookStream(position: 4, health: WebhookStreamHealth(failures: 12, failingSince: now, pausedUntil: now))
+        #expect(failing.disabled(head: 10).enabled(head: 20).health == .healthy, "enabled again, not paused for before")
+        // Disabled again before it caught up: everything up to then is owed rather than lost.
+        #expect(partway.disabled(head: 30).enabled(head: 40) == WebhookStream(position: 7, owedThrough: 30, resumeAfter: 40))
+    }
 }

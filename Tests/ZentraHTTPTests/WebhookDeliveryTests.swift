@@ -199,6 +199,78 @@ import ZentraTestSupport
         }
     }
 
+    /// An endpoint failing every attempt has its stream paused: its next events wait, unclaimed
+    /// and counted in its backlog, while one at a time probes it at growing waits; its retries
+    /// keep their schedule, and the first success resumes the stream where it stopped.
+    @Test(arguments: Backend.allCases)
+    func aFailingEndpointsStreamPausesAndIsProbedUntilItAnswers(_ backend: Backend) async throws {
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        let threshold = Int(WebhookStreamHealth.pauseAfterFailures)
+        try await Self.byHand(backend, clock: clock, events: threshold + 3) { env, id, pass in
+            let events = Array(try await env.get("/events?limit=100").list.filter { $0["type"] as? String == "customer.created" }
+                .compactMap { $0["id"] as? String }.reversed())
+            let failed = WebhookAttemptOutcome(statusCode: 500, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
+            func failing(_ claimed: [ClaimedWebhookDelivery]) -> [FinishedWebhookAttempt] {
+                claimed.map { FinishedWebhookAttempt(claimed: $0, outcome: failed, random: 0) }
+            }
+            func due() async throws -> [WebhookEndpointID] {
+                try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).map(\.1)
+            }
+            _ = try await pass(failing(try await pass([], threshold)), 0)
+            #expect(try await due().isEmpty, "paused: its next events wait")
+            #expect(try await pass([], threshold).isEmpty)
+            let paused = try #require(try await WebhookOutbox.backlog(engine: env.store.engine)[id])
+            #expect(paused.paused && paused.deliveries == Int64(threshold + 3), "the retries and the events waiting")
+
+            clock.set("2026-11-23T10:00:06Z")
+            #expect(try await due() == [id])
+            let probed = try await pass([], 2 * threshold)
+            #expect(probed.filter { $0.hold == .row }.count == threshold, "the retries keep their schedule")
+            #expect(probed.filter { $0.hold != .row }.map(\.delivery.event.rawValue) == [events[threshold]], "one event probes, in order")
+            _ = try await pass(failing(probed), 0)
+
+            // Failing for 6 s: the next probe waits 6 s. The failed probe's own retry is due
+            // first, on its schedule (5 s less the jitter of `random: 0`), and is left in flight.
+            clock.set("2026-11-23T10:00:11Z")
+            let retried = try await pass([], threshold)
+            #expect(retried.map(\.hold) == [.row] && retried.map(\.delivery.event.rawValue) == [events[threshold]], "the stream stays paused")
+            clock.set("2026-11-23T10:00:12Z")
+            let probe = try await pass([], threshold)
+            #expect(probe.map(\.delivery.event.rawValue) == [events[threshold + 1]] && probe.map(\.hold) == [.stream(size: 1)])
+            _ = try await pass(probe.map { FinishedWebhookAttempt(claimed: $0, outcome: Self.ok, random: 0) }, 0)
+            #expect(try await due() == [id], "resumed")
+            #expect(try await pass([], threshold).map(\.delivery.event.rawValue) == [events[threshold + 2]])
+            #expect(try await WebhookOutbox.backlog(engine: env.store.engine)[id]?.paused == false)
+        }
+    }
+
+    /// Disabled before its stream reached some events (a backlog, a paused stream), an endpoint is
+    /// still sent them once enabled again, then what happens from then on: never what happened
+    /// while it was disabled.
+    @Test(arguments: Backend.allCases)
+    func eventsOwedWhenDisabledAreSentOnceEnabledAndNothingOfWhileDisabled(_ backend: Backend) async throws {
+        let clock = TestClock("2026-11-23T10:00:00Z")
+        try await Self.byHand(backend, clock: clock, events: 4) { env, id, pass in
+            func succeeding(_ claimed: [ClaimedWebhookDelivery]) -> [FinishedWebhookAttempt] {
+                claimed.map { FinishedWebhookAttempt(claimed: $0, outcome: Self.ok, random: 0) }
+            }
+            _ = try await pass(succeeding(try await pass([], 1)), 0)
+            #expect(try await env.post("/webhook-endpoints/\(id)/disable").status == .ok)
+            for _ in 0..<2 { _ = try await env.createCustomer() }
+            #expect(try await WebhookOutbox.backlog(engine: env.store.engine)[id]?.deliveries == 3, "the three owed, not those of now")
+            #expect(try await env.post("/webhook-endpoints/\(id)/enable").status == .ok)
+            _ = try await env.createCustomer()
+            let events = Array(try await env.get("/events?limit=100").list.filter { $0["type"] as? String == "customer.created" }
+                .compactMap { $0["id"] as? String }.reversed())
+            #expect(try await WebhookOutbox.backlog(engine: env.store.engine)[id]?.deliveries == 5,
+                    "the three owed, then the events since it was enabled (of any type: its `webhook_endpoint.enabled` too)")
+            let owed = try await pass([], 10)
+            #expect(owed.map(\.delivery.event.rawValue) == Array(events[1...3]))
+            _ = try await pass(succeeding(owed), 0)
+            #expect(try await pass([], 10).map(\.delivery.event.rawValue) == [events[6]], "then what happened since it was enabled")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func claimsGivenBackOnShutdownAreDueAtOnceWithoutAnAttempt(_ backend: Backend) async throws {
         let clock = TestClock("2026-11-23T10:00:00Z")

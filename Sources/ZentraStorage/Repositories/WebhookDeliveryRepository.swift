@@ -10,9 +10,9 @@ public struct StoredWebhookDelivery: Sendable {
 
 /// The outbox's cross-tenant questions, asked by the delivery worker of every process.
 public enum WebhookOutbox {
-    /// Enabled endpoints with something to send: events past their stream, deliveries due
-    /// (pending, next attempt or lease end passed), or a claim whose lease passed; earliest due
-    /// first. A disabled endpoint's deliveries wait, unclaimed, until it is enabled again.
+    /// Enabled endpoints with something to send: events past their stream (unless it is paused),
+    /// deliveries due (pending, next attempt or lease end passed), or a claim whose lease passed;
+    /// earliest due first. A disabled endpoint's deliveries wait, unclaimed, until it is enabled again.
     public static func dueEndpoints(now: Timestamp, limit: Int, engine: any DatabaseEngine) async throws -> [(TenantID, WebhookEndpointID)] {
         try await engine.withReader { sql in
             // Per endpoint, its first pending delivery in due order and its stream's place: index
@@ -23,7 +23,8 @@ public enum WebhookOutbox {
                         SELECT d.next_attempt_at FROM webhook_deliveries d
                         WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)'
                         ORDER BY d.next_attempt_at LIMIT 1) AS due,
-                        CASE WHEN s.event_sequence < (SELECT t.event_sequence FROM tenants t WHERE t.id = e.tenant_id)
+                        CASE WHEN (s.event_sequence < (SELECT t.event_sequence FROM tenants t WHERE t.id = e.tenant_id)
+                                   AND (s.paused_until IS NULL OR s.paused_until <= \(now)))
                             OR EXISTS (SELECT 1 FROM webhook_claims c WHERE c.tenant_id = e.tenant_id AND c.endpoint_id = e.id AND c.lease_until <= \(now)) THEN 1 ELSE 0 END AS behind
                     FROM webhook_endpoints e JOIN webhook_streams s ON s.endpoint_id = e.id
                     WHERE e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)') AS firsts
@@ -37,18 +38,23 @@ extension WebhookOutbox {
     /// Deliveries not finished yet of every endpoint: those claimed and in flight, those waiting
     /// between attempts, and the events its stream has not reached (counted whatever their type:
     /// reading their types would make every scrape read the backlog; the stream passes over
-    /// those of other types without a send). Zero exactly when the endpoint is caught up.
-    public static func backlog(engine: any DatabaseEngine) async throws -> [WebhookEndpointID: Int64] {
+    /// those of other types without a send; for a disabled endpoint, those still owed to it).
+    /// Zero exactly when the endpoint is caught up. With it, whether the endpoint's stream is
+    /// paused (it fails every attempt).
+    public static func backlog(engine: any DatabaseEngine) async throws -> [WebhookEndpointID: (deliveries: Int64, paused: Bool)] {
         try await engine.withReader { sql in
-            var backlog: [WebhookEndpointID: Int64] = [:]
+            var backlog: [WebhookEndpointID: (deliveries: Int64, paused: Bool)] = [:]
             for row in try await sql.query("""
-                SELECT e.id, CASE WHEN e.status = '\(raw: WebhookEndpoint.Status.enabled.rawValue)' THEN t.event_sequence - s.event_sequence ELSE 0 END AS unreached,
+                SELECT e.id, e.status, s.event_sequence, s.failures, s.failing_since, s.paused_until, s.owed_through, s.resume_after,
+                    t.event_sequence AS head,
                     (SELECT COUNT(*) FROM webhook_deliveries d
                      WHERE d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = '\(raw: WebhookDelivery.Status.pending.rawValue)') AS pending,
                     (SELECT CAST(COALESCE(SUM(c.deliveries), 0) AS BIGINT) FROM webhook_claims c WHERE c.tenant_id = e.tenant_id AND c.endpoint_id = e.id) AS claimed
                 FROM webhook_endpoints e JOIN webhook_streams s ON s.endpoint_id = e.id JOIN tenants t ON t.id = e.tenant_id
                 """) {
-                backlog[try row.id("id")] = try row.int("pending") + row.int("claimed") + row.int("unreached")
+                let stream = try WebhookStream(row: row)
+                let unreached = stream.unreached(head: try row.int("head"), enabled: try row.string("status") == WebhookEndpoint.Status.enabled.rawValue)
+                backlog[try row.id("id")] = (try row.int("pending") + row.int("claimed") + unreached, stream.health.pausedUntil != nil)
             }
             return backlog
         }
@@ -73,6 +79,16 @@ public enum WebhookStreams {
             return "substr(type, 1, \(raw: String(prefix.utf8.count))) = \(prefix)"
         }
         return "(" + SQL.joined(terms, separator: " OR ") + ")"
+    }
+}
+
+extension WebhookStream {
+    /// A `webhook_streams` row.
+    init(row: SQLRow) throws {
+        self.init(position: try row.int("event_sequence"),
+                  health: WebhookStreamHealth(failures: try row.int("failures"), failingSince: try row.optionalTimestamp("failing_since"),
+                                              pausedUntil: try row.optionalTimestamp("paused_until")),
+                  owedThrough: try row.optionalInt("owed_through"), resumeAfter: try row.optionalInt("resume_after"))
     }
 }
 
@@ -125,27 +141,60 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
             """)
     }
 
-    /// Moves the endpoint's stream to the tenant's latest event: what happened while it was
-    /// disabled is never sent.
-    public func restartStream(_ endpoint: WebhookEndpointID) async throws {
-        try await sql.execute("""
-            UPDATE webhook_streams SET event_sequence = (SELECT event_sequence FROM tenants WHERE id = \(tenant))
-            WHERE tenant_id = \(tenant) AND endpoint_id = \(endpoint)
-            """)
-    }
-
     /// The streams of these endpoints that no other process is claiming from, row-locked, with
     /// the tenant's latest event as this statement saw it: every event up to it has committed.
-    public func lockedStreams(_ endpoints: [WebhookEndpointID]) async throws -> [WebhookEndpointID: (position: Int64, head: Int64)] {
+    public func lockedStreams(_ endpoints: [WebhookEndpointID]) async throws -> [WebhookEndpointID: (stream: WebhookStream, head: Int64)] {
         guard !endpoints.isEmpty else { return [:] }
-        var found: [WebhookEndpointID: (position: Int64, head: Int64)] = [:]
+        return try await streams(endpoints, lock: SQL.forUpdateSkipLocked)
+    }
+
+    /// The endpoint's stream, row-locked (waiting for a claim that holds it), with the tenant's latest event.
+    public func stream(_ endpoint: WebhookEndpointID) async throws -> (stream: WebhookStream, head: Int64)? {
+        try await streams([endpoint], lock: SQL.forUpdate)[endpoint]
+    }
+
+    /// The health of these endpoints' streams, unlocked: recording attempts never waits for a
+    /// claim. Two processes recording one endpoint's attempts at once may each miss the other's
+    /// count; the worst that does is one more probe or one probe's wait.
+    public func streamHealth(_ endpoints: [WebhookEndpointID]) async throws -> [WebhookEndpointID: WebhookStreamHealth] {
+        guard !endpoints.isEmpty else { return [:] }
+        return try await streams(endpoints, lock: "").mapValues(\.stream.health)
+    }
+
+    private func streams(_ endpoints: [WebhookEndpointID], lock: SQL) async throws -> [WebhookEndpointID: (stream: WebhookStream, head: Int64)] {
+        var found: [WebhookEndpointID: (stream: WebhookStream, head: Int64)] = [:]
         for row in try await sql.query("""
-            SELECT endpoint_id, event_sequence, (SELECT event_sequence FROM tenants WHERE id = \(tenant)) AS head FROM webhook_streams
-            WHERE tenant_id = \(tenant) AND endpoint_id IN (
-            """ + SQL.joined(endpoints.map { "\($0)" }, separator: ", ") + ")" + SQL.forUpdateSkipLocked) {
-            found[try row.id("endpoint_id")] = (try row.int("event_sequence"), try row.int("head"))
+            SELECT endpoint_id, event_sequence, failures, failing_since, paused_until, owed_through, resume_after,
+                (SELECT event_sequence FROM tenants WHERE id = \(tenant)) AS head
+            FROM webhook_streams WHERE tenant_id = \(tenant) AND endpoint_id IN (
+            """ + SQL.joined(endpoints.map { "\($0)" }, separator: ", ") + ")" + lock) {
+            found[try row.id("endpoint_id")] = (try WebhookStream(row: row), try row.int("head"))
         }
         return found
+    }
+
+    /// Writes the health of these endpoints' streams.
+    public func setStreamHealth(_ health: [(endpoint: WebhookEndpointID, health: WebhookStreamHealth)]) async throws {
+        var rows = BulkRows("webhook_streams", Self.streamKeys + Self.healthColumns)
+        for (endpoint, health) in health { rows.append([endpoint.sqlValue, tenant.sqlValue] + Self.healthValues(health)) }
+        try await sql.update(rows, keys: 2)
+    }
+
+    /// Writes these endpoints' streams whole.
+    public func setStreams(_ streams: [(endpoint: WebhookEndpointID, stream: WebhookStream)]) async throws {
+        var rows = BulkRows("webhook_streams", Self.streamKeys + [.init("event_sequence", .bigint)] + Self.healthColumns
+                            + [.init("owed_through", .bigint), .init("resume_after", .bigint)])
+        for (endpoint, stream) in streams {
+            rows.append([endpoint.sqlValue, tenant.sqlValue, stream.position.sqlValue] + Self.healthValues(stream.health)
+                        + [stream.owedThrough.sqlValue, stream.resumeAfter.sqlValue])
+        }
+        try await sql.update(rows, keys: 2)
+    }
+
+    private static let streamKeys: [BulkRows.Column] = [.init("endpoint_id", .text), .init("tenant_id", .text)]
+    private static let healthColumns: [BulkRows.Column] = [.init("failures", .bigint), .init("failing_since", .bigint), .init("paused_until", .bigint)]
+    private static func healthValues(_ health: WebhookStreamHealth) -> [SQLValue] {
+        [health.failures.sqlValue, health.failingSince.sqlValue, health.pausedUntil.sqlValue]
     }
 
     /// Per range, up to `limit` events after `after` through `through` of the endpoint's types, in
@@ -175,9 +224,10 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         }
     }
 
-    /// Records claims on ranges of streams, made now, and moves each stream past what it looked at.
+    /// Records claims on ranges of streams, made now, and writes each stream as the claim left it:
+    /// moved past what it looked at (a probe handed out keeps it paused).
     public func claim(_ claims: [(id: String, endpoint: WebhookEndpointID, after: Int64, through: Int64, deliveries: Int)], leaseUntil: Timestamp,
-                      moving streams: [(endpoint: WebhookEndpointID, to: Int64)]) async throws {
+                      moving streams: [(endpoint: WebhookEndpointID, stream: WebhookStream)]) async throws {
         var rows = BulkRows("webhook_claims", [
             .init("id", .text), .init("tenant_id", .text), .init("endpoint_id", .text), .init("after_sequence", .bigint),
             .init("through_sequence", .bigint), .init("deliveries", .bigint), .init("lease_until", .bigint), .init("created_at", .bigint),
@@ -187,9 +237,7 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
                          claim.deliveries.sqlValue, leaseUntil.sqlValue, now.sqlValue])
         }
         try await sql.insert(rows)
-        var moves = BulkRows("webhook_streams", [.init("endpoint_id", .text), .init("tenant_id", .text), .init("event_sequence", .bigint)])
-        for (endpoint, position) in streams { moves.append([endpoint.sqlValue, tenant.sqlValue, position.sqlValue]) }
-        try await sql.update(moves, keys: 2)
+        try await setStreams(streams)
     }
 
     /// Claims whose lease has passed (their process stopped), locked; those another process is

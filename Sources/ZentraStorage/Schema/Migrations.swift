@@ -483,6 +483,16 @@ public enum Migrations {
             """,
             "DROP TABLE webhook_cursors",
         ]),
+        // A stream's health: an endpoint failing every attempt has its stream paused and probed
+        // (`WebhookStreamHealth`), so its new events wait instead of each costing a failed
+        // attempt; and what a disabled endpoint's stream still owes it (`WebhookStream`).
+        Migration(version: 17, name: "webhook_stream_health", statements: [
+            "ALTER TABLE webhook_streams ADD COLUMN failures BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE webhook_streams ADD COLUMN failing_since BIGINT",
+            "ALTER TABLE webhook_streams ADD COLUMN paused_until BIGINT",
+            "ALTER TABLE webhook_streams ADD COLUMN owed_through BIGINT",
+            "ALTER TABLE webhook_streams ADD COLUMN resume_after BIGINT",
+        ]),
     ]
 
     /// Applies every migration not yet recorded, up to `through` (tests load an older release's rows
