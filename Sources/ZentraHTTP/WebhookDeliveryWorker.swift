@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 import ZentraApp
@@ -28,8 +29,9 @@ final class WebhookDeliveryWorker: Service {
     private struct Sends {
         /// Sends in flight in this process, per endpoint.
         var inFlight: [WebhookEndpointID: Int] = [:]
-        /// Claimed deliveries waiting for one of their endpoint's sends, oldest first.
-        var waiting: [WebhookEndpointID: [ClaimedWebhookDelivery]] = [:]
+        /// Claimed deliveries waiting for one of their endpoint's sends, oldest first: a ring, so
+        /// that taking the next one per send neither shifts nor copies the rest.
+        var waiting: [WebhookEndpointID: CircularBuffer<ClaimedWebhookDelivery>] = [:]
         /// Sends that finished and wait for the next pass to record them.
         var finished: [FinishedWebhookAttempt] = []
         /// Finished sends of stream claims some of whose sends have not finished yet, by claim.
@@ -55,9 +57,8 @@ final class WebhookDeliveryWorker: Service {
 
         /// The endpoint's next waiting delivery, taken off its queue.
         mutating func next(for endpoint: WebhookEndpointID) -> ClaimedWebhookDelivery? {
-            guard !stopping, var queue = waiting[endpoint], !queue.isEmpty else { return nil }
-            let next = queue.removeFirst()
-            waiting[endpoint] = queue.isEmpty ? nil : queue
+            guard !stopping, let next = waiting[endpoint]?.popFirst() else { return nil }
+            if waiting[endpoint]?.isEmpty == true { waiting[endpoint] = nil }
             return next
         }
     }
