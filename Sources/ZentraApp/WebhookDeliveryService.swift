@@ -155,9 +155,9 @@ public enum WebhookDeliveryService {
         let limits = limits.filter { $0.limit > 0 && endpoints[$0.endpoint] != nil }
         let streams = try await tx.webhookDeliveries.lockedStreams(limits.map(\.endpoint))
         let open = limits.compactMap { endpoint, wanted -> (endpoint: WebhookEndpointID, limit: Int, stream: WebhookStream, end: Int64)? in
-            guard let (stream, head) = streams[endpoint], stream.position < stream.end(head: head) else { return nil }
-            let limit = stream.health.streamLimit(wanted, now: tx.now)
-            return limit > 0 ? (endpoint, limit, stream, min(stream.end(head: head), stream.position + Int64(WebhookStreams.window))) : nil
+            guard let (stream, head) = streams[endpoint] else { return nil }
+            let (end, limit) = (stream.end(head: head), stream.health.streamLimit(wanted, now: tx.now))
+            return stream.position < end && limit > 0 ? (endpoint, limit, stream, min(end, stream.position + Int64(WebhookStreams.window))) : nil
         }
         guard !open.isEmpty else { return [] }
         let found = try await tx.webhookDeliveries.streamEvents(open.map { endpoint, limit, stream, end in
