@@ -106,18 +106,26 @@ public enum WebhookDeliveryService {
 
     static func scope(_ tenant: TenantID) -> WriteScope { WriteScope(tenant: tenant, actor: actor, requestID: nil) }
 
-    /// One delivery worker's transaction for a tenant: records the attempts that finished since
-    /// its last one, takes over claims whose process stopped, then claims up to `limit` deliveries
-    /// of each endpoint named: its due retries first, then the next events of its stream. A batch
-    /// of sends costs one commit, not one each; when the transaction fails nothing of it is
-    /// written, and the worker keeps the attempts to record them again (their claims still hold).
-    /// The claimed events' bodies are read after the commit, so that rendering them never holds
-    /// the writer; should that read fail, its claims are taken over after their lease.
-    public static func recordAndClaim(tenant: TenantID, finished: [FinishedWebhookAttempt], claims: [(endpoint: WebhookEndpointID, limit: Int)],
-                                      settings: WebhookDeliverySettings, vault: CardVault, bodies: EventBodies,
-                                      store: Store) async throws -> [ClaimedWebhookDelivery] {
+    /// One delivery worker's transaction for a tenant's finished attempts: each written, and what
+    /// follows from it (a retry's time, giving up, the endpoint's health). A batch of sends costs
+    /// one commit, not one each; when the transaction fails nothing of it is written, and the
+    /// worker keeps the attempts to record them again (their claims still hold). A worker that
+    /// stops gives back the claims it did not send (`unsent`): due again at once, for any
+    /// process, rather than after their lease. A claim already lost is left to its new holder.
+    public static func record(tenant: TenantID, finished: [FinishedWebhookAttempt], unsent: [ClaimedWebhookDelivery] = [],
+                              settings: WebhookDeliverySettings, store: Store) async throws {
+        guard !finished.isEmpty || !unsent.isEmpty else { return }
+        try await store.write(scope(tenant)) { tx in try await record(finished, unsent: unsent, settings: settings, in: tx) }
+    }
+
+    /// One delivery worker's claim for a tenant, a transaction of its own beside the recording
+    /// of earlier sends: takes over claims whose process stopped, then claims up to `limit`
+    /// deliveries of each endpoint named: its due retries first, then the next events of its
+    /// stream. The claimed events' bodies are read after the commit, so that rendering them never
+    /// holds the writer; should that read fail, its claims are taken over after their lease.
+    public static func claim(tenant: TenantID, claims: [(endpoint: WebhookEndpointID, limit: Int)], settings: WebhookDeliverySettings,
+                             vault: CardVault, bodies: EventBodies, store: Store) async throws -> [ClaimedWebhookDelivery] {
         let (claimed, now) = try await store.write(scope(tenant)) { tx in
-            try await record(finished, settings: settings, in: tx)
             try await takeOver(settings: settings, in: tx)
             let leaseEnd = tx.now.adding(seconds: settings.leaseSeconds)
             let due = claims.filter { $0.limit > 0 }
@@ -264,15 +272,6 @@ public enum WebhookDeliveryService {
         return claimed
     }
 
-    /// Gives back claims this process will not send (it is stopping): due again at once, for any
-    /// process, rather than after their lease, with the attempts of their ranges that did finish.
-    /// A claim already lost is left to its new holder.
-    public static func release(tenant: TenantID, finished: [FinishedWebhookAttempt], unsent: [ClaimedWebhookDelivery],
-                               settings: WebhookDeliverySettings, store: Store) async throws {
-        guard !finished.isEmpty || !unsent.isEmpty else { return }
-        try await store.write(scope(tenant)) { tx in try await record(finished, unsent: unsent, settings: settings, in: tx) }
-    }
-
     /// Records what each attempt came to and decides what follows: done, the next attempt's time,
     /// or giving up (disabling the endpoint on `410 Gone`, or when the whole schedule failed and no
     /// other delivery to it succeeded meanwhile); `unsent` deliveries are due again at once, with no
@@ -310,19 +309,22 @@ public enum WebhookDeliveryService {
     }
 
     /// Each endpoint's stream health after these attempts, written where it changed: nothing for
-    /// an endpoint that answers.
+    /// an endpoint that answers. A change is worked out again from the locked rows before it is
+    /// written: a claim running beside this transaction writes its stream whole.
     static func recordHealth(_ finished: [FinishedWebhookAttempt], in tx: WriteTransaction) async throws {
         let byEndpoint = Dictionary(grouping: finished, by: \.claimed.delivery.webhookEndpoint)
-        guard !byEndpoint.isEmpty else { return }
-        let health = try await tx.webhookDeliveries.streamHealth(Array(byEndpoint.keys))
-        let changed = byEndpoint.compactMap { endpoint, attempts -> (endpoint: WebhookEndpointID, health: WebhookStreamHealth)? in
-            guard let before = health[endpoint] else { return nil }
-            let succeeded = attempts.count(where: \.outcome.succeeded)
-            let after = before.recorded(succeeded: succeeded, failed: attempts.count - succeeded,
-                                        retryAfterSeconds: attempts.compactMap(\.outcome.retryAfterSeconds).max(), now: tx.now)
-            return after == before ? nil : (endpoint, after)
+        func changed(_ health: [WebhookEndpointID: WebhookStreamHealth]) -> [(endpoint: WebhookEndpointID, health: WebhookStreamHealth)] {
+            byEndpoint.compactMap { endpoint, attempts -> (endpoint: WebhookEndpointID, health: WebhookStreamHealth)? in
+                guard let before = health[endpoint] else { return nil }
+                let succeeded = attempts.count(where: \.outcome.succeeded)
+                let after = before.recorded(succeeded: succeeded, failed: attempts.count - succeeded,
+                                            retryAfterSeconds: attempts.compactMap(\.outcome.retryAfterSeconds).max(), now: tx.now)
+                return after == before ? nil : (endpoint, after)
+            }.sorted { $0.endpoint.rawValue < $1.endpoint.rawValue }
         }
-        try await tx.webhookDeliveries.setStreamHealth(changed.sorted { $0.endpoint.rawValue < $1.endpoint.rawValue })
+        let unlocked = changed(try await tx.webhookDeliveries.streamHealth(Array(byEndpoint.keys)))
+        guard !unlocked.isEmpty else { return }
+        try await tx.webhookDeliveries.setStreamHealth(changed(try await tx.webhookDeliveries.streamHealth(unlocked.map(\.endpoint), locked: true)))
     }
 
     /// A delivery whose process stopped with its attempt in flight, or before recording it: the

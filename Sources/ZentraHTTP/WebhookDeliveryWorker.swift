@@ -7,16 +7,18 @@ import ZentraCore
 import ZentraStorage
 import ZentraWebhooks
 
-/// Delivers webhooks. Every process of a deployment runs one: each pass, in one transaction per
-/// tenant, it records the attempts that finished since the last pass and claims, endpoint by
-/// endpoint, up to `claimedRounds` times the endpoint's concurrency: due retries first, then a
-/// range of the endpoint's stream of events. Up to the concurrency are sent at once, each endpoint
-/// by its own tasks, so a slow endpoint never delays another; the rest wait in the process, and a
-/// task that finishes a send starts the next at once. A range's attempts are recorded together
-/// when its last send finishes. A pass takes as long as its commits, so under load each commit
-/// carries many attempts and claims. On shutdown it stops claiming and starting sends, lets those
-/// in flight finish (each is bounded by the timeout), records them and gives back what it did not
-/// send; a claim left behind by a crash is taken over after its lease, with the same `webhook-id`.
+/// Delivers webhooks. Every process of a deployment runs one. Each pass it claims, in one
+/// transaction per tenant, endpoint by endpoint, up to `claimedRounds` times the endpoint's
+/// concurrency: due retries first, then a range of the endpoint's stream of events. Up to the
+/// concurrency are sent at once, each endpoint by its own tasks, so a slow endpoint never delays
+/// another; the rest wait in the process, and a task that finishes a send starts the next at once.
+/// Beside the passes a recorder writes the attempts that finished, a range's together when its
+/// last send finishes, in transactions of its own: claiming never waits for recording, which
+/// under load is the larger part of the work. Each transaction carries whatever is ready, so
+/// under load each commit carries many attempts or claims. On shutdown it stops claiming and
+/// starting sends, lets those in flight finish (each is bounded by the timeout), records them and
+/// gives back what it did not send; a claim left behind by a crash is taken over after its lease,
+/// with the same `webhook-id`.
 final class WebhookDeliveryWorker: Service {
     let store: Store
     let settings: WebhookDeliverySettings
@@ -64,10 +66,12 @@ final class WebhookDeliveryWorker: Service {
     }
 
     private let sends = Mutex(Sends())
-    /// Rung when a send finishes something to record (a range's last send, or a retry), or
-    /// leaves its endpoint a round of sends to claim, so that the next pass runs at once rather
-    /// than at the next poll; not on every send, where a pass would mostly find nothing to do.
-    private let sendFinished = WakeSignal()
+    /// Rung when a send leaves its endpoint a round of sends to claim, or its endpoint nothing
+    /// in flight, so that the next pass runs at once rather than at the next poll; not on every
+    /// send, where a pass would mostly find nothing to do.
+    private let claimable = WakeSignal()
+    /// Rung when a send finishes something to record: a range's last send, or a retry.
+    private let recordable = WakeSignal()
 
     init(store: Store, settings: WebhookDeliverySettings, policy: OutboundURLPolicy, vault: CardVault, metrics: WebhookMetrics) {
         self.store = store
@@ -79,15 +83,22 @@ final class WebhookDeliveryWorker: Service {
 
     func run() async throws {
         await withDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    await record()
+                    await cancelWhenGracefulShutdown { [settings, recordable] in await recordable.wait(upTo: settings.pollInterval) }
+                }
+            }
+            // A process allowed no sends leaves the outbox to the others.
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                await pass(claiming: true, group: &group)
+                if settings.inFlight_max > 0 { await claim(group: &group) }
                 // Until a send finishes or the poll interval passes; shutdown cuts the wait short.
-                await cancelWhenGracefulShutdown { [settings, sendFinished] in await sendFinished.wait(upTo: settings.pollInterval) }
+                await cancelWhenGracefulShutdown { [settings, claimable] in await claimable.wait(upTo: settings.pollInterval) }
             }
             sends.withLock { $0.stopping = true }
         }
         // Every send has finished: record the last of them, and give back what was not sent.
-        await withDiscardingTaskGroup { group in await pass(claiming: false, group: &group) }
+        await record()
         let (unsent, partial) = sends.withLock { sends in
             defer { (sends.waiting, sends.partial) = ([:], [:]) }
             return (sends.waiting.values.flatMap { $0 }, sends.partial.values.flatMap { $0 })
@@ -95,41 +106,49 @@ final class WebhookDeliveryWorker: Service {
         let finished = Dictionary(grouping: partial, by: \.claimed.tenant)
         for (tenant, claimed) in Dictionary(grouping: unsent, by: \.tenant) {
             do {
-                try await WebhookDeliveryService.release(tenant: tenant, finished: finished[tenant] ?? [], unsent: claimed, settings: settings,
-                                                         store: store)
+                try await WebhookDeliveryService.record(tenant: tenant, finished: finished[tenant] ?? [], unsent: claimed, settings: settings,
+                                                        store: store)
             } catch {
                 store.logger.warning("webhook claims not given back", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             }
         }
     }
 
-    private func pass(claiming: Bool, group: inout DiscardingTaskGroup) async {
-        var claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]] = [:]
-        // A process allowed no sends leaves the outbox to the others.
-        if claiming && settings.inFlight_max > 0 {
-            do {
-                claims = try await freeSends()
-            } catch {
-                store.logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
-            }
-        }
+    /// Records the attempts that finished since the last time, a transaction per tenant.
+    private func record() async {
         let finished = Dictionary(grouping: sends.withLock { sends in
             defer { sends.finished = [] }
             return sends.finished
         }, by: \.claimed.tenant)
-        for tenant in Set(claims.keys).union(finished.keys) {
-            let recorded = finished[tenant] ?? []
+        for (tenant, recorded) in finished {
             do {
-                let claimed = try await WebhookDeliveryService.recordAndClaim(
-                    tenant: tenant, finished: recorded, claims: claims[tenant] ?? [], settings: settings, vault: vault, bodies: bodies,
-                    store: store)
+                try await WebhookDeliveryService.record(tenant: tenant, finished: recorded, settings: settings, store: store)
                 metrics.recorded(recorded.count)
-                for delivery in claimed { start(delivery, group: &group) }
             } catch {
-                // Their claims still hold: recorded at the next pass, or, if this process stops
+                // Their claims still hold: recorded the next time, or, if this process stops
                 // first, sent again after the lease (a receiver dedupes on `webhook-id`).
                 sends.withLock { $0.finished += recorded }
                 store.logger.warning("webhook attempts not recorded", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Claims for every endpoint with something to send what its sends can take, and starts them.
+    private func claim(group: inout DiscardingTaskGroup) async {
+        let claims: [TenantID: [(endpoint: WebhookEndpointID, limit: Int)]]
+        do {
+            claims = try await freeSends()
+        } catch {
+            store.logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
+            return
+        }
+        for (tenant, limits) in claims {
+            do {
+                let claimed = try await WebhookDeliveryService.claim(tenant: tenant, claims: limits, settings: settings, vault: vault, bodies: bodies,
+                                                                     store: store)
+                for delivery in claimed { start(delivery, group: &group) }
+            } catch {
+                store.logger.warning("webhook deliveries not claimed", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             }
         }
     }
@@ -178,15 +197,16 @@ final class WebhookDeliveryWorker: Service {
                 metrics.sendStarted()
                 let outcome = await sender.send(delivery)
                 metrics.sendFinished(outcome, eventCreatedAt: delivery.eventCreatedAt, now: store.clock.now())
-                let wake: Bool
-                (next, wake) = sends.withLock { sends in
-                    let recordable = sends.finish(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
-                    if let next = sends.next(for: endpoint) { return (next, recordable || sends.held(endpoint) == roundFree) }
+                let (record, claim): (Bool, Bool)
+                (next, record, claim) = sends.withLock { sends in
+                    let record = sends.finish(FinishedWebhookAttempt(claimed: delivery, outcome: outcome, random: UInt64.random(in: .min ... .max)))
+                    if let next = sends.next(for: endpoint) { return (next, record, sends.held(endpoint) == roundFree) }
                     sends.inFlight[endpoint, default: 1] -= 1
                     if sends.inFlight[endpoint] == 0 { sends.inFlight[endpoint] = nil }
-                    return (nil, true)
+                    return (nil, record, true)
                 }
-                if wake { sendFinished.signal() }
+                if record { recordable.signal() }
+                if claim { claimable.signal() }
             }
         }
     }

@@ -135,14 +135,14 @@ import ZentraTestSupport
             for _ in 0..<events { _ = try await env.createCustomer() }
             let vault = CardVault(key: env.services.configuration.cardDataKey)
             try await body(env, id) { finished, claims in
-                try await WebhookDeliveryService.recordAndClaim(
-                    tenant: env.tenant, finished: finished, claims: claims > 0 ? [(id, claims)] : [], settings: Self.settings, vault: vault,
-                    bodies: EventBodies(), store: env.store)
+                try await WebhookDeliveryService.record(tenant: env.tenant, finished: finished, settings: Self.settings, store: env.store)
+                return try await WebhookDeliveryService.claim(tenant: env.tenant, claims: claims > 0 ? [(id, claims)] : [], settings: Self.settings,
+                                                              vault: vault, bodies: EventBodies(), store: env.store)
             }
         }
     }
 
-    /// One worker transaction: records these attempts, then claims up to this many deliveries.
+    /// A worker's two transactions: records these attempts, then claims up to this many deliveries.
     typealias Pass = @Sendable ([FinishedWebhookAttempt], Int) async throws -> [ClaimedWebhookDelivery]
 
     static let ok = WebhookAttemptOutcome(statusCode: 200, latencyMs: 3, failure: nil, responseExcerpt: nil, retryAfterSeconds: nil)
@@ -280,8 +280,8 @@ import ZentraTestSupport
             #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).isEmpty, "claimed: leased")
 
             // One of the range was sent before the process stopped.
-            try await WebhookDeliveryService.release(tenant: env.tenant, finished: [FinishedWebhookAttempt(claimed: claimed[0], outcome: Self.ok, random: 0)],
-                                                     unsent: Array(claimed.dropFirst()), settings: Self.settings, store: env.store)
+            try await WebhookDeliveryService.record(tenant: env.tenant, finished: [FinishedWebhookAttempt(claimed: claimed[0], outcome: Self.ok, random: 0)],
+                                                    unsent: Array(claimed.dropFirst()), settings: Self.settings, store: env.store)
             #expect(try await Self.deliveries(env, id.rawValue, status: "succeeded").compactMap { $0["id"] as? String } == [claimed[0].delivery.id.rawValue])
             #expect(try await WebhookOutbox.dueEndpoints(now: clock.now(), limit: 10, engine: env.store.engine).map(\.1) == [id])
             let again = try await pass([], 3)
@@ -579,8 +579,8 @@ import ZentraTestSupport
                 for _ in 0..<30 { _ = try await env.createCustomer() }
                 // A process claims one delivery and stops before sending it.
                 let first = try #require(WebhookEndpointID(endpoints[0].id))
-                let claimed = try await WebhookDeliveryService.recordAndClaim(
-                    tenant: env.tenant, finished: [], claims: [(first, 1)], settings: Self.settings,
+                let claimed = try await WebhookDeliveryService.claim(
+                    tenant: env.tenant, claims: [(first, 1)], settings: Self.settings,
                     vault: CardVault(key: env.services.configuration.cardDataKey), bodies: EventBodies(), store: env.store)
                 let orphan = try #require(claimed.first)
                 try await Self.withMoreWorkers(env, count: 2) {

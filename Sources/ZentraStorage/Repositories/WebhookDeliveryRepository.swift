@@ -153,12 +153,12 @@ extension WebhookDeliveryRepository where Scope == WriteTransaction {
         try await streams([endpoint], lock: SQL.forUpdate)[endpoint]
     }
 
-    /// The health of these endpoints' streams, unlocked: recording attempts never waits for a
-    /// claim. Two processes recording one endpoint's attempts at once may each miss the other's
-    /// count; the worst that does is one more probe or one probe's wait.
-    public func streamHealth(_ endpoints: [WebhookEndpointID]) async throws -> [WebhookEndpointID: WebhookStreamHealth] {
+    /// The health of these endpoints' streams: unlocked, so that recording a healthy endpoint's
+    /// attempts never waits for a claim; or `locked` (waiting for a claim that holds a stream, as
+    /// a claim writes its stream whole), to write a change from.
+    public func streamHealth(_ endpoints: [WebhookEndpointID], locked: Bool = false) async throws -> [WebhookEndpointID: WebhookStreamHealth] {
         guard !endpoints.isEmpty else { return [:] }
-        return try await streams(endpoints, lock: "").mapValues(\.stream.health)
+        return try await streams(endpoints, lock: locked ? SQL.forUpdate : "").mapValues(\.stream.health)
     }
 
     private func streams(_ endpoints: [WebhookEndpointID], lock: SQL) async throws -> [WebhookEndpointID: (stream: WebhookStream, head: Int64)] {
