@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "ZentraWebhooks",
             dependencies: [
-                "ZentraCore", "ZentraApp",
+                "ZentraCore", "ZentraStorage", "ZentraApp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

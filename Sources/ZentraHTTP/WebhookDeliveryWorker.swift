@@ -191,7 +191,8 @@ final class WebhookDeliveryWorker: Service {
         guard now else { return }
         // With one round free of what the endpoint may hold, the next pass claims it.
         let roundFree = settings.held_max - settings.concurrency
-        group.addTask { [self] in
+        // On the loop of the endpoint's connections: a send's write and its answer wake no other thread.
+        group.addTask(executorPreference: OutboundHTTP.executor(for: delivery.url)) { [self] in
             var next: ClaimedWebhookDelivery? = delivery
             while let delivery = next {
                 metrics.sendStarted()

@@ -33,7 +33,6 @@ final class OutboundConnections: Sendable {
     /// after a few seconds to a minute, and a request on a connection they are closing fails.
     static let idleSeconds: Int64 = 4
 
-    private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let idle = Mutex<[Target: [(channel: any NIOCore.Channel, since: NIODeadline)]]>([:])
     private let tls: Result<NIOSSLContext, any Error>
 
@@ -43,10 +42,12 @@ final class OutboundConnections: Sendable {
         tls = Result { try NIOSSLContext(configuration: configuration) }
     }
 
-    func exchange(_ exchange: OutboundExchange, to target: Target) async throws -> OutboundAnswer {
+    /// Makes the exchange on an idle connection to the target, one on `loop` first, or on a new
+    /// connection made on `loop`.
+    func exchange(_ exchange: OutboundExchange, to target: Target, on loop: any EventLoop) async throws -> OutboundAnswer {
         var reuse = true
         while true {
-            let (channel, reused) = try await connection(to: target, reuse: reuse, deadline: exchange.deadline)
+            let (channel, reused) = try await connection(to: target, on: loop, reuse: reuse, deadline: exchange.deadline)
             let answer = channel.eventLoop.makePromise(of: (OutboundAnswer, keepAlive: Bool).self)
             let written = channel.eventLoop.makePromise(of: Void.self)
             // A connection closed before the exchange reached its handler (a TLS handshake that
@@ -69,9 +70,12 @@ final class OutboundConnections: Sendable {
 
     /// An idle connection to the target that is still open (with `reuse`), or a new one; and
     /// which of the two it is.
-    private func connection(to target: Target, reuse: Bool, deadline: NIODeadline) async throws -> (any NIOCore.Channel, reused: Bool) {
+    private func connection(to target: Target, on loop: any EventLoop, reuse: Bool, deadline: NIODeadline) async throws -> (any NIOCore.Channel, reused: Bool) {
         let stale = NIODeadline.now() - .seconds(Self.idleSeconds)
-        while reuse, let (channel, since) = idle.withLock({ $0[target]?.popLast() }) {
+        while reuse, let (channel, since) = idle.withLock({ idle -> (any NIOCore.Channel, NIODeadline)? in
+            guard let last = idle[target]?.lastIndex(where: { $0.channel.eventLoop === loop }) ?? idle[target]?.indices.last else { return nil }
+            return idle[target]?.remove(at: last)
+        }) {
             if channel.isActive && since > stale { return (channel, true) }
             channel.close(promise: nil)
         }
@@ -79,7 +83,7 @@ final class OutboundConnections: Sendable {
         let context = try tls.get()
         let timeout = deadline - NIODeadline.now()
         guard timeout > .zero else { throw CallFailure.timeout }
-        let channel = try await ClientBootstrap(group: group)
+        let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

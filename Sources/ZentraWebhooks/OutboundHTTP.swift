@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import ZentraCore
+import ZentraStorage
 
 #if canImport(Glibc)
 import Glibc
@@ -36,7 +37,15 @@ public enum OutboundHTTP {
         }
         let target = OutboundConnections.Target(tls: destination.tls, host: destination.literal ? nil : destination.host, address: address,
                                                 port: destination.port)
-        return try await connections.exchange(OutboundExchange(request: bytes, keep: keep, read: read, deadline: deadline), to: target)
+        return try await connections.exchange(OutboundExchange(request: bytes, keep: keep, read: read, deadline: deadline), to: target,
+                                              on: destination.executor.eventLoop)
+    }
+
+    /// The executor that calls to `url` are best made from: the event loop its connections are
+    /// made on, so that a call's write and its answer need no other thread. Nil for a URL that
+    /// cannot be called.
+    public static func executor(for url: String) -> (any TaskExecutor)? {
+        try? destination(of: url).executor
     }
 
     /// Where a URL calls, read from it once: an endpoint's URL is parsed for its first call, not
@@ -50,6 +59,9 @@ public enum OutboundHTTP {
         let port: Int
         /// The request line and `Host`.
         let prefix: [UInt8]
+        /// The event loop its new connections are made on, and calls to it best made from: the
+        /// shared group's loops, in turn, as destinations are first called.
+        let executor: EventLoopExecutor
     }
 
     static let destinations = BoundedCache<String, Destination>(capacity: 4096)
@@ -69,7 +81,8 @@ public enum OutboundHTTP {
         // they go into the request's head as they are.
         guard (target + hostField).utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw CallFailure.invalidURL }
         let destination = Destination(tls: tls, host: host, literal: IPAddress(host) != nil, port: port,
-                                      prefix: HTTP1Wire.requestPrefix(target: target, host: hostField))
+                                      prefix: HTTP1Wire.requestPrefix(target: target, host: hostField),
+                                      executor: EventLoopExecutor(MultiThreadedEventLoopGroup.singleton.next()))
         destinations.keep(destination, for: url)
         return destination
     }

@@ -93,7 +93,8 @@ Af6hQXjs1cfNiUqxjhhRCHeFvfNa6xC/6QwuNkv8bFyhuFKmPIXBDvCS
         let request = HTTP1Wire.request(prefix: HTTP1Wire.requestPrefix(target: "/hook", host: "\(host ?? "127.0.0.1"):\(port)"), headers: [],
                                         body: Array("{}".utf8))!
         return try await connections.exchange(OutboundExchange(request: request, keep: 1024, read: 1024, deadline: .now() + .seconds(60)),
-                                              to: OutboundConnections.Target(tls: true, host: host, address: "127.0.0.1", port: port))
+                                              to: OutboundConnections.Target(tls: true, host: host, address: "127.0.0.1", port: port),
+                                              on: MultiThreadedEventLoopGroup.singleton.next())
     }
 
     static func trusting() throws -> OutboundConnections {
