@@ -5,7 +5,8 @@ starts the database and the server (with its ISO 8583 port), makes the fixtures,
 Each round, on the same server minutes apart:
   - wrk on POST /authorizations (bench/authorizations.lua, 32 connections), closed loop;
   - the ISO 8583 load in closed loop: `--connections` connections, each with `--window` messages in
-    flight (32 in all by default, as wrk), 0100s over the fixtures' cards (7% at a blocked
+    flight (32 in all by default, as wrk), from `--processes` client processes (one by default;
+    several counts alternate within each round, to tell the client's part of the rate), 0100s over the fixtures' cards (7% at a blocked
     category, so declined; 1% repeating an earlier message); the server's CPU per decision from
     /proc over the run;
   - the ISO 8583 load in open loop at half of that peak: latency from each message's scheduled
@@ -16,6 +17,7 @@ This client is Python on the same two cores: its own CPU per message is printed 
 """
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import re
@@ -39,12 +41,30 @@ def cpu_seconds(pid):
 
 
 def own_cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU and that of its client processes that have ended."""
+    return sum(usage.ru_utime + usage.ru_stime
+               for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def in_processes(processes, work, shares):
+    """`work(*share)` for each share, each in a client process of its own, all at once: their
+    results in order, once every process has ended."""
+    pool = multiprocessing.get_context("fork").Pool(processes)
+    try:
+        return pool.starmap(work, shares)
+    finally:
+        pool.close()
+        pool.join()
+
+
+def split(total, parts):
+    """`total` in `parts` whole shares as even as can be."""
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
 class Messages:
-    """0100 frames in the load's mix, each with its STAN (unique within a run) as the key."""
+    """0100 frames in the load's mix, each with its STAN (unique within a run) as the key. The RRN
+    starts with the run's last digit: client processes of one run differ there."""
 
     def __init__(self, cards, run):
         self.cards = cards
@@ -127,7 +147,18 @@ def answer_fields(answer):
     return answer[position:position + 6], answer[-28:-26]
 
 
-def closed_loop(address, cards, connections, window, seconds, run):
+def closed_loop(address, cards, connections, window, seconds, run, processes):
+    """Messages answered and their response codes, from every client process."""
+    answered, codes = 0, {}
+    shares = [(address, cards, count, window, seconds, run * 10 + index) for index, count in enumerate(split(connections, processes)) if count]
+    for got, got_codes in in_processes(processes, closed_loop_process, shares):
+        answered += got
+        for code, count in got_codes.items():
+            codes[code] = codes.get(code, 0) + count
+    return answered, codes
+
+
+def closed_loop_process(address, cards, connections, window, seconds, run):
     messages = Messages(cards, run)
     links = [Link(address) for _ in range(connections)]
     selector = selectors.DefaultSelector()
@@ -150,7 +181,20 @@ def closed_loop(address, cards, connections, window, seconds, run):
     return answered, codes
 
 
-def open_loop(address, cards, connections, rate, seconds, run):
+def open_loop(address, cards, connections, rate, seconds, run, processes):
+    """Messages answered and sent, and the p50 and p99 of their latencies, over every client process."""
+    shares = [(address, cards, count, rate / processes, seconds, run * 10 + index)
+              for index, count in enumerate(split(connections, processes)) if count]
+    latencies, total = [], 0
+    for got, sent in in_processes(processes, open_loop_process, shares):
+        latencies += got
+        total += sent
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+    return len(latencies), total, pick(0.5), pick(0.99)
+
+
+def open_loop_process(address, cards, connections, rate, seconds, run):
     messages = Messages(cards, run)
     links = [Link(address) for _ in range(connections)]
     selector = selectors.DefaultSelector()
@@ -179,9 +223,7 @@ def open_loop(address, cards, connections, rate, seconds, run):
             link.flush()
     for link in links:
         link.sock.close()
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
-    return len(latencies), total, pick(0.5), pick(0.99)
+    return latencies, total
 
 
 def server_buckets(url):
@@ -215,6 +257,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--window", type=int, default=4)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1],
+                        help="client processes; several counts alternate within each round")
     args = parser.parse_args()
 
     made = json.load(open(args.fixtures))
@@ -225,33 +269,34 @@ def main():
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "authorizations.lua")
     host, port = args.iso.rsplit(":", 1)
     address = (host, int(port))
-    print(f"fixtures: {len(cards)} cards; wrk -t2 -c32 on HTTP; ISO 8583 {args.connections} connections x {args.window} in flight; "
+    print(f"fixtures: {len(cards)} cards; wrk -t2 -c32 on HTTP; ISO 8583 {args.connections} connections x {args.window} in flight "
+          f"from {' or '.join(map(str, args.processes))} processes; "
           f"warm-up {args.warmup} s; {args.duration} s per run; {args.rounds} rounds", flush=True)
-    closed_loop(address, cards, args.connections, args.window, args.warmup, run=1)
+    closed_loop(address, cards, args.connections, args.window, args.warmup, run=1, processes=args.processes[0])
 
     rows = []
-    for number in range(1, args.rounds + 1):
-        row = {"round": number}
+    for number, processes in ((number, processes) for number in range(1, args.rounds + 1) for processes in args.processes):
+        row = {"round": number, "processes": processes}
         row["http"] = wrk(args.url, args.duration, script, [cards_file, made["networkKey"], f"iso-round{number}-{time.time_ns()}"])
         server, client = cpu_seconds(args.server_pid), own_cpu_seconds()
-        answered, codes = closed_loop(address, cards, args.connections, args.window, args.duration, run=10 + number)
+        answered, codes = closed_loop(address, cards, args.connections, args.window, args.duration, run=10 + number, processes=processes)
         row["iso"] = answered / args.duration
         row["server_us"] = (cpu_seconds(args.server_pid) - server) / max(1, answered) * 1e6
         row["client_us"] = (own_cpu_seconds() - client) / max(1, answered) * 1e6
         row["codes"] = codes
         half = max(1, int(row["iso"] / 2))
         before = server_buckets(args.url)
-        got, wanted, p50, p99 = open_loop(address, cards, args.connections, half, args.duration, run=20 + number)
+        got, wanted, p50, p99 = open_loop(address, cards, args.connections, half, args.duration, run=20 + number, processes=processes)
         row.update(open_rate=half, open_answered=got, open_sent=wanted, p50_ms=p50, p99_ms=p99,
                    server_within_10ms=within(before, server_buckets(args.url), 0.01))
         rows.append(row)
         print(json.dumps(row), flush=True)
 
     print()
-    print("| round | HTTP authorizations/s (wrk) | ISO 8583 decisions/s | ratio | server CPU µs/decision | client CPU µs/message | open loop rate | p50 ms | p99 ms | server within 10 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| round | client processes | HTTP authorizations/s (wrk) | ISO 8583 decisions/s | ratio | server CPU µs/decision | client CPU µs/message | open loop rate | p50 ms | p99 ms | server within 10 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['round']} | {row['http']:,.0f} | {row['iso']:,.0f} | {row['iso'] / row['http']:.2f} | {row['server_us']:.0f} | "
+        print(f"| {row['round']} | {row['processes']} | {row['http']:,.0f} | {row['iso']:,.0f} | {row['iso'] / row['http']:.2f} | {row['server_us']:.0f} | "
               f"{row['client_us']:.0f} | {row['open_rate']:,} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['server_within_10ms']:.2%} |")
 
 
