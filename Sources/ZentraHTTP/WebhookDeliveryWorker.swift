@@ -222,6 +222,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// Whether a signal is waiting for the next wait, which then returns at once.
+    var isPending: Bool { state.withLock(\.pending) }
+
     func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
@@ -236,22 +239,27 @@ final class WakeSignal: Sendable {
 
     func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            // Also rings when cancelled, so a cancelled wait returns at once; a spare signal only
-            // makes one pass early.
+            // Rings when the time is up, and not when the wait ended first and cancels it: a
+            // spare signal would make the next wait return at once, and so on, a busy loop.
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 self.signal()
             }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.pending {
-                        state.pending = false
-                        return true
+            // A cancelled waiter (shutdown) returns at once.
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = state.withLock { state -> Bool in
+                        if state.pending {
+                            state.pending = false
+                            return true
+                        }
+                        state.waiter = continuation
+                        return false
                     }
-                    state.waiter = continuation
-                    return false
+                    if now { continuation.resume() }
                 }
-                if now { continuation.resume() }
+            } onCancel: {
+                self.signal()
             }
             group.cancelAll()
         }
