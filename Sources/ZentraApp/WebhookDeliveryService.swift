@@ -33,8 +33,9 @@ public struct WebhookDeliverySettings: Sendable {
 }
 
 /// A delivery one process holds and is about to send: where, signed with which secrets, and the
-/// exact body. The `webhook-id` is the event's id.
-public struct ClaimedWebhookDelivery: Sendable {
+/// exact body. The `webhook-id` is the event's id. A class: it passes from the claim to a send, to
+/// its finished attempt and to the recording, and a copy of so many fields cost a retain each.
+public final class ClaimedWebhookDelivery: Sendable {
     /// Where a claim is held: on the delivery's own row (a retry, a redelivery, one taken over
     /// from a stopped process), or on a claim of a range of its endpoint's stream with `size`
     /// deliveries, none stored until all of them are recorded together.

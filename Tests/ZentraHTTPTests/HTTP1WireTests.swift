@@ -100,10 +100,10 @@ import ZentraCore
 
     @Test func aURLIsReadOnceIntoItsDestination() throws {
         let destination = try OutboundHTTP.destination(of: "https://Hooks.Example.com:8443/in/bound?key=1")
-        #expect(destination.tls && destination.host == "hooks.example.com" && !destination.literal && destination.port == 8443)
+        #expect(destination.tls && destination.host == "hooks.example.com" && destination.literal == nil && destination.port == 8443)
         #expect(String(decoding: destination.prefix, as: UTF8.self) == "POST /in/bound?key=1 HTTP/1.1\r\nHost: hooks.example.com:8443\r\n")
         let literal = try OutboundHTTP.destination(of: "http://127.0.0.1")
-        #expect(literal.literal && literal.port == 80 && String(decoding: literal.prefix, as: UTF8.self) == "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        #expect(literal.literal == IPAddress(ipv4: 0x7F00_0001) && literal.port == 80 && String(decoding: literal.prefix, as: UTF8.self) == "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         for url in ["ftp://example.com/", "http:///nohost", "not a url", "http://exa mple.com/"] {
             #expect(throws: CallFailure.self, "\(url)") { _ = try OutboundHTTP.destination(of: url) }
         }

@@ -49,11 +49,14 @@ public struct OutboundURLPolicy: Sendable, Hashable {
     /// addresses are refused unless an allowed network covers them (`::1` counts as 127.0.0.1 too);
     /// anything that is not an address is refused.
     public func permits(address text: String) -> Bool {
-        guard let address = IPAddress(text) else { return false }
+        IPAddress(text).map(permits) ?? false
+    }
+
+    /// Whether Zentra may connect to this address, already parsed.
+    public func permits(_ address: IPAddress) -> Bool {
         if !address.isSpecialPurpose { return true }
-        let loopback = IPAddress(ipv4: 0x7F00_0001)
-        let candidates = address == IPAddress(high: 0, low: 1) ? [address, loopback] : [address]
-        return candidates.contains { candidate in allowedNetworks.contains { $0.contains(candidate) } }
+        let alsoLoopback = address == IPAddress(high: 0, low: 1)
+        return allowedNetworks.contains { $0.contains(address) || (alsoLoopback && $0.contains(IPAddress(ipv4: 0x7F00_0001))) }
     }
 }
 

@@ -13,9 +13,10 @@ public enum WebhookSignature {
     /// The `webhook-signature` header value; nil for a secret that is not `whsec_<base64>`.
     public static func sign(secret: String, messageID: String, timestampSeconds: Int64, body: [UInt8]) -> String? {
         guard secret.hasPrefix(secretPrefix), let key = Data(base64Encoded: String(secret.dropFirst(secretPrefix.count))) else { return nil }
-        var signed = Array("\(messageID).\(timestampSeconds).".utf8)
-        signed.append(contentsOf: body)
-        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key))
-        return "v1," + Data(mac).base64EncodedString()
+        // In two parts: the body, the larger, is not copied for it.
+        var hmac = HMAC<SHA256>(key: SymmetricKey(data: key))
+        hmac.update(data: Array("\(messageID).\(timestampSeconds).".utf8))
+        hmac.update(data: body)
+        return "v1," + Data(hmac.finalize()).base64EncodedString()
     }
 }
