@@ -34,7 +34,7 @@ final class WebhookDeliveryWorker: Service {
         /// Claimed deliveries waiting for one of their endpoint's sends, oldest first: a ring, so
         /// that taking the next one per send neither shifts nor copies the rest.
         var waiting: [WebhookEndpointID: CircularBuffer<ClaimedWebhookDelivery>] = [:]
-        /// Sends that finished and wait for the next pass to record them.
+        /// Sends that finished and wait for the recorder.
         var finished: [FinishedWebhookAttempt] = []
         /// Finished sends of stream claims some of whose sends have not finished yet, by claim.
         var partial: [String: [FinishedWebhookAttempt]] = [:]
@@ -43,7 +43,7 @@ final class WebhookDeliveryWorker: Service {
 
         func held(_ endpoint: WebhookEndpointID) -> Int { inFlight[endpoint, default: 0] + (waiting[endpoint]?.count ?? 0) }
 
-        /// A send finished: recorded at the next pass, with the rest of its claim's range when
+        /// A send finished: recorded by the recorder, with the rest of its claim's range when
         /// it has one. Answers whether there is something to record now.
         mutating func finish(_ attempt: FinishedWebhookAttempt) -> Bool {
             guard case .stream(let size) = attempt.claimed.hold else {
