@@ -28,9 +28,10 @@ public enum DecisionAnswer: Sendable {
 
 /// Authorization decisions, set-based: the requests that arrive while a transaction runs are decided
 /// together in the next one (`Store.run(_:in:)`). Per tenant of the batch: every card's state read
-/// in one statement (`DecisionReads` says when it is locked), the network references looked up in
-/// one, each request decided in memory in arrival order by the pure policy, then each table written
-/// once with each decision's event (rendered from its record when read) and audit record. Nothing
+/// in one statement with the network references (`DecisionReads` says when it is locked; on
+/// PostgreSQL none is read when the process remembers every card: `DecisionMemory`), each request
+/// decided in memory in arrival order by the pure policy, then each table written once with each
+/// decision's event (rendered from its record when read) and audit record. Nothing
 /// is answered before the commit that holds it. Decisions never wait on a card's lock: a card
 /// another transaction holds is decided in the next one.
 public struct AuthorizationBatch: StoreBatchWork {
@@ -78,7 +79,9 @@ public struct AuthorizationBatch: StoreBatchWork {
                 }
             }
         }
-        try await tx.write(tenant, plan.writes, cards: plan.changed.sorted().compactMap { plan.states[$0] })
+        let decidedOn = Set(plan.writes.map(\.record.card.card))
+        try await tx.write(tenant, plan.writes, cards: decidedOn.sorted().compactMap { plan.states[$0] },
+                           keys: Set(items.compactMap(\.1.keyID)).intersection(reads.unrevokedKeys))
         // Requests that repeat a reference decided before this batch answer that decision.
         let earlier = Set(plan.replays.values)
         if !earlier.isEmpty {
@@ -109,7 +112,6 @@ public struct AuthorizationBatch: StoreBatchWork {
     /// what the batch will write.
     struct Plan {
         var states: [CardID: CardState]
-        var changed: Set<CardID> = []
         var writes: [DecisionWrite] = []
         /// Requests that repeat a reference decided before this batch, by index.
         var replays: [Int: AuthorizationID] = [:]
@@ -184,10 +186,7 @@ public struct AuthorizationBatch: StoreBatchWork {
                 decidedAt: tx.now, timeZone: state.timeZone, windows: keys, spendBefore: usage, availableBeforeMinor: input.availableMinor,
                 customerDecision: input.customer, outcomes: RuleOutcomes(decision.rules), holdJournalEntry: hold?.id,
                 expiresAt: hold.map { _ in tx.now.adding(seconds: Int64(program.holdLifetimeHours) * 3600) }, network: request.network)
-            if hold != nil {
-                states[request.card] = state
-                changed.insert(request.card)
-            }
+            if hold != nil { states[request.card] = state }
             let write = DecisionWrite(
                 record: record, decision: decision, hold: hold, scope: item.scope,
                 // The event's body is the decision's answer, rendered from the record when read.

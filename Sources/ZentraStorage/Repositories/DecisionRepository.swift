@@ -16,10 +16,23 @@ public struct CardState: Sendable {
     public let timeZone: String
     /// The state row's values as read (`CardState.stateColumns`): the write changes the row only if
     /// it still holds them.
-    let asRead: [Int64]
+    fileprivate(set) var asRead: [Int64]
 
     /// What the card can spend: its available account's balance (a credit-normal liability).
     public var availableMinor: Int64 { availableCredits - availableDebits }
+
+    /// The state row's values as decisions left them, in the order of `asRead`.
+    var columns: [Int64] {
+        [version.version, availableDebits, availableCredits, reservedDebits, reservedCredits, counters.dayKey, counters.dayMinor,
+         counters.weekKey, counters.weekMinor, counters.monthKey, counters.monthMinor, counters.lifetimeMinor]
+    }
+
+    /// This state as its row holds it once written.
+    var written: CardState {
+        var state = self
+        state.asRead = columns
+        return state
+    }
 
     /// Posts a balanced entry on this card's two accounts: overflow and overdraft are refused as
     /// broken invariants, as `post` refuses them.
@@ -79,10 +92,17 @@ public struct DecisionReads: Sendable {
 
 extension BatchTransaction {
     /// One statement on PostgreSQL (one round trip), a few prepared ones on SQLite.
+    ///
+    /// Outside a transaction on PostgreSQL, a batch whose cards this process remembers reads
+    /// nothing: it decides from `memory`, and takes its keys as unrevoked and the references memory
+    /// does not know as undecided; the write checks all of it.
     public func read(_ tenant: TenantID, keys: Set<String>, cards: Set<CardID>, references: Set<String>) async throws -> DecisionReads {
         let lock = locksRows ? "FOR UPDATE OF s SKIP LOCKED" : ""
         switch sql.dialect {
         case .postgres:
+            if !locksRows, let remembered = memory.states(tenant, cards) {
+                return DecisionReads(unrevokedKeys: keys, decided: memory.decided(tenant, references), cards: remembered, held: [])
+            }
             // The other kinds of row line up with a card row's 26 columns (`cardStateSelect`).
             func row(_ kind: String, _ values: [Int: String]) -> String {
                 "SELECT '\(kind)', " + (0..<26).map { values[$0] ?? "NULL" }.joined(separator: ", ")
@@ -110,6 +130,9 @@ extension BatchTransaction {
                 default: held.insert(try row.id("card_id"))
                 }
             }
+            // A transaction's reads may be written over by what it then writes, and commits later.
+            if locksRows { memory.forget(tenant, cards) }
+            memory.keep(tenant, states: locksRows ? [] : Array(states.values), decided: decided.map { ($0.key, $0.value) })
             return DecisionReads(unrevokedKeys: unrevoked, decided: decided, cards: states, held: held)
         case .sqlite:
             let keyRows = try await sql.run("SELECT id FROM api_keys WHERE revoked_at IS NULL AND id = ?", rows: keys.sorted().map { [.text($0)] })
@@ -172,17 +195,20 @@ extension BatchTransaction {
     /// journal entries and lines, the cards' state rows, and the events and audit records. On
     /// PostgreSQL all in one statement (one round trip), which numbers and chains the events and
     /// audit records itself (`CommitBatch.postgresParts`) and fails as a lost race
-    /// (`zentra_assert`: `StoreError.retryable`) unless every card's state was still as read and
-    /// every network reference still undecided; the batch then runs again in a transaction, and
-    /// reads what the other writer did. On SQLite, the one writer, the events and audit records
-    /// are queued on the transaction's `CommitBatch`.
-    public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards: [CardState]) async throws {
+    /// (`zentra_assert`: `StoreError.retryable`) unless every card decided on still held its state
+    /// as read, every network reference was still undecided and every one of `keys` unrevoked; the
+    /// batch then runs again in a transaction, and reads what the other writer did. On SQLite, the
+    /// one writer, the events and audit records are queued on the transaction's `CommitBatch`.
+    /// - Parameter cards: the states of every card decided on, as the decisions left them: the
+    ///   rows of those they changed are written, the others checked.
+    public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards all: [CardState], keys: Set<String>) async throws {
         guard !decisions.isEmpty else { return }
+        let cards = all.filter { $0.columns != $0.asRead }
         var authorizations = BulkRows.authorizations
         var entries = BulkRows.journalEntries
         var lines = BulkRows.ledgerEntries
         var owners: [LedgerAccountID: CardID] = [:]
-        for card in cards {
+        for card in all {
             owners[card.availableAccount] = card.version.card
             owners[card.reservedAccount] = card.version.card
         }
@@ -217,16 +243,27 @@ extension BatchTransaction {
         let conflict: SQL = "ON CONFLICT (tenant_id, network_reference) DO NOTHING RETURNING id"
         switch sql.dialect {
         case .postgres:
+            var unchanged = BulkRows("card_state", (["tenant_id", "card_id"] + checked).enumerated().map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
+            for card in all where card.columns == card.asRead {
+                unchanged.append([.text(tenant.rawValue), .text(card.version.card.rawValue)] + card.asRead.map { .int($0) })
+            }
             var parts: [(name: String, sql: SQL)] = [("decided", try authorizations.insertStatement(suffix: conflict))]
             if !entries.isEmpty { parts.append(("entries", try entries.insertStatement())) }
             if !lines.isEmpty { parts.append(("lines", try lines.insertStatement())) }
             if !states.isEmpty { parts.append(("states", try states.updateStatement(keys: 2, expected: checked.count) + " RETURNING t.card_id")) }
+            if !unchanged.isEmpty { parts.append(("unchanged", try unchanged.unchangedStatement(keys: 2))) }
             // The head row is locked last, after the rows this statement may wait for.
             parts += try CommitBatch.postgresParts(units, tenant: tenant, after: ["decided"] + (states.isEmpty ? [] : ["states"]))
-            let written: SQL = states.isEmpty ? "" : " AND (SELECT count(*) FROM states) = \(Int64(states.rows.count))"
-            let check: SQL = "SELECT zentra_assert((SELECT count(*) FROM decided) = \(Int64(decisions.count))" + written
-                + ", 'a card or network reference of this batch changed since it was read') AS ok"
+            var check: SQL = "SELECT zentra_assert((SELECT count(*) FROM decided) = \(Int64(decisions.count))"
+            if !states.isEmpty { check = check + " AND (SELECT count(*) FROM states) = \(Int64(states.rows.count))" }
+            if !unchanged.isEmpty { check = check + " AND (SELECT count(*) FROM unchanged) = \(Int64(unchanged.rows.count))" }
+            if !keys.isEmpty {
+                check = check + " AND (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND id = ANY(\(SQLValue.textArray(keys.sorted())))) = \(Int64(keys.count))"
+            }
+            check = check + ", 'a card, network reference or API key of this batch changed since it was read') AS ok"
             _ = try await sql.query(SQL.with(parts, recursive: true, check).prepared())
+            // Committed: what this process now knows of the rows, until another writer changes them.
+            if !locksRows { memory.keep(tenant, states: all.map(\.written), decided: decisions.map { ($0.record.networkReference, $0.record.id) }) }
         case .sqlite:
             guard let batch = sql.batch else { throw StoreError.other("decisions were written outside a write transaction") }
             guard try await sql.insert(authorizations, suffix: conflict).count == decisions.count else {

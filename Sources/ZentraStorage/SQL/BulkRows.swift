@@ -81,10 +81,21 @@ extension BulkRows {
     /// and `RETURNING` tells which rows were written.
     func updateStatement(keys: Int, expected: Int = 0) throws -> SQL {
         let sets = columns.dropFirst(keys).dropLast(expected).map { "\($0.name) = v.\($0.name)" }
-        let match = columns.prefix(keys).map { "t.\($0.name) = v.\($0.name)" }
-            + columns.suffix(expected).map { "t.\($0.name.dropFirst("was_".count)) = v.\($0.name)" }
         return ("UPDATE \(raw: table) AS t SET \(raw: sets.joined(separator: ", ")) FROM " + (try unnested("v"))
-            + " WHERE \(raw: match.joined(separator: " AND "))").prepared()
+            + " WHERE \(raw: match(keys: keys, expected: expected))").prepared()
+    }
+
+    /// PostgreSQL's one statement selecting the rows, found by the leading `keys` columns, that
+    /// still hold the values of the others (each named `was_<column>`): counted, it checks that
+    /// rows read before were left as they were.
+    func unchangedStatement(keys: Int) throws -> SQL {
+        ("SELECT 1 FROM \(raw: table) AS t, " + (try unnested("v")) + " WHERE \(raw: match(keys: keys, expected: columns.count - keys))")
+            .prepared()
+    }
+
+    private func match(keys: Int, expected: Int) -> String {
+        (columns.prefix(keys).map { "t.\($0.name) = v.\($0.name)" }
+            + columns.suffix(expected).map { "t.\($0.name.dropFirst("was_".count)) = v.\($0.name)" }).joined(separator: " AND ")
     }
 }
 

@@ -19,7 +19,7 @@ extension Store {
     /// Runs `item` with the other items of `work` that arrive meanwhile, in one transaction that
     /// commits them together (or runs again, whole, when it lost a race).
     public func run<W: StoreBatchWork>(_ item: W.Item, in work: W) async throws -> W.Answer {
-        try await engine.withItem(item, of: StoreBatch(work: work, ids: ids, clock: clock))
+        try await engine.withItem(item, of: StoreBatch(work: work, ids: ids, clock: clock, memory: decisionMemory))
     }
 }
 
@@ -28,9 +28,10 @@ struct StoreBatch<Work: StoreBatchWork>: BatchWork {
     let work: Work
     let ids: any IDGenerator
     let clock: any WallClock
+    let memory: DecisionMemory
 
     func run(_ items: [Work.Item], on sql: any SQLExecutor, locksRows: Bool) async throws -> [BatchOutcome<Work.Answer>] {
-        try await work.run(items, in: BatchTransaction(sql: sql, ids: ids, now: clock.now(), locksRows: locksRows))
+        try await work.run(items, in: BatchTransaction(sql: sql, ids: ids, now: clock.now(), locksRows: locksRows, memory: memory))
     }
 
     func mayRunWithoutTransaction(_ items: [Work.Item]) -> Bool { work.mayRunWithoutTransaction(items) }
@@ -47,6 +48,8 @@ public struct BatchTransaction: Sendable {
     /// Whether this is a transaction whose reads lock the rows they decide on; if not, each
     /// statement commits alone and the write checks the rows are still as read (`DecisionReads`).
     public let locksRows: Bool
+    /// What this process last read or wrote of the rows decisions read (`DecisionMemory`).
+    let memory: DecisionMemory
 
     public func newID<Kind: IdentifierKind>(_ kind: Kind.Type = Kind.self) -> ID<Kind> { ids.next(kind) }
 

@@ -30,6 +30,8 @@ public struct Store: Sendable {
     public let logger: Logger
     /// How often a unit of work that lost a race (deadlock, serialization failure, busy) is run again.
     public let conflictRetries_max = 5
+    /// The card states and network references this process's decisions last read or wrote.
+    let decisionMemory = DecisionMemory()
 
     public init(engine: any DatabaseEngine, ids: any IDGenerator, clock: any WallClock, logger: Logger) {
         self.engine = engine
