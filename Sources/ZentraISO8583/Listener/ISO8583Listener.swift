@@ -4,6 +4,7 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import ZentraCore
+import ZentraStorage
 
 /// `zentra serve --iso8583-port`: accepts card networks' TCP connections and answers each framed
 /// message as its decision commits. A connection may have many messages in flight; answers go back
@@ -69,7 +70,10 @@ public struct ISO8583Listener: Service {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
-                    group.addTask { await serve(connection) }
+                    // A connection's tasks run on its channel's loop: a frame read there is decoded,
+                    // submitted and its answer written there, without waking a thread of Swift's
+                    // shared pool at each step (PERFORMANCE.md, "A connection on its own loop").
+                    group.addTask(executorPreference: EventLoopExecutor(connection.channel.eventLoop)) { await serve(connection) }
                 }
             }
         }
