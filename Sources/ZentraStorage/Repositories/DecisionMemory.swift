@@ -7,11 +7,11 @@ import ZentraCore
 /// every network reference is still undecided and every API key unrevoked (`BatchTransaction.write`);
 /// otherwise the batch runs again in a transaction that reads, and forgets what it read over.
 /// Bounded (`BoundedCache`): a card state is about 250 bytes, so a full memory is about 25 MiB.
-public final class DecisionMemory: Sendable {
+final class DecisionMemory: Sendable {
     private let cards: BoundedCache<String, CardState>
     private let references: BoundedCache<String, AuthorizationID>
 
-    public init(cards_max: Int = 100_000, references_max: Int = 100_000) {
+    init(cards_max: Int = 100_000, references_max: Int = 100_000) {
         cards = BoundedCache(capacity: cards_max)
         references = BoundedCache(capacity: references_max)
     }
