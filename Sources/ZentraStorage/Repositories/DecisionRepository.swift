@@ -27,6 +27,9 @@ public struct CardState: Sendable {
          counters.weekKey, counters.weekMinor, counters.monthKey, counters.monthMinor, counters.lifetimeMinor]
     }
 
+    /// Whether decisions changed the state since it was read: its row is written, not only checked.
+    var isChanged: Bool { columns != asRead }
+
     /// This state as its row holds it once written.
     var written: CardState {
         var state = self
@@ -203,7 +206,7 @@ extension BatchTransaction {
     ///   rows of those they changed are written, the others checked.
     public func write(_ tenant: TenantID, _ decisions: [DecisionWrite], cards all: [CardState], keys: Set<String>) async throws {
         guard !decisions.isEmpty else { return }
-        let cards = all.filter { $0.columns != $0.asRead }
+        let cards = all.filter(\.isChanged)
         var authorizations = BulkRows.authorizations
         var entries = BulkRows.journalEntries
         var lines = BulkRows.ledgerEntries
@@ -244,7 +247,7 @@ extension BatchTransaction {
         switch sql.dialect {
         case .postgres:
             var unchanged = BulkRows("card_state", (["tenant_id", "card_id"] + checked).enumerated().map { BulkRows.Column($1, $0 < 2 ? .text : .bigint) })
-            for card in all where card.columns == card.asRead {
+            for card in all where !card.isChanged {
                 unchanged.append([.text(tenant.rawValue), .text(card.version.card.rawValue)] + card.asRead.map { .int($0) })
             }
             var parts: [(name: String, sql: SQL)] = [("decided", try authorizations.insertStatement(suffix: conflict))]
