@@ -12,7 +12,11 @@ Each round, on the same server minutes apart:
   - the ISO 8583 load in open loop at half of that peak: latency from each message's scheduled
     send time to its answer (no coordinated omission), and beside it the share of 0100s the server
     itself answered within 10 ms of reading them (its latency histogram on /metrics), which tells
-    the server's part of the p99 from the client's and the kernel's.
+    the server's part of the p99 from the client's and the kernel's;
+  - on PostgreSQL (`--database`), right after, the database alone at the same pace: pgbench writing
+    the narrow model's decisions in today's shape (bench/floor/pg_narrow_floor.py
+    --one-statement), a statement of three decisions at a third of that rate, open loop, on the
+    same cluster: the p99 the database itself gives a batch, with no server and no client of ours.
 This client is Python on the same two cores: its own CPU per message is printed too.
 """
 import argparse
@@ -239,6 +243,20 @@ def within(before, after, bound):
     return (after.get(bound, 0) - before.get(bound, 0)) / total if total else float("nan")
 
 
+FLOOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor", "pg_narrow_floor.py")
+FLOOR_PER_STATEMENT = 3
+
+
+def floor(database, cards, earlier, rate, seconds, keep=True):
+    """p50 and p99 (ms) of the database alone writing decisions at `rate` a second, in statements of
+    FLOOR_PER_STATEMENT; the first call fills its schema."""
+    output = subprocess.run(["python3", FLOOR, database, str(cards), str(earlier), str(FLOOR_PER_STATEMENT), "1", str(seconds),
+                             "--one-statement", "--rate", str(max(1, rate // FLOOR_PER_STATEMENT))] + (["--keep"] if keep else []),
+                            capture_output=True, text=True, check=True).stdout
+    found = re.search(r"p50 ([\d.]+) ms, p99 ([\d.]+) ms", output)
+    return (float(found.group(1)), float(found.group(2))) if found else (float("nan"), float("nan"))
+
+
 def wrk(url, seconds, script, args):
     output = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-s", script, url, "--", *args],
                             capture_output=True, text=True, check=True).stdout
@@ -257,6 +275,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--window", type=int, default=4)
+    parser.add_argument("--database", help="the PostgreSQL cluster's URL: the database alone is measured beside each round")
+    parser.add_argument("--earlier", type=int, default=1_000_000, help="the fixtures' earlier decisions (the database alone gets as many)")
     parser.add_argument("--processes", type=int, nargs="+", default=[1],
                         help="client processes; several counts alternate within each round")
     args = parser.parse_args()
@@ -272,6 +292,9 @@ def main():
     print(f"fixtures: {len(cards)} cards; wrk -t2 -c32 on HTTP; ISO 8583 {args.connections} connections x {args.window} in flight "
           f"from {' or '.join(map(str, args.processes))} processes; "
           f"warm-up {args.warmup} s; {args.duration} s per run; {args.rounds} rounds", flush=True)
+    if args.database:
+        # The floor's own schema, as many cards and earlier decisions as the fixtures.
+        floor(args.database, len(cards), args.earlier, 100, 1, keep=False)
     closed_loop(address, cards, args.connections, args.window, args.warmup, run=1, processes=args.processes[0])
 
     rows = []
@@ -289,15 +312,18 @@ def main():
         got, wanted, p50, p99 = open_loop(address, cards, args.connections, half, args.duration, run=20 + number, processes=processes)
         row.update(open_rate=half, open_answered=got, open_sent=wanted, p50_ms=p50, p99_ms=p99,
                    server_within_10ms=within(before, server_buckets(args.url), 0.01))
+        if args.database:
+            row["floor_p50_ms"], row["floor_p99_ms"] = floor(args.database, len(cards), args.earlier, half, args.duration)
         rows.append(row)
         print(json.dumps(row), flush=True)
 
     print()
-    print("| round | client processes | HTTP authorizations/s (wrk) | ISO 8583 decisions/s | ratio | server CPU µs/decision | client CPU µs/message | open loop rate | p50 ms | p99 ms | server within 10 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| round | client processes | HTTP authorizations/s (wrk) | ISO 8583 decisions/s | ratio | server CPU µs/decision | client CPU µs/message | open loop rate | p50 ms | p99 ms | server within 10 ms | database alone p50 / p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
+        alone = f"{row['floor_p50_ms']:.2f} / {row['floor_p99_ms']:.2f}" if "floor_p99_ms" in row else ""
         print(f"| {row['round']} | {row['processes']} | {row['http']:,.0f} | {row['iso']:,.0f} | {row['iso'] / row['http']:.2f} | {row['server_us']:.0f} | "
-              f"{row['client_us']:.0f} | {row['open_rate']:,} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['server_within_10ms']:.2%} |")
+              f"{row['client_us']:.0f} | {row['open_rate']:,} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['server_within_10ms']:.2%} | {alone} |")
 
 
 if __name__ == "__main__":

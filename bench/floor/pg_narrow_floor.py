@@ -10,7 +10,13 @@ PER_COMMIT decisions over random cards:
   once from arrays (`unnest`): the narrow authorization rows, journal entries, their lines, the
   card state's one update per card, the events (no body) and the audit records; COMMIT.
 
-Usage: pg_narrow_floor.py DATABASE_URL CARDS EARLIER PER_COMMIT CLIENTS SECONDS [--keep]
+With --one-statement, the shape the server sends today (no transaction: one statement that locks the
+tenant's head row, writes every table and commits alone), and with --rate R, pgbench's open loop:
+R statements a second on schedule, its latency counted from each one's scheduled start (so a
+statement that waits for the one before it counts the wait, as a batch does in the server), printed
+as p50 and p99: the database's part of a decision's latency at that rate, with nothing else running.
+
+Usage: pg_narrow_floor.py DATABASE_URL CARDS EARLIER PER_COMMIT CLIENTS SECONDS [--keep] [--one-statement] [--rate R]
   --keep reuses a filled schema of the same size.
 """
 import os
@@ -22,6 +28,8 @@ import tempfile
 url = sys.argv[1]
 cards, earlier, per_commit, clients, duration = (int(v) for v in sys.argv[2:7])
 keep = "--keep" in sys.argv
+one_statement = "--one-statement" in sys.argv
+rate = int(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv else None
 env = dict(os.environ, PGOPTIONS="-c search_path=floor")
 
 
@@ -113,6 +121,27 @@ filled = psql(f"SELECT count(*) FROM pg_namespace WHERE nspname = 'floor'") == "
 if not (keep and filled):
     fill()
 
+
+def writes(events_after, audits_after, head=""):
+    """The statement that writes every table at once from the batch `d` (and, in one statement, the
+    head row `h`): the new rows numbered after `events_after` and `audits_after`."""
+    return f"""a AS (INSERT INTO authorizations SELECT 'auth_' || k, 'ten_floor', card, 1, 'approved', amount, 'USD', 'online', '{MERCHANT}', NULL,
+  'ref-' || k, NULL, '00', 'ppppppppppppnp', amount, 'held', 'je_' || k, 1796083938688199, 1000000, '[0,0,0,0]', 0, 'UTC',
+  1795479138688199, NULL, NULL, NULL, 1, 1795479138688199, 1795479138688199 FROM d),
+j AS (INSERT INTO journal_entries SELECT 'je_' || k, 'ten_floor', 'hold', NULL, 1795479138688199 FROM d),
+l AS (INSERT INTO ledger_entries SELECT 'le' || side || '_' || k, 'ten_floor', 'je_' || k, 'lacct_' || side || card, card,
+  CASE side WHEN 'a' THEN 'debit' ELSE 'credit' END, amount, 'USD', 1795479138688199 FROM d, (VALUES ('a'), ('r')) AS s(side)),
+s AS (UPDATE card_state c SET available_debits = c.available_debits + v.total, reserved_credits = c.reserved_credits + v.total,
+  day_key = 20781, day_minor = c.day_minor + v.total, week_key = 20780, week_minor = c.week_minor + v.total, month_key = 24322,
+  month_minor = c.month_minor + v.total, lifetime_minor = c.lifetime_minor + v.total
+  FROM (SELECT card, sum(amount) AS total FROM d GROUP BY card) v WHERE c.card_id = v.card AND c.tenant_id = 'ten_floor'),
+e AS (INSERT INTO events SELECT 'evt_' || k, 'ten_floor', {events_after} - {per_commit} + i, 'authorization.approved', 'authorization',
+  'auth_' || k, NULL, 'req_' || k, 1795479138688199 FROM d{head})
+INSERT INTO audit_log SELECT 'aud_' || k, 'ten_floor', {audits_after} - {per_commit} + i, 'key_floor', 'authorization.decided',
+  'authorization', 'auth_' || k, 'req_' || k, NULL, '{CONTEXT}', 1795479138688199, '{HASH}', '{HASH}' FROM d{head};
+"""
+
+
 # One pgbench transaction is one group commit. The client's part (random cards, new ids) is done in
 # SQL so that every statement is one prepared statement whatever the batch; the arrays are what the
 # server would bind.
@@ -128,33 +157,38 @@ SELECT count(*) AS replays FROM authorizations WHERE tenant_id = 'ten_floor' AND
 UPDATE tenants SET event_sequence = event_sequence + {per_commit}, audit_sequence = audit_sequence + {per_commit}
   WHERE id = 'ten_floor' RETURNING event_sequence AS es, audit_sequence AS aus, audit_head_hash AS ah \\gset
 WITH d AS (SELECT * FROM unnest(:cards::text[], :keys::text[], :amounts::bigint[]) WITH ORDINALITY AS d(card, k, amount, i)),
-a AS (INSERT INTO authorizations SELECT 'auth_' || k, 'ten_floor', card, 1, 'approved', amount, 'USD', 'online', '{MERCHANT}', NULL,
-  'ref-' || k, NULL, '00', 'ppppppppppppnp', amount, 'held', 'je_' || k, 1796083938688199, 1000000, '[0,0,0,0]', 0, 'UTC',
-  1795479138688199, NULL, NULL, NULL, 1, 1795479138688199, 1795479138688199 FROM d),
-j AS (INSERT INTO journal_entries SELECT 'je_' || k, 'ten_floor', 'hold', NULL, 1795479138688199 FROM d),
-l AS (INSERT INTO ledger_entries SELECT 'le' || side || '_' || k, 'ten_floor', 'je_' || k, 'lacct_' || side || card, card,
-  CASE side WHEN 'a' THEN 'debit' ELSE 'credit' END, amount, 'USD', 1795479138688199 FROM d, (VALUES ('a'), ('r')) AS s(side)),
-s AS (UPDATE card_state c SET available_debits = c.available_debits + v.total, reserved_credits = c.reserved_credits + v.total,
-  day_key = 20781, day_minor = c.day_minor + v.total, week_key = 20780, week_minor = c.week_minor + v.total, month_key = 24322,
-  month_minor = c.month_minor + v.total, lifetime_minor = c.lifetime_minor + v.total
-  FROM (SELECT card, sum(amount) AS total FROM d GROUP BY card) v WHERE c.card_id = v.card AND c.tenant_id = 'ten_floor'),
-e AS (INSERT INTO events SELECT 'evt_' || k, 'ten_floor', :es::bigint - {per_commit} + i, 'authorization.approved', 'authorization',
-  'auth_' || k, NULL, 'req_' || k, 1795479138688199 FROM d)
-INSERT INTO audit_log SELECT 'aud_' || k, 'ten_floor', :aus::bigint - {per_commit} + i, 'key_floor', 'authorization.decided',
-  'authorization', 'auth_' || k, 'req_' || k, NULL, '{CONTEXT}', 1795479138688199, '{HASH}', '{HASH}' FROM d;
-UPDATE tenants SET audit_head_hash = '{HASH}' WHERE id = 'ten_floor';
+{writes(":es::bigint", ":aus::bigint")}UPDATE tenants SET audit_head_hash = '{HASH}' WHERE id = 'ten_floor';
 COMMIT;
 """
+# Today's shape: the batch's rows made in the statement itself, the head row locked and moved on in
+# it, and no transaction around it.
+one = f"""\\set seed random(1, 1000000000000)
+WITH d AS MATERIALIZED (SELECT 'card_' || lpad((1 + floor(random() * {cards}))::int::text, 8, '0') AS card,
+  lpad(:seed::text, 13, '0') || lpad(g::text, 4, '0') AS k, 100 + (random() * 899)::int AS amount, g AS i
+  FROM generate_series(1, {per_commit}) g),
+h AS (UPDATE tenants SET event_sequence = event_sequence + {per_commit}, audit_sequence = audit_sequence + {per_commit},
+  audit_head_hash = '{HASH}' WHERE id = 'ten_floor' RETURNING event_sequence AS es, audit_sequence AS aus),
+{writes("h.es", "h.aus", ", h")}"""
+logs = tempfile.mkdtemp()
 with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
-    file.write(script)
+    file.write(one if one_statement else script)
 try:
+    open_loop = ["-R", str(rate), "-l", "--log-prefix", os.path.join(logs, "tx")] if rate else []
     run = subprocess.run(["pgbench", "-n", "-M", "prepared", "-f", file.name, "-c", str(clients), "-j", str(min(clients, 2)),
-                          "-T", str(duration), url], capture_output=True, text=True, env=env)
+                          "-T", str(duration), *open_loop, url], capture_output=True, text=True, env=env)
+    # Each logged line: client, transaction, latency from its scheduled start (µs), script, epoch s, µs, lag.
+    latencies = sorted(int(line.split()[2]) for name in os.listdir(logs) for line in open(os.path.join(logs, name)))
 finally:
     os.unlink(file.name)
+    for name in os.listdir(logs):
+        os.unlink(os.path.join(logs, name))
+    os.rmdir(logs)
 tps = re.search(r"^tps = ([0-9.]+)", run.stdout, re.M)
 failed = re.search(r"number of failed transactions: ([0-9]+)", run.stdout)
 if run.returncode != 0 or not tps:
     sys.exit(f"pgbench failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
-print(f"postgres narrow floor: {cards} cards, {earlier} earlier, {per_commit} decisions per commit, {clients} connections, {duration} s: "
-      f"{float(tps.group(1)) * per_commit:.0f} decisions/s ({float(tps.group(1)):.0f} commits/s, failed {failed.group(1) if failed else '?'})")
+shape = "one statement" if one_statement else "transaction"
+print(f"postgres narrow floor ({shape}): {cards} cards, {earlier} earlier, {per_commit} decisions per commit, {clients} connections, {duration} s: "
+      f"{float(tps.group(1)) * per_commit:.0f} decisions/s ({float(tps.group(1)):.0f} commits/s, failed {failed.group(1) if failed else '?'})"
+      + (f"; open loop at {rate}/s: p50 {latencies[len(latencies) // 2] / 1000:.2f} ms, p99 {latencies[int(len(latencies) * 0.99)] / 1000:.2f} ms"
+         if rate and latencies else ""))
